@@ -1,0 +1,43 @@
+//! Which callbacks a terminal job produces: one per target (the pipeline's, and the job's own
+//! `NotifyUrl`), written atomically with the terminal state.
+
+use crate::callback::CallbackMessage;
+use crate::job::Job;
+use crate::notify::{NotifyTarget, WebhookPolicy};
+use crate::pipeline::Pipeline;
+use crate::ports::{Callback, CallbackState};
+
+pub fn callbacks_for(job: &Job, pipeline: Option<&Pipeline>) -> Vec<Callback> {
+    let Some(message) = CallbackMessage::for_job(job) else {
+        return Vec::new();
+    };
+    let body = message.to_json();
+    // NotifyUrl passed the policy at submit; parsing again only recovers the target's kind.
+    let own = job
+        .notify_url
+        .as_deref()
+        .and_then(|url| NotifyTarget::parse("NotifyUrl", url, &WebhookPolicy::default()).ok());
+    let mut targets: Vec<NotifyTarget> = pipeline
+        .and_then(|p| p.notify.clone())
+        .into_iter()
+        .collect();
+    if let Some(own) = own
+        && !targets.contains(&own)
+    {
+        targets.push(own);
+    }
+    targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, target)| Callback {
+            delivery_id: format!("{}-{}-{i}", job.id, job.attempts),
+            job_id: job.id.clone(),
+            target,
+            body: body.clone(),
+            secret: pipeline.and_then(|p| p.secret.clone()),
+            attempts: 0,
+            state: CallbackState::Pending,
+            last_error: None,
+        })
+        .collect()
+}

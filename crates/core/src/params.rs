@@ -1,0 +1,342 @@
+//! Typed `JobParams` per function, parsed from the request's `JobParams` JSON string.
+//!
+//! Every key a function does not know is rejected with its name, so a typo never silently falls
+//! back to a default.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::function::FunctionName;
+
+/// The largest `JobParams` string accepted (bytes).
+pub const MAX_JOB_PARAMS_BYTES: usize = 64 * 1024;
+/// A job may name at most this many logo boxes.
+pub const MAX_LOGO_BOXES: usize = 2;
+
+/// A logo region in normalised coordinates: `[xmin, ymin, width, height]`, each in 0..1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LogoBox {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// `Cover.Model`: still image(s), or an animated GIF cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum CoverModel {
+    #[default]
+    Still,
+    Gif,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum JobParams {
+    VideoH2V,
+    /// Empty `logos`: find static logos automatically.
+    VideoDelogo {
+        logos: Vec<LogoBox>,
+    },
+    Cover {
+        model: CoverModel,
+    },
+    VideoClip,
+    ImageMatting,
+    ImageH2V,
+    /// Empty `logos`: detect logos and watermarks automatically.
+    ImageDelogo {
+        logos: Vec<LogoBox>,
+    },
+}
+
+impl JobParams {
+    /// Parses `raw` (the request's `JobParams`; empty means none) for `function`.
+    pub fn parse(function: FunctionName, raw: &str) -> Result<Self> {
+        if raw.len() > MAX_JOB_PARAMS_BYTES {
+            return Err(Error::invalid_parameter(
+                "JobParams",
+                format!(
+                    "JobParams is {} bytes; the limit is {MAX_JOB_PARAMS_BYTES}",
+                    raw.len()
+                ),
+            ));
+        }
+        let mut fields = parse_object(raw)?;
+        let params = match function {
+            FunctionName::VideoH2V => Self::VideoH2V,
+            FunctionName::VideoClip => Self::VideoClip,
+            FunctionName::ImageMatting => Self::ImageMatting,
+            FunctionName::ImageH2V => Self::ImageH2V,
+            FunctionName::VideoDelogo => Self::VideoDelogo {
+                logos: take_logos(&mut fields)?,
+            },
+            FunctionName::ImageDelogo => Self::ImageDelogo {
+                logos: take_logos(&mut fields)?,
+            },
+            FunctionName::Cover => Self::Cover {
+                model: take_cover_model(&mut fields)?,
+            },
+        };
+        if let Some(key) = fields.keys().next() {
+            return Err(Error::invalid_parameter(
+                "JobParams",
+                format!(
+                    "JobParams key {key:?} is not known to {function}: {}",
+                    known_keys(function)
+                ),
+            ));
+        }
+        Ok(params)
+    }
+
+    pub fn function(&self) -> FunctionName {
+        match self {
+            Self::VideoH2V => FunctionName::VideoH2V,
+            Self::VideoDelogo { .. } => FunctionName::VideoDelogo,
+            Self::Cover { .. } => FunctionName::Cover,
+            Self::VideoClip => FunctionName::VideoClip,
+            Self::ImageMatting => FunctionName::ImageMatting,
+            Self::ImageH2V => FunctionName::ImageH2V,
+            Self::ImageDelogo { .. } => FunctionName::ImageDelogo,
+        }
+    }
+}
+
+fn known_keys(function: FunctionName) -> &'static str {
+    match function {
+        FunctionName::VideoDelogo | FunctionName::ImageDelogo => "the only key is Logo",
+        FunctionName::Cover => "the only key is Model",
+        _ => "this function takes no JobParams",
+    }
+}
+
+fn parse_object(raw: &str) -> Result<Map<String, Value>> {
+    if raw.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::invalid_parameter(
+            "JobParams",
+            "JobParams must be a JSON object, e.g. {}",
+        )),
+        Err(e) => Err(Error::invalid_parameter(
+            "JobParams",
+            format!("JobParams is not valid JSON: {e}"),
+        )),
+    }
+}
+
+fn take_cover_model(fields: &mut Map<String, Value>) -> Result<CoverModel> {
+    match fields.remove("Model") {
+        None | Some(Value::Null) => Ok(CoverModel::Still),
+        Some(Value::String(s)) if s.is_empty() => Ok(CoverModel::Still),
+        Some(Value::String(s)) if s == "gif" => Ok(CoverModel::Gif),
+        Some(other) => Err(Error::invalid_parameter(
+            "JobParams",
+            format!(
+                "JobParams.Model is {other}; use \"\" for still covers or \"gif\" for an animated cover"
+            ),
+        )),
+    }
+}
+
+/// `Logo` is a list of `[xmin, ymin, width, height]`; clients of the cloud service sometimes send
+/// that list as a JSON string, so a string holding the list is accepted too.
+fn take_logos(fields: &mut Map<String, Value>) -> Result<Vec<LogoBox>> {
+    let value = match fields.remove("Logo") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
+        Some(Value::String(s)) => serde_json::from_str(&s).map_err(|e| {
+            Error::invalid_parameter(
+                "JobParams",
+                format!("JobParams.Logo is not a JSON list of boxes: {e}"),
+            )
+        })?,
+        Some(v) => v,
+    };
+    let Value::Array(boxes) = value else {
+        return Err(logo_error(
+            "JobParams.Logo must be a list of [xmin, ymin, width, height] boxes",
+        ));
+    };
+    if boxes.len() > MAX_LOGO_BOXES {
+        return Err(logo_error(format!(
+            "JobParams.Logo has {} boxes; at most {MAX_LOGO_BOXES} are allowed",
+            boxes.len()
+        )));
+    }
+    boxes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| parse_logo_box(i, b))
+        .collect()
+}
+
+fn parse_logo_box(index: usize, value: &Value) -> Result<LogoBox> {
+    let numbers: Option<Vec<f64>> = value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect());
+    let Some([x, y, width, height]) = numbers
+        .as_deref()
+        .and_then(|n| <[f64; 4]>::try_from(n).ok())
+    else {
+        return Err(logo_error(format!(
+            "JobParams.Logo[{index}] must be four numbers [xmin, ymin, width, height], got {value}"
+        )));
+    };
+    let in_unit = |v: f64| (0.0..=1.0).contains(&v);
+    if !(in_unit(x) && in_unit(y) && in_unit(width) && in_unit(height)) {
+        return Err(logo_error(format!(
+            "JobParams.Logo[{index}] = {value}: every value must lie in 0..1 (normalised to the frame)"
+        )));
+    }
+    if width == 0.0 || height == 0.0 {
+        return Err(logo_error(format!(
+            "JobParams.Logo[{index}] = {value}: width and height must be > 0"
+        )));
+    }
+    // A small tolerance absorbs decimal rounding such as 0.7 + 0.3.
+    if x + width > 1.0 + 1e-9 || y + height > 1.0 + 1e-9 {
+        return Err(logo_error(format!(
+            "JobParams.Logo[{index}] = {value}: the box leaves the frame (xmin + width and ymin + height must be <= 1)"
+        )));
+    }
+    Ok(LogoBox {
+        x,
+        y,
+        width,
+        height,
+    })
+}
+
+fn logo_error(message: impl Into<String>) -> Error {
+    Error::invalid_parameter("JobParams", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(function: FunctionName, raw: &str) -> Error {
+        JobParams::parse(function, raw).unwrap_err()
+    }
+
+    #[test]
+    fn empty_params_give_defaults() {
+        assert_eq!(
+            JobParams::parse(FunctionName::Cover, "").unwrap(),
+            JobParams::Cover {
+                model: CoverModel::Still
+            }
+        );
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoH2V, "{}").unwrap(),
+            JobParams::VideoH2V
+        );
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoDelogo, " ").unwrap(),
+            JobParams::VideoDelogo { logos: vec![] }
+        );
+    }
+
+    #[test]
+    fn cover_model_is_empty_or_gif() {
+        let gif = JobParams::parse(FunctionName::Cover, r#"{"Model":"gif"}"#).unwrap();
+        assert_eq!(
+            gif,
+            JobParams::Cover {
+                model: CoverModel::Gif
+            }
+        );
+        let e = err(FunctionName::Cover, r#"{"Model":"mp4"}"#);
+        assert_eq!(e.code(), "InvalidParameter.JobParams");
+        assert!(e.message().contains("gif"));
+    }
+
+    #[test]
+    fn logo_boxes_parse_from_list_or_string() {
+        let expected = JobParams::VideoDelogo {
+            logos: vec![LogoBox {
+                x: 0.8,
+                y: 0.05,
+                width: 0.15,
+                height: 0.1,
+            }],
+        };
+        assert_eq!(
+            JobParams::parse(
+                FunctionName::VideoDelogo,
+                r#"{"Logo":[[0.8,0.05,0.15,0.1]]}"#
+            )
+            .unwrap(),
+            expected
+        );
+        assert_eq!(
+            JobParams::parse(
+                FunctionName::VideoDelogo,
+                r#"{"Logo":"[[0.8,0.05,0.15,0.1]]"}"#
+            )
+            .unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn logo_boxes_are_validated() {
+        let three = r#"{"Logo":[[0,0,0.1,0.1],[0.2,0.2,0.1,0.1],[0.5,0.5,0.1,0.1]]}"#;
+        assert!(
+            err(FunctionName::VideoDelogo, three)
+                .message()
+                .contains("at most 2")
+        );
+        assert!(
+            err(FunctionName::VideoDelogo, r#"{"Logo":[[0,0,1.5,0.1]]}"#)
+                .message()
+                .contains("0..1")
+        );
+        assert!(
+            err(FunctionName::VideoDelogo, r#"{"Logo":[[0.9,0,0.2,0.1]]}"#)
+                .message()
+                .contains("leaves the frame")
+        );
+        assert!(
+            err(FunctionName::VideoDelogo, r#"{"Logo":[[0.9,0,0.2]]}"#)
+                .message()
+                .contains("four numbers")
+        );
+        assert!(
+            err(FunctionName::VideoDelogo, r#"{"Logo":[[0.1,0,0,0.1]]}"#)
+                .message()
+                .contains("> 0")
+        );
+        // Edge of the frame is fine, with decimal rounding.
+        JobParams::parse(FunctionName::VideoDelogo, r#"{"Logo":[[0.7,0.7,0.3,0.3]]}"#).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_json_are_named() {
+        let e = err(FunctionName::VideoH2V, r#"{"Aspect":"9:16"}"#);
+        assert_eq!(e.code(), "InvalidParameter.JobParams");
+        assert!(e.message().contains("\"Aspect\""), "{}", e.message());
+        let e = err(FunctionName::Cover, r#"{"Model":"gif","Logo":[]}"#);
+        assert!(e.message().contains("\"Logo\""), "{}", e.message());
+        assert!(
+            err(FunctionName::Cover, "{not json")
+                .message()
+                .contains("not valid JSON")
+        );
+        assert!(
+            err(FunctionName::Cover, "[1]")
+                .message()
+                .contains("JSON object")
+        );
+    }
+
+    #[test]
+    fn oversized_params_are_rejected() {
+        let raw = format!(r#"{{"Model":"{}"}}"#, "x".repeat(MAX_JOB_PARAMS_BYTES));
+        assert!(err(FunctionName::Cover, &raw).message().contains("limit"));
+    }
+}

@@ -1,0 +1,402 @@
+//! The job service's use-cases over the ports: submit, query, list, cancel, pipelines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::function::FunctionName;
+use crate::job::{Job, JobId, JobState, Priority};
+use crate::notify::{NotifyTarget, WebhookPolicy};
+use crate::object_url::{BucketAllowList, ObjectUrl};
+use crate::outbox::callbacks_for;
+use crate::params::JobParams;
+use crate::pipeline::{self, Pipeline, PipelineId, PipelineState};
+use crate::ports::{Callback, JobPage, JobQuery, JobStore, MediaEngine, PipelineUpdate, Queue};
+use crate::template::OutputTemplate;
+use crate::time::Timestamp;
+
+pub const MAX_USER_DATA_BYTES: usize = 1024;
+pub const MAX_CLIENT_TOKEN_CHARS: usize = 64;
+pub const MAX_QUERY_IDS: usize = 100;
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// What the service lets jobs touch.
+#[derive(Debug, Clone, Default)]
+pub struct ServicePolicy {
+    pub allowed_buckets: BucketAllowList,
+    pub webhooks: WebhookPolicy,
+}
+
+/// `SubmitIProductionJob` parameters as received (strings, validated here).
+#[derive(Debug, Clone, Default)]
+pub struct SubmitRequest {
+    pub function_name: Option<String>,
+    pub model_id: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub job_params: Option<String>,
+    pub pipeline_id: Option<String>,
+    pub user_data: Option<String>,
+    pub notify_url: Option<String>,
+    pub priority: Option<String>,
+    pub client_token: Option<String>,
+}
+
+/// `AddPipeline` parameters.
+#[derive(Debug, Clone, Default)]
+pub struct NewPipeline {
+    pub name: Option<String>,
+    pub concurrency: Option<String>,
+    pub state: Option<String>,
+    pub notify_url: Option<String>,
+    pub secret: Option<String>,
+}
+
+pub struct JobService {
+    store: Arc<dyn JobStore>,
+    queue: Arc<dyn Queue>,
+    engine: Arc<dyn MediaEngine>,
+    policy: ServicePolicy,
+}
+
+fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
+    match value.as_deref().map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::missing_parameter(field)),
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl JobService {
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        queue: Arc<dyn Queue>,
+        engine: Arc<dyn MediaEngine>,
+        policy: ServicePolicy,
+    ) -> Self {
+        Self {
+            store,
+            queue,
+            engine,
+            policy,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &ServicePolicy {
+        &self.policy
+    }
+
+    /// Validates everything before writing anything: a rejected submit leaves no trace.
+    pub async fn submit(&self, request: SubmitRequest, now: Timestamp) -> Result<Job> {
+        let job = self.validate_submit(&request, now).await?;
+        let stored = self.store.create_job(job).await?;
+        if stored.state == JobState::Queuing {
+            self.queue.announce(&stored, Duration::ZERO).await?;
+        }
+        Ok(stored)
+    }
+
+    async fn validate_submit(&self, request: &SubmitRequest, now: Timestamp) -> Result<Job> {
+        let function: FunctionName = required(&request.function_name, "FunctionName")?.parse()?;
+        let input_raw = required(&request.input, "Input")?;
+        let input = ObjectUrl::parse("Input", input_raw)?;
+        self.policy.allowed_buckets.check("Input", &input)?;
+        let output_raw = required(&request.output, "Output")?;
+        let template = OutputTemplate::parse(output_raw)?;
+        self.policy.allowed_buckets.check(
+            "Output",
+            &ObjectUrl {
+                bucket: template.bucket().to_owned(),
+                key: template.key_template().to_owned(),
+            },
+        )?;
+        let job_params = request.job_params.clone().unwrap_or_default();
+        let params = JobParams::parse(function, &job_params)?;
+        let model_id = self
+            .engine
+            .resolve_model(function, non_empty(&request.model_id).unwrap_or(""))?;
+        self.engine.check_output(function, &params, &template)?;
+        let user_data = request.user_data.clone().filter(|u| !u.is_empty());
+        if let Some(u) = &user_data
+            && u.len() > MAX_USER_DATA_BYTES
+        {
+            return Err(Error::invalid_parameter(
+                "UserData",
+                format!(
+                    "UserData is {} bytes; the limit is {MAX_USER_DATA_BYTES}",
+                    u.len()
+                ),
+            ));
+        }
+        let notify_url = match non_empty(&request.notify_url) {
+            Some(url) => {
+                NotifyTarget::parse("NotifyUrl", url, &self.policy.webhooks)?;
+                Some(url.to_owned())
+            }
+            None => None,
+        };
+        let priority = non_empty(&request.priority)
+            .map(Priority::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let client_token = non_empty(&request.client_token).map(str::to_owned);
+        if let Some(t) = &client_token
+            && (t.chars().count() > MAX_CLIENT_TOKEN_CHARS || t.chars().any(char::is_control))
+        {
+            return Err(Error::invalid_parameter(
+                "ClientToken",
+                format!(
+                    "ClientToken must be at most {MAX_CLIENT_TOKEN_CHARS} printable characters"
+                ),
+            ));
+        }
+        let pipeline_id = PipelineId::parse(request.pipeline_id.as_deref().unwrap_or(""))?;
+        self.existing_pipeline(&pipeline_id).await?;
+        Ok(Job {
+            id: JobId::generate(),
+            function,
+            model_id,
+            input: input_raw.to_owned(),
+            output: output_raw.to_owned(),
+            job_params,
+            pipeline_id,
+            user_data,
+            notify_url,
+            priority,
+            client_token,
+            state: JobState::Queuing,
+            progress: 0,
+            result: None,
+            output_files: Vec::new(),
+            error: None,
+            attempts: 0,
+            not_before: None,
+            create_time: now,
+            start_time: None,
+            finish_time: None,
+        })
+    }
+
+    async fn existing_pipeline(&self, id: &PipelineId) -> Result<Pipeline> {
+        self.store
+            .pipeline(id)
+            .await?
+            .ok_or_else(|| Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist: create it with AddPipeline or leave PipelineId empty for the default pipeline", id = id.as_str())))
+    }
+
+    pub async fn query(&self, raw_id: Option<&str>) -> Result<Job> {
+        let raw = raw_id
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::missing_parameter("JobId"))?;
+        let id = JobId::parse(raw)?;
+        self.store
+            .job(&id)
+            .await?
+            .ok_or_else(|| Error::not_found("Job", format!("JobId {raw} does not exist")))
+    }
+
+    /// `QueryIProductionJobList`: the jobs found, and the ids that do not exist, in request order.
+    pub async fn query_list(&self, raw_ids: Option<&str>) -> Result<(Vec<Job>, Vec<String>)> {
+        let raw = raw_ids
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::missing_parameter("JobIds"))?;
+        let requested: Vec<&str> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if requested.len() > MAX_QUERY_IDS {
+            return Err(Error::invalid_parameter(
+                "JobIds",
+                format!(
+                    "JobIds lists {} ids; at most {MAX_QUERY_IDS} per call",
+                    requested.len()
+                ),
+            ));
+        }
+        let ids: Vec<JobId> = requested
+            .iter()
+            .filter_map(|r| JobId::parse(r).ok())
+            .collect();
+        let found = self.store.jobs(&ids).await?;
+        let mut jobs = Vec::new();
+        let mut missing = Vec::new();
+        for r in requested {
+            match found.iter().find(|j| j.id.as_str() == r) {
+                Some(job) => jobs.push(job.clone()),
+                None => missing.push(r.to_owned()),
+            }
+        }
+        Ok((jobs, missing))
+    }
+
+    pub async fn list(
+        &self,
+        pipeline_id: Option<&str>,
+        state: Option<&str>,
+        max_results: Option<&str>,
+        page_token: Option<&str>,
+    ) -> Result<JobPage> {
+        let pipeline_id = match pipeline_id.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(raw) => {
+                let id = PipelineId::parse(raw)?;
+                self.existing_pipeline(&id).await?;
+                Some(id)
+            }
+            None => None,
+        };
+        let state = state
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::parse::<JobState>)
+            .transpose()?;
+        let max_results = match max_results.map(str::trim).filter(|v| !v.is_empty()) {
+            None => DEFAULT_PAGE_SIZE,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n @ 1..=MAX_PAGE_SIZE) => n,
+                _ => {
+                    return Err(Error::invalid_parameter(
+                        "MaxResults",
+                        format!("MaxResults {raw:?} must be an integer from 1 to {MAX_PAGE_SIZE}"),
+                    ));
+                }
+            },
+        };
+        let page_token = page_token
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        self.store
+            .list_jobs(&JobQuery {
+                pipeline_id,
+                state,
+                max_results,
+                page_token,
+            })
+            .await
+    }
+
+    /// Cancels a queued or running job (a running job's worker stops at its next heartbeat).
+    pub async fn cancel(&self, raw_id: Option<&str>, now: Timestamp) -> Result<Job> {
+        let mut job = self.query(raw_id).await?;
+        let before = job.state;
+        if before.is_terminal() {
+            return Err(Error::conflict(
+                "JobState",
+                format!("job {} is already {before} and cannot be cancelled", job.id),
+            ));
+        }
+        job.cancel(now)?;
+        let pipeline = self.store.pipeline(&job.pipeline_id).await?;
+        let callbacks = callbacks_for(&job, pipeline.as_ref());
+        self.store.save_transition(&job, before, callbacks).await?;
+        Ok(job)
+    }
+
+    pub async fn add_pipeline(&self, request: NewPipeline, now: Timestamp) -> Result<Pipeline> {
+        let name = pipeline::parse_name(request.name.as_deref().unwrap_or(""))?;
+        let concurrency = non_empty(&request.concurrency)
+            .map(pipeline::parse_concurrency)
+            .transpose()?
+            .unwrap_or(pipeline::DEFAULT_CONCURRENCY);
+        let state = non_empty(&request.state)
+            .map(PipelineState::parse)
+            .transpose()?
+            .unwrap_or(PipelineState::Active);
+        let notify = non_empty(&request.notify_url)
+            .map(|u| NotifyTarget::parse("NotifyUrl", u, &self.policy.webhooks))
+            .transpose()?;
+        let pipeline = Pipeline {
+            id: PipelineId::generate(),
+            name,
+            state,
+            concurrency,
+            notify,
+            secret: non_empty(&request.secret).map(str::to_owned),
+            create_time: now,
+        };
+        self.store.create_pipeline(pipeline.clone()).await?;
+        Ok(pipeline)
+    }
+
+    pub async fn update_pipeline(
+        &self,
+        raw_id: Option<&str>,
+        request: NewPipeline,
+    ) -> Result<Pipeline> {
+        let raw = raw_id
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::missing_parameter("PipelineId"))?;
+        let id = PipelineId::parse(raw)?;
+        self.existing_pipeline(&id).await?;
+        let update = PipelineUpdate {
+            name: request
+                .name
+                .as_deref()
+                .map(pipeline::parse_name)
+                .transpose()?,
+            state: non_empty(&request.state)
+                .map(PipelineState::parse)
+                .transpose()?,
+            concurrency: non_empty(&request.concurrency)
+                .map(pipeline::parse_concurrency)
+                .transpose()?,
+            // An empty NotifyUrl removes the target; an absent one leaves it.
+            notify: match request.notify_url.as_deref().map(str::trim) {
+                None => None,
+                Some("") => Some(None),
+                Some(url) => Some(Some(NotifyTarget::parse(
+                    "NotifyUrl",
+                    url,
+                    &self.policy.webhooks,
+                )?)),
+            },
+            secret: request
+                .secret
+                .as_deref()
+                .map(|s| Some(s.to_owned()).filter(|s| !s.is_empty())),
+        };
+        let updated = self.store.update_pipeline(&id, update).await?;
+        // A resumed pipeline or a raised concurrency may let queued jobs start now.
+        self.queue.pipeline_changed(&updated).await?;
+        Ok(updated)
+    }
+
+    pub async fn query_pipelines(
+        &self,
+        raw_ids: Option<&str>,
+    ) -> Result<(Vec<Pipeline>, Vec<String>)> {
+        let requested: Vec<&str> = raw_ids
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let ids = requested
+            .iter()
+            .map(|r| PipelineId::parse(r))
+            .collect::<Result<Vec<_>>>()?;
+        let found = self.store.pipelines(&ids).await?;
+        let missing = requested
+            .iter()
+            .filter(|r| !found.iter().any(|p| p.id.as_str() == **r))
+            .map(|r| (*r).to_owned())
+            .collect();
+        Ok((found, missing))
+    }
+
+    pub async fn callbacks_of(&self, job: &Job) -> Result<Vec<Callback>> {
+        self.store.callbacks_of(&job.id).await
+    }
+}

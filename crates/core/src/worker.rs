@@ -1,0 +1,251 @@
+//! Running a claimed job: fetch the input into a private directory, run the algorithm, store the
+//! outputs, record the terminal state with its callbacks. Also the recovery of lost attempts.
+//!
+//! Retry or abort is decided here, once: bad request or bad media fails the job; a transient error
+//! re-queues it with backoff until `max_attempts`, then fails it with the last error's code.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::job::{Job, JobState};
+use crate::object_url::ObjectUrl;
+use crate::outbox::callbacks_for;
+use crate::params::JobParams;
+use crate::ports::{JobStore, MediaEngine, MediaTask, ObjectStore, OutputNaming, Progress, Queue};
+use crate::template::OutputTemplate;
+use crate::time::Timestamp;
+
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Per-attempt private directories are created under this root.
+    pub scratch_root: PathBuf,
+    /// How long a claim stays valid without a heartbeat.
+    pub lease: Duration,
+    pub max_attempts: u32,
+}
+
+pub struct Worker {
+    store: Arc<dyn JobStore>,
+    queue: Arc<dyn Queue>,
+    objects: Arc<dyn ObjectStore>,
+    engine: Arc<dyn MediaEngine>,
+    settings: WorkerSettings,
+}
+
+/// Progress shared between the algorithm (writer) and the heartbeat (reader).
+#[derive(Default)]
+struct SharedProgress {
+    percent: AtomicU8,
+    cancelled: AtomicBool,
+}
+
+impl Progress for SharedProgress {
+    fn report(&self, percent: u8) {
+        self.percent.fetch_max(percent.min(99), Ordering::Relaxed);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        queue: Arc<dyn Queue>,
+        objects: Arc<dyn ObjectStore>,
+        engine: Arc<dyn MediaEngine>,
+        settings: WorkerSettings,
+    ) -> Self {
+        Self {
+            store,
+            queue,
+            objects,
+            engine,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &WorkerSettings {
+        &self.settings
+    }
+
+    /// Runs a job that `claim` returned as `Started`, to a terminal state or back to the queue.
+    pub async fn run(&self, job: Job) -> Result<JobState> {
+        let progress = Arc::new(SharedProgress::default());
+        let outcome = {
+            let work = self.attempt(&job, progress.as_ref());
+            tokio::pin!(work);
+            let mut beat = tokio::time::interval(self.settings.lease / 3);
+            beat.tick().await;
+            loop {
+                tokio::select! {
+                    outcome = &mut work => break outcome,
+                    _ = beat.tick() => self.heartbeat(&job, &progress).await,
+                }
+            }
+        };
+        if progress.is_cancelled() {
+            return Ok(JobState::Cancelled);
+        }
+        self.settle(job, outcome).await
+    }
+
+    async fn heartbeat(&self, job: &Job, progress: &SharedProgress) {
+        let lease_until = Timestamp::now().plus(self.settings.lease);
+        let percent = progress.percent.load(Ordering::Relaxed);
+        match self
+            .store
+            .heartbeat(&job.id, job.attempts, percent, lease_until)
+            .await
+        {
+            Ok(JobState::Analysing) => {}
+            // Cancelled, or the attempt was taken over: the algorithm stops at its next check.
+            Ok(_) | Err(_) => progress.cancelled.store(true, Ordering::Relaxed),
+        }
+    }
+
+    async fn attempt(&self, job: &Job, progress: &SharedProgress) -> Result<(Value, Vec<String>)> {
+        let start = job.start_time.unwrap_or_else(Timestamp::now);
+        let input = ObjectUrl::parse("Input", &job.input)?;
+        let naming = OutputNaming {
+            input: input.clone(),
+            template: OutputTemplate::parse(&job.output)?,
+            timestamp: start.unix_seconds(),
+        };
+        let params = JobParams::parse(job.function, &job.job_params)?;
+        let work_dir = ScratchDir::create(
+            &self.settings.scratch_root,
+            &format!("{}-{}", job.id, job.attempts),
+        )?;
+        let input_path = work_dir.path.join(format!(
+            "input.{}",
+            input.extension().unwrap_or_else(|| "bin".into())
+        ));
+        self.objects.fetch(&input, &input_path).await?;
+        let out_dir = work_dir.path.join("out");
+        std::fs::create_dir_all(&out_dir).map_err(|e| {
+            Error::transient("Scratch", "cannot create the job's work directory").with_source(e)
+        })?;
+        let task = MediaTask {
+            job_id: job.id.clone(),
+            pipeline_id: job.pipeline_id.clone(),
+            function: job.function,
+            model_id: job.model_id.clone(),
+            params,
+            input: input_path,
+            work_dir: out_dir,
+            outputs: naming.clone(),
+        };
+        let output = self.engine.process(&task, progress).await?;
+        if progress.is_cancelled() {
+            return Err(Error::conflict(
+                "JobState",
+                "the job was cancelled while running",
+            ));
+        }
+        if output.files.is_empty() {
+            return Err(Error::internal(format!(
+                "{} produced no output file",
+                job.function
+            )));
+        }
+        let count = output.files.len();
+        let mut urls = Vec::with_capacity(count);
+        for (index, file) in output.files.iter().enumerate() {
+            let url = naming.url(index, count)?;
+            self.objects.store(&url, file).await?;
+            urls.push(url.to_string());
+        }
+        Ok((output.result, urls))
+    }
+
+    /// Records the attempt's outcome: success, failure, or a retry after a transient error.
+    async fn settle(
+        &self,
+        mut job: Job,
+        outcome: Result<(Value, Vec<String>)>,
+    ) -> Result<JobState> {
+        let now = Timestamp::now();
+        match outcome {
+            Ok((result, files)) => job.succeed(result, files, now)?,
+            Err(e) if e.is_retryable() && job.attempts < self.settings.max_attempts => {
+                let backoff = Duration::from_secs(1 << job.attempts.min(6));
+                job.requeue(Some(now.plus(backoff)))?;
+                self.store
+                    .save_transition(&job, JobState::Analysing, Vec::new())
+                    .await?;
+                self.queue.announce(&job, backoff).await?;
+                return Ok(JobState::Queuing);
+            }
+            Err(e) => job.fail(&e, now)?,
+        }
+        let pipeline = self.store.pipeline(&job.pipeline_id).await?;
+        let callbacks = callbacks_for(&job, pipeline.as_ref());
+        self.store
+            .save_transition(&job, JobState::Analysing, callbacks)
+            .await?;
+        Ok(job.state)
+    }
+
+    /// Re-queues (or, after `max_attempts`, fails) jobs whose worker died mid-attempt.
+    pub async fn recover_expired(&self, now: Timestamp) -> Result<usize> {
+        let expired = self.store.expired_leases(now, 500).await?;
+        let count = expired.len();
+        for mut job in expired {
+            if job.attempts >= self.settings.max_attempts {
+                let lost = Error::new(
+                    crate::error::ErrorClass::Internal,
+                    "InternalError.AttemptsExhausted",
+                    format!(
+                        "the job's worker was lost {} times (crash, kill or timeout); it is not retried again",
+                        job.attempts
+                    ),
+                );
+                job.fail(&lost, now)?;
+                let pipeline = self.store.pipeline(&job.pipeline_id).await?;
+                let callbacks = callbacks_for(&job, pipeline.as_ref());
+                self.store
+                    .save_transition(&job, JobState::Analysing, callbacks)
+                    .await?;
+            } else {
+                job.requeue(None)?;
+                self.store
+                    .save_transition(&job, JobState::Analysing, Vec::new())
+                    .await?;
+                self.queue.announce(&job, Duration::ZERO).await?;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// A private directory removed when dropped, whatever happened in between.
+struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    fn create(root: &std::path::Path, name: &str) -> Result<Self> {
+        let path = root.join(name);
+        // A leftover from a crashed attempt with the same name is stale: start clean.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).map_err(|e| {
+            Error::transient("Scratch", format!("cannot create {}", path.display())).with_source(e)
+        })?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
