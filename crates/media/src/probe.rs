@@ -1,0 +1,104 @@
+//! ffprobe's JSON, parsed into strict types. Untrusted media is probed before anything decodes it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use iprod_core::{Error, Result};
+use serde::Deserialize;
+
+use crate::process::{Process, ProcessError};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Probe {
+    #[serde(default)]
+    pub streams: Vec<Stream>,
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Stream {
+    pub index: u32,
+    pub codec_type: Option<String>,
+    pub codec_name: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub avg_frame_rate: Option<String>,
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Format {
+    pub format_name: Option<String>,
+    pub duration: Option<String>,
+    pub size: Option<String>,
+}
+
+impl Probe {
+    pub fn parse(json: &[u8]) -> Result<Self> {
+        serde_json::from_slice(json).map_err(|e| {
+            Error::invalid_input(
+                "Media",
+                format!("the media could not be read (unexpected ffprobe output: {e})"),
+            )
+        })
+    }
+
+    pub fn video(&self) -> Option<&Stream> {
+        self.streams
+            .iter()
+            .find(|s| s.codec_type.as_deref() == Some("video"))
+    }
+
+    pub fn duration_seconds(&self) -> Option<f64> {
+        self.format.as_ref()?.duration.as_deref()?.parse().ok()
+    }
+}
+
+/// Probes `path` with `ffprobe`; unreadable media is `InvalidInput.Media`.
+pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Probe> {
+    let output = Process::new(ffprobe, timeout)
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(path)
+        .run()
+        .await
+        .map_err(|e| match e {
+            ProcessError::Spawn { .. } => Error::internal(format!(
+                "ffprobe is not available: {e}; install ffmpeg (apt-get install ffmpeg)"
+            )),
+            ProcessError::Timeout { .. } => {
+                Error::invalid_input("Media", format!("probing the media took too long: {e}"))
+            }
+            other => Error::invalid_input("Media", format!("the media could not be read: {other}")),
+        })?;
+    Probe::parse(&output.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recorded from `ffprobe -show_format -show_streams` on a 2 s 320x240 lavfi testsrc clip.
+    const RECORDED: &str = r#"{"streams":[{"index":0,"codec_name":"h264","codec_type":"video","width":320,"height":240,"avg_frame_rate":"25/1","duration":"2.000000"}],"format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"2.000000","size":"23011"}}"#;
+
+    #[test]
+    fn parses_recorded_ffprobe_output() {
+        let p = Probe::parse(RECORDED.as_bytes()).unwrap();
+        let v = p.video().unwrap();
+        assert_eq!(
+            (v.width, v.height, v.codec_name.as_deref()),
+            (Some(320), Some(240), Some("h264"))
+        );
+        assert_eq!(p.duration_seconds(), Some(2.0));
+        assert_eq!(
+            Probe::parse(b"not json").unwrap_err().code(),
+            "InvalidInput.Media"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! The one way to run ffmpeg and ffprobe: argument lists (never a shell string), a timeout that
+//! kills, `kill_on_drop` so a cancelled job leaves no orphan, stderr drained and kept for errors.
+
+use std::ffi::{OsStr, OsString};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tracing::debug;
+
+/// Only the end of stderr is kept: that is where ffmpeg says what went wrong.
+const STDERR_TAIL_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{program} could not be started: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} ran longer than {timeout:?} and was killed")]
+    Timeout { program: String, timeout: Duration },
+    #[error("{program} exited with {status}: {stderr}")]
+    Failed {
+        program: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("reading {program}'s output failed: {source}")]
+    Io {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Process {
+    program: OsString,
+    args: Vec<OsString>,
+    timeout: Duration,
+}
+
+#[derive(Debug)]
+pub struct ProcessOutput {
+    pub stdout: Vec<u8>,
+    pub stderr_tail: String,
+}
+
+impl Process {
+    pub fn new(program: impl AsRef<OsStr>, timeout: Duration) -> Self {
+        Self {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            timeout,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    fn name(&self) -> String {
+        self.program.to_string_lossy().into_owned()
+    }
+
+    /// Runs to completion, collecting stdout; a non-zero exit is an error carrying stderr's tail.
+    pub async fn run(&self) -> Result<ProcessOutput, ProcessError> {
+        let program = self.name();
+        debug!(%program, args = ?self.args, "spawn");
+        let mut child = tokio::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcessError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let collect = async {
+            // Both pipes are drained concurrently so a chatty stderr can never block the child.
+            let (out, err) = tokio::join!(read_all(stdout), read_tail(stderr));
+            let status = child.wait().await;
+            (out, err, status)
+        };
+        let (out, err, status) =
+            tokio::time::timeout(self.timeout, collect)
+                .await
+                .map_err(|_| ProcessError::Timeout {
+                    program: program.clone(),
+                    timeout: self.timeout,
+                })?;
+        let io = |source| ProcessError::Io {
+            program: program.clone(),
+            source,
+        };
+        let stdout = out.map_err(io)?;
+        let stderr_tail = err.map_err(io)?;
+        let status = status.map_err(io)?;
+        if !status.success() {
+            return Err(ProcessError::Failed {
+                program,
+                status: status.to_string(),
+                stderr: stderr_tail,
+            });
+        }
+        Ok(ProcessOutput {
+            stdout,
+            stderr_tail,
+        })
+    }
+}
+
+async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut buf).await?;
+    }
+    Ok(buf)
+}
+
+async fn read_tail(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<String> {
+    let mut tail: Vec<u8> = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = pipe.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            tail.extend_from_slice(&chunk[..n]);
+            if tail.len() > 2 * STDERR_TAIL_BYTES {
+                tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+            }
+        }
+    }
+    let start = tail.len().saturating_sub(STDERR_TAIL_BYTES);
+    Ok(String::from_utf8_lossy(&tail[start..]).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn collects_stdout_and_reports_failures_with_stderr() {
+        let out = Process::new("sh", Duration::from_secs(5))
+            .args(["-c", "printf hello; echo oops >&2"])
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, b"hello");
+        assert_eq!(out.stderr_tail, "oops");
+        let err = Process::new("sh", Duration::from_secs(5))
+            .args(["-c", "echo broken >&2; exit 3"])
+            .run()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProcessError::Failed { stderr, .. } if stderr == "broken"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn kills_on_timeout_and_reports_missing_programs() {
+        let started = std::time::Instant::now();
+        let err = Process::new("sleep", Duration::from_millis(200))
+            .arg("30")
+            .run()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProcessError::Timeout { .. }));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let err = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1))
+            .run()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProcessError::Spawn { .. }));
+    }
+
+    #[tokio::test]
+    async fn arguments_are_never_interpreted_by_a_shell() {
+        let out = Process::new("echo", Duration::from_secs(5))
+            .arg("$(id); rm -rf /")
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            "$(id); rm -rf /"
+        );
+    }
+}
