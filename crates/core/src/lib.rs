@@ -10,6 +10,7 @@ pub mod object_url;
 pub mod outbox;
 pub mod params;
 pub mod pipeline;
+pub mod relay;
 pub mod ports;
 pub mod service;
 pub mod template;

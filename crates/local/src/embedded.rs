@@ -1,0 +1,136 @@
+//! The embedded service assembled: SQLite store, directory buckets, dispatcher, callback relay
+//! and upload triggers, all in one process over one data root.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use iprod_core::notify::WebhookPolicy;
+use iprod_core::object_url::BucketAllowList;
+use iprod_core::ports::{JobStore, MediaEngine, Notifier};
+use iprod_core::relay::RetryPolicy;
+use iprod_core::service::{JobService, ServicePolicy};
+use iprod_core::worker::{DEFAULT_MAX_ATTEMPTS, Worker, WorkerSettings};
+use iprod_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::dispatcher::Dispatcher;
+use crate::notifier::{LocalNotifier, run_relay};
+use crate::objects::DirObjectStore;
+use crate::queue::WakeQueue;
+use crate::sqlite::SqliteStore;
+use crate::triggers::{TriggerRule, TriggerWatcher};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddedConfig {
+    /// Holds `jobs.sqlite`, `buckets/<bucket>/…`, `queues/*.jsonl`, `scratch/`.
+    pub data_root: PathBuf,
+    /// The buckets jobs may read and write (one directory each).
+    pub buckets: Vec<String>,
+    /// Jobs running at once in this process, across all pipelines.
+    pub workers: usize,
+    /// Concurrency of the default pipeline.
+    pub default_concurrency: u32,
+    /// Seconds a running job's claim lasts without a heartbeat.
+    pub lease_secs: u64,
+    pub max_attempts: u32,
+    pub callback_max_attempts: u32,
+    pub callback_timeout_secs: u64,
+    pub webhooks: WebhookPolicy,
+    pub trigger_scan_secs: u64,
+    pub triggers: Vec<TriggerRule>,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            data_root: ".iprod/data".into(),
+            buckets: vec!["media".into()],
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            default_concurrency: iprod_core::pipeline::DEFAULT_CONCURRENCY,
+            lease_secs: 30,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            callback_max_attempts: RetryPolicy::default().max_attempts,
+            callback_timeout_secs: 10,
+            webhooks: WebhookPolicy::default(),
+            trigger_scan_secs: 2,
+            triggers: Vec::new(),
+        }
+    }
+}
+
+pub struct Embedded {
+    pub service: Arc<JobService>,
+    pub store: SqliteStore,
+    pub objects: DirObjectStore,
+    pub notifier: Arc<LocalNotifier>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Held for the life of the service: one process per data root.
+    _lock: File,
+}
+
+fn setup_error(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::internal(what).with_source(e)
+}
+
+impl Embedded {
+    pub async fn start(config: &EmbeddedConfig, engine: Arc<dyn MediaEngine>) -> Result<Self> {
+        let root = &config.data_root;
+        std::fs::create_dir_all(root).map_err(setup_error(format!("cannot create the data root {}", root.display())))?;
+        let lock = File::create(root.join("lock")).map_err(setup_error(format!("cannot open {}/lock", root.display())))?;
+        lock.try_lock().map_err(|_| {
+            Error::internal(format!("another iprod process is using the data root {}: stop it or choose another data_root", root.display()))
+        })?;
+        for rule in &config.triggers {
+            rule.validate()?;
+        }
+        let store = SqliteStore::open(&root.join("jobs.sqlite"), config.default_concurrency).await?;
+        let objects = DirObjectStore::new(root.join("buckets"), config.buckets.iter().map(String::as_str))?;
+        let queue = WakeQueue::default();
+        let notifier = Arc::new(LocalNotifier::new(root.clone(), Duration::from_secs(config.callback_timeout_secs))?);
+        let store_port: Arc<dyn JobStore> = Arc::new(store.clone());
+        let policy = ServicePolicy { allowed_buckets: BucketAllowList::new(config.buckets.clone()), webhooks: config.webhooks.clone() };
+        let service = Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), engine.clone(), policy));
+        let worker = Arc::new(Worker::new(
+            store_port.clone(),
+            Arc::new(queue.clone()),
+            Arc::new(objects.clone()),
+            engine,
+            WorkerSettings {
+                scratch_root: root.join("scratch"),
+                lease: Duration::from_secs(config.lease_secs.max(3)),
+                max_attempts: config.max_attempts.max(1),
+            },
+        ));
+        let (shutdown, stop) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let dispatcher = Dispatcher { store: store.clone(), worker, wake: queue.wake_handle(), max_running: config.workers };
+        tasks.push(tokio::spawn(dispatcher.run(stop.clone())));
+        let retry = RetryPolicy { max_attempts: config.callback_max_attempts.max(1), ..RetryPolicy::default() };
+        let relay_notifier: Arc<dyn Notifier> = notifier.clone();
+        tasks.push(tokio::spawn(run_relay(store_port, relay_notifier, retry, store.callbacks_ready(), stop.clone())));
+        if !config.triggers.is_empty() {
+            let watcher = TriggerWatcher {
+                rules: config.triggers.clone(),
+                buckets_root: root.join("buckets"),
+                service: service.clone(),
+                interval: Duration::from_secs(config.trigger_scan_secs.max(1)),
+            };
+            tasks.push(tokio::spawn(watcher.run(stop)));
+        }
+        Ok(Self { service, store, objects, notifier, shutdown, tasks, _lock: lock })
+    }
+
+    /// Stops taking jobs, lets running ones finish briefly, stops the relay and triggers.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! `JobStore` on SQLite. Claims, state changes and the callback outbox are single transactions
+//! on the writer thread, so two workers can never claim one job and a terminal state is never
+//! recorded without its callbacks.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use iprod_core::notify::NotifyTarget;
+use iprod_core::ports::{Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate};
+use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::Notify;
+
+use super::db::{Db, db_error};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+    /// Signalled when callbacks are written, so the notifier sends them at once.
+    callbacks_ready: Arc<Notify>,
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal("cannot encode a record").with_source(e))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| Error::internal("a stored record could not be decoded").with_source(e))
+}
+
+fn job_by_id(conn: &Connection, id: &str) -> Result<Option<Job>> {
+    let body: Option<String> =
+        conn.query_row("SELECT body FROM jobs WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_error)?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn pipeline_by_id(conn: &Connection, id: &str) -> Result<Option<Pipeline>> {
+    let body: Option<String> =
+        conn.query_row("SELECT body FROM pipelines WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_error)?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn running_in(conn: &Connection, pipeline_id: &str) -> Result<u32> {
+    conn.query_row("SELECT COUNT(*) FROM jobs WHERE pipeline_id = ?1 AND state = 'Analysing'", [pipeline_id], |r| r.get(0))
+        .map_err(db_error)
+}
+
+/// Marks `job` started in the database (the caller checked the pipeline has room).
+fn start_job(conn: &Connection, mut job: Job, now: Timestamp, lease: Duration) -> Result<Job> {
+    job.start(now)?;
+    job.not_before = None;
+    conn.execute(
+        "UPDATE jobs SET state = 'Analysing', attempts = ?2, lease_until = ?3, not_before = NULL, body = ?4 WHERE id = ?1 AND state = 'Queuing'",
+        params![job.id.as_str(), job.attempts, now.plus(lease).millis(), to_json(&job)?],
+    )
+    .map_err(db_error)?;
+    Ok(job)
+}
+
+fn insert_callbacks(conn: &Connection, callbacks: &[Callback], now: Timestamp) -> Result<()> {
+    for cb in callbacks {
+        conn.execute(
+            "INSERT OR IGNORE INTO callbacks (delivery_id, job_id, target, body, secret, attempts, state, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, 0, 'Pending', ?6)",
+            params![cb.delivery_id, cb.job_id.as_str(), to_json(&cb.target)?, cb.body, cb.secret, now.millis()],
+        )
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn callback_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<String>, u32, String, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?))
+}
+
+type CallbackRow = (String, String, String, String, Option<String>, u32, String, Option<String>);
+
+fn decode_callback(row: CallbackRow) -> Result<Callback> {
+    let (delivery_id, job_id, target, body, secret, attempts, state, last_error) = row;
+    let state = match state.as_str() {
+        "Delivered" => CallbackState::Delivered,
+        "GaveUp" => CallbackState::GaveUp,
+        _ => CallbackState::Pending,
+    };
+    Ok(Callback {
+        delivery_id,
+        job_id: JobId::parse(&job_id)?,
+        target: from_json::<NotifyTarget>(&target)?,
+        body,
+        secret,
+        attempts,
+        state,
+        last_error,
+    })
+}
+
+const CALLBACK_COLUMNS: &str = "delivery_id, job_id, target, body, secret, attempts, state, last_error";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and ensures the default pipeline exists.
+    pub async fn open(path: &Path, default_concurrency: u32) -> Result<Self> {
+        let db = Db::open(path)?;
+        let store = Self { db, callbacks_ready: Arc::new(Notify::new()) };
+        let mut default = Pipeline::default_pipeline(Timestamp::now());
+        default.concurrency = default_concurrency;
+        store
+            .db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT OR IGNORE INTO pipelines (id, state, concurrency, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![default.id.as_str(), default.state.as_str(), default.concurrency, to_json(&default)?],
+                )
+                .map_err(db_error)?;
+                Ok(())
+            })
+            .await?;
+        Ok(store)
+    }
+
+    pub fn callbacks_ready(&self) -> Arc<Notify> {
+        self.callbacks_ready.clone()
+    }
+
+    /// Starts the most urgent queued job whose pipeline is Active and has a free slot:
+    /// larger priority first, then first come first served. `None` when nothing can start.
+    pub async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>> {
+        self.db
+            .write(move |conn| {
+                let mut open = conn
+                    .prepare(
+                        "SELECT p.id FROM pipelines p WHERE p.state = 'Active' AND p.concurrency >
+                         (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')",
+                    )
+                    .map_err(db_error)?;
+                let open: Vec<String> =
+                    open.query_map([], |r| r.get(0)).map_err(db_error)?.collect::<rusqlite::Result<_>>().map_err(db_error)?;
+                if open.is_empty() {
+                    return Ok(None);
+                }
+                let placeholders = vec!["?"; open.len()].join(",");
+                let sql = format!(
+                    "SELECT body FROM jobs WHERE state = 'Queuing' AND pipeline_id IN ({placeholders})
+                     AND (not_before IS NULL OR not_before <= {}) ORDER BY priority DESC, seq LIMIT 1",
+                    now.millis()
+                );
+                let body: Option<String> = conn
+                    .query_row(&sql, rusqlite::params_from_iter(open.iter()), |r| r.get(0))
+                    .optional()
+                    .map_err(db_error)?;
+                match body {
+                    Some(body) => Ok(Some(start_job(conn, from_json(&body)?, now, lease)?)),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    /// At start-up nothing can be running: this process holds the data root's lock, so every
+    /// `Analysing` job belonged to a process that died. Their leases end now.
+    pub async fn expire_all_leases(&self) -> Result<usize> {
+        self.db
+            .write(|conn| {
+                conn.execute("UPDATE jobs SET lease_until = 0 WHERE state = 'Analysing'", []).map_err(db_error)
+            })
+            .await
+    }
+
+    /// Counts of jobs per state, for the service's health output and tests.
+    pub async fn state_counts(&self) -> Result<Vec<(String, u64)>> {
+        self.db
+            .read(|conn| {
+                let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state").map_err(db_error)?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn create_job(&self, job: Job) -> Result<Job> {
+        self.db
+            .write(move |conn| {
+                if let Some(token) = &job.client_token {
+                    let existing: Option<String> = conn
+                        .query_row("SELECT body FROM jobs WHERE client_token = ?1", [token], |r| r.get(0))
+                        .optional()
+                        .map_err(db_error)?;
+                    if let Some(body) = existing {
+                        return from_json(&body);
+                    }
+                }
+                conn.execute(
+                    "INSERT INTO jobs (id, pipeline_id, state, priority, attempts, client_token, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        job.id.as_str(),
+                        job.pipeline_id.as_str(),
+                        job.state.as_str(),
+                        job.priority.get(),
+                        job.attempts,
+                        job.client_token,
+                        to_json(&job)?
+                    ],
+                )
+                .map_err(db_error)?;
+                Ok(job)
+            })
+            .await
+    }
+
+    async fn job(&self, id: &JobId) -> Result<Option<Job>> {
+        let id = id.as_str().to_owned();
+        self.db.read(move |conn| job_by_id(conn, &id)).await
+    }
+
+    async fn jobs(&self, ids: &[JobId]) -> Result<Vec<Job>> {
+        let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
+        self.db
+            .read(move |conn| ids.iter().filter_map(|id| job_by_id(conn, id).transpose()).collect())
+            .await
+    }
+
+    async fn list_jobs(&self, query: &JobQuery) -> Result<JobPage> {
+        let query = query.clone();
+        self.db
+            .read(move |conn| {
+                let before = match &query.page_token {
+                    Some(token) => token.parse::<i64>().map_err(|_| {
+                        Error::invalid_parameter("NextPageToken", "NextPageToken is not one this service returned")
+                    })?,
+                    None => i64::MAX,
+                };
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT seq, body FROM jobs WHERE seq < ?1 AND (?2 IS NULL OR pipeline_id = ?2) AND (?3 IS NULL OR state = ?3)
+                         ORDER BY seq DESC LIMIT ?4",
+                    )
+                    .map_err(db_error)?;
+                let rows: Vec<(i64, String)> = stmt
+                    .query_map(
+                        params![
+                            before,
+                            query.pipeline_id.as_ref().map(PipelineId::as_str),
+                            query.state.map(JobState::as_str),
+                            query.max_results as i64 + 1
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
+                let more = rows.len() > query.max_results;
+                let page = &rows[..rows.len().min(query.max_results)];
+                let next_page_token = if more { page.last().map(|(seq, _)| seq.to_string()) } else { None };
+                let jobs = page.iter().map(|(_, body)| from_json(body)).collect::<Result<_>>()?;
+                Ok(JobPage { jobs, next_page_token })
+            })
+            .await
+    }
+
+    async fn claim(&self, id: &JobId, now: Timestamp, lease: Duration) -> Result<Claim> {
+        let id = id.as_str().to_owned();
+        self.db
+            .write(move |conn| {
+                let Some(job) = job_by_id(conn, &id)? else { return Ok(Claim::NotQueued) };
+                if job.state != JobState::Queuing {
+                    return Ok(Claim::NotQueued);
+                }
+                let pipeline = pipeline_by_id(conn, job.pipeline_id.as_str())?
+                    .ok_or_else(|| Error::internal(format!("job {id} names a missing pipeline")))?;
+                if pipeline.state == PipelineState::Paused {
+                    return Ok(Claim::PipelinePaused);
+                }
+                if running_in(conn, pipeline.id.as_str())? >= pipeline.concurrency {
+                    return Ok(Claim::PipelineFull);
+                }
+                Ok(Claim::Started(start_job(conn, job, now, lease)?))
+            })
+            .await
+    }
+
+    async fn heartbeat(&self, id: &JobId, attempt: u32, progress: u8, lease_until: Timestamp) -> Result<JobState> {
+        let id = id.as_str().to_owned();
+        self.db
+            .write(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE jobs SET lease_until = ?3, body = json_set(body, '$.progress', ?4)
+                         WHERE id = ?1 AND attempts = ?2 AND state = 'Analysing'",
+                        params![id, attempt, lease_until.millis(), progress],
+                    )
+                    .map_err(db_error)?;
+                if changed == 1 {
+                    return Ok(JobState::Analysing);
+                }
+                let job = job_by_id(conn, &id)?.ok_or_else(|| Error::not_found("Job", format!("JobId {id} does not exist")))?;
+                if job.attempts != attempt {
+                    return Err(Error::conflict("JobState", format!("attempt {attempt} of job {id} was superseded")));
+                }
+                Ok(job.state)
+            })
+            .await
+    }
+
+    async fn save_transition(&self, job: &Job, expected: JobState, callbacks: Vec<Callback>) -> Result<()> {
+        let job = job.clone();
+        let has_callbacks = !callbacks.is_empty();
+        self.db
+            .write(move |conn| {
+                let lease = if job.state == JobState::Analysing { "lease_until" } else { "NULL" };
+                let changed = conn
+                    .execute(
+                        &format!(
+                            "UPDATE jobs SET state = ?3, attempts = ?4, not_before = ?5, lease_until = {lease}, body = ?6
+                             WHERE id = ?1 AND state = ?2 AND attempts = ?4"
+                        ),
+                        params![
+                            job.id.as_str(),
+                            expected.as_str(),
+                            job.state.as_str(),
+                            job.attempts,
+                            job.not_before.map(Timestamp::millis),
+                            to_json(&job)?
+                        ],
+                    )
+                    .map_err(db_error)?;
+                if changed != 1 {
+                    return Err(Error::conflict(
+                        "JobState",
+                        format!("job {} changed meanwhile (expected {expected} at attempt {})", job.id, job.attempts),
+                    ));
+                }
+                insert_callbacks(conn, &callbacks, Timestamp::now())
+            })
+            .await?;
+        if has_callbacks {
+            self.callbacks_ready.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn expired_leases(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>> {
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare("SELECT body FROM jobs WHERE state = 'Analysing' AND lease_until < ?1 LIMIT ?2")
+                    .map_err(db_error)?;
+                let bodies: Vec<String> = stmt
+                    .query_map(params![now.millis(), limit as i64], |r| r.get(0))
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
+                bodies.iter().map(|b| from_json(b)).collect()
+            })
+            .await
+    }
+
+    async fn create_pipeline(&self, pipeline: Pipeline) -> Result<()> {
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO pipelines (id, state, concurrency, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![pipeline.id.as_str(), pipeline.state.as_str(), pipeline.concurrency, to_json(&pipeline)?],
+                )
+                .map_err(db_error)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn pipeline(&self, id: &PipelineId) -> Result<Option<Pipeline>> {
+        let id = id.as_str().to_owned();
+        self.db.read(move |conn| pipeline_by_id(conn, &id)).await
+    }
+
+    async fn pipelines(&self, ids: &[PipelineId]) -> Result<Vec<Pipeline>> {
+        let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
+        self.db
+            .read(move |conn| {
+                if !ids.is_empty() {
+                    return ids.iter().filter_map(|id| pipeline_by_id(conn, id).transpose()).collect();
+                }
+                let mut stmt = conn.prepare("SELECT body FROM pipelines ORDER BY rowid").map_err(db_error)?;
+                let bodies: Vec<String> =
+                    stmt.query_map([], |r| r.get(0)).map_err(db_error)?.collect::<rusqlite::Result<_>>().map_err(db_error)?;
+                bodies.iter().map(|b| from_json(b)).collect()
+            })
+            .await
+    }
+
+    async fn update_pipeline(&self, id: &PipelineId, update: PipelineUpdate) -> Result<Pipeline> {
+        let id = id.as_str().to_owned();
+        self.db
+            .write(move |conn| {
+                let mut p = pipeline_by_id(conn, &id)?
+                    .ok_or_else(|| Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist")))?;
+                if let Some(name) = update.name {
+                    p.name = name;
+                }
+                if let Some(state) = update.state {
+                    p.state = state;
+                }
+                if let Some(concurrency) = update.concurrency {
+                    p.concurrency = concurrency;
+                }
+                if let Some(notify) = update.notify {
+                    p.notify = notify;
+                }
+                if let Some(secret) = update.secret {
+                    p.secret = secret;
+                }
+                conn.execute(
+                    "UPDATE pipelines SET state = ?2, concurrency = ?3, body = ?4 WHERE id = ?1",
+                    params![id, p.state.as_str(), p.concurrency, to_json(&p)?],
+                )
+                .map_err(db_error)?;
+                Ok(p)
+            })
+            .await
+    }
+
+    async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>> {
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare(&format!(
+                        "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE state = 'Pending' AND next_attempt <= ?1 ORDER BY next_attempt LIMIT ?2"
+                    ))
+                    .map_err(db_error)?;
+                let rows: Vec<CallbackRow> = stmt
+                    .query_map(params![now.millis(), limit as i64], callback_from_row)
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
+                rows.into_iter().map(decode_callback).collect()
+            })
+            .await
+    }
+
+    async fn record_delivery(&self, delivery_id: &str, outcome: DeliveryOutcome) -> Result<()> {
+        let delivery_id = delivery_id.to_owned();
+        self.db
+            .write(move |conn| {
+                let (state, next, error) = match outcome {
+                    DeliveryOutcome::Delivered => ("Delivered", 0, None),
+                    DeliveryOutcome::RetryAt { at, error } => ("Pending", at.millis(), Some(error)),
+                    DeliveryOutcome::GaveUp { error } => ("GaveUp", 0, Some(error)),
+                };
+                // Only a pending callback changes: a late duplicate report cannot undo a delivery.
+                conn.execute(
+                    "UPDATE callbacks SET state = ?2, next_attempt = ?3, last_error = COALESCE(?4, last_error), attempts = attempts + 1
+                     WHERE delivery_id = ?1 AND state = 'Pending'",
+                    params![delivery_id, state, next, error],
+                )
+                .map_err(db_error)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn callbacks_of(&self, job_id: &JobId) -> Result<Vec<Callback>> {
+        let job_id = job_id.as_str().to_owned();
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE job_id = ?1 ORDER BY delivery_id"))
+                    .map_err(db_error)?;
+                let rows: Vec<CallbackRow> = stmt
+                    .query_map([job_id], callback_from_row)
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
+                rows.into_iter().map(decode_callback).collect()
+            })
+            .await
+    }
+}
