@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use iprod_core::worker::Worker;
 use iprod_core::Timestamp;
+use iprod_core::worker::Worker;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::{info, warn};
 
@@ -23,7 +23,10 @@ impl Dispatcher {
         let lease = self.worker.settings().lease;
         match self.store.expire_all_leases().await {
             Ok(0) => {}
-            Ok(n) => info!(jobs = n, "re-queuing jobs left running by a previous process"),
+            Ok(n) => info!(
+                jobs = n,
+                "re-queuing jobs left running by a previous process"
+            ),
             Err(e) => warn!(error = %e, "could not expire stale leases"),
         }
         self.recover().await;

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use iprod_core::notify::NotifyTarget;
-use iprod_core::ports::{Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate};
-use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp};
+use iprod_core::ports::{
+    Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate,
+};
+use iprod_core::{
+    Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -23,28 +27,40 @@ pub struct SqliteStore {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::internal("cannot encode a record").with_source(e))
+    serde_json::to_string(value)
+        .map_err(|e| Error::internal("cannot encode a record").with_source(e))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
-    serde_json::from_str(raw).map_err(|e| Error::internal("a stored record could not be decoded").with_source(e))
+    serde_json::from_str(raw)
+        .map_err(|e| Error::internal("a stored record could not be decoded").with_source(e))
 }
 
 fn job_by_id(conn: &Connection, id: &str) -> Result<Option<Job>> {
-    let body: Option<String> =
-        conn.query_row("SELECT body FROM jobs WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_error)?;
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(db_error)?;
     body.map(|b| from_json(&b)).transpose()
 }
 
 fn pipeline_by_id(conn: &Connection, id: &str) -> Result<Option<Pipeline>> {
-    let body: Option<String> =
-        conn.query_row("SELECT body FROM pipelines WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_error)?;
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM pipelines WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db_error)?;
     body.map(|b| from_json(&b)).transpose()
 }
 
 fn running_in(conn: &Connection, pipeline_id: &str) -> Result<u32> {
-    conn.query_row("SELECT COUNT(*) FROM jobs WHERE pipeline_id = ?1 AND state = 'Analysing'", [pipeline_id], |r| r.get(0))
-        .map_err(db_error)
+    conn.query_row(
+        "SELECT COUNT(*) FROM jobs WHERE pipeline_id = ?1 AND state = 'Analysing'",
+        [pipeline_id],
+        |r| r.get(0),
+    )
+    .map_err(db_error)
 }
 
 /// Marks `job` started in the database (the caller checked the pipeline has room).
@@ -70,11 +86,40 @@ fn insert_callbacks(conn: &Connection, callbacks: &[Callback], now: Timestamp) -
     Ok(())
 }
 
-fn callback_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<String>, u32, String, Option<String>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?))
+fn callback_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    u32,
+    String,
+    Option<String>,
+)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
 }
 
-type CallbackRow = (String, String, String, String, Option<String>, u32, String, Option<String>);
+type CallbackRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    u32,
+    String,
+    Option<String>,
+);
 
 fn decode_callback(row: CallbackRow) -> Result<Callback> {
     let (delivery_id, job_id, target, body, secret, attempts, state, last_error) = row;
@@ -95,13 +140,17 @@ fn decode_callback(row: CallbackRow) -> Result<Callback> {
     })
 }
 
-const CALLBACK_COLUMNS: &str = "delivery_id, job_id, target, body, secret, attempts, state, last_error";
+const CALLBACK_COLUMNS: &str =
+    "delivery_id, job_id, target, body, secret, attempts, state, last_error";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database and ensures the default pipeline exists.
     pub async fn open(path: &Path, default_concurrency: u32) -> Result<Self> {
         let db = Db::open(path)?;
-        let store = Self { db, callbacks_ready: Arc::new(Notify::new()) };
+        let store = Self {
+            db,
+            callbacks_ready: Arc::new(Notify::new()),
+        };
         let mut default = Pipeline::default_pipeline(Timestamp::now());
         default.concurrency = default_concurrency;
         store
@@ -161,7 +210,11 @@ impl SqliteStore {
     pub async fn expire_all_leases(&self) -> Result<usize> {
         self.db
             .write(|conn| {
-                conn.execute("UPDATE jobs SET lease_until = 0 WHERE state = 'Analysing'", []).map_err(db_error)
+                conn.execute(
+                    "UPDATE jobs SET lease_until = 0 WHERE state = 'Analysing'",
+                    [],
+                )
+                .map_err(db_error)
             })
             .await
     }
@@ -170,7 +223,9 @@ impl SqliteStore {
     pub async fn state_counts(&self) -> Result<Vec<(String, u64)>> {
         self.db
             .read(|conn| {
-                let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state").map_err(db_error)?;
+                let mut stmt = conn
+                    .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                    .map_err(db_error)?;
                 stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                     .map_err(db_error)?
                     .collect::<rusqlite::Result<_>>()
@@ -220,7 +275,11 @@ impl JobStore for SqliteStore {
     async fn jobs(&self, ids: &[JobId]) -> Result<Vec<Job>> {
         let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
         self.db
-            .read(move |conn| ids.iter().filter_map(|id| job_by_id(conn, id).transpose()).collect())
+            .read(move |conn| {
+                ids.iter()
+                    .filter_map(|id| job_by_id(conn, id).transpose())
+                    .collect()
+            })
             .await
     }
 
@@ -266,7 +325,9 @@ impl JobStore for SqliteStore {
         let id = id.as_str().to_owned();
         self.db
             .write(move |conn| {
-                let Some(job) = job_by_id(conn, &id)? else { return Ok(Claim::NotQueued) };
+                let Some(job) = job_by_id(conn, &id)? else {
+                    return Ok(Claim::NotQueued);
+                };
                 if job.state != JobState::Queuing {
                     return Ok(Claim::NotQueued);
                 }
@@ -283,7 +344,13 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn heartbeat(&self, id: &JobId, attempt: u32, progress: u8, lease_until: Timestamp) -> Result<JobState> {
+    async fn heartbeat(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        progress: u8,
+        lease_until: Timestamp,
+    ) -> Result<JobState> {
         let id = id.as_str().to_owned();
         self.db
             .write(move |conn| {
@@ -297,16 +364,25 @@ impl JobStore for SqliteStore {
                 if changed == 1 {
                     return Ok(JobState::Analysing);
                 }
-                let job = job_by_id(conn, &id)?.ok_or_else(|| Error::not_found("Job", format!("JobId {id} does not exist")))?;
+                let job = job_by_id(conn, &id)?
+                    .ok_or_else(|| Error::not_found("Job", format!("JobId {id} does not exist")))?;
                 if job.attempts != attempt {
-                    return Err(Error::conflict("JobState", format!("attempt {attempt} of job {id} was superseded")));
+                    return Err(Error::conflict(
+                        "JobState",
+                        format!("attempt {attempt} of job {id} was superseded"),
+                    ));
                 }
                 Ok(job.state)
             })
             .await
     }
 
-    async fn save_transition(&self, job: &Job, expected: JobState, callbacks: Vec<Callback>) -> Result<()> {
+    async fn save_transition(
+        &self,
+        job: &Job,
+        expected: JobState,
+        callbacks: Vec<Callback>,
+    ) -> Result<()> {
         let job = job.clone();
         let has_callbacks = !callbacks.is_empty();
         self.db
@@ -364,7 +440,12 @@ impl JobStore for SqliteStore {
             .write(move |conn| {
                 conn.execute(
                     "INSERT INTO pipelines (id, state, concurrency, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![pipeline.id.as_str(), pipeline.state.as_str(), pipeline.concurrency, to_json(&pipeline)?],
+                    params![
+                        pipeline.id.as_str(),
+                        pipeline.state.as_str(),
+                        pipeline.concurrency,
+                        to_json(&pipeline)?
+                    ],
                 )
                 .map_err(db_error)?;
                 Ok(())
@@ -382,11 +463,19 @@ impl JobStore for SqliteStore {
         self.db
             .read(move |conn| {
                 if !ids.is_empty() {
-                    return ids.iter().filter_map(|id| pipeline_by_id(conn, id).transpose()).collect();
+                    return ids
+                        .iter()
+                        .filter_map(|id| pipeline_by_id(conn, id).transpose())
+                        .collect();
                 }
-                let mut stmt = conn.prepare("SELECT body FROM pipelines ORDER BY rowid").map_err(db_error)?;
-                let bodies: Vec<String> =
-                    stmt.query_map([], |r| r.get(0)).map_err(db_error)?.collect::<rusqlite::Result<_>>().map_err(db_error)?;
+                let mut stmt = conn
+                    .prepare("SELECT body FROM pipelines ORDER BY rowid")
+                    .map_err(db_error)?;
+                let bodies: Vec<String> = stmt
+                    .query_map([], |r| r.get(0))
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
                 bodies.iter().map(|b| from_json(b)).collect()
             })
             .await
@@ -396,8 +485,9 @@ impl JobStore for SqliteStore {
         let id = id.as_str().to_owned();
         self.db
             .write(move |conn| {
-                let mut p = pipeline_by_id(conn, &id)?
-                    .ok_or_else(|| Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist")))?;
+                let mut p = pipeline_by_id(conn, &id)?.ok_or_else(|| {
+                    Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist"))
+                })?;
                 if let Some(name) = update.name {
                     p.name = name;
                 }

@@ -1,0 +1,235 @@
+//! The HTTP API: RPC style, `GET` or `POST /` with `Action` and PascalCase parameters in the
+//! query string, a form body or a JSON body. Every answer carries a `RequestId`; errors are
+//! `{"RequestId","Code","Message"}` with the status decided by the error's class.
+
+mod params;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use iprod_core::service::{JobService, NewPipeline, SubmitRequest};
+use iprod_core::{Error, ErrorClass, Result, Timestamp};
+use serde_json::{Value, json};
+use tracing::error;
+
+pub use params::{MAX_BODY_BYTES, Params};
+pub use views::{JobView, PipelineView};
+
+/// The OpenAPI 3.1 description of this API, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+pub const ACTIONS: [&str; 8] = [
+    "SubmitIProductionJob",
+    "QueryIProductionJob",
+    "QueryIProductionJobList",
+    "ListIProductionJobs",
+    "CancelIProductionJob",
+    "AddPipeline",
+    "UpdatePipeline",
+    "QueryPipelineList",
+];
+
+pub struct ApiState {
+    pub service: Arc<JobService>,
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/", get(rpc).post(rpc))
+        .route("/openapi.json", get(openapi))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"Status": "ok"}))
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string().to_uppercase()
+}
+
+fn respond(request_id: &str, outcome: Result<Value>) -> Response {
+    match outcome {
+        Ok(mut body) => {
+            if let Value::Object(map) = &mut body {
+                map.insert("RequestId".into(), Value::String(request_id.to_owned()));
+            }
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(e) => {
+            if matches!(e.class(), ErrorClass::Internal | ErrorClass::Transient) {
+                error!(request_id, error = %e, "request failed");
+            }
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = json!({"RequestId": request_id, "Code": e.code(), "Message": e.message()});
+            (status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+async fn rpc(
+    State(state): State<Arc<ApiState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = new_request_id();
+    let outcome = handle(&state, &method, &uri, &headers, body).await;
+    respond(&request_id, outcome)
+}
+
+fn check_token(state: &ApiState, headers: &HeaderMap) -> Result<()> {
+    let Some(expected) = &state.api_token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Constant-time comparison: the token must not leak through response timing.
+    let matches = given.is_some_and(|g| {
+        g.len() == expected.len()
+            && g.bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "Token",
+            "this service requires an API token: send Authorization: Bearer <token>",
+        ))
+    }
+}
+
+async fn handle(
+    state: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value> {
+    check_token(state, headers)?;
+    let bytes = if method == Method::POST {
+        to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+            Error::invalid_parameter(
+                "Body",
+                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        })?
+    } else {
+        Default::default()
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let params = Params::parse(uri.query(), content_type, &bytes)?;
+    let action = params
+        .get("Action")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::missing_parameter("Action"))?;
+    let service = &state.service;
+    match action {
+        "SubmitIProductionJob" => {
+            let job = service
+                .submit(submit_request(&params), Timestamp::now())
+                .await?;
+            Ok(json!({"JobId": job.id.as_str()}))
+        }
+        "QueryIProductionJob" => {
+            let job = service.query(params.get("JobId")).await?;
+            let callbacks = service.callbacks_of(&job).await?;
+            Ok(json!(JobView::new(&job).with_callbacks(&callbacks)))
+        }
+        "QueryIProductionJobList" => {
+            let (jobs, missing) = service.query_list(params.get("JobIds")).await?;
+            let jobs: Vec<JobView> = jobs.iter().map(JobView::new).collect();
+            Ok(json!({"Jobs": jobs, "NonExistIds": missing}))
+        }
+        "ListIProductionJobs" => {
+            let page = service
+                .list(
+                    params.get("PipelineId"),
+                    params.get("State"),
+                    params.get("MaxResults"),
+                    params.get("NextPageToken"),
+                )
+                .await?;
+            let jobs: Vec<JobView> = page.jobs.iter().map(JobView::new).collect();
+            Ok(json!({"Jobs": jobs, "NextPageToken": page.next_page_token}))
+        }
+        "CancelIProductionJob" => {
+            let job = service
+                .cancel(params.get("JobId"), Timestamp::now())
+                .await?;
+            Ok(json!({"JobId": job.id.as_str(), "State": job.state.as_str()}))
+        }
+        "AddPipeline" => {
+            let pipeline = service
+                .add_pipeline(pipeline_request(&params), Timestamp::now())
+                .await?;
+            Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
+        }
+        "UpdatePipeline" => {
+            let pipeline = service
+                .update_pipeline(params.get("PipelineId"), pipeline_request(&params))
+                .await?;
+            Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
+        }
+        "QueryPipelineList" => {
+            let (pipelines, missing) = service.query_pipelines(params.get("PipelineIds")).await?;
+            let list: Vec<PipelineView> = pipelines.iter().map(PipelineView::new).collect();
+            Ok(json!({"PipelineList": list, "NonExistIds": missing}))
+        }
+        other => Err(Error::new(
+            ErrorClass::Invalid,
+            "InvalidAction.NotFound",
+            format!(
+                "unknown Action {other:?}: use one of {}",
+                ACTIONS.join(", ")
+            ),
+        )),
+    }
+}
+
+fn submit_request(p: &Params) -> SubmitRequest {
+    SubmitRequest {
+        function_name: p.owned("FunctionName"),
+        model_id: p.owned("ModelId"),
+        input: p.owned("Input"),
+        output: p.owned("Output"),
+        job_params: p.owned("JobParams"),
+        pipeline_id: p.owned("PipelineId"),
+        user_data: p.owned("UserData"),
+        notify_url: p.owned("NotifyUrl"),
+        priority: p.owned("Priority"),
+        client_token: p.owned("ClientToken"),
+    }
+}
+
+fn pipeline_request(p: &Params) -> NewPipeline {
+    NewPipeline {
+        name: p.owned("Name"),
+        concurrency: p.owned("Concurrency"),
+        state: p.owned("State"),
+        notify_url: p.owned("NotifyUrl"),
+        secret: p.owned("Secret"),
+    }
+}

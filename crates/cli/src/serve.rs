@@ -1,0 +1,111 @@
+//! `iprod serve`: the embedded service in one process.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use iprod_api::{ApiState, router};
+use iprod_local::Embedded;
+use iprod_media::Engine;
+
+use crate::ConfigArgs;
+use crate::config::Config;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    bind: Option<String>,
+    /// Data root: job database, bucket directories, callback files.
+    #[arg(long)]
+    data_root: Option<String>,
+    /// Jobs running at once across all pipelines.
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Bearer token required from clients (mandatory on a non-loopback address).
+    #[arg(long)]
+    api_token: Option<String>,
+    /// Extra settings as KEY=VALUE (e.g. embedded.buckets=media,archive).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+impl ServeArgs {
+    fn overrides(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.bind {
+            out.push(("server.bind".into(), v.clone()));
+        }
+        if let Some(v) = &self.data_root {
+            out.push(("embedded.data_root".into(), v.clone()));
+        }
+        if let Some(v) = self.workers {
+            out.push(("embedded.workers".into(), v.to_string()));
+        }
+        if let Some(v) = &self.api_token {
+            out.push(("server.api_token".into(), v.clone()));
+        }
+        for pair in &self.set {
+            let (k, v) = pair
+                .split_once('=')
+                .with_context(|| format!("--set {pair:?} must be KEY=VALUE"))?;
+            out.push((k.trim().to_owned(), v.to_owned()));
+        }
+        Ok(out)
+    }
+}
+
+pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let config = Config::load(
+        args.config.config.as_deref(),
+        |k| std::env::var(k).ok(),
+        &args.overrides()?,
+    )?;
+    if args.print_config {
+        let mut shown = config.clone();
+        if !shown.server.api_token.is_empty() {
+            shown.server.api_token = "<set>".into();
+        }
+        print!("{}", shown.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    config.validate_for_serve()?;
+    let engine = Arc::new(Engine::new(config.engine.clone()));
+    let embedded = Embedded::start(&config.embedded, engine)
+        .await
+        .context("starting the embedded service")?;
+    let token = Some(config.server.api_token.clone()).filter(|t| !t.is_empty());
+    let app = router(Arc::new(ApiState {
+        service: embedded.service.clone(),
+        api_token: token,
+    }));
+    let listener = tokio::net::TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+    let address = listener.local_addr()?;
+    let buckets = embedded.objects.root().display().to_string();
+    println!(
+        "IProduction is listening on http://{address}/  (OpenAPI: http://{address}/openapi.json)"
+    );
+    println!(
+        "  buckets: {} under {buckets}/<bucket>/",
+        config.embedded.buckets.join(", ")
+    );
+    println!(
+        "  try: curl 'http://{address}/?Action=SubmitIProductionJob&FunctionName=ImageMatting&Input=oss://{b}/in/photo.jpg&Output=oss://{b}/out/{{source}}.png'",
+        b = config.embedded.buckets[0]
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the HTTP server failed")?;
+    embedded.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
