@@ -58,7 +58,9 @@ impl ObjectStore for DirObjectStore {
                 ));
             }
             Err(e) => {
-                return Err(Error::transient("Storage", format!("cannot read {url}")).with_source(e));
+                return Err(
+                    Error::transient("Storage", format!("cannot read {url}")).with_source(e)
+                );
             }
         }
         tokio::fs::copy(&src, dest)

@@ -4,12 +4,12 @@
 //! handful of fsyncs. Reads use a small pool of separate connections and never wait for writes.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 
 use iprod_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::oneshot;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot};
 
 use super::schema;
 
@@ -23,7 +23,7 @@ type WriteOp = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 
 #[derive(Clone)]
 pub struct Db {
-    writes: SyncSender<WriteOp>,
+    writes: mpsc::Sender<WriteOp>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: PathBuf,
 }
@@ -40,10 +40,10 @@ impl Db {
         )
         .map_err(db_error)?;
         schema::migrate(&conn).map_err(db_error)?;
-        let (writes, queue) = std::sync::mpsc::sync_channel(WRITE_QUEUE);
+        let (writes, queue) = mpsc::channel(WRITE_QUEUE);
         std::thread::Builder::new()
             .name("iprod-sqlite-writer".into())
-            .spawn(move || writer_loop(&conn, &queue))
+            .spawn(move || writer_loop(&conn, queue))
             .map_err(|e| {
                 Error::internal("cannot start the database writer thread").with_source(e)
             })?;
@@ -74,11 +74,10 @@ impl Db {
                 let _ = tx.send(reply);
             })
         });
-        let writes = self.writes.clone();
-        // `send` blocks only when the writer is WRITE_QUEUE ops behind.
-        tokio::task::spawn_blocking(move || writes.send(op))
+        // `send` waits only when the writer is WRITE_QUEUE ops behind (backpressure).
+        self.writes
+            .send(op)
             .await
-            .map_err(|e| Error::internal("database writer task failed").with_source(e))?
             .map_err(|_| Error::internal("the database writer has stopped"))?;
         rx.await
             .map_err(|_| Error::internal("the database writer dropped a write"))?
@@ -135,8 +134,8 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     result
 }
 
-fn writer_loop(conn: &Connection, queue: &Receiver<WriteOp>) {
-    while let Ok(first) = queue.recv() {
+fn writer_loop(conn: &Connection, mut queue: mpsc::Receiver<WriteOp>) {
+    while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {

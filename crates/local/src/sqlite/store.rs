@@ -2,8 +2,9 @@
 //! on the writer thread, so two workers can never claim one job and a terminal state is never
 //! recorded without its callbacks.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +25,9 @@ pub struct SqliteStore {
     db: Db,
     /// Signalled when callbacks are written, so the notifier sends them at once.
     callbacks_ready: Arc<Notify>,
+    /// Pipelines change only through this store (the data root is locked to one process), so
+    /// lookups on the submit path are served from memory.
+    pipeline_cache: Arc<RwLock<HashMap<String, Pipeline>>>,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -150,6 +154,7 @@ impl SqliteStore {
         let store = Self {
             db,
             callbacks_ready: Arc::new(Notify::new()),
+            pipeline_cache: Arc::default(),
         };
         let mut default = Pipeline::default_pipeline(Timestamp::now());
         default.concurrency = default_concurrency;
@@ -164,7 +169,16 @@ impl SqliteStore {
                 Ok(())
             })
             .await?;
+        for pipeline in store.pipelines(&[]).await? {
+            store.cache_pipeline(pipeline);
+        }
         Ok(store)
+    }
+
+    fn cache_pipeline(&self, pipeline: Pipeline) {
+        if let Ok(mut cache) = self.pipeline_cache.write() {
+            cache.insert(pipeline.id.as_str().to_owned(), pipeline);
+        }
     }
 
     pub fn callbacks_ready(&self) -> Arc<Notify> {
@@ -436,6 +450,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn create_pipeline(&self, pipeline: Pipeline) -> Result<()> {
+        let cached = pipeline.clone();
         self.db
             .write(move |conn| {
                 conn.execute(
@@ -450,10 +465,20 @@ impl JobStore for SqliteStore {
                 .map_err(db_error)?;
                 Ok(())
             })
-            .await
+            .await?;
+        self.cache_pipeline(cached);
+        Ok(())
     }
 
     async fn pipeline(&self, id: &PipelineId) -> Result<Option<Pipeline>> {
+        if let Some(hit) = self
+            .pipeline_cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(id.as_str()).cloned())
+        {
+            return Ok(Some(hit));
+        }
         let id = id.as_str().to_owned();
         self.db.read(move |conn| pipeline_by_id(conn, &id)).await
     }
@@ -483,7 +508,8 @@ impl JobStore for SqliteStore {
 
     async fn update_pipeline(&self, id: &PipelineId, update: PipelineUpdate) -> Result<Pipeline> {
         let id = id.as_str().to_owned();
-        self.db
+        let updated = self
+            .db
             .write(move |conn| {
                 let mut p = pipeline_by_id(conn, &id)?.ok_or_else(|| {
                     Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist"))
@@ -510,7 +536,9 @@ impl JobStore for SqliteStore {
                 .map_err(db_error)?;
                 Ok(p)
             })
-            .await
+            .await?;
+        self.cache_pipeline(updated.clone());
+        Ok(updated)
     }
 
     async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>> {
