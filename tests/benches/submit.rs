@@ -101,7 +101,7 @@ fn main() {
     let health_url = format!("{base}healthz");
     let health: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
         Arc::new(move |c| c.get(&health_url));
-    let submit_base = base.clone();
+    let submit_base = base;
     let submit: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
         Arc::new(move |c| {
             c.post(&submit_base).form(&[

@@ -239,10 +239,13 @@ pub fn queue_lines(data_root: &std::path::Path, name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// One received webhook: its headers (lowercase names) and its body.
+pub type Received = (HashMap<String, String>, String);
+
 /// A webhook receiver on loopback that records every request (headers and body).
 pub struct WebhookReceiver {
     pub url: String,
-    pub received: Arc<Mutex<Vec<(HashMap<String, String>, String)>>>,
+    pub received: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -253,7 +256,7 @@ impl WebhookReceiver {
 
     /// Listens on a given loopback port (0: any free port).
     pub async fn start_on(port: u16) -> Self {
-        let received: Arc<Mutex<Vec<(HashMap<String, String>, String)>>> = Arc::default();
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let sink = received.clone();
         let app = axum::Router::new().route(
             "/hook",

@@ -121,7 +121,7 @@ async fn call(server: &ServerArgs, action: &str, params: Vec<(&str, String)>) ->
     Ok(body)
 }
 
-fn opt<'a>(name: &'a str, value: Option<String>) -> Option<(&'a str, String)> {
+fn opt(name: &str, value: Option<String>) -> Option<(&str, String)> {
     value.map(|v| (name, v))
 }
 

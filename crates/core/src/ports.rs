@@ -21,7 +21,7 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// The job is now `Analysing` under this caller's attempt.
-    Started(Job),
+    Started(Box<Job>),
     /// The pipeline already runs `Concurrency` jobs: try again later.
     PipelineFull,
     /// The pipeline is paused: the job stays queued.

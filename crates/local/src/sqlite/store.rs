@@ -90,18 +90,7 @@ fn insert_callbacks(conn: &Connection, callbacks: &[Callback], now: Timestamp) -
     Ok(())
 }
 
-fn callback_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    u32,
-    String,
-    Option<String>,
-)> {
+fn callback_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CallbackRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -353,7 +342,7 @@ impl JobStore for SqliteStore {
                 if running_in(conn, pipeline.id.as_str())? >= pipeline.concurrency {
                     return Ok(Claim::PipelineFull);
                 }
-                Ok(Claim::Started(start_job(conn, job, now, lease)?))
+                Ok(Claim::Started(Box::new(start_job(conn, job, now, lease)?)))
             })
             .await
     }

@@ -1,0 +1,31 @@
+# The two commands of the README. Both install what is missing first (scripts/setup.sh).
+.PHONY: serve test lint bench setup-serve setup-test
+
+CARGO ?= cargo
+
+setup-serve:
+	scripts/setup.sh serve
+
+setup-test:
+	scripts/setup.sh test
+
+## Start the embedded service on 127.0.0.1:8080 with data under .iprod/data (bucket "media").
+serve: setup-serve
+	$(CARGO) build --release -p iprod-cli
+	./target/release/iprod serve
+
+## The whole test suite: format, lints, every test of the workspace.
+test: setup-test lint
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Benchmarks (not part of the tests: they print ratios against a baseline from the same run).
+bench: setup-test
+	$(CARGO) bench -p iprod-tests --bench submit

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what IProduction needs on a fresh Debian machine, only what is missing (idempotent):
+#   ffmpeg/ffprobe from Debian, the ONNX Runtime library and models (layers/fetch-model-pack.sh),
+#   and for tests the registry-shipped test media (layers/fetch-test-media.sh).
+#   scripts/setup.sh serve|test
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+purpose=${1:-serve}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root to run: $*" >&2; exit 1
+  fi
+}
+
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+  echo "setup: installing ffmpeg from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+fi
+
+layers/fetch-model-pack.sh
+if [ "$purpose" = test ]; then
+  layers/fetch-test-media.sh
+fi
