@@ -10,22 +10,13 @@ use iprod_tests::{CopyEngine, TestServer, test_config};
 
 const GOOD: [(&str, &str); 3] = [
     ("FunctionName", "VideoDelogo"),
-    (
-        "Input",
-        "oss://media.oss-cn-shanghai.aliyuncs.com/in/clip.mp4",
-    ),
+    ("Input", "oss://media.oss-cn-shanghai.aliyuncs.com/in/clip.mp4"),
     ("Output", "oss://media/out/{source}.mp4"),
 ];
 
-fn submit_with(
-    overrides: &[(&'static str, &'static str)],
-    remove: &str,
-) -> Vec<(&'static str, String)> {
-    let mut params: Vec<(&'static str, String)> = GOOD
-        .iter()
-        .filter(|(k, _)| *k != remove)
-        .map(|(k, v)| (*k, (*v).to_owned()))
-        .collect();
+fn submit_with(overrides: &[(&'static str, &'static str)], remove: &str) -> Vec<(&'static str, String)> {
+    let mut params: Vec<(&'static str, String)> =
+        GOOD.iter().filter(|(k, _)| *k != remove).map(|(k, v)| (*k, (*v).to_owned())).collect();
     for (k, v) in overrides {
         params.retain(|(pk, _)| pk != k);
         params.push((k, (*v).to_owned()));
@@ -44,15 +35,7 @@ struct Case {
 }
 
 async fn job_count(server: &TestServer) -> u64 {
-    server
-        .embedded
-        .store
-        .state_counts()
-        .await
-        .unwrap()
-        .iter()
-        .map(|(_, n)| n)
-        .sum()
+    server.embedded.store.state_counts().await.unwrap().iter().map(|(_, n)| n).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,10 +52,7 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             ("Output", "oss://media/out/{source}.mp4"),
         ])
         .await;
-    assert_eq!(
-        server.wait_terminal(&done, Duration::from_secs(20)).await["State"],
-        "Success"
-    );
+    assert_eq!(server.wait_terminal(&done, Duration::from_secs(20)).await["State"], "Success");
 
     let big_user_data: &'static str = Box::leak("u".repeat(1025).into_boxed_str());
     let cases = vec![
@@ -136,10 +116,7 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             name: "three Logo boxes",
             action: "SubmitIProductionJob",
             params: submit_with(
-                &[(
-                    "JobParams",
-                    r#"{"Logo":[[0,0,0.1,0.1],[0.2,0,0.1,0.1],[0.4,0,0.1,0.1]]}"#,
-                )],
+                &[("JobParams", r#"{"Logo":[[0,0,0.1,0.1],[0.2,0,0.1,0.1],[0.4,0,0.1,0.1]]}"#)],
                 "",
             ),
             status: 400,
@@ -229,10 +206,7 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
         Case {
             name: "webhook refused by policy",
             action: "SubmitIProductionJob",
-            params: submit_with(
-                &[("NotifyUrl", "http://169.254.169.254/latest/meta-data/")],
-                "",
-            ),
+            params: submit_with(&[("NotifyUrl", "http://169.254.169.254/latest/meta-data/")], ""),
             status: 403,
             code: "Forbidden.NotifyTarget",
             names: "NotifyUrl",
@@ -293,17 +267,8 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             case.name,
             case.names
         );
-        assert!(
-            body["RequestId"].as_str().is_some_and(|r| !r.is_empty()),
-            "{}",
-            case.name
-        );
-        assert_eq!(
-            job_count(&server).await,
-            before,
-            "{}: a job record was created",
-            case.name
-        );
+        assert!(body["RequestId"].as_str().is_some_and(|r| !r.is_empty()), "{}", case.name);
+        assert_eq!(job_count(&server).await, before, "{}: a job record was created", case.name);
         assert_eq!(
             server.embedded.store.pipelines(&[]).await.unwrap().len(),
             pipelines_before,
@@ -340,19 +305,12 @@ async fn oversized_bodies_and_params_are_refused() {
     form.push(("JobParams", params));
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, body) = server.call("SubmitIProductionJob", &form).await;
-    assert_eq!(
-        (status, body["Code"].as_str()),
-        (400, Some("InvalidParameter.JobParams")),
-        "{body}"
-    );
+    assert_eq!((status, body["Code"].as_str()), (400, Some("InvalidParameter.JobParams")), "{body}");
     assert!(body["Message"].as_str().unwrap().contains("65536"));
     let page = server
         .embedded
         .store
-        .list_jobs(&iprod_core::ports::JobQuery {
-            max_results: 10,
-            ..Default::default()
-        })
+        .list_jobs(&iprod_core::ports::JobQuery { max_results: 10, ..Default::default() })
         .await
         .unwrap();
     assert!(page.jobs.is_empty());
@@ -362,19 +320,15 @@ async fn oversized_bodies_and_params_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_protected_server_refuses_requests_without_the_token() {
     let dir = tempfile::tempdir().unwrap();
-    let embedded =
-        iprod_local::Embedded::start(&test_config(dir.path()), Arc::new(CopyEngine::default()))
-            .await
-            .unwrap();
+    let embedded = iprod_local::Embedded::start(&test_config(dir.path()), Arc::new(CopyEngine::default()))
+        .await
+        .unwrap();
     let app = iprod_api::router(Arc::new(iprod_api::ApiState {
         service: embedded.service.clone(),
         api_token: Some("s3cret".into()),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/?Action=QueryPipelineList",
-        listener.local_addr().unwrap()
-    );
+    let url = format!("http://{}/?Action=QueryPipelineList", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::new();
     let refused = client.get(&url).send().await.unwrap();

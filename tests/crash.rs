@@ -25,18 +25,13 @@ fn start(data_root: &std::path::Path, delay_ms: u64, max_attempts: u32) -> Serve
         .spawn()
         .expect("test server starts");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let address = line
         .trim()
         .strip_prefix("listening ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    ServerProcess {
-        child,
-        base: format!("http://{address}/"),
-    }
+    ServerProcess { child, base: format!("http://{address}/") }
 }
 
 impl ServerProcess {
@@ -49,22 +44,11 @@ impl ServerProcess {
     async fn call(&self, action: &str, params: &[(&str, &str)]) -> Value {
         let mut form = vec![("Action", action)];
         form.extend_from_slice(params);
-        reqwest::Client::new()
-            .post(&self.base)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        reqwest::Client::new().post(&self.base).form(&form).send().await.unwrap().json().await.unwrap()
     }
 
     async fn wait_for(&self, job_id: &str, states: &[&str]) -> Value {
-        self.wait_until(job_id, |job| {
-            states.contains(&job["State"].as_str().unwrap_or(""))
-        })
-        .await
+        self.wait_until(job_id, |job| states.contains(&job["State"].as_str().unwrap_or(""))).await
     }
 
     async fn wait_until(&self, job_id: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -74,10 +58,7 @@ impl ServerProcess {
             if done(&job) {
                 return job;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "job never got there: {job}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "job never got there: {job}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -151,11 +132,7 @@ async fn a_job_whose_worker_is_lost_too_often_fails_with_a_code() {
             id = submitted["JobId"].as_str().unwrap().to_owned();
         }
         // After a restart the job is re-queued and started again as the next attempt.
-        server
-            .wait_until(&id, |job| {
-                job["State"] == "Analysing" && job["Attempts"] == attempt
-            })
-            .await;
+        server.wait_until(&id, |job| job["State"] == "Analysing" && job["Attempts"] == attempt).await;
         server.kill9();
     }
     let server = start(dir.path(), 0, 2);
@@ -175,11 +152,7 @@ async fn a_callback_pending_at_a_crash_is_delivered_once_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     put(dir.path(), "in/a.mp4");
     // A port with nothing listening yet: the first delivery attempts are refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/hook");
     let server = start(dir.path(), 0, 3);
     let submitted = server
@@ -202,10 +175,7 @@ async fn a_callback_pending_at_a_crash_is_delivered_once_after_restart() {
     let server = start(dir.path(), 0, 3);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while hook.received.lock().unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the callback was never delivered"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "the callback was never delivered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -14,10 +14,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -32,28 +29,19 @@ async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
             "AddPipeline",
             &[
                 ("Name", "covers"),
-                (
-                    "NotifyUrl",
-                    "mns://1.mns.cn-shanghai.aliyuncs.com/queues/cover-done",
-                ),
+                ("NotifyUrl", "mns://1.mns.cn-shanghai.aliyuncs.com/queues/cover-done"),
                 ("Secret", "k3y"),
             ],
         )
         .await;
     let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
     assert_eq!(added["Pipeline"]["Signed"], true);
-    assert!(
-        added["Pipeline"].get("Secret").is_none(),
-        "the secret is never shown"
-    );
+    assert!(added["Pipeline"].get("Secret").is_none(), "the secret is never shown");
     server.put_input("in/beach day.mp4", b"not really a video");
     let id = server
         .submit(&[
             ("FunctionName", "Cover"),
-            (
-                "Input",
-                "oss://media.oss-cn-shanghai.aliyuncs.com/in/beach day.mp4",
-            ),
+            ("Input", "oss://media.oss-cn-shanghai.aliyuncs.com/in/beach day.mp4"),
             ("Output", "oss://archive/covers/{source}-{timestamp}.jpg"),
             ("PipelineId", &pipeline),
             ("UserData", r#"{"order":17}"#),
@@ -65,29 +53,16 @@ async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
     assert_eq!(job["State"], "Success", "{job}");
     assert_eq!(job["Progress"], 100);
     assert_eq!(job["ModelId"], "centerface");
-    assert_eq!(
-        serde_json::from_str::<Value>(job["Result"].as_str().unwrap()).unwrap()["Copied"],
-        3
-    );
+    assert_eq!(serde_json::from_str::<Value>(job["Result"].as_str().unwrap()).unwrap()["Copied"], 3);
     // Three covers and no {sequenceId}: _0.._2 before the extension, none overwritten.
-    let files: Vec<String> = job["OutputFiles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap().to_owned())
-        .collect();
+    let files: Vec<String> =
+        job["OutputFiles"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect();
     assert_eq!(files.len(), 3);
     let start = job["StartTime"].as_str().unwrap();
     for (i, file) in files.iter().enumerate() {
         let key = file.strip_prefix("oss://archive/").unwrap();
-        assert!(
-            key.starts_with("covers/beach day-") && key.ends_with(&format!("_{i}.jpg")),
-            "{key}"
-        );
-        assert_eq!(
-            server.object("archive", key).unwrap(),
-            b"not really a video"
-        );
+        assert!(key.starts_with("covers/beach day-") && key.ends_with(&format!("_{i}.jpg")), "{key}");
+        assert_eq!(server.object("archive", key).unwrap(), b"not really a video");
     }
     assert!(start.ends_with('Z'));
 
@@ -96,32 +71,18 @@ async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
         r#"{{"Code":"Success","Details":[],"FunctionName":"Cover","JobId":"{id}","Message":"success","State":"Success","Type":"IProduction","UserData":"{{\"order\":17}}"}}"#
     );
     until("the webhook", || hook.received.lock().unwrap().len() == 1).await;
-    until("the queue file", || {
-        queue_lines(dir.path(), "cover-done").len() == 1
-    })
-    .await;
+    until("the queue file", || queue_lines(dir.path(), "cover-done").len() == 1).await;
     let raw_line = std::fs::read_to_string(dir.path().join("queues/cover-done.jsonl")).unwrap();
     assert_eq!(raw_line.trim_end(), expected);
     let (headers, body) = hook.received.lock().unwrap()[0].clone();
     assert_eq!(body, expected);
-    assert_eq!(
-        headers["x-iproduction-signature"],
-        sign("k3y", expected.as_bytes())
-    );
+    assert_eq!(headers["x-iproduction-signature"], sign("k3y", expected.as_bytes()));
     assert!(headers["x-iproduction-delivery"].starts_with(&id));
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(
-        hook.received.lock().unwrap().len(),
-        1,
-        "delivered exactly once"
-    );
+    assert_eq!(hook.received.lock().unwrap().len(), 1, "delivered exactly once");
     let (_, job) = server.call("QueryIProductionJob", &[("JobId", &id)]).await;
-    let states: Vec<&str> = job["Callbacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["State"].as_str().unwrap())
-        .collect();
+    let states: Vec<&str> =
+        job["Callbacks"].as_array().unwrap().iter().map(|c| c["State"].as_str().unwrap()).collect();
     assert_eq!(states, ["Delivered", "Delivered"]);
     server.stop().await;
 }
@@ -143,10 +104,7 @@ async fn client_token_makes_a_retried_submit_return_the_same_job() {
     assert_eq!(list["Jobs"].as_array().unwrap().len(), 1);
     // The input does not exist: the job fails with a code naming it, and the service goes on.
     let job = server.wait_terminal(&first, WAIT).await;
-    assert_eq!(
-        (job["State"].as_str(), job["Code"].as_str()),
-        (Some("Fail"), Some("InvalidInput.NotFound"))
-    );
+    assert_eq!((job["State"].as_str(), job["Code"].as_str()), (Some("Fail"), Some("InvalidInput.NotFound")));
     assert!(job["Message"].as_str().unwrap().contains("in/p.jpg"));
     server.stop().await;
 }
@@ -156,21 +114,11 @@ async fn a_paused_pipeline_keeps_its_jobs_and_resumes_in_priority_order() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(CopyEngine::default());
     let server = TestServer::start(test_config(dir.path()), engine.clone()).await;
-    let (_, added) = server
-        .call(
-            "AddPipeline",
-            &[("Name", "batch"), ("Concurrency", "1"), ("State", "Paused")],
-        )
-        .await;
+    let (_, added) =
+        server.call("AddPipeline", &[("Name", "batch"), ("Concurrency", "1"), ("State", "Paused")]).await;
     let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
     let mut ids = Vec::new();
-    for (name, priority) in [
-        ("p6a", "6"),
-        ("p2", "2"),
-        ("p9", "9"),
-        ("p6b", "6"),
-        ("p10", "10"),
-    ] {
+    for (name, priority) in [("p6a", "6"), ("p2", "2"), ("p9", "9"), ("p6b", "6"), ("p10", "10")] {
         server.put_input(&format!("in/{name}.jpg"), b"img");
         let input = format!("oss://media/in/{name}.jpg");
         ids.push(
@@ -186,47 +134,23 @@ async fn a_paused_pipeline_keeps_its_jobs_and_resumes_in_priority_order() {
         );
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let (_, queued) = server
-        .call(
-            "ListIProductionJobs",
-            &[("PipelineId", &pipeline), ("State", "Queuing")],
-        )
-        .await;
-    assert_eq!(
-        queued["Jobs"].as_array().unwrap().len(),
-        5,
-        "a paused pipeline starts nothing"
-    );
+    let (_, queued) =
+        server.call("ListIProductionJobs", &[("PipelineId", &pipeline), ("State", "Queuing")]).await;
+    assert_eq!(queued["Jobs"].as_array().unwrap().len(), 5, "a paused pipeline starts nothing");
     assert!(engine.started.lock().unwrap().is_empty());
 
     // Cancel one while queued: it never runs and announces its cancellation.
-    let (status, cancelled) = server
-        .call("CancelIProductionJob", &[("JobId", &ids[1])])
-        .await;
-    assert_eq!(
-        (status, cancelled["State"].as_str()),
-        (200, Some("Cancelled"))
-    );
+    let (status, cancelled) = server.call("CancelIProductionJob", &[("JobId", &ids[1])]).await;
+    assert_eq!((status, cancelled["State"].as_str()), (200, Some("Cancelled")));
 
-    let (status, _) = server
-        .call(
-            "UpdatePipeline",
-            &[("PipelineId", &pipeline), ("State", "Active")],
-        )
-        .await;
+    let (status, _) = server.call("UpdatePipeline", &[("PipelineId", &pipeline), ("State", "Active")]).await;
     assert_eq!(status, 200);
     for id in &ids {
         server.wait_terminal(id, WAIT).await;
     }
     let order = engine.started.lock().unwrap().clone();
-    assert_eq!(
-        order,
-        ["p10.jpg", "p9.jpg", "p6a.jpg", "p6b.jpg"],
-        "larger priority first, FIFO within one"
-    );
-    let (_, job) = server
-        .call("QueryIProductionJob", &[("JobId", &ids[1])])
-        .await;
+    assert_eq!(order, ["p10.jpg", "p9.jpg", "p6a.jpg", "p6b.jpg"], "larger priority first, FIFO within one");
+    let (_, job) = server.call("QueryIProductionJob", &[("JobId", &ids[1])]).await;
     assert_eq!(job["State"], "Cancelled");
     server.stop().await;
 }
@@ -246,16 +170,10 @@ async fn a_running_job_can_be_cancelled_and_its_worker_stops() {
             ("Output", "oss://media/out/{source}.mp4"),
         ])
         .await;
-    until("the job to start", || {
-        !engine.started.lock().unwrap().is_empty()
-    })
-    .await;
+    until("the job to start", || !engine.started.lock().unwrap().is_empty()).await;
     let (status, body) = server.call("CancelIProductionJob", &[("JobId", &id)]).await;
     assert_eq!(status, 200, "{body}");
-    until("the worker to stop", || {
-        engine.processed.load(std::sync::atomic::Ordering::Relaxed) == 1
-    })
-    .await;
+    until("the worker to stop", || engine.processed.load(std::sync::atomic::Ordering::Relaxed) == 1).await;
     let (_, job) = server.call("QueryIProductionJob", &[("JobId", &id)]).await;
     assert_eq!(job["State"], "Cancelled");
     assert!(job["OutputFiles"].as_array().unwrap().is_empty());
@@ -294,10 +212,7 @@ async fn transient_errors_are_retried_then_fail_with_their_code() {
     let flaky_job = server.wait_terminal(&flaky, WAIT).await;
     assert_eq!(flaky_job["State"], "Fail");
     assert_eq!(flaky_job["Code"], "ServiceUnavailable.Test");
-    assert_eq!(
-        flaky_job["Attempts"], 2,
-        "retried once with backoff, then failed"
-    );
+    assert_eq!(flaky_job["Attempts"], 2, "retried once with backoff, then failed");
     server.stop().await;
 }
 
@@ -318,10 +233,7 @@ async fn an_upload_under_a_trigger_prefix_submits_one_job() {
     let server = TestServer::start(config, Arc::new(CopyEngine::default())).await;
     server.put_input("incoming/portrait one.jpg", b"person");
     server.put_input("elsewhere/ignored.jpg", b"x");
-    until("the cut-out", || {
-        server.object("media", "cutouts/portrait one.png").is_some()
-    })
-    .await;
+    until("the cut-out", || server.object("media", "cutouts/portrait one.png").is_some()).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (_, list) = server.call("ListIProductionJobs", &[]).await;
     let jobs = list["Jobs"].as_array().unwrap();
@@ -357,13 +269,7 @@ async fn listing_pages_through_jobs_newest_first() {
             params.push(("NextPageToken", &token));
         }
         let (_, page) = server.call("ListIProductionJobs", &params).await;
-        seen.extend(
-            page["Jobs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|j| j["JobId"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(page["Jobs"].as_array().unwrap().iter().map(|j| j["JobId"].as_str().unwrap().to_owned()));
         match page["NextPageToken"].as_str() {
             Some(t) => token = t.to_owned(),
             None => break,
@@ -372,13 +278,8 @@ async fn listing_pages_through_jobs_newest_first() {
     ids.reverse();
     assert_eq!(seen, ids);
     let joined = format!("{},{},ffffffffffffffffffffffffffffffff", ids[0], ids[1]);
-    let (_, found) = server
-        .call("QueryIProductionJobList", &[("JobIds", &joined)])
-        .await;
+    let (_, found) = server.call("QueryIProductionJobList", &[("JobIds", &joined)]).await;
     assert_eq!(found["Jobs"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        found["NonExistIds"],
-        serde_json::json!(["ffffffffffffffffffffffffffffffff"])
-    );
+    assert_eq!(found["NonExistIds"], serde_json::json!(["ffffffffffffffffffffffffffffffff"]));
     server.stop().await;
 }

@@ -25,14 +25,7 @@ async fn two_thousand_jobs_across_three_pipelines() {
     for (name, concurrency) in [("small", "2"), ("medium", "3"), ("large", "4")] {
         let target = format!("mns://local/queues/{name}");
         let (_, body) = server
-            .call(
-                "AddPipeline",
-                &[
-                    ("Name", name),
-                    ("Concurrency", concurrency),
-                    ("NotifyUrl", &target),
-                ],
-            )
+            .call("AddPipeline", &[("Name", name), ("Concurrency", concurrency), ("NotifyUrl", &target)])
             .await;
         pipelines.push((
             body["Pipeline"]["PipelineId"].as_str().unwrap().to_owned(),
@@ -77,19 +70,12 @@ async fn two_thousand_jobs_across_three_pipelines() {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let counts = server.embedded.store.state_counts().await.unwrap();
-        let done: u64 = counts
-            .iter()
-            .filter(|(s, _)| s == "Success")
-            .map(|(_, n)| n)
-            .sum();
+        let done: u64 = counts.iter().filter(|(s, _)| s == "Success").map(|(_, n)| n).sum();
         if done as usize == JOBS {
             break;
         }
         let unfinished: Vec<_> = counts.iter().filter(|(s, _)| s != "Success").collect();
-        assert!(
-            Instant::now() < deadline,
-            "not all jobs finished: {unfinished:?}"
-        );
+        assert!(Instant::now() < deadline, "not all jobs finished: {unfinished:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let processed_in = started.elapsed();
@@ -98,10 +84,7 @@ async fn two_thousand_jobs_across_three_pipelines() {
     let expected_hooks = jobs.iter().filter(|(_, _, hooked)| *hooked).count();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let queued: usize = pipelines
-            .iter()
-            .map(|(_, name, _)| queue_lines(dir.path(), name).len())
-            .sum();
+        let queued: usize = pipelines.iter().map(|(_, name, _)| queue_lines(dir.path(), name).len()).sum();
         if queued >= JOBS && hook.received.lock().unwrap().len() >= expected_hooks {
             break;
         }
@@ -117,20 +100,11 @@ async fn two_thousand_jobs_across_three_pipelines() {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for line in queue_lines(dir.path(), name) {
             assert_eq!(line["State"], "Success");
-            *seen
-                .entry(line["JobId"].as_str().unwrap().to_owned())
-                .or_default() += 1;
+            *seen.entry(line["JobId"].as_str().unwrap().to_owned()).or_default() += 1;
         }
-        let expected: Vec<&String> = jobs
-            .iter()
-            .filter(|(_, p, _)| *p == index)
-            .map(|(id, _, _)| id)
-            .collect();
-        assert_eq!(
-            seen.len(),
-            expected.len(),
-            "pipeline {name}: one line per job"
-        );
+        let expected: Vec<&String> =
+            jobs.iter().filter(|(_, p, _)| *p == index).map(|(id, _, _)| id).collect();
+        assert_eq!(seen.len(), expected.len(), "pipeline {name}: one line per job");
         assert!(
             expected.iter().all(|id| seen.get(*id) == Some(&1)),
             "pipeline {name}: a callback missing or doubled"
@@ -138,15 +112,10 @@ async fn two_thousand_jobs_across_three_pipelines() {
     }
     let mut hooked: HashMap<String, usize> = HashMap::new();
     for body in hook.bodies() {
-        *hooked
-            .entry(body["JobId"].as_str().unwrap().to_owned())
-            .or_default() += 1;
+        *hooked.entry(body["JobId"].as_str().unwrap().to_owned()).or_default() += 1;
     }
     assert_eq!(hooked.len(), expected_hooks);
-    assert!(
-        hooked.values().all(|n| *n == 1),
-        "a webhook was delivered twice"
-    );
+    assert!(hooked.values().all(|n| *n == 1), "a webhook was delivered twice");
 
     // Concurrency per pipeline never exceeded, and actually reached (the limit was exercised).
     let peaks = engine.max_running();

@@ -25,10 +25,7 @@ async fn drive(
     concurrency: usize,
     request: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
 ) -> Run {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .unwrap();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -39,11 +36,7 @@ async fn drive(
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
                 let t = Instant::now();
                 let response = request(&client).send().await.expect("request sent");
-                assert!(
-                    response.status().is_success(),
-                    "status {}",
-                    response.status()
-                );
+                assert!(response.status().is_success(), "status {}", response.status());
                 let _ = response.bytes().await;
                 latencies.push(t.elapsed());
             }
@@ -64,37 +57,24 @@ async fn drive(
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn main() {
     let total = env_or("BENCH_SUBMITS", 20_000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
     // The server gets its own runtime (its own threads), as a separate process would.
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let server_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = server_rt.block_on(TestServer::start(
-        test_config(dir.path()),
-        Arc::new(CopyEngine::default()),
-    ));
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let server =
+        server_rt.block_on(TestServer::start(test_config(dir.path()), Arc::new(CopyEngine::default())));
+    let client_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let base = format!("http://{}/", server.address);
     // Submits go to a paused pipeline: this measures accepting a job, not running it.
     let pipeline = server_rt.block_on(async {
-        let (_, body) = server
-            .call("AddPipeline", &[("Name", "bench"), ("State", "Paused")])
-            .await;
+        let (_, body) = server.call("AddPipeline", &[("Name", "bench"), ("State", "Paused")]).await;
         body["Pipeline"]["PipelineId"].as_str().unwrap().to_owned()
     });
 
@@ -102,44 +82,30 @@ fn main() {
     let health: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
         Arc::new(move |c| c.get(&health_url));
     let submit_base = base;
-    let submit: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
-        Arc::new(move |c| {
-            c.post(&submit_base).form(&[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "VideoH2V"),
-                ("Input", "oss://media/in/clip.mp4"),
-                ("Output", "oss://media/out/{source}-{timestamp}.mp4"),
-                ("PipelineId", pipeline.as_str()),
-                ("UserData", "{\"campaign\":\"bench\"}"),
-            ])
-        });
+    let submit: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> = Arc::new(move |c| {
+        c.post(&submit_base).form(&[
+            ("Action", "SubmitIProductionJob"),
+            ("FunctionName", "VideoH2V"),
+            ("Input", "oss://media/in/clip.mp4"),
+            ("Output", "oss://media/out/{source}-{timestamp}.mp4"),
+            ("PipelineId", pipeline.as_str()),
+            ("UserData", "{\"campaign\":\"bench\"}"),
+        ])
+    });
 
     client_rt.block_on(drive(total / 10, concurrency, health.clone())); // warm-up
     let baseline = client_rt.block_on(drive(total, concurrency, health));
     let submits = client_rt.block_on(drive(total, concurrency, submit));
-    let stored: u64 = server_rt
-        .block_on(server.embedded.store.state_counts())
-        .unwrap()
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
-    assert_eq!(
-        stored as usize, total,
-        "every acknowledged submit is stored"
-    );
+    let stored: u64 =
+        server_rt.block_on(server.embedded.store.state_counts()).unwrap().iter().map(|(_, n)| n).sum();
+    assert_eq!(stored as usize, total, "every acknowledged submit is stored");
 
     println!(
         "submit benchmark: {total} requests, {concurrency} concurrent connections, loopback, SQLite WAL synchronous=FULL"
     );
     println!("{:<26} {:>12} {:>10} {:>10}", "", "req/s", "p50", "p99");
-    for (name, run) in [
-        ("baseline GET /healthz", &baseline),
-        ("SubmitIProductionJob", &submits),
-    ] {
-        println!(
-            "{name:<26} {:>12.0} {:>10.2?} {:>10.2?}",
-            run.per_second, run.p50, run.p99
-        );
+    for (name, run) in [("baseline GET /healthz", &baseline), ("SubmitIProductionJob", &submits)] {
+        println!("{name:<26} {:>12.0} {:>10.2?} {:>10.2?}", run.per_second, run.p50, run.p99);
     }
     println!(
         "ratio submit/baseline: throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",

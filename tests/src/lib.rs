@@ -31,10 +31,7 @@ pub struct CopyEngine {
 
 impl CopyEngine {
     pub fn with_delay(delay: Duration) -> Self {
-        Self {
-            delay,
-            ..Self::default()
-        }
+        Self { delay, ..Self::default() }
     }
 
     /// The most jobs of each pipeline this engine ever saw running at once.
@@ -53,12 +50,7 @@ impl CopyEngine {
     }
 
     fn leave(&self, pipeline: &str) {
-        *self
-            .running
-            .lock()
-            .unwrap()
-            .entry(pipeline.to_owned())
-            .or_default() -= 1;
+        *self.running.lock().unwrap().entry(pipeline.to_owned()).or_default() -= 1;
     }
 }
 
@@ -88,12 +80,7 @@ impl MediaEngine for CopyEngine {
 }
 
 impl CopyEngine {
-    async fn work(
-        &self,
-        task: &MediaTask,
-        progress: &dyn Progress,
-        original: &str,
-    ) -> Result<MediaOutput> {
+    async fn work(&self, task: &MediaTask, progress: &dyn Progress, original: &str) -> Result<MediaOutput> {
         if original.contains("hang") {
             while !progress.is_cancelled() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -105,30 +92,19 @@ impl CopyEngine {
         }
         progress.report(50);
         if original.contains("fail") {
-            return Err(Error::invalid_input(
-                "Media",
-                "the test input is marked as bad media",
-            ));
+            return Err(Error::invalid_input("Media", "the test input is marked as bad media"));
         }
         if original.contains("flaky") {
             return Err(Error::transient("Test", "a transient failure"));
         }
-        let count = if task.function == FunctionName::Cover {
-            3
-        } else {
-            1
-        };
+        let count = if task.function == FunctionName::Cover { 3 } else { 1 };
         let mut files = Vec::new();
         for i in 0..count {
             let out = task.work_dir.join(format!("out{i}"));
-            std::fs::copy(&task.input, &out)
-                .map_err(|e| Error::internal("copy failed").with_source(e))?;
+            std::fs::copy(&task.input, &out).map_err(|e| Error::internal("copy failed").with_source(e))?;
             files.push(out);
         }
-        Ok(MediaOutput {
-            files,
-            result: json!({"Copied": count}),
-        })
+        Ok(MediaOutput { files, result: json!({"Copied": count}) })
     }
 }
 
@@ -153,38 +129,22 @@ pub fn test_config(data_root: &std::path::Path) -> EmbeddedConfig {
 impl TestServer {
     pub async fn start(config: EmbeddedConfig, engine: Arc<dyn MediaEngine>) -> Self {
         let data_root = config.data_root.clone();
-        let embedded = Embedded::start(&config, engine)
-            .await
-            .expect("embedded service starts");
-        let app = router(Arc::new(ApiState {
-            service: embedded.service.clone(),
-            api_token: None,
-        }));
+        let embedded = Embedded::start(&config, engine).await.expect("embedded service starts");
+        let app = router(Arc::new(ApiState { service: embedded.service.clone(), api_token: None }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self {
-            embedded,
-            address,
-            client: reqwest::Client::new(),
-            data_root,
-            server,
-        }
+        Self { embedded, address, client: reqwest::Client::new(), data_root, server }
     }
 
     /// POSTs a form with `Action` and the parameters; returns the status and the JSON body.
     pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> (u16, Value) {
         let mut form = vec![("Action", action)];
         form.extend_from_slice(params);
-        let response = self
-            .client
-            .post(format!("http://{}/", self.address))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response =
+            self.client.post(format!("http://{}/", self.address)).form(&form).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap())
     }
@@ -210,16 +170,10 @@ impl TestServer {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let (_, job) = self.call("QueryIProductionJob", &[("JobId", job_id)]).await;
-            if matches!(
-                job["State"].as_str(),
-                Some("Success" | "Fail" | "Cancelled")
-            ) {
+            if matches!(job["State"].as_str(), Some("Success" | "Fail" | "Cancelled")) {
                 return job;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "job {job_id} did not finish: {job}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "job {job_id} did not finish: {job}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -272,27 +226,16 @@ impl WebhookReceiver {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self {
-            url,
-            received,
-            task,
-        }
+        Self { url, received, task }
     }
 
     pub fn bodies(&self) -> Vec<Value> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, b)| serde_json::from_str(b).unwrap())
-            .collect()
+        self.received.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect()
     }
 }
 

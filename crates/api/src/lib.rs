@@ -73,8 +73,7 @@ fn respond(request_id: &str, outcome: Result<Value>) -> Response {
             if matches!(e.class(), ErrorClass::Internal | ErrorClass::Transient) {
                 error!(request_id, error = %e, "request failed");
             }
-            let status =
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = json!({"RequestId": request_id, "Code": e.code(), "Message": e.message()});
             (status, axum::Json(body)).into_response()
         }
@@ -104,10 +103,7 @@ fn check_token(state: &ApiState, headers: &HeaderMap) -> Result<()> {
     // Constant-time comparison: the token must not leak through response timing.
     let matches = given.is_some_and(|g| {
         g.len() == expected.len()
-            && g.bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+            && g.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     });
     if matches {
         Ok(())
@@ -137,20 +133,14 @@ async fn handle(
     } else {
         Default::default()
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let params = Params::parse(uri.query(), content_type, &bytes)?;
-    let action = params
-        .get("Action")
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| Error::missing_parameter("Action"))?;
+    let action =
+        params.get("Action").filter(|a| !a.is_empty()).ok_or_else(|| Error::missing_parameter("Action"))?;
     let service = &state.service;
     match action {
         "SubmitIProductionJob" => {
-            let job = service
-                .submit(submit_request(&params), Timestamp::now())
-                .await?;
+            let job = service.submit(submit_request(&params), Timestamp::now()).await?;
             Ok(json!({"JobId": job.id.as_str()}))
         }
         "QueryIProductionJob" => {
@@ -176,21 +166,16 @@ async fn handle(
             Ok(json!({"Jobs": jobs, "NextPageToken": page.next_page_token}))
         }
         "CancelIProductionJob" => {
-            let job = service
-                .cancel(params.get("JobId"), Timestamp::now())
-                .await?;
+            let job = service.cancel(params.get("JobId"), Timestamp::now()).await?;
             Ok(json!({"JobId": job.id.as_str(), "State": job.state.as_str()}))
         }
         "AddPipeline" => {
-            let pipeline = service
-                .add_pipeline(pipeline_request(&params), Timestamp::now())
-                .await?;
+            let pipeline = service.add_pipeline(pipeline_request(&params), Timestamp::now()).await?;
             Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
         }
         "UpdatePipeline" => {
-            let pipeline = service
-                .update_pipeline(params.get("PipelineId"), pipeline_request(&params))
-                .await?;
+            let pipeline =
+                service.update_pipeline(params.get("PipelineId"), pipeline_request(&params)).await?;
             Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
         }
         "QueryPipelineList" => {
@@ -201,10 +186,7 @@ async fn handle(
         other => Err(Error::new(
             ErrorClass::Invalid,
             "InvalidAction.NotFound",
-            format!(
-                "unknown Action {other:?}: use one of {}",
-                ACTIONS.join(", ")
-            ),
+            format!("unknown Action {other:?}: use one of {}", ACTIONS.join(", ")),
         )),
     }
 }

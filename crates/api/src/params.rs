@@ -22,8 +22,7 @@ impl Params {
             map.extend(pairs);
         }
         if !body.is_empty() {
-            let is_json =
-                content_type.is_some_and(|c| c.contains("json")) || body.first() == Some(&b'{');
+            let is_json = content_type.is_some_and(|c| c.contains("json")) || body.first() == Some(&b'{');
             if is_json {
                 let value: Value = serde_json::from_slice(body).map_err(|e| {
                     Error::invalid_parameter("Body", format!("the JSON body is not valid: {e}"))
@@ -44,10 +43,9 @@ impl Params {
                     map.insert(name, text);
                 }
             } else {
-                let pairs: Vec<(String, String)> =
-                    serde_urlencoded::from_bytes(body).map_err(|e| {
-                        Error::invalid_parameter("Body", format!("the form body is not valid: {e}"))
-                    })?;
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
+                    Error::invalid_parameter("Body", format!("the form body is not valid: {e}"))
+                })?;
                 map.extend(pairs);
             }
         }
@@ -75,10 +73,7 @@ mod tests {
             b"JobId=2&X=%7B%7D",
         )
         .unwrap();
-        assert_eq!(
-            (p.get("Action"), p.get("JobId"), p.get("X")),
-            (Some("A"), Some("2"), Some("{}"))
-        );
+        assert_eq!((p.get("Action"), p.get("JobId"), p.get("X")), (Some("A"), Some("2"), Some("{}")));
         let p = Params::parse(
             None,
             Some("application/json"),
@@ -88,9 +83,7 @@ mod tests {
         assert_eq!(p.get("JobParams"), Some(r#"{"Model":"gif"}"#));
         assert_eq!(p.get("N"), None);
         assert_eq!(
-            Params::parse(None, Some("application/json"), b"{bad")
-                .unwrap_err()
-                .code(),
+            Params::parse(None, Some("application/json"), b"{bad").unwrap_err().code(),
             "InvalidParameter.Body"
         );
     }

@@ -63,11 +63,7 @@ impl JobView {
             priority: job.priority.get(),
             state: job.state.to_string(),
             progress: job.progress,
-            result: job
-                .result
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            result: job.result.as_ref().map(ToString::to_string).unwrap_or_default(),
             output_files: job.output_files.clone(),
             code: job.error.as_ref().map(|e| e.code.clone()),
             message: job.error.as_ref().map(|e| e.message.clone()),

@@ -99,9 +99,8 @@ enum PipelineAction {
 async fn call(server: &ServerArgs, action: &str, params: Vec<(&str, String)>) -> Result<Value> {
     let mut form = vec![("Action", action.to_owned())];
     form.extend(params);
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/", server.server.trim_end_matches('/')))
-        .form(&form);
+    let mut request =
+        reqwest::Client::new().post(format!("{}/", server.server.trim_end_matches('/'))).form(&form);
     if let Some(token) = &server.token {
         request = request.bearer_auth(token);
     }
@@ -110,10 +109,7 @@ async fn call(server: &ServerArgs, action: &str, params: Vec<(&str, String)>) ->
         .await
         .with_context(|| format!("cannot reach {} (is `iprod serve` running?)", server.server))?;
     let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .context("the server's answer is not JSON")?;
+    let body: Value = response.json().await.context("the server's answer is not JSON")?;
     if !status.is_success() {
         let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         bail!("{} ({status}): {}", field("Code"), field("Message"));
@@ -172,12 +168,7 @@ fn print_job(job: &Value) {
 
 pub async fn query(args: QueryArgs) -> Result<ExitCode> {
     loop {
-        let job = call(
-            &args.server,
-            "QueryIProductionJob",
-            vec![("JobId", args.job_id.clone())],
-        )
-        .await?;
+        let job = call(&args.server, "QueryIProductionJob", vec![("JobId", args.job_id.clone())]).await?;
         let state = job["State"].as_str().unwrap_or("").to_owned();
         let finished = matches!(state.as_str(), "Success" | "Fail" | "Cancelled");
         if !args.wait || finished {
@@ -189,11 +180,7 @@ pub async fn query(args: QueryArgs) -> Result<ExitCode> {
                     println!("    Result: {result}");
                 }
             }
-            return Ok(if !args.wait || state == "Success" {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return Ok(if !args.wait || state == "Success" { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -220,48 +207,35 @@ pub async fn jobs(args: JobsArgs) -> Result<ExitCode> {
 }
 
 pub async fn pipelines(args: PipelinesArgs) -> Result<ExitCode> {
-    let (action, params): (&str, Vec<(&str, String)>) =
-        match args.action.unwrap_or(PipelineAction::List) {
-            PipelineAction::List => ("QueryPipelineList", vec![]),
-            PipelineAction::Add {
-                name,
-                concurrency,
-                notify_url,
-                secret,
-                paused,
-            } => (
-                "AddPipeline",
-                [
-                    Some(("Name", name)),
-                    opt("Concurrency", concurrency.map(|c| c.to_string())),
-                    opt("NotifyUrl", notify_url),
-                    opt("Secret", secret),
-                    paused.then(|| ("State", "Paused".to_owned())),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-            ),
-            PipelineAction::Update {
-                pipeline_id,
-                name,
-                concurrency,
-                state,
-                notify_url,
-            } => (
-                "UpdatePipeline",
-                [
-                    Some(("PipelineId", pipeline_id)),
-                    opt("Name", name),
-                    opt("Concurrency", concurrency.map(|c| c.to_string())),
-                    opt("State", state),
-                    opt("NotifyUrl", notify_url),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-            ),
-        };
+    let (action, params): (&str, Vec<(&str, String)>) = match args.action.unwrap_or(PipelineAction::List) {
+        PipelineAction::List => ("QueryPipelineList", vec![]),
+        PipelineAction::Add { name, concurrency, notify_url, secret, paused } => (
+            "AddPipeline",
+            [
+                Some(("Name", name)),
+                opt("Concurrency", concurrency.map(|c| c.to_string())),
+                opt("NotifyUrl", notify_url),
+                opt("Secret", secret),
+                paused.then(|| ("State", "Paused".to_owned())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        ),
+        PipelineAction::Update { pipeline_id, name, concurrency, state, notify_url } => (
+            "UpdatePipeline",
+            [
+                Some(("PipelineId", pipeline_id)),
+                opt("Name", name),
+                opt("Concurrency", concurrency.map(|c| c.to_string())),
+                opt("State", state),
+                opt("NotifyUrl", notify_url),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        ),
+    };
     let body = call(&args.server, action, params).await?;
     if args.server.json {
         println!("{body}");

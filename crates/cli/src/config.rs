@@ -19,10 +19,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            api_token: String::new(),
-        }
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), api_token: String::new() }
     }
 }
 
@@ -56,14 +53,12 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
         overrides: &[(String, String)],
     ) -> Result<Self> {
-        let mut table =
-            toml::Table::try_from(Config::default()).context("encoding the defaults")?;
+        let mut table = toml::Table::try_from(Config::default()).context("encoding the defaults")?;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading config file {}", path.display()))?;
-            let from_file: toml::Table = text
-                .parse()
-                .with_context(|| format!("parsing config file {}", path.display()))?;
+            let from_file: toml::Table =
+                text.parse().with_context(|| format!("parsing config file {}", path.display()))?;
             merge(&mut table, from_file);
         }
         for (var, key) in ENV_KEYS {
@@ -122,14 +117,10 @@ fn set(table: &mut toml::Table, dotted: &str, raw: &str) -> Result<()> {
     }
     let value = match node.get(leaf) {
         Some(toml::Value::Integer(_)) => toml::Value::Integer(
-            raw.trim()
-                .parse()
-                .with_context(|| format!("{dotted} must be an integer, got {raw:?}"))?,
+            raw.trim().parse().with_context(|| format!("{dotted} must be an integer, got {raw:?}"))?,
         ),
         Some(toml::Value::Boolean(_)) => toml::Value::Boolean(
-            raw.trim()
-                .parse()
-                .with_context(|| format!("{dotted} must be true or false, got {raw:?}"))?,
+            raw.trim().parse().with_context(|| format!("{dotted} must be true or false, got {raw:?}"))?,
         ),
         Some(toml::Value::Array(_)) => toml::Value::Array(
             raw.split(',')
@@ -153,16 +144,16 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("iprod.toml");
-        std::fs::write(&file, "[embedded]\nworkers = 3\nbuckets = [\"a\", \"b\"]\n[server]\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[embedded]\nworkers = 3\nbuckets = [\"a\", \"b\"]\n[server]\nbind = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
         let env = |var: &str| (var == "IPROD_WORKERS").then(|| "5".to_owned());
         let flags = vec![("server.bind".to_owned(), "127.0.0.1:9100".to_owned())];
         let c = Config::load(Some(&file), env, &flags).unwrap();
         assert_eq!(c.embedded.workers, 5, "env beats the file");
-        assert_eq!(
-            c.embedded.buckets,
-            ["a", "b"],
-            "the file beats the defaults"
-        );
+        assert_eq!(c.embedded.buckets, ["a", "b"], "the file beats the defaults");
         assert_eq!(c.server.bind.port(), 9100, "flags beat everything");
         assert_eq!(c.embedded.default_concurrency, 10);
     }
@@ -174,11 +165,6 @@ mod tests {
         assert!(format!("{e:#}").contains("embedded.workers"), "{e:#}");
         let open = vec![("server.bind".to_owned(), "0.0.0.0:8080".to_owned())];
         let c = Config::load(None, |_| None, &open).unwrap();
-        assert!(
-            c.validate_for_serve()
-                .unwrap_err()
-                .to_string()
-                .contains("api_token")
-        );
+        assert!(c.validate_for_serve().unwrap_err().to_string().contains("api_token"));
     }
 }

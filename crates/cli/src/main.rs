@@ -10,11 +10,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "iprod",
-    version,
-    about = "IProduction: self-hostable AI media production jobs"
-)]
+#[command(name = "iprod", version, about = "IProduction: self-hostable AI media production jobs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,10 +64,7 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -102,28 +95,20 @@ fn main() -> std::process::ExitCode {
 }
 
 fn models() {
-    println!(
-        "{:<12} {:<40} description",
-        "ModelId", "functions (default for the first listed)"
-    );
+    println!("{:<12} {:<40} description", "ModelId", "functions (default for the first listed)");
     for m in iprod_media::models::MODELS {
-        let functions: Vec<String> = m
-            .functions
-            .iter()
-            .map(|f| {
-                if iprod_media::models::default_model(*f) == m.id {
-                    format!("{f}*")
-                } else {
-                    f.to_string()
-                }
-            })
-            .collect();
-        println!(
-            "{:<12} {:<40} {}",
-            m.id,
-            functions.join(", "),
-            m.description
-        );
+        let functions: Vec<String> =
+            m.functions
+                .iter()
+                .map(|f| {
+                    if iprod_media::models::default_model(*f) == m.id {
+                        format!("{f}*")
+                    } else {
+                        f.to_string()
+                    }
+                })
+                .collect();
+        println!("{:<12} {:<40} {}", m.id, functions.join(", "), m.description);
     }
     println!("(* = the function's default model)");
 }

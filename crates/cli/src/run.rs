@@ -57,11 +57,7 @@ fn file_name(path: &Path) -> Result<String> {
 }
 
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
-    let config = Config::load(
-        args.config.config.as_deref(),
-        |k| std::env::var(k).ok(),
-        &[],
-    )?;
+    let config = Config::load(args.config.config.as_deref(), |k| std::env::var(k).ok(), &[])?;
     let engine = Engine::new(config.engine.clone());
     let function: FunctionName = args.function.parse()?;
     let params = JobParams::parse(function, &args.params)?;
@@ -70,10 +66,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         bail!("the input {} is not a file", args.input.display());
     }
     // The local files are named like objects so the output naming rules are the same as a job's.
-    let input = ObjectUrl {
-        bucket: "local".into(),
-        key: file_name(&args.input)?,
-    };
+    let input = ObjectUrl { bucket: "local".into(), key: file_name(&args.input)? };
     let template = OutputTemplate::parse(&format!("oss://local/{}", file_name(&args.output)?))?;
     engine.check_output(function, &params, &template)?;
     let work = tempfile_dir()?;
@@ -86,11 +79,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         params,
         input: args.input.clone(),
         work_dir: work.clone(),
-        outputs: OutputNaming {
-            input,
-            template,
-            timestamp: started.unix_seconds(),
-        },
+        outputs: OutputNaming { input, template, timestamp: started.unix_seconds() },
     };
     let progress = Arc::new(BarProgress::default());
     let bar = ProgressBar::new(100);
@@ -119,11 +108,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     bar.finish_with_message(format!("{function} done"));
-    let out_dir = args
-        .output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let out_dir = args.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let count = output.files.len();
     for (index, file) in output.files.iter().enumerate() {
         let name = task.outputs.url(index, count)?.key;

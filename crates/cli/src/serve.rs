@@ -51,9 +51,7 @@ impl ServeArgs {
             out.push(("server.api_token".into(), v.clone()));
         }
         for pair in &self.set {
-            let (k, v) = pair
-                .split_once('=')
-                .with_context(|| format!("--set {pair:?} must be KEY=VALUE"))?;
+            let (k, v) = pair.split_once('=').with_context(|| format!("--set {pair:?} must be KEY=VALUE"))?;
             out.push((k.trim().to_owned(), v.to_owned()));
         }
         Ok(out)
@@ -61,11 +59,7 @@ impl ServeArgs {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let config = Config::load(
-        args.config.config.as_deref(),
-        |k| std::env::var(k).ok(),
-        &args.overrides()?,
-    )?;
+    let config = Config::load(args.config.config.as_deref(), |k| std::env::var(k).ok(), &args.overrides()?)?;
     if args.print_config {
         let mut shown = config.clone();
         if !shown.server.api_token.is_empty() {
@@ -76,26 +70,17 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     config.validate_for_serve()?;
     let engine = Arc::new(Engine::new(config.engine.clone()));
-    let embedded = Embedded::start(&config.embedded, engine)
-        .await
-        .context("starting the embedded service")?;
+    let embedded =
+        Embedded::start(&config.embedded, engine).await.context("starting the embedded service")?;
     let token = Some(config.server.api_token.clone()).filter(|t| !t.is_empty());
-    let app = router(Arc::new(ApiState {
-        service: embedded.service.clone(),
-        api_token: token,
-    }));
+    let app = router(Arc::new(ApiState { service: embedded.service.clone(), api_token: token }));
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.bind))?;
     let address = listener.local_addr()?;
     let buckets = embedded.objects.root().display().to_string();
-    println!(
-        "IProduction is listening on http://{address}/  (OpenAPI: http://{address}/openapi.json)"
-    );
-    println!(
-        "  buckets: {} under {buckets}/<bucket>/",
-        config.embedded.buckets.join(", ")
-    );
+    println!("IProduction is listening on http://{address}/  (OpenAPI: http://{address}/openapi.json)");
+    println!("  buckets: {} under {buckets}/<bucket>/", config.embedded.buckets.join(", "));
     println!(
         "  try: curl 'http://{address}/?Action=SubmitIProductionJob&FunctionName=ImageMatting&Input=oss://{b}/in/photo.jpg&Output=oss://{b}/out/{{source}}.png'",
         b = config.embedded.buckets[0]

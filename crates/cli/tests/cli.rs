@@ -38,7 +38,19 @@ fn print_config_shows_flags_over_environment_over_defaults() {
 
 fn ffmpeg_clip(path: &std::path::Path) {
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1", "-pix_fmt", "yuv420p"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+        ])
         .arg(path)
         .status()
         .expect("ffmpeg is installed (make test installs it)");
@@ -62,10 +74,20 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
         .unwrap();
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
 
     let submit = |input: &str| {
-        let out = iprod(&["submit", "--server", &url, "VideoH2V", input, "oss://media/out/{source}.mp4", "--user-data", "u1"]);
+        let out = iprod(&[
+            "submit",
+            "--server",
+            &url,
+            "VideoH2V",
+            input,
+            "oss://media/out/{source}.mp4",
+            "--user-data",
+            "u1",
+        ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
@@ -79,7 +101,11 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let job = wait(&good);
-    assert_eq!((job["State"].as_str(), job["Code"].as_str()), (Some("Fail"), Some("Unsupported.Function")), "{job}");
+    assert_eq!(
+        (job["State"].as_str(), job["Code"].as_str()),
+        (Some("Fail"), Some("Unsupported.Function")),
+        "{job}"
+    );
     assert!(job["Message"].as_str().unwrap().contains("VideoH2V"));
     let job = wait(&broken);
     assert_eq!(job["Code"], "InvalidInput.Media", "probing rejects a non-video: {job}");
@@ -87,7 +113,8 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
     let listed = iprod(&["jobs", "--server", &url]);
     let text = String::from_utf8(listed.stdout).unwrap();
     assert!(text.contains(&good) && text.contains("Fail"), "{text}");
-    let refused = iprod(&["submit", "--server", &url, "VideoH2V", "oss://media/in/clip.mp4", "oss://media/out/x.png"]);
+    let refused =
+        iprod(&["submit", "--server", &url, "VideoH2V", "oss://media/in/clip.mp4", "oss://media/out/x.png"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("InvalidParameter.Output"));
     server.kill().unwrap();
@@ -104,6 +131,13 @@ fn run_on_local_files_validates_and_reports_the_engine_outcome() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unsupported.Function"));
     assert!(!out_path.exists(), "no output is invented");
-    let bad = iprod(&["run", "VideoDelogo", clip.to_str().unwrap(), out_path.to_str().unwrap(), "--params", r#"{"Logo":[[0.9,0,0.5,0.1]]}"#]);
+    let bad = iprod(&[
+        "run",
+        "VideoDelogo",
+        clip.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        "--params",
+        r#"{"Logo":[[0.9,0,0.5,0.1]]}"#,
+    ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("InvalidParameter.JobParams"));
 }

@@ -81,31 +81,21 @@ mod tests {
         job.id = crate::job::JobId::parse("39f8e0bc005e4f309379701645f4744c").unwrap();
         job.function = FunctionName::VideoH2V;
         job.start(Timestamp::from_millis(2)).unwrap();
-        job.succeed(serde_json::Value::Null, vec![], Timestamp::from_millis(3))
-            .unwrap();
+        job.succeed(serde_json::Value::Null, vec![], Timestamp::from_millis(3)).unwrap();
         let json = CallbackMessage::for_job(&job).unwrap().to_json();
         assert_eq!(
             json,
             r#"{"Code":"Success","Details":[],"FunctionName":"VideoH2V","JobId":"39f8e0bc005e4f309379701645f4744c","Message":"success","State":"Success","Type":"IProduction"}"#
         );
         job.user_data = Some("{\"k\":1}".into());
-        assert!(
-            CallbackMessage::for_job(&job)
-                .unwrap()
-                .to_json()
-                .ends_with(r#","UserData":"{\"k\":1}"}"#)
-        );
+        assert!(CallbackMessage::for_job(&job).unwrap().to_json().ends_with(r#","UserData":"{\"k\":1}"}"#));
     }
 
     #[test]
     fn failure_carries_the_error_code() {
         let mut job = sample_job();
         job.start(Timestamp::from_millis(2)).unwrap();
-        job.fail(
-            &crate::Error::invalid_input("Media", "not a video"),
-            Timestamp::from_millis(3),
-        )
-        .unwrap();
+        job.fail(&crate::Error::invalid_input("Media", "not a video"), Timestamp::from_millis(3)).unwrap();
         let msg = CallbackMessage::for_job(&job).unwrap();
         assert_eq!(
             (msg.code.as_str(), msg.state.as_str(), msg.message.as_str()),

@@ -33,26 +33,13 @@ pub struct Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(
-        class: ErrorClass,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            class,
-            source: None,
-        }
+    pub fn new(class: ErrorClass, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into(), class, source: None }
     }
 
     /// `InvalidParameter.<Field>`: the named request field has a bad value.
     pub fn invalid_parameter(field: &str, message: impl Into<String>) -> Self {
-        Self::new(
-            ErrorClass::Invalid,
-            format!("InvalidParameter.{field}"),
-            message,
-        )
+        Self::new(ErrorClass::Invalid, format!("InvalidParameter.{field}"), message)
     }
 
     /// `MissingParameter.<Field>`: a required request field is absent or empty.
@@ -82,11 +69,7 @@ impl Error {
     }
 
     pub fn transient(what: &str, message: impl Into<String>) -> Self {
-        Self::new(
-            ErrorClass::Transient,
-            format!("ServiceUnavailable.{what}"),
-            message,
-        )
+        Self::new(ErrorClass::Transient, format!("ServiceUnavailable.{what}"), message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -118,10 +101,7 @@ impl Error {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self.class,
-            ErrorClass::Invalid
-                | ErrorClass::Forbidden
-                | ErrorClass::NotFound
-                | ErrorClass::Conflict
+            ErrorClass::Invalid | ErrorClass::Forbidden | ErrorClass::NotFound | ErrorClass::Conflict
         )
     }
 
@@ -150,9 +130,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
+        self.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -163,11 +141,6 @@ impl Clone for Error {
             Some(source) => format!("{} ({source})", self.message),
             None => self.message.clone(),
         };
-        Self {
-            code: self.code.clone(),
-            message,
-            class: self.class,
-            source: None,
-        }
+        Self { code: self.code.clone(), message, class: self.class, source: None }
     }
 }

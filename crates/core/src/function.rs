@@ -66,19 +66,13 @@ impl FromStr for FunctionName {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|f| f.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
-                Error::invalid_parameter(
-                    "FunctionName",
-                    format!(
-                        "unknown FunctionName {s:?}: use one of {}",
-                        known.join(", ")
-                    ),
-                )
-            })
+        Self::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
+            Error::invalid_parameter(
+                "FunctionName",
+                format!("unknown FunctionName {s:?}: use one of {}", known.join(", ")),
+            )
+        })
     }
 }
 

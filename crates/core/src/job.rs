@@ -23,11 +23,7 @@ impl JobId {
     }
 
     pub fn parse(raw: &str) -> Result<Self> {
-        if raw.len() == 32
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Error::invalid_parameter(
@@ -58,13 +54,8 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 5] = [
-        Self::Queuing,
-        Self::Analysing,
-        Self::Success,
-        Self::Fail,
-        Self::Cancelled,
-    ];
+    pub const ALL: [JobState; 5] =
+        [Self::Queuing, Self::Analysing, Self::Success, Self::Fail, Self::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -91,17 +82,12 @@ impl FromStr for JobState {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid_parameter(
-                    "State",
-                    format!(
-                        "unknown State {s:?}: use Queuing, Analysing, Success, Fail or Cancelled"
-                    ),
-                )
-            })
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            Error::invalid_parameter(
+                "State",
+                format!("unknown State {s:?}: use Queuing, Analysing, Success, Fail or Cancelled"),
+            )
+        })
     }
 }
 
@@ -192,12 +178,7 @@ impl Job {
         Ok(())
     }
 
-    pub fn succeed(
-        &mut self,
-        result: Value,
-        output_files: Vec<String>,
-        now: Timestamp,
-    ) -> Result<()> {
+    pub fn succeed(&mut self, result: Value, output_files: Vec<String>, now: Timestamp) -> Result<()> {
         self.transition(&[JobState::Analysing], JobState::Success)?;
         self.progress = 100;
         self.result = Some(result);
@@ -208,19 +189,13 @@ impl Job {
 
     pub fn fail(&mut self, error: &Error, now: Timestamp) -> Result<()> {
         self.transition(&[JobState::Analysing], JobState::Fail)?;
-        self.error = Some(JobError {
-            code: error.code().to_owned(),
-            message: error.message().to_owned(),
-        });
+        self.error = Some(JobError { code: error.code().to_owned(), message: error.message().to_owned() });
         self.finish_time = Some(now);
         Ok(())
     }
 
     pub fn cancel(&mut self, now: Timestamp) -> Result<()> {
-        self.transition(
-            &[JobState::Queuing, JobState::Analysing],
-            JobState::Cancelled,
-        )?;
+        self.transition(&[JobState::Queuing, JobState::Analysing], JobState::Cancelled)?;
         self.finish_time = Some(now);
         Ok(())
     }
@@ -269,9 +244,7 @@ pub(crate) mod tests {
         let id = JobId::generate();
         assert_eq!(JobId::parse(id.as_str()).unwrap(), id);
         assert_eq!(
-            JobId::parse("ABCDEF0123456789abcdef0123456789")
-                .unwrap_err()
-                .code(),
+            JobId::parse("ABCDEF0123456789abcdef0123456789").unwrap_err().code(),
             "InvalidParameter.JobId"
         );
     }
@@ -284,12 +257,7 @@ pub(crate) mod tests {
         job.requeue(None).unwrap();
         job.start(Timestamp::from_millis(3)).unwrap();
         assert_eq!(job.attempts, 2);
-        job.succeed(
-            Value::Null,
-            vec!["oss://out/a.jpg".into()],
-            Timestamp::from_millis(4),
-        )
-        .unwrap();
+        job.succeed(Value::Null, vec!["oss://out/a.jpg".into()], Timestamp::from_millis(4)).unwrap();
         assert_eq!((job.state, job.progress), (JobState::Success, 100));
     }
 
@@ -297,17 +265,13 @@ pub(crate) mod tests {
     fn illegal_transitions_are_conflicts() {
         let mut job = sample_job();
         assert_eq!(
-            job.fail(&Error::internal("x"), Timestamp::from_millis(2))
-                .unwrap_err()
-                .code(),
+            job.fail(&Error::internal("x"), Timestamp::from_millis(2)).unwrap_err().code(),
             "Conflict.JobState"
         );
         job.cancel(Timestamp::from_millis(2)).unwrap();
-        for result in [
-            job.cancel(Timestamp::from_millis(3)),
-            job.start(Timestamp::from_millis(3)),
-            job.requeue(None),
-        ] {
+        for result in
+            [job.cancel(Timestamp::from_millis(3)), job.start(Timestamp::from_millis(3)), job.requeue(None)]
+        {
             assert_eq!(result.unwrap_err().code(), "Conflict.JobState");
         }
         assert_eq!(job.state, JobState::Cancelled);
@@ -317,9 +281,7 @@ pub(crate) mod tests {
     fn priority_is_one_to_ten() {
         assert_eq!(Priority::parse("10").unwrap().get(), 10);
         assert!(
-            Priority::parse("0").is_err()
-                && Priority::parse("11").is_err()
-                && Priority::parse("x").is_err()
+            Priority::parse("0").is_err() && Priority::parse("11").is_err() && Priority::parse("x").is_err()
         );
     }
 }

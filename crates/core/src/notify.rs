@@ -58,9 +58,7 @@ impl NotifyTarget {
 
 fn is_queue_name(name: &str) -> bool {
     (1..=256).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Which webhook URLs may be called. Cloud metadata and link-local addresses are always refused,
@@ -100,18 +98,13 @@ impl WebhookPolicy {
         }
         let host = host_of(authority).to_ascii_lowercase();
         if host.is_empty() {
-            return Err(Error::invalid_parameter(
-                field,
-                format!("{field} {raw:?} has no host"),
-            ));
+            return Err(Error::invalid_parameter(field, format!("{field} {raw:?} has no host")));
         }
         let ip = host.trim_matches(['[', ']']).parse::<IpAddr>().ok();
         if let Some(ip) = ip
             && is_never_allowed(ip)
         {
-            return Err(refused(format!(
-                "{ip} is a link-local, metadata, unspecified or multicast address"
-            )));
+            return Err(refused(format!("{ip} is a link-local, metadata, unspecified or multicast address")));
         }
         if host == "metadata.google.internal" || host == "metadata" {
             return Err(refused("cloud metadata hosts are never called".into()));
@@ -121,10 +114,7 @@ impl WebhookPolicy {
             return Err(refused("only https:// targets are allowed".into()));
         }
         if !self.allowed_hosts.is_empty()
-            && !self
-                .allowed_hosts
-                .iter()
-                .any(|a| host == *a || host.ends_with(&format!(".{a}")))
+            && !self.allowed_hosts.iter().any(|a| host == *a || host.ends_with(&format!(".{a}")))
         {
             return Err(refused(format!(
                 "host {host} is not in the allowed hosts ({})",
@@ -137,25 +127,19 @@ impl WebhookPolicy {
 
 fn host_of(authority: &str) -> &str {
     if authority.starts_with('[') {
-        return authority
-            .split_once(']')
-            .map_or(authority, |(h, _)| &h[1..]);
+        return authority.split_once(']').map_or(authority, |(h, _)| &h[1..]);
     }
     authority.rsplit_once(':').map_or(authority, |(h, _port)| h)
 }
 
 fn is_never_allowed(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()
-        }
+        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast(),
         IpAddr::V6(v6) => {
             v6.is_unspecified()
                 || v6.is_multicast()
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_never_allowed(IpAddr::V4(v4)))
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_never_allowed(IpAddr::V4(v4)))
         }
     }
 }
@@ -167,21 +151,16 @@ mod tests {
     #[test]
     fn mns_queue_and_topic_names() {
         let p = WebhookPolicy::default();
-        let q = NotifyTarget::parse(
-            "NotifyUrl",
-            "mns://123.mns.cn-shanghai.aliyuncs.com/queues/ipro-done",
-            &p,
-        )
-        .unwrap();
+        let q =
+            NotifyTarget::parse("NotifyUrl", "mns://123.mns.cn-shanghai.aliyuncs.com/queues/ipro-done", &p)
+                .unwrap();
         assert_eq!(q, NotifyTarget::Queue("ipro-done".into()));
         assert_eq!(
             NotifyTarget::parse("x", "mns://e/topics/t1", &p).unwrap(),
             NotifyTarget::Topic("t1".into())
         );
         assert_eq!(
-            NotifyTarget::parse("NotifyUrl", "mns://e/queues/../x", &p)
-                .unwrap_err()
-                .code(),
+            NotifyTarget::parse("NotifyUrl", "mns://e/queues/../x", &p).unwrap_err().code(),
             "InvalidParameter.NotifyUrl"
         );
     }
@@ -202,27 +181,17 @@ mod tests {
         }
         NotifyTarget::parse("NotifyUrl", "http://127.0.0.1:9000/cb", &p).unwrap();
         assert_eq!(
-            NotifyTarget::parse("NotifyUrl", "file:///etc/passwd", &p)
-                .unwrap_err()
-                .code(),
+            NotifyTarget::parse("NotifyUrl", "file:///etc/passwd", &p).unwrap_err().code(),
             "InvalidParameter.NotifyUrl"
         );
     }
 
     #[test]
     fn allowed_hosts_and_https() {
-        let p = WebhookPolicy {
-            require_https: true,
-            allowed_hosts: vec!["example.com".into()],
-        };
+        let p = WebhookPolicy { require_https: true, allowed_hosts: vec!["example.com".into()] };
         p.check("NotifyUrl", "https://hooks.example.com/x").unwrap();
         p.check("NotifyUrl", "http://localhost:8080/x").unwrap_err();
-        assert!(
-            p.check("NotifyUrl", "http://hooks.example.com/x")
-                .unwrap_err()
-                .message()
-                .contains("https")
-        );
+        assert!(p.check("NotifyUrl", "http://hooks.example.com/x").unwrap_err().message().contains("https"));
         assert!(
             p.check("NotifyUrl", "https://evil-example.com/x")
                 .unwrap_err()

@@ -29,26 +29,17 @@ impl ObjectUrl {
                 ),
             )
         };
-        let (scheme, rest) = raw
-            .split_once("://")
-            .ok_or_else(|| bad("is not an object URL"))?;
-        let (host, key) = rest
-            .split_once('/')
-            .ok_or_else(|| bad("has no object key"))?;
+        let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("is not an object URL"))?;
+        let (host, key) = rest.split_once('/').ok_or_else(|| bad("has no object key"))?;
         let bucket = match scheme {
             // The OSS endpoint form puts the bucket in the first label of the host.
-            "oss" => host
-                .split_once('.')
-                .map_or(host, |(bucket, _endpoint)| bucket),
+            "oss" => host.split_once('.').map_or(host, |(bucket, _endpoint)| bucket),
             "s3" => host,
             _ => return Err(bad("has an unsupported scheme")),
         };
         check_bucket(bucket).map_err(|why| bad(&why))?;
         check_key(key).map_err(|why| bad(&why))?;
-        Ok(Self {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-        })
+        Ok(Self { bucket: bucket.to_owned(), key: key.to_owned() })
     }
 
     /// The last path segment of the key.
@@ -71,17 +62,10 @@ impl fmt::Display for ObjectUrl {
 }
 
 fn check_bucket(bucket: &str) -> std::result::Result<(), String> {
-    let ok_chars = bucket
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    let ok_ends = bucket
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric())
-        && bucket
-            .bytes()
-            .last()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
+    let ok_chars =
+        bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let ok_ends = bucket.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bucket.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
     if (3..=63).contains(&bucket.len()) && ok_chars && ok_ends && !bucket.contains("..") {
         Ok(())
     } else {
@@ -102,10 +86,7 @@ pub fn check_key(key: &str) -> std::result::Result<(), String> {
     if key.chars().any(|c| c.is_control() || c == '\\') {
         return Err("has a control character or backslash in its key".into());
     }
-    if key
-        .split('/')
-        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
-    {
+    if key.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
         return Err("has an empty, '.' or '..' segment in its key".into());
     }
     Ok(())
@@ -130,11 +111,7 @@ impl BucketAllowList {
             format!(
                 "{field} bucket {:?} is not allowed on this service; allowed buckets: {}",
                 url.bucket,
-                if allowed.is_empty() {
-                    "none configured".to_owned()
-                } else {
-                    allowed.join(", ")
-                }
+                if allowed.is_empty() { "none configured".to_owned() } else { allowed.join(", ") }
             ),
         ))
     }
@@ -154,14 +131,8 @@ mod tests {
 
     #[test]
     fn three_forms_parse_to_bucket_and_key() {
-        let expected = ObjectUrl {
-            bucket: "media".into(),
-            key: "in/a b.mp4".into(),
-        };
-        assert_eq!(
-            url("oss://media.oss-cn-shanghai.aliyuncs.com/in/a b.mp4"),
-            expected
-        );
+        let expected = ObjectUrl { bucket: "media".into(), key: "in/a b.mp4".into() };
+        assert_eq!(url("oss://media.oss-cn-shanghai.aliyuncs.com/in/a b.mp4"), expected);
         assert_eq!(url("oss://media/in/a b.mp4"), expected);
         assert_eq!(url("s3://media/in/a b.mp4"), expected);
         assert_eq!(url("s3://my.dotted.bucket/k").bucket, "my.dotted.bucket");
@@ -191,9 +162,7 @@ mod tests {
     fn allow_list_names_the_bucket() {
         let allowed = BucketAllowList::new(["media"]);
         allowed.check("Input", &url("oss://media/x.mp4")).unwrap();
-        let e = allowed
-            .check("Input", &url("oss://other/x.mp4"))
-            .unwrap_err();
+        let e = allowed.check("Input", &url("oss://other/x.mp4")).unwrap_err();
         assert_eq!(e.code(), "InvalidParameter.Input");
         assert!(e.message().contains("\"other\"") && e.message().contains("media"));
     }

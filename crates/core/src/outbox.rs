@@ -17,10 +17,7 @@ pub fn callbacks_for(job: &Job, pipeline: Option<&Pipeline>) -> Vec<Callback> {
         .notify_url
         .as_deref()
         .and_then(|url| NotifyTarget::parse("NotifyUrl", url, &WebhookPolicy::default()).ok());
-    let mut targets: Vec<NotifyTarget> = pipeline
-        .and_then(|p| p.notify.clone())
-        .into_iter()
-        .collect();
+    let mut targets: Vec<NotifyTarget> = pipeline.and_then(|p| p.notify.clone()).into_iter().collect();
     if let Some(own) = own
         && !targets.contains(&own)
     {

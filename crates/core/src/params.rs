@@ -56,10 +56,7 @@ impl JobParams {
         if raw.len() > MAX_JOB_PARAMS_BYTES {
             return Err(Error::invalid_parameter(
                 "JobParams",
-                format!(
-                    "JobParams is {} bytes; the limit is {MAX_JOB_PARAMS_BYTES}",
-                    raw.len()
-                ),
+                format!("JobParams is {} bytes; the limit is {MAX_JOB_PARAMS_BYTES}", raw.len()),
             ));
         }
         let mut fields = parse_object(raw)?;
@@ -68,23 +65,14 @@ impl JobParams {
             FunctionName::VideoClip => Self::VideoClip,
             FunctionName::ImageMatting => Self::ImageMatting,
             FunctionName::ImageH2V => Self::ImageH2V,
-            FunctionName::VideoDelogo => Self::VideoDelogo {
-                logos: take_logos(&mut fields)?,
-            },
-            FunctionName::ImageDelogo => Self::ImageDelogo {
-                logos: take_logos(&mut fields)?,
-            },
-            FunctionName::Cover => Self::Cover {
-                model: take_cover_model(&mut fields)?,
-            },
+            FunctionName::VideoDelogo => Self::VideoDelogo { logos: take_logos(&mut fields)? },
+            FunctionName::ImageDelogo => Self::ImageDelogo { logos: take_logos(&mut fields)? },
+            FunctionName::Cover => Self::Cover { model: take_cover_model(&mut fields)? },
         };
         if let Some(key) = fields.keys().next() {
             return Err(Error::invalid_parameter(
                 "JobParams",
-                format!(
-                    "JobParams key {key:?} is not known to {function}: {}",
-                    known_keys(function)
-                ),
+                format!("JobParams key {key:?} is not known to {function}: {}", known_keys(function)),
             ));
         }
         Ok(params)
@@ -117,14 +105,8 @@ fn parse_object(raw: &str) -> Result<Map<String, Value>> {
     }
     match serde_json::from_str::<Value>(raw) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::invalid_parameter(
-            "JobParams",
-            "JobParams must be a JSON object, e.g. {}",
-        )),
-        Err(e) => Err(Error::invalid_parameter(
-            "JobParams",
-            format!("JobParams is not valid JSON: {e}"),
-        )),
+        Ok(_) => Err(Error::invalid_parameter("JobParams", "JobParams must be a JSON object, e.g. {}")),
+        Err(e) => Err(Error::invalid_parameter("JobParams", format!("JobParams is not valid JSON: {e}"))),
     }
 }
 
@@ -135,9 +117,7 @@ fn take_cover_model(fields: &mut Map<String, Value>) -> Result<CoverModel> {
         Some(Value::String(s)) if s == "gif" => Ok(CoverModel::Gif),
         Some(other) => Err(Error::invalid_parameter(
             "JobParams",
-            format!(
-                "JobParams.Model is {other}; use \"\" for still covers or \"gif\" for an animated cover"
-            ),
+            format!("JobParams.Model is {other}; use \"\" for still covers or \"gif\" for an animated cover"),
         )),
     }
 }
@@ -149,17 +129,12 @@ fn take_logos(fields: &mut Map<String, Value>) -> Result<Vec<LogoBox>> {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
         Some(Value::String(s)) => serde_json::from_str(&s).map_err(|e| {
-            Error::invalid_parameter(
-                "JobParams",
-                format!("JobParams.Logo is not a JSON list of boxes: {e}"),
-            )
+            Error::invalid_parameter("JobParams", format!("JobParams.Logo is not a JSON list of boxes: {e}"))
         })?,
         Some(v) => v,
     };
     let Value::Array(boxes) = value else {
-        return Err(logo_error(
-            "JobParams.Logo must be a list of [xmin, ymin, width, height] boxes",
-        ));
+        return Err(logo_error("JobParams.Logo must be a list of [xmin, ymin, width, height] boxes"));
     };
     if boxes.len() > MAX_LOGO_BOXES {
         return Err(logo_error(format!(
@@ -167,21 +142,12 @@ fn take_logos(fields: &mut Map<String, Value>) -> Result<Vec<LogoBox>> {
             boxes.len()
         )));
     }
-    boxes
-        .iter()
-        .enumerate()
-        .map(|(i, b)| parse_logo_box(i, b))
-        .collect()
+    boxes.iter().enumerate().map(|(i, b)| parse_logo_box(i, b)).collect()
 }
 
 fn parse_logo_box(index: usize, value: &Value) -> Result<LogoBox> {
-    let numbers: Option<Vec<f64>> = value
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).collect());
-    let Some([x, y, width, height]) = numbers
-        .as_deref()
-        .and_then(|n| <[f64; 4]>::try_from(n).ok())
-    else {
+    let numbers: Option<Vec<f64>> = value.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect());
+    let Some([x, y, width, height]) = numbers.as_deref().and_then(|n| <[f64; 4]>::try_from(n).ok()) else {
         return Err(logo_error(format!(
             "JobParams.Logo[{index}] must be four numbers [xmin, ymin, width, height], got {value}"
         )));
@@ -193,9 +159,7 @@ fn parse_logo_box(index: usize, value: &Value) -> Result<LogoBox> {
         )));
     }
     if width == 0.0 || height == 0.0 {
-        return Err(logo_error(format!(
-            "JobParams.Logo[{index}] = {value}: width and height must be > 0"
-        )));
+        return Err(logo_error(format!("JobParams.Logo[{index}] = {value}: width and height must be > 0")));
     }
     // A small tolerance absorbs decimal rounding such as 0.7 + 0.3.
     if x + width > 1.0 + 1e-9 || y + height > 1.0 + 1e-9 {
@@ -203,12 +167,7 @@ fn parse_logo_box(index: usize, value: &Value) -> Result<LogoBox> {
             "JobParams.Logo[{index}] = {value}: the box leaves the frame (xmin + width and ymin + height must be <= 1)"
         )));
     }
-    Ok(LogoBox {
-        x,
-        y,
-        width,
-        height,
-    })
+    Ok(LogoBox { x, y, width, height })
 }
 
 fn logo_error(message: impl Into<String>) -> Error {
@@ -227,14 +186,9 @@ mod tests {
     fn empty_params_give_defaults() {
         assert_eq!(
             JobParams::parse(FunctionName::Cover, "").unwrap(),
-            JobParams::Cover {
-                model: CoverModel::Still
-            }
+            JobParams::Cover { model: CoverModel::Still }
         );
-        assert_eq!(
-            JobParams::parse(FunctionName::VideoH2V, "{}").unwrap(),
-            JobParams::VideoH2V
-        );
+        assert_eq!(JobParams::parse(FunctionName::VideoH2V, "{}").unwrap(), JobParams::VideoH2V);
         assert_eq!(
             JobParams::parse(FunctionName::VideoDelogo, " ").unwrap(),
             JobParams::VideoDelogo { logos: vec![] }
@@ -244,12 +198,7 @@ mod tests {
     #[test]
     fn cover_model_is_empty_or_gif() {
         let gif = JobParams::parse(FunctionName::Cover, r#"{"Model":"gif"}"#).unwrap();
-        assert_eq!(
-            gif,
-            JobParams::Cover {
-                model: CoverModel::Gif
-            }
-        );
+        assert_eq!(gif, JobParams::Cover { model: CoverModel::Gif });
         let e = err(FunctionName::Cover, r#"{"Model":"mp4"}"#);
         assert_eq!(e.code(), "InvalidParameter.JobParams");
         assert!(e.message().contains("gif"));
@@ -257,28 +206,14 @@ mod tests {
 
     #[test]
     fn logo_boxes_parse_from_list_or_string() {
-        let expected = JobParams::VideoDelogo {
-            logos: vec![LogoBox {
-                x: 0.8,
-                y: 0.05,
-                width: 0.15,
-                height: 0.1,
-            }],
-        };
+        let expected =
+            JobParams::VideoDelogo { logos: vec![LogoBox { x: 0.8, y: 0.05, width: 0.15, height: 0.1 }] };
         assert_eq!(
-            JobParams::parse(
-                FunctionName::VideoDelogo,
-                r#"{"Logo":[[0.8,0.05,0.15,0.1]]}"#
-            )
-            .unwrap(),
+            JobParams::parse(FunctionName::VideoDelogo, r#"{"Logo":[[0.8,0.05,0.15,0.1]]}"#).unwrap(),
             expected
         );
         assert_eq!(
-            JobParams::parse(
-                FunctionName::VideoDelogo,
-                r#"{"Logo":"[[0.8,0.05,0.15,0.1]]"}"#
-            )
-            .unwrap(),
+            JobParams::parse(FunctionName::VideoDelogo, r#"{"Logo":"[[0.8,0.05,0.15,0.1]]"}"#).unwrap(),
             expected
         );
     }
@@ -286,31 +221,17 @@ mod tests {
     #[test]
     fn logo_boxes_are_validated() {
         let three = r#"{"Logo":[[0,0,0.1,0.1],[0.2,0.2,0.1,0.1],[0.5,0.5,0.1,0.1]]}"#;
-        assert!(
-            err(FunctionName::VideoDelogo, three)
-                .message()
-                .contains("at most 2")
-        );
-        assert!(
-            err(FunctionName::VideoDelogo, r#"{"Logo":[[0,0,1.5,0.1]]}"#)
-                .message()
-                .contains("0..1")
-        );
+        assert!(err(FunctionName::VideoDelogo, three).message().contains("at most 2"));
+        assert!(err(FunctionName::VideoDelogo, r#"{"Logo":[[0,0,1.5,0.1]]}"#).message().contains("0..1"));
         assert!(
             err(FunctionName::VideoDelogo, r#"{"Logo":[[0.9,0,0.2,0.1]]}"#)
                 .message()
                 .contains("leaves the frame")
         );
         assert!(
-            err(FunctionName::VideoDelogo, r#"{"Logo":[[0.9,0,0.2]]}"#)
-                .message()
-                .contains("four numbers")
+            err(FunctionName::VideoDelogo, r#"{"Logo":[[0.9,0,0.2]]}"#).message().contains("four numbers")
         );
-        assert!(
-            err(FunctionName::VideoDelogo, r#"{"Logo":[[0.1,0,0,0.1]]}"#)
-                .message()
-                .contains("> 0")
-        );
+        assert!(err(FunctionName::VideoDelogo, r#"{"Logo":[[0.1,0,0,0.1]]}"#).message().contains("> 0"));
         // Edge of the frame is fine, with decimal rounding.
         JobParams::parse(FunctionName::VideoDelogo, r#"{"Logo":[[0.7,0.7,0.3,0.3]]}"#).unwrap();
     }
@@ -322,16 +243,8 @@ mod tests {
         assert!(e.message().contains("\"Aspect\""), "{}", e.message());
         let e = err(FunctionName::Cover, r#"{"Model":"gif","Logo":[]}"#);
         assert!(e.message().contains("\"Logo\""), "{}", e.message());
-        assert!(
-            err(FunctionName::Cover, "{not json")
-                .message()
-                .contains("not valid JSON")
-        );
-        assert!(
-            err(FunctionName::Cover, "[1]")
-                .message()
-                .contains("JSON object")
-        );
+        assert!(err(FunctionName::Cover, "{not json").message().contains("not valid JSON"));
+        assert!(err(FunctionName::Cover, "[1]").message().contains("JSON object"));
     }
 
     #[test]

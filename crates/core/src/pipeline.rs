@@ -30,11 +30,7 @@ impl PipelineId {
         if raw.is_empty() {
             return Ok(Self::default_pipeline());
         }
-        if raw.len() <= 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Error::invalid_parameter(
@@ -124,10 +120,7 @@ pub fn parse_name(raw: &str) -> Result<String> {
         return Err(Error::missing_parameter("Name"));
     }
     if name.chars().count() > 128 || name.chars().any(char::is_control) {
-        return Err(Error::invalid_parameter(
-            "Name",
-            "Name must be at most 128 printable characters",
-        ));
+        return Err(Error::invalid_parameter("Name", "Name must be at most 128 printable characters"));
     }
     Ok(name.to_owned())
 }
@@ -138,14 +131,8 @@ mod tests {
 
     #[test]
     fn empty_pipeline_id_is_the_default_pipeline() {
-        assert_eq!(
-            PipelineId::parse("").unwrap(),
-            PipelineId::default_pipeline()
-        );
-        assert_eq!(
-            PipelineId::parse("a/b").unwrap_err().code(),
-            "InvalidParameter.PipelineId"
-        );
+        assert_eq!(PipelineId::parse("").unwrap(), PipelineId::default_pipeline());
+        assert_eq!(PipelineId::parse("a/b").unwrap_err().code(), "InvalidParameter.PipelineId");
     }
 
     #[test]

@@ -123,12 +123,7 @@ pub trait JobStore: Send + Sync {
     ) -> Result<JobState>;
     /// Writes `job` (already transitioned) only if the stored job is still `expected` at attempt
     /// `job.attempts`; queues `callbacks` in the same atomic write. `Conflict.JobState` otherwise.
-    async fn save_transition(
-        &self,
-        job: &Job,
-        expected: JobState,
-        callbacks: Vec<Callback>,
-    ) -> Result<()>;
+    async fn save_transition(&self, job: &Job, expected: JobState, callbacks: Vec<Callback>) -> Result<()>;
     /// Jobs whose `Analysing` lease ran out before `now` (their worker died).
     async fn expired_leases(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>>;
 
@@ -193,8 +188,7 @@ pub struct OutputNaming {
 
 impl OutputNaming {
     pub fn url(&self, index: usize, count: usize) -> Result<ObjectUrl> {
-        self.template
-            .expand(&self.input, self.timestamp, index, count)
+        self.template.expand(&self.input, self.timestamp, index, count)
     }
 
     /// The extension of the outputs (`mp4`, `jpg`, `png`…), lowercase, if the template has one.

@@ -18,43 +18,27 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            first_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(300),
-        }
+        Self { max_attempts: 8, first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(300) }
     }
 }
 
 impl RetryPolicy {
     /// The delay after failed attempt number `attempt` (1-based): 1 s, 2 s, 4 s… capped.
     pub fn delay_after(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
         self.first_delay.saturating_mul(factor).min(self.max_delay)
     }
 
-    pub fn outcome(
-        &self,
-        callback: &Callback,
-        sent: Result<()>,
-        now: Timestamp,
-    ) -> DeliveryOutcome {
+    pub fn outcome(&self, callback: &Callback, sent: Result<()>, now: Timestamp) -> DeliveryOutcome {
         match sent {
             Ok(()) => DeliveryOutcome::Delivered,
             Err(e) => {
                 let attempt = callback.attempts + 1;
                 let error = e.to_string();
                 if attempt >= self.max_attempts {
-                    DeliveryOutcome::GaveUp {
-                        error: format!("gave up after {attempt} attempts: {error}"),
-                    }
+                    DeliveryOutcome::GaveUp { error: format!("gave up after {attempt} attempts: {error}") }
                 } else {
-                    DeliveryOutcome::RetryAt {
-                        at: now.plus(self.delay_after(attempt)),
-                        error,
-                    }
+                    DeliveryOutcome::RetryAt { at: now.plus(self.delay_after(attempt)), error }
                 }
             }
         }
@@ -81,9 +65,7 @@ pub async fn deliver_due(
 }
 
 /// A tiny join-all so the core needs no futures crate: polls every send concurrently.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut set = Vec::new();
     for f in futures {
         set.push(Box::pin(f));
@@ -99,11 +81,7 @@ async fn futures_join_all<F: std::future::Future>(
                 }
             }
         }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
     })
     .await;
     results.into_iter().flatten().collect()

@@ -78,12 +78,7 @@ impl JobService {
         engine: Arc<dyn MediaEngine>,
         policy: ServicePolicy,
     ) -> Self {
-        Self {
-            store,
-            queue,
-            engine,
-            policy,
-        }
+        Self { store, queue, engine, policy }
     }
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
@@ -113,16 +108,11 @@ impl JobService {
         let template = OutputTemplate::parse(output_raw)?;
         self.policy.allowed_buckets.check(
             "Output",
-            &ObjectUrl {
-                bucket: template.bucket().to_owned(),
-                key: template.key_template().to_owned(),
-            },
+            &ObjectUrl { bucket: template.bucket().to_owned(), key: template.key_template().to_owned() },
         )?;
         let job_params = request.job_params.clone().unwrap_or_default();
         let params = JobParams::parse(function, &job_params)?;
-        let model_id = self
-            .engine
-            .resolve_model(function, non_empty(&request.model_id).unwrap_or(""))?;
+        let model_id = self.engine.resolve_model(function, non_empty(&request.model_id).unwrap_or(""))?;
         self.engine.check_output(function, &params, &template)?;
         let user_data = request.user_data.clone().filter(|u| !u.is_empty());
         if let Some(u) = &user_data
@@ -130,10 +120,7 @@ impl JobService {
         {
             return Err(Error::invalid_parameter(
                 "UserData",
-                format!(
-                    "UserData is {} bytes; the limit is {MAX_USER_DATA_BYTES}",
-                    u.len()
-                ),
+                format!("UserData is {} bytes; the limit is {MAX_USER_DATA_BYTES}", u.len()),
             ));
         }
         let notify_url = match non_empty(&request.notify_url) {
@@ -143,19 +130,14 @@ impl JobService {
             }
             None => None,
         };
-        let priority = non_empty(&request.priority)
-            .map(Priority::parse)
-            .transpose()?
-            .unwrap_or_default();
+        let priority = non_empty(&request.priority).map(Priority::parse).transpose()?.unwrap_or_default();
         let client_token = non_empty(&request.client_token).map(str::to_owned);
         if let Some(t) = &client_token
             && (t.chars().count() > MAX_CLIENT_TOKEN_CHARS || t.chars().any(char::is_control))
         {
             return Err(Error::invalid_parameter(
                 "ClientToken",
-                format!(
-                    "ClientToken must be at most {MAX_CLIENT_TOKEN_CHARS} printable characters"
-                ),
+                format!("ClientToken must be at most {MAX_CLIENT_TOKEN_CHARS} printable characters"),
             ));
         }
         let pipeline_id = PipelineId::parse(request.pipeline_id.as_deref().unwrap_or(""))?;
@@ -210,24 +192,14 @@ impl JobService {
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::missing_parameter("JobIds"))?;
-        let requested: Vec<&str> = raw
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let requested: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         if requested.len() > MAX_QUERY_IDS {
             return Err(Error::invalid_parameter(
                 "JobIds",
-                format!(
-                    "JobIds lists {} ids; at most {MAX_QUERY_IDS} per call",
-                    requested.len()
-                ),
+                format!("JobIds lists {} ids; at most {MAX_QUERY_IDS} per call", requested.len()),
             ));
         }
-        let ids: Vec<JobId> = requested
-            .iter()
-            .filter_map(|r| JobId::parse(r).ok())
-            .collect();
+        let ids: Vec<JobId> = requested.iter().filter_map(|r| JobId::parse(r).ok()).collect();
         let found = self.store.jobs(&ids).await?;
         let mut jobs = Vec::new();
         let mut missing = Vec::new();
@@ -255,11 +227,7 @@ impl JobService {
             }
             None => None,
         };
-        let state = state
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::parse::<JobState>)
-            .transpose()?;
+        let state = state.map(str::trim).filter(|v| !v.is_empty()).map(str::parse::<JobState>).transpose()?;
         let max_results = match max_results.map(str::trim).filter(|v| !v.is_empty()) {
             None => DEFAULT_PAGE_SIZE,
             Some(raw) => match raw.parse::<usize>() {
@@ -272,18 +240,8 @@ impl JobService {
                 }
             },
         };
-        let page_token = page_token
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned);
-        self.store
-            .list_jobs(&JobQuery {
-                pipeline_id,
-                state,
-                max_results,
-                page_token,
-            })
-            .await
+        let page_token = page_token.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        self.store.list_jobs(&JobQuery { pipeline_id, state, max_results, page_token }).await
     }
 
     /// Cancels a queued or running job (a running job's worker stops at its next heartbeat).
@@ -309,10 +267,8 @@ impl JobService {
             .map(pipeline::parse_concurrency)
             .transpose()?
             .unwrap_or(pipeline::DEFAULT_CONCURRENCY);
-        let state = non_empty(&request.state)
-            .map(PipelineState::parse)
-            .transpose()?
-            .unwrap_or(PipelineState::Active);
+        let state =
+            non_empty(&request.state).map(PipelineState::parse).transpose()?.unwrap_or(PipelineState::Active);
         let notify = non_empty(&request.notify_url)
             .map(|u| NotifyTarget::parse("NotifyUrl", u, &self.policy.webhooks))
             .transpose()?;
@@ -329,11 +285,7 @@ impl JobService {
         Ok(pipeline)
     }
 
-    pub async fn update_pipeline(
-        &self,
-        raw_id: Option<&str>,
-        request: NewPipeline,
-    ) -> Result<Pipeline> {
+    pub async fn update_pipeline(&self, raw_id: Option<&str>, request: NewPipeline) -> Result<Pipeline> {
         let raw = raw_id
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -341,31 +293,16 @@ impl JobService {
         let id = PipelineId::parse(raw)?;
         self.existing_pipeline(&id).await?;
         let update = PipelineUpdate {
-            name: request
-                .name
-                .as_deref()
-                .map(pipeline::parse_name)
-                .transpose()?,
-            state: non_empty(&request.state)
-                .map(PipelineState::parse)
-                .transpose()?,
-            concurrency: non_empty(&request.concurrency)
-                .map(pipeline::parse_concurrency)
-                .transpose()?,
+            name: request.name.as_deref().map(pipeline::parse_name).transpose()?,
+            state: non_empty(&request.state).map(PipelineState::parse).transpose()?,
+            concurrency: non_empty(&request.concurrency).map(pipeline::parse_concurrency).transpose()?,
             // An empty NotifyUrl removes the target; an absent one leaves it.
             notify: match request.notify_url.as_deref().map(str::trim) {
                 None => None,
                 Some("") => Some(None),
-                Some(url) => Some(Some(NotifyTarget::parse(
-                    "NotifyUrl",
-                    url,
-                    &self.policy.webhooks,
-                )?)),
+                Some(url) => Some(Some(NotifyTarget::parse("NotifyUrl", url, &self.policy.webhooks)?)),
             },
-            secret: request
-                .secret
-                .as_deref()
-                .map(|s| Some(s.to_owned()).filter(|s| !s.is_empty())),
+            secret: request.secret.as_deref().map(|s| Some(s.to_owned()).filter(|s| !s.is_empty())),
         };
         let updated = self.store.update_pipeline(&id, update).await?;
         // A resumed pipeline or a raised concurrency may let queued jobs start now.
@@ -373,20 +310,10 @@ impl JobService {
         Ok(updated)
     }
 
-    pub async fn query_pipelines(
-        &self,
-        raw_ids: Option<&str>,
-    ) -> Result<(Vec<Pipeline>, Vec<String>)> {
-        let requested: Vec<&str> = raw_ids
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        let ids = requested
-            .iter()
-            .map(|r| PipelineId::parse(r))
-            .collect::<Result<Vec<_>>>()?;
+    pub async fn query_pipelines(&self, raw_ids: Option<&str>) -> Result<(Vec<Pipeline>, Vec<String>)> {
+        let requested: Vec<&str> =
+            raw_ids.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let ids = requested.iter().map(|r| PipelineId::parse(r)).collect::<Result<Vec<_>>>()?;
         let found = self.store.pipelines(&ids).await?;
         let missing = requested
             .iter()

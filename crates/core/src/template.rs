@@ -18,9 +18,7 @@ pub struct OutputTemplate {
 impl OutputTemplate {
     pub fn parse(raw: &str) -> Result<Self> {
         let url = ObjectUrl::parse("Output", raw)?;
-        let stripped = PLACEHOLDERS
-            .iter()
-            .fold(url.key.clone(), |key, p| key.replace(p, ""));
+        let stripped = PLACEHOLDERS.iter().fold(url.key.clone(), |key, p| key.replace(p, ""));
         if let Some(at) = stripped.find(['{', '}']) {
             let shown: String = stripped[at..].chars().take(24).collect();
             return Err(Error::invalid_parameter(
@@ -51,13 +49,7 @@ impl OutputTemplate {
     }
 
     /// The object URL of output `index` of `count` for a job on `input` started at `timestamp`.
-    pub fn expand(
-        &self,
-        input: &ObjectUrl,
-        timestamp: i64,
-        index: usize,
-        count: usize,
-    ) -> Result<ObjectUrl> {
+    pub fn expand(&self, input: &ObjectUrl, timestamp: i64, index: usize, count: usize) -> Result<ObjectUrl> {
         let mut key = self
             .url
             .key
@@ -71,10 +63,7 @@ impl OutputTemplate {
         check_key(&key).map_err(|why| {
             Error::invalid_parameter("Output", format!("expanded Output key {key:?} {why}"))
         })?;
-        Ok(ObjectUrl {
-            bucket: self.url.bucket.clone(),
-            key,
-        })
+        Ok(ObjectUrl { bucket: self.url.bucket.clone(), key })
     }
 }
 
@@ -86,11 +75,7 @@ pub fn source_name(input: &ObjectUrl) -> String {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => name,
     };
-    if stem.chars().all(|c| c == '.') {
-        "source".to_owned()
-    } else {
-        stem.to_owned()
-    }
+    if stem.chars().all(|c| c == '.') { "source".to_owned() } else { stem.to_owned() }
 }
 
 fn insert_before_extension(key: &str, suffix: &str) -> String {
@@ -109,10 +94,7 @@ mod tests {
     use super::*;
 
     fn input(key: &str) -> ObjectUrl {
-        ObjectUrl {
-            bucket: "in".into(),
-            key: key.into(),
-        }
+        ObjectUrl { bucket: "in".into(), key: key.into() }
     }
 
     #[test]
@@ -121,31 +103,18 @@ mod tests {
             "oss://out.oss-cn-beijing.aliyuncs.com/v/{source}-{timestamp}-{sequenceId}.jpg",
         )
         .unwrap();
-        let u = t
-            .expand(&input("a/b/holiday.mp4"), 1_700_000_000, 2, 3)
-            .unwrap();
-        assert_eq!(
-            u,
-            ObjectUrl {
-                bucket: "out".into(),
-                key: "v/holiday-1700000000-2.jpg".into()
-            }
-        );
+        let u = t.expand(&input("a/b/holiday.mp4"), 1_700_000_000, 2, 3).unwrap();
+        assert_eq!(u, ObjectUrl { bucket: "out".into(), key: "v/holiday-1700000000-2.jpg".into() });
     }
 
     #[test]
     fn multi_output_without_sequence_id_never_overwrites() {
         let t = OutputTemplate::parse("oss://out/c/{source}.jpg").unwrap();
-        let keys: Vec<String> = (0..3)
-            .map(|i| t.expand(&input("x.mp4"), 0, i, 3).unwrap().key)
-            .collect();
+        let keys: Vec<String> = (0..3).map(|i| t.expand(&input("x.mp4"), 0, i, 3).unwrap().key).collect();
         assert_eq!(keys, ["c/x_0.jpg", "c/x_1.jpg", "c/x_2.jpg"]);
         assert_eq!(t.expand(&input("x.mp4"), 0, 0, 1).unwrap().key, "c/x.jpg");
         let bare = OutputTemplate::parse("oss://out/c/cover").unwrap();
-        assert_eq!(
-            bare.expand(&input("x.mp4"), 0, 1, 2).unwrap().key,
-            "c/cover_1"
-        );
+        assert_eq!(bare.expand(&input("x.mp4"), 0, 1, 2).unwrap().key, "c/cover_1");
     }
 
     #[test]
@@ -154,10 +123,7 @@ mod tests {
         assert_eq!(source_name(&input("d/.mp4")), ".mp4");
         assert_eq!(source_name(&input("d/archive.tar.gz")), "archive.tar");
         let t = OutputTemplate::parse("oss://out/{source}/x.mp4").unwrap();
-        assert_eq!(
-            t.expand(&input("d/...mp4"), 0, 0, 1).unwrap().key,
-            "source/x.mp4"
-        );
+        assert_eq!(t.expand(&input("d/...mp4"), 0, 0, 1).unwrap().key, "source/x.mp4");
     }
 
     #[test]

@@ -12,9 +12,7 @@ pub struct Timestamp(i64);
 
 impl Timestamp {
     pub fn now() -> Self {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Self(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
     }
 
@@ -31,10 +29,7 @@ impl Timestamp {
     }
 
     pub fn plus(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        )
+        Self(self.0.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
     }
 
     pub fn rfc3339(self) -> String {
@@ -58,10 +53,7 @@ mod tests {
 
     #[test]
     fn formats_rfc3339_utc_seconds() {
-        assert_eq!(
-            Timestamp::from_millis(1_764_080_288_999).rfc3339(),
-            "2025-11-25T14:18:08Z"
-        );
+        assert_eq!(Timestamp::from_millis(1_764_080_288_999).rfc3339(), "2025-11-25T14:18:08Z");
         assert_eq!(Timestamp::from_millis(1_500).unix_seconds(), 1);
     }
 }

@@ -64,13 +64,7 @@ impl Worker {
         engine: Arc<dyn MediaEngine>,
         settings: WorkerSettings,
     ) -> Self {
-        Self {
-            store,
-            queue,
-            objects,
-            engine,
-            settings,
-        }
+        Self { store, queue, objects, engine, settings }
     }
 
     pub fn settings(&self) -> &WorkerSettings {
@@ -101,11 +95,7 @@ impl Worker {
     async fn heartbeat(&self, job: &Job, progress: &SharedProgress) {
         let lease_until = Timestamp::now().plus(self.settings.lease);
         let percent = progress.percent.load(Ordering::Relaxed);
-        match self
-            .store
-            .heartbeat(&job.id, job.attempts, percent, lease_until)
-            .await
-        {
+        match self.store.heartbeat(&job.id, job.attempts, percent, lease_until).await {
             Ok(JobState::Analysing) => {}
             // Cancelled, or the attempt was taken over: the algorithm stops at its next check.
             Ok(_) | Err(_) => progress.cancelled.store(true, Ordering::Relaxed),
@@ -121,14 +111,10 @@ impl Worker {
             timestamp: start.unix_seconds(),
         };
         let params = JobParams::parse(job.function, &job.job_params)?;
-        let work_dir = ScratchDir::create(
-            &self.settings.scratch_root,
-            &format!("{}-{}", job.id, job.attempts),
-        )?;
-        let input_path = work_dir.path.join(format!(
-            "input.{}",
-            input.extension().unwrap_or_else(|| "bin".into())
-        ));
+        let work_dir =
+            ScratchDir::create(&self.settings.scratch_root, &format!("{}-{}", job.id, job.attempts))?;
+        let input_path =
+            work_dir.path.join(format!("input.{}", input.extension().unwrap_or_else(|| "bin".into())));
         self.objects.fetch(&input, &input_path).await?;
         let out_dir = work_dir.path.join("out");
         std::fs::create_dir_all(&out_dir).map_err(|e| {
@@ -146,16 +132,10 @@ impl Worker {
         };
         let output = self.engine.process(&task, progress).await?;
         if progress.is_cancelled() {
-            return Err(Error::conflict(
-                "JobState",
-                "the job was cancelled while running",
-            ));
+            return Err(Error::conflict("JobState", "the job was cancelled while running"));
         }
         if output.files.is_empty() {
-            return Err(Error::internal(format!(
-                "{} produced no output file",
-                job.function
-            )));
+            return Err(Error::internal(format!("{} produced no output file", job.function)));
         }
         let count = output.files.len();
         let mut urls = Vec::with_capacity(count);
@@ -168,20 +148,14 @@ impl Worker {
     }
 
     /// Records the attempt's outcome: success, failure, or a retry after a transient error.
-    async fn settle(
-        &self,
-        mut job: Job,
-        outcome: Result<(Value, Vec<String>)>,
-    ) -> Result<JobState> {
+    async fn settle(&self, mut job: Job, outcome: Result<(Value, Vec<String>)>) -> Result<JobState> {
         let now = Timestamp::now();
         match outcome {
             Ok((result, files)) => job.succeed(result, files, now)?,
             Err(e) if e.is_retryable() && job.attempts < self.settings.max_attempts => {
                 let backoff = Duration::from_secs(1 << job.attempts.min(6));
                 job.requeue(Some(now.plus(backoff)))?;
-                self.store
-                    .save_transition(&job, JobState::Analysing, Vec::new())
-                    .await?;
+                self.store.save_transition(&job, JobState::Analysing, Vec::new()).await?;
                 self.queue.announce(&job, backoff).await?;
                 return Ok(JobState::Queuing);
             }
@@ -189,9 +163,7 @@ impl Worker {
         }
         let pipeline = self.store.pipeline(&job.pipeline_id).await?;
         let callbacks = callbacks_for(&job, pipeline.as_ref());
-        self.store
-            .save_transition(&job, JobState::Analysing, callbacks)
-            .await?;
+        self.store.save_transition(&job, JobState::Analysing, callbacks).await?;
         Ok(job.state)
     }
 
@@ -212,14 +184,10 @@ impl Worker {
                 job.fail(&lost, now)?;
                 let pipeline = self.store.pipeline(&job.pipeline_id).await?;
                 let callbacks = callbacks_for(&job, pipeline.as_ref());
-                self.store
-                    .save_transition(&job, JobState::Analysing, callbacks)
-                    .await?;
+                self.store.save_transition(&job, JobState::Analysing, callbacks).await?;
             } else {
                 job.requeue(None)?;
-                self.store
-                    .save_transition(&job, JobState::Analysing, Vec::new())
-                    .await?;
+                self.store.save_transition(&job, JobState::Analysing, Vec::new()).await?;
                 self.queue.announce(&job, Duration::ZERO).await?;
             }
         }

@@ -23,10 +23,7 @@ impl Dispatcher {
         let lease = self.worker.settings().lease;
         match self.store.expire_all_leases().await {
             Ok(0) => {}
-            Ok(n) => info!(
-                jobs = n,
-                "re-queuing jobs left running by a previous process"
-            ),
+            Ok(n) => info!(jobs = n, "re-queuing jobs left running by a previous process"),
             Err(e) => warn!(error = %e, "could not expire stale leases"),
         }
         self.recover().await;

@@ -81,40 +81,31 @@ fn setup_error(what: String) -> impl FnOnce(std::io::Error) -> Error {
 impl Embedded {
     pub async fn start(config: &EmbeddedConfig, engine: Arc<dyn MediaEngine>) -> Result<Self> {
         let root = &config.data_root;
-        std::fs::create_dir_all(root).map_err(setup_error(format!(
-            "cannot create the data root {}",
-            root.display()
-        )))?;
+        std::fs::create_dir_all(root)
+            .map_err(setup_error(format!("cannot create the data root {}", root.display())))?;
         let lock = File::create(root.join("lock"))
             .map_err(setup_error(format!("cannot open {}/lock", root.display())))?;
         lock.try_lock().map_err(|_| {
-            Error::internal(format!("another iprod process is using the data root {}: stop it or choose another data_root", root.display()))
+            Error::internal(format!(
+                "another iprod process is using the data root {}: stop it or choose another data_root",
+                root.display()
+            ))
         })?;
         for rule in &config.triggers {
             rule.validate()?;
         }
-        let store =
-            SqliteStore::open(&root.join("jobs.sqlite"), config.default_concurrency).await?;
-        let objects = DirObjectStore::new(
-            root.join("buckets"),
-            config.buckets.iter().map(String::as_str),
-        )?;
+        let store = SqliteStore::open(&root.join("jobs.sqlite"), config.default_concurrency).await?;
+        let objects = DirObjectStore::new(root.join("buckets"), config.buckets.iter().map(String::as_str))?;
         let queue = WakeQueue::default();
-        let notifier = Arc::new(LocalNotifier::new(
-            root.clone(),
-            Duration::from_secs(config.callback_timeout_secs),
-        )?);
+        let notifier =
+            Arc::new(LocalNotifier::new(root.clone(), Duration::from_secs(config.callback_timeout_secs))?);
         let store_port: Arc<dyn JobStore> = Arc::new(store.clone());
         let policy = ServicePolicy {
             allowed_buckets: BucketAllowList::new(config.buckets.clone()),
             webhooks: config.webhooks.clone(),
         };
-        let service = Arc::new(JobService::new(
-            store_port.clone(),
-            Arc::new(queue.clone()),
-            engine.clone(),
-            policy,
-        ));
+        let service =
+            Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), engine.clone(), policy));
         let worker = Arc::new(Worker::new(
             store_port.clone(),
             Arc::new(queue.clone()),
@@ -135,10 +126,8 @@ impl Embedded {
             max_running: config.workers,
         };
         tasks.push(tokio::spawn(dispatcher.run(stop.clone())));
-        let retry = RetryPolicy {
-            max_attempts: config.callback_max_attempts.max(1),
-            ..RetryPolicy::default()
-        };
+        let retry =
+            RetryPolicy { max_attempts: config.callback_max_attempts.max(1), ..RetryPolicy::default() };
         let relay_notifier: Arc<dyn Notifier> = notifier.clone();
         tasks.push(tokio::spawn(run_relay(
             store_port,
@@ -156,15 +145,7 @@ impl Embedded {
             };
             tasks.push(tokio::spawn(watcher.run(stop)));
         }
-        Ok(Self {
-            service,
-            store,
-            objects,
-            notifier,
-            shutdown,
-            tasks,
-            _lock: lock,
-        })
+        Ok(Self { service, store, objects, notifier, shutdown, tasks, _lock: lock })
     }
 
     /// Stops taking jobs, lets running ones finish briefly, stops the relay and triggers.

@@ -30,22 +30,14 @@ impl LocalNotifier {
             .user_agent(concat!("iproduction/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::internal("cannot build the HTTP client").with_source(e))?;
-        Ok(Self {
-            http,
-            data_root,
-            file_lock: Mutex::new(()),
-        })
+        Ok(Self { http, data_root, file_lock: Mutex::new(()) })
     }
 
     /// Where a queue or topic target's lines are written.
     pub fn sink_path(&self, target: &NotifyTarget) -> Option<PathBuf> {
         match target {
-            NotifyTarget::Queue(name) => {
-                Some(self.data_root.join("queues").join(format!("{name}.jsonl")))
-            }
-            NotifyTarget::Topic(name) => {
-                Some(self.data_root.join("topics").join(format!("{name}.jsonl")))
-            }
+            NotifyTarget::Queue(name) => Some(self.data_root.join("queues").join(format!("{name}.jsonl"))),
+            NotifyTarget::Topic(name) => Some(self.data_root.join("topics").join(format!("{name}.jsonl"))),
             NotifyTarget::Webhook(_) => None,
         }
     }
@@ -58,22 +50,17 @@ impl LocalNotifier {
             .header("X-IProduction-Delivery", &callback.delivery_id)
             .body(callback.body.clone());
         if let Some(secret) = &callback.secret {
-            request = request.header(
-                "X-IProduction-Signature",
-                sign(secret, callback.body.as_bytes()),
-            );
+            request = request.header("X-IProduction-Signature", sign(secret, callback.body.as_bytes()));
         }
-        let response = request.send().await.map_err(|e| {
-            Error::transient("Webhook", format!("POST {url} failed")).with_source(e)
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::transient("Webhook", format!("POST {url} failed")).with_source(e))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else {
-            Err(Error::transient(
-                "Webhook",
-                format!("POST {url} answered {status}"),
-            ))
+            Err(Error::transient("Webhook", format!("POST {url} answered {status}")))
         }
     }
 
@@ -83,10 +70,7 @@ impl LocalNotifier {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)?;
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
             file.write_all(format!("{line}\n").as_bytes())?;
             file.sync_data()
         })
@@ -102,9 +86,7 @@ impl Notifier for LocalNotifier {
         match &callback.target {
             NotifyTarget::Webhook(url) => self.post(url, callback).await,
             target => {
-                let path = self
-                    .sink_path(target)
-                    .ok_or_else(|| Error::internal("no sink path"))?;
+                let path = self.sink_path(target).ok_or_else(|| Error::internal("no sink path"))?;
                 self.append(path, callback.body.clone()).await
             }
         }

@@ -19,11 +19,8 @@ impl DirObjectStore {
     pub fn new<'a>(root: PathBuf, buckets: impl IntoIterator<Item = &'a str>) -> Result<Self> {
         for bucket in buckets {
             std::fs::create_dir_all(root.join(bucket)).map_err(|e| {
-                Error::internal(format!(
-                    "cannot create bucket directory under {}",
-                    root.display()
-                ))
-                .with_source(e)
+                Error::internal(format!("cannot create bucket directory under {}", root.display()))
+                    .with_source(e)
             })?;
         }
         Ok(Self { root })
@@ -46,21 +43,13 @@ impl ObjectStore for DirObjectStore {
         match tokio::fs::metadata(&src).await {
             Ok(meta) if meta.is_file() => {}
             Ok(_) => {
-                return Err(Error::invalid_input(
-                    "NotFound",
-                    format!("the input {url} is not a file"),
-                ));
+                return Err(Error::invalid_input("NotFound", format!("the input {url} is not a file")));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::invalid_input(
-                    "NotFound",
-                    format!("the input {url} does not exist"),
-                ));
+                return Err(Error::invalid_input("NotFound", format!("the input {url} does not exist")));
             }
             Err(e) => {
-                return Err(
-                    Error::transient("Storage", format!("cannot read {url}")).with_source(e)
-                );
+                return Err(Error::transient("Storage", format!("cannot read {url}")).with_source(e));
             }
         }
         tokio::fs::copy(&src, dest)
@@ -70,12 +59,10 @@ impl ObjectStore for DirObjectStore {
 
     async fn store(&self, url: &ObjectUrl, src: &Path) -> Result<()> {
         let dest = self.path_of(url);
-        let parent = dest
-            .parent()
-            .ok_or_else(|| Error::internal(format!("{url} has no parent directory")))?;
-        let io = |e: std::io::Error| {
-            Error::transient("Storage", format!("cannot write {url}")).with_source(e)
-        };
+        let parent =
+            dest.parent().ok_or_else(|| Error::internal(format!("{url} has no parent directory")))?;
+        let io =
+            |e: std::io::Error| Error::transient("Storage", format!("cannot write {url}")).with_source(e);
         tokio::fs::create_dir_all(parent).await.map_err(io)?;
         let temp = parent.join(format!(".iprod-{}.tmp", uuid::Uuid::new_v4().simple()));
         let written = async {
@@ -101,22 +88,15 @@ mod tests {
         let store = DirObjectStore::new(dir.path().join("buckets"), ["media"]).unwrap();
         let src = dir.path().join("src.bin");
         std::fs::write(&src, b"frame data").unwrap();
-        let url = ObjectUrl {
-            bucket: "media".into(),
-            key: "out/deep/x.bin".into(),
-        };
+        let url = ObjectUrl { bucket: "media".into(), key: "out/deep/x.bin".into() };
         store.store(&url, &src).await.unwrap();
         let back = dir.path().join("back.bin");
         assert_eq!(store.fetch(&url, &back).await.unwrap(), 10);
         assert_eq!(std::fs::read(&back).unwrap(), b"frame data");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("buckets/media/out/deep"))
-            .unwrap()
-            .collect();
+        let leftovers: Vec<_> =
+            std::fs::read_dir(dir.path().join("buckets/media/out/deep")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file is left behind");
-        let missing = ObjectUrl {
-            bucket: "media".into(),
-            key: "nope.mp4".into(),
-        };
+        let missing = ObjectUrl { bucket: "media".into(), key: "nope.mp4".into() };
         let e = store.fetch(&missing, &back).await.unwrap_err();
         assert_eq!(e.code(), "InvalidInput.NotFound");
         assert!(e.message().contains("nope.mp4"));

@@ -66,16 +66,14 @@ pub struct TriggerWatcher {
 
 impl TriggerWatcher {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut last_seen: Vec<HashMap<String, FileIdentity>> =
-            vec![HashMap::new(); self.rules.len()];
+        let mut last_seen: Vec<HashMap<String, FileIdentity>> = vec![HashMap::new(); self.rules.len()];
         let mut submitted: HashSet<(usize, String, FileIdentity)> = HashSet::new();
         loop {
             for (index, rule) in self.rules.iter().enumerate() {
                 let root = self.buckets_root.join(&rule.bucket);
                 let prefix = rule.prefix.clone();
-                let scan = tokio::task::spawn_blocking(move || scan(&root, &prefix))
-                    .await
-                    .unwrap_or_default();
+                let scan =
+                    tokio::task::spawn_blocking(move || scan(&root, &prefix)).await.unwrap_or_default();
                 for (key, identity) in &scan {
                     let stable = last_seen[index].get(key) == Some(identity);
                     if stable && !submitted.contains(&(index, key.clone(), *identity)) {
@@ -98,10 +96,7 @@ impl TriggerWatcher {
             warn!(%input, error = %e, "upload ignored: its key cannot be an object key");
             return;
         }
-        let token = Sha256::digest(format!(
-            "{}\0{key}\0{}\0{}",
-            rule.bucket, identity.0, identity.1
-        ));
+        let token = Sha256::digest(format!("{}\0{key}\0{}\0{}", rule.bucket, identity.0, identity.1));
         let request = SubmitRequest {
             function_name: Some(rule.function_name.clone()),
             model_id: Some(rule.model_id.clone()),
@@ -121,9 +116,7 @@ impl TriggerWatcher {
 
 /// Files under `root` whose key starts with `prefix`, skipping hidden names (temp files).
 fn scan(root: &Path, prefix: &str) -> HashMap<String, FileIdentity> {
-    let start_dir = prefix
-        .rfind('/')
-        .map_or(String::new(), |i| prefix[..i].to_owned());
+    let start_dir = prefix.rfind('/').map_or(String::new(), |i| prefix[..i].to_owned());
     let mut found = HashMap::new();
     let mut pending = vec![root.join(&start_dir)];
     while let Some(dir) = pending.pop() {
@@ -144,11 +137,8 @@ fn scan(root: &Path, prefix: &str) -> HashMap<String, FileIdentity> {
                 let Ok(rel) = path.strip_prefix(root) else {
                     continue;
                 };
-                let key = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let key =
+                    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
                 if key.starts_with(prefix) {
                     let mtime = meta
                         .modified()
@@ -178,28 +168,14 @@ mod tests {
             pipeline_id: String::new(),
             model_id: String::new(),
         };
-        assert_eq!(
-            rule.validate().unwrap_err().code(),
-            "InvalidParameter.Trigger"
-        );
-        TriggerRule {
-            output: "oss://media/out/{source}.png".into(),
-            ..rule
-        }
-        .validate()
-        .unwrap();
+        assert_eq!(rule.validate().unwrap_err().code(), "InvalidParameter.Trigger");
+        TriggerRule { output: "oss://media/out/{source}.png".into(), ..rule }.validate().unwrap();
     }
 
     #[test]
     fn scan_finds_files_under_the_prefix_only_and_skips_hidden_ones() {
         let dir = tempfile::tempdir().unwrap();
-        for rel in [
-            "in/a.jpg",
-            "in/sub/b.jpg",
-            "in/.c.tmp",
-            "other/d.jpg",
-            "inbox.jpg",
-        ] {
+        for rel in ["in/a.jpg", "in/sub/b.jpg", "in/.c.tmp", "other/d.jpg", "inbox.jpg"] {
             let p = dir.path().join(rel);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, b"x").unwrap();
@@ -207,10 +183,6 @@ mod tests {
         let mut keys: Vec<String> = scan(dir.path(), "in/").into_keys().collect();
         keys.sort();
         assert_eq!(keys, ["in/a.jpg", "in/sub/b.jpg"]);
-        assert_eq!(
-            scan(dir.path(), "in").len(),
-            3,
-            "a bare prefix also matches inbox.jpg"
-        );
+        assert_eq!(scan(dir.path(), "in").len(), 3, "a bare prefix also matches inbox.jpg");
     }
 }

@@ -77,19 +77,11 @@ impl MediaEngine for Engine {
     async fn process(&self, task: &MediaTask, _progress: &dyn Progress) -> Result<MediaOutput> {
         // Every input is probed before anything else, so unreadable media fails the same way
         // for every function.
-        crate::probe::probe(
-            &self.settings.ffprobe,
-            &task.input,
-            self.settings.process_timeout(),
-        )
-        .await?;
+        crate::probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
         Err(Error::new(
             ErrorClass::Internal,
             "Unsupported.Function",
-            format!(
-                "{} is not available in this build yet: its algorithm has not landed",
-                task.function
-            ),
+            format!("{} is not available in this build yet: its algorithm has not landed", task.function),
         ))
     }
 }

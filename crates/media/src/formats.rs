@@ -12,12 +12,7 @@ const GIF: &[&str] = &["gif"];
 pub fn allowed_extensions(function: FunctionName, params: &JobParams) -> &'static [&'static str] {
     match (function, params) {
         (FunctionName::VideoH2V | FunctionName::VideoDelogo | FunctionName::VideoClip, _) => VIDEO,
-        (
-            FunctionName::Cover,
-            JobParams::Cover {
-                model: CoverModel::Gif,
-            },
-        ) => GIF,
+        (FunctionName::Cover, JobParams::Cover { model: CoverModel::Gif }) => GIF,
         (FunctionName::ImageMatting, _) => ALPHA,
         _ => STILL,
     }
@@ -25,11 +20,7 @@ pub fn allowed_extensions(function: FunctionName, params: &JobParams) -> &'stati
 
 /// A template without an extension gets the function's first format; one with an extension
 /// the function cannot write is rejected.
-pub fn check_output(
-    function: FunctionName,
-    params: &JobParams,
-    template: &OutputTemplate,
-) -> Result<()> {
+pub fn check_output(function: FunctionName, params: &JobParams, template: &OutputTemplate) -> Result<()> {
     let allowed = allowed_extensions(function, params);
     match template.extension() {
         Some(ext) if !allowed.contains(&ext.as_str()) => Err(Error::invalid_parameter(
@@ -50,29 +41,13 @@ mod tests {
     #[test]
     fn extensions_follow_the_function() {
         let t = |raw: &str| OutputTemplate::parse(raw).unwrap();
-        check_output(
-            FunctionName::VideoH2V,
-            &JobParams::VideoH2V,
-            &t("oss://out/{source}.mp4"),
-        )
-        .unwrap();
-        check_output(
-            FunctionName::ImageMatting,
-            &JobParams::ImageMatting,
-            &t("oss://out/{source}"),
-        )
-        .unwrap();
-        let e = check_output(
-            FunctionName::ImageMatting,
-            &JobParams::ImageMatting,
-            &t("oss://out/a.jpg"),
-        )
-        .unwrap_err();
+        check_output(FunctionName::VideoH2V, &JobParams::VideoH2V, &t("oss://out/{source}.mp4")).unwrap();
+        check_output(FunctionName::ImageMatting, &JobParams::ImageMatting, &t("oss://out/{source}")).unwrap();
+        let e = check_output(FunctionName::ImageMatting, &JobParams::ImageMatting, &t("oss://out/a.jpg"))
+            .unwrap_err();
         assert_eq!(e.code(), "InvalidParameter.Output");
         assert!(e.message().contains(".png"));
-        let gif = JobParams::Cover {
-            model: CoverModel::Gif,
-        };
+        let gif = JobParams::Cover { model: CoverModel::Gif };
         assert!(check_output(FunctionName::Cover, &gif, &t("oss://out/c.jpg")).is_err());
     }
 }

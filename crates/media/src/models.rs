@@ -28,18 +28,11 @@ pub const MODELS: &[ModelEntry] = &[
         functions: &[VideoDelogo, ImageDelogo],
         description: "static-overlay detection and inpainting",
     },
-    ModelEntry {
-        id: "shots",
-        functions: &[VideoClip],
-        description: "shot detection and segment scoring",
-    },
+    ModelEntry { id: "shots", functions: &[VideoClip], description: "shot detection and segment scoring" },
 ];
 
 pub fn default_model(function: FunctionName) -> &'static str {
-    MODELS
-        .iter()
-        .find(|m| m.functions.contains(&function))
-        .map_or("", |m| m.id)
+    MODELS.iter().find(|m| m.functions.contains(&function)).map_or("", |m| m.id)
 }
 
 /// Empty → the function's default; otherwise the id must exist and serve `function`.
@@ -48,11 +41,8 @@ pub fn resolve(function: FunctionName, model_id: &str) -> Result<String> {
     if model_id.is_empty() {
         return Ok(default_model(function).to_owned());
     }
-    let accepted: Vec<&str> = MODELS
-        .iter()
-        .filter(|m| m.functions.contains(&function))
-        .map(|m| m.id)
-        .collect();
+    let accepted: Vec<&str> =
+        MODELS.iter().filter(|m| m.functions.contains(&function)).map(|m| m.id).collect();
     if accepted.contains(&model_id) {
         Ok(model_id.to_owned())
     } else {

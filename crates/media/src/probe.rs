@@ -44,9 +44,7 @@ impl Probe {
     }
 
     pub fn video(&self) -> Option<&Stream> {
-        self.streams
-            .iter()
-            .find(|s| s.codec_type.as_deref() == Some("video"))
+        self.streams.iter().find(|s| s.codec_type.as_deref() == Some("video"))
     }
 
     pub fn duration_seconds(&self) -> Option<f64> {
@@ -57,14 +55,7 @@ impl Probe {
 /// Probes `path` with `ffprobe`; unreadable media is `InvalidInput.Media`.
 pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Probe> {
     let output = Process::new(ffprobe, timeout)
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
+        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
         .arg(path)
         .run()
         .await
@@ -91,14 +82,8 @@ mod tests {
     fn parses_recorded_ffprobe_output() {
         let p = Probe::parse(RECORDED.as_bytes()).unwrap();
         let v = p.video().unwrap();
-        assert_eq!(
-            (v.width, v.height, v.codec_name.as_deref()),
-            (Some(320), Some(240), Some("h264"))
-        );
+        assert_eq!((v.width, v.height, v.codec_name.as_deref()), (Some(320), Some(240), Some("h264")));
         assert_eq!(p.duration_seconds(), Some(2.0));
-        assert_eq!(
-            Probe::parse(b"not json").unwrap_err().code(),
-            "InvalidInput.Media"
-        );
+        assert_eq!(Probe::parse(b"not json").unwrap_err().code(), "InvalidInput.Media");
     }
 }

@@ -14,23 +14,13 @@ const STDERR_TAIL_BYTES: usize = 8 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("{program} could not be started: {source}")]
-    Spawn {
-        program: String,
-        source: std::io::Error,
-    },
+    Spawn { program: String, source: std::io::Error },
     #[error("{program} ran longer than {timeout:?} and was killed")]
     Timeout { program: String, timeout: Duration },
     #[error("{program} exited with {status}: {stderr}")]
-    Failed {
-        program: String,
-        status: String,
-        stderr: String,
-    },
+    Failed { program: String, status: String, stderr: String },
     #[error("reading {program}'s output failed: {source}")]
-    Io {
-        program: String,
-        source: std::io::Error,
-    },
+    Io { program: String, source: std::io::Error },
 }
 
 #[derive(Debug, Clone)]
@@ -48,11 +38,7 @@ pub struct ProcessOutput {
 
 impl Process {
     pub fn new(program: impl AsRef<OsStr>, timeout: Duration) -> Self {
-        Self {
-            program: program.as_ref().to_owned(),
-            args: Vec::new(),
-            timeout,
-        }
+        Self { program: program.as_ref().to_owned(), args: Vec::new(), timeout }
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -65,8 +51,7 @@ impl Process {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -85,10 +70,7 @@ impl Process {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|source| ProcessError::Spawn {
-                program: program.clone(),
-                source,
-            })?;
+            .map_err(|source| ProcessError::Spawn { program: program.clone(), source })?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let collect = async {
@@ -97,31 +79,17 @@ impl Process {
             let status = child.wait().await;
             (out, err, status)
         };
-        let (out, err, status) =
-            tokio::time::timeout(self.timeout, collect)
-                .await
-                .map_err(|_| ProcessError::Timeout {
-                    program: program.clone(),
-                    timeout: self.timeout,
-                })?;
-        let io = |source| ProcessError::Io {
-            program: program.clone(),
-            source,
-        };
+        let (out, err, status) = tokio::time::timeout(self.timeout, collect)
+            .await
+            .map_err(|_| ProcessError::Timeout { program: program.clone(), timeout: self.timeout })?;
+        let io = |source| ProcessError::Io { program: program.clone(), source };
         let stdout = out.map_err(io)?;
         let stderr_tail = err.map_err(io)?;
         let status = status.map_err(io)?;
         if !status.success() {
-            return Err(ProcessError::Failed {
-                program,
-                status: status.to_string(),
-                stderr: stderr_tail,
-            });
+            return Err(ProcessError::Failed { program, status: status.to_string(), stderr: stderr_tail });
         }
-        Ok(ProcessOutput {
-            stdout,
-            stderr_tail,
-        })
+        Ok(ProcessOutput { stdout, stderr_tail })
     }
 }
 
@@ -170,39 +138,22 @@ mod tests {
             .run()
             .await
             .unwrap_err();
-        assert!(
-            matches!(&err, ProcessError::Failed { stderr, .. } if stderr == "broken"),
-            "{err}"
-        );
+        assert!(matches!(&err, ProcessError::Failed { stderr, .. } if stderr == "broken"), "{err}");
     }
 
     #[tokio::test]
     async fn kills_on_timeout_and_reports_missing_programs() {
         let started = std::time::Instant::now();
-        let err = Process::new("sleep", Duration::from_millis(200))
-            .arg("30")
-            .run()
-            .await
-            .unwrap_err();
+        let err = Process::new("sleep", Duration::from_millis(200)).arg("30").run().await.unwrap_err();
         assert!(matches!(err, ProcessError::Timeout { .. }));
         assert!(started.elapsed() < Duration::from_secs(5));
-        let err = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1))
-            .run()
-            .await
-            .unwrap_err();
+        let err = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1)).run().await.unwrap_err();
         assert!(matches!(err, ProcessError::Spawn { .. }));
     }
 
     #[tokio::test]
     async fn arguments_are_never_interpreted_by_a_shell() {
-        let out = Process::new("echo", Duration::from_secs(5))
-            .arg("$(id); rm -rf /")
-            .run()
-            .await
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(out.stdout).unwrap().trim(),
-            "$(id); rm -rf /"
-        );
+        let out = Process::new("echo", Duration::from_secs(5)).arg("$(id); rm -rf /").run().await.unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "$(id); rm -rf /");
     }
 }

@@ -12,23 +12,15 @@ use iprod_tests::{CopyEngine, test_config};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let root = std::env::var("IPROD_TEST_DATA_ROOT").context("IPROD_TEST_DATA_ROOT is required")?;
-    let delay: u64 = std::env::var("IPROD_TEST_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let delay: u64 = std::env::var("IPROD_TEST_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut config = test_config(std::path::Path::new(&root));
     config.lease_secs = 3;
-    if let Some(n) = std::env::var("IPROD_TEST_MAX_ATTEMPTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(n) = std::env::var("IPROD_TEST_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()) {
         config.max_attempts = n;
     }
-    let embedded = iprod_local::Embedded::start(
-        &config,
-        Arc::new(CopyEngine::with_delay(Duration::from_millis(delay))),
-    )
-    .await?;
+    let embedded =
+        iprod_local::Embedded::start(&config, Arc::new(CopyEngine::with_delay(Duration::from_millis(delay))))
+            .await?;
     let app = iprod_api::router(Arc::new(iprod_api::ApiState {
         service: embedded.service.clone(),
         api_token: None,

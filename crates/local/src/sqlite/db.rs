@@ -44,14 +44,8 @@ impl Db {
         std::thread::Builder::new()
             .name("iprod-sqlite-writer".into())
             .spawn(move || writer_loop(&conn, queue))
-            .map_err(|e| {
-                Error::internal("cannot start the database writer thread").with_source(e)
-            })?;
-        Ok(Self {
-            writes,
-            readers: Arc::default(),
-            path: path.to_owned(),
-        })
+            .map_err(|e| Error::internal("cannot start the database writer thread").with_source(e))?;
+        Ok(Self { writes, readers: Arc::default(), path: path.to_owned() })
     }
 
     /// Runs `f` inside the next group transaction; resolves after the commit is durable.
@@ -66,21 +60,14 @@ impl Db {
             Box::new(move |commit| {
                 let reply = match commit {
                     Ok(()) => outcome,
-                    Err(message) => Err(Error::transient(
-                        "Database",
-                        format!("commit failed: {message}"),
-                    )),
+                    Err(message) => Err(Error::transient("Database", format!("commit failed: {message}"))),
                 };
                 let _ = tx.send(reply);
             })
         });
         // `send` waits only when the writer is WRITE_QUEUE ops behind (backpressure).
-        self.writes
-            .send(op)
-            .await
-            .map_err(|_| Error::internal("the database writer has stopped"))?;
-        rx.await
-            .map_err(|_| Error::internal("the database writer dropped a write"))?
+        self.writes.send(op).await.map_err(|_| Error::internal("the database writer has stopped"))?;
+        rx.await.map_err(|_| Error::internal("the database writer dropped a write"))?
     }
 
     pub async fn read<T, F>(&self, f: F) -> Result<T>
@@ -91,10 +78,7 @@ impl Db {
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = readers
-                .lock()
-                .map_err(|_| Error::internal("reader pool poisoned"))?
-                .pop();
+            let pooled = readers.lock().map_err(|_| Error::internal("reader pool poisoned"))?.pop();
             let conn = match pooled {
                 Some(conn) => conn,
                 None => open_reader(&path)?,
@@ -111,13 +95,10 @@ impl Db {
 }
 
 fn open_reader(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(db_error)?;
-    conn.execute_batch("PRAGMA busy_timeout=5000;")
-        .map_err(db_error)?;
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(db_error)?;
+    conn.execute_batch("PRAGMA busy_timeout=5000;").map_err(db_error)?;
     Ok(conn)
 }
 
@@ -125,11 +106,7 @@ fn open_reader(path: &Path) -> Result<Connection> {
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     conn.execute_batch("SAVEPOINT op").map_err(db_error)?;
     let result = f(conn);
-    let end = if result.is_ok() {
-        "RELEASE op"
-    } else {
-        "ROLLBACK TO op; RELEASE op"
-    };
+    let end = if result.is_ok() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
     conn.execute_batch(end).map_err(db_error)?;
     result
 }
@@ -143,12 +120,9 @@ fn writer_loop(conn: &Connection, mut queue: mpsc::Receiver<WriteOp>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let began = conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| e.to_string());
+        let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string());
         let replies: Vec<Reply> = batch.into_iter().map(|op| op(conn)).collect();
-        let committed =
-            began.and_then(|()| conn.execute_batch("COMMIT").map_err(|e| e.to_string()));
+        let committed = began.and_then(|()| conn.execute_batch("COMMIT").map_err(|e| e.to_string()));
         if committed.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }

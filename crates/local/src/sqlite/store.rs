@@ -12,9 +12,7 @@ use iprod_core::notify::NotifyTarget;
 use iprod_core::ports::{
     Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate,
 };
-use iprod_core::{
-    Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp,
-};
+use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -31,8 +29,7 @@ pub struct SqliteStore {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| Error::internal("cannot encode a record").with_source(e))
+    serde_json::to_string(value).map_err(|e| Error::internal("cannot encode a record").with_source(e))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
@@ -50,9 +47,7 @@ fn job_by_id(conn: &Connection, id: &str) -> Result<Option<Job>> {
 
 fn pipeline_by_id(conn: &Connection, id: &str) -> Result<Option<Pipeline>> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM pipelines WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT body FROM pipelines WHERE id = ?1", [id], |r| r.get(0))
         .optional()
         .map_err(db_error)?;
     body.map(|b| from_json(&b)).transpose()
@@ -103,16 +98,7 @@ fn callback_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CallbackRow> {
     ))
 }
 
-type CallbackRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    u32,
-    String,
-    Option<String>,
-);
+type CallbackRow = (String, String, String, String, Option<String>, u32, String, Option<String>);
 
 fn decode_callback(row: CallbackRow) -> Result<Callback> {
     let (delivery_id, job_id, target, body, secret, attempts, state, last_error) = row;
@@ -133,18 +119,13 @@ fn decode_callback(row: CallbackRow) -> Result<Callback> {
     })
 }
 
-const CALLBACK_COLUMNS: &str =
-    "delivery_id, job_id, target, body, secret, attempts, state, last_error";
+const CALLBACK_COLUMNS: &str = "delivery_id, job_id, target, body, secret, attempts, state, last_error";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database and ensures the default pipeline exists.
     pub async fn open(path: &Path, default_concurrency: u32) -> Result<Self> {
         let db = Db::open(path)?;
-        let store = Self {
-            db,
-            callbacks_ready: Arc::new(Notify::new()),
-            pipeline_cache: Arc::default(),
-        };
+        let store = Self { db, callbacks_ready: Arc::new(Notify::new()), pipeline_cache: Arc::default() };
         let mut default = Pipeline::default_pipeline(Timestamp::now());
         default.concurrency = default_concurrency;
         store
@@ -152,7 +133,12 @@ impl SqliteStore {
             .write(move |conn| {
                 conn.execute(
                     "INSERT OR IGNORE INTO pipelines (id, state, concurrency, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![default.id.as_str(), default.state.as_str(), default.concurrency, to_json(&default)?],
+                    params![
+                        default.id.as_str(),
+                        default.state.as_str(),
+                        default.concurrency,
+                        to_json(&default)?
+                    ],
                 )
                 .map_err(db_error)?;
                 Ok(())
@@ -185,8 +171,11 @@ impl SqliteStore {
                          (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')",
                     )
                     .map_err(db_error)?;
-                let open: Vec<String> =
-                    open.query_map([], |r| r.get(0)).map_err(db_error)?.collect::<rusqlite::Result<_>>().map_err(db_error)?;
+                let open: Vec<String> = open
+                    .query_map([], |r| r.get(0))
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
                 if open.is_empty() {
                     return Ok(None);
                 }
@@ -213,11 +202,8 @@ impl SqliteStore {
     pub async fn expire_all_leases(&self) -> Result<usize> {
         self.db
             .write(|conn| {
-                conn.execute(
-                    "UPDATE jobs SET lease_until = 0 WHERE state = 'Analysing'",
-                    [],
-                )
-                .map_err(db_error)
+                conn.execute("UPDATE jobs SET lease_until = 0 WHERE state = 'Analysing'", [])
+                    .map_err(db_error)
             })
             .await
     }
@@ -226,9 +212,8 @@ impl SqliteStore {
     pub async fn state_counts(&self) -> Result<Vec<(String, u64)>> {
         self.db
             .read(|conn| {
-                let mut stmt = conn
-                    .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-                    .map_err(db_error)?;
+                let mut stmt =
+                    conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state").map_err(db_error)?;
                 stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                     .map_err(db_error)?
                     .collect::<rusqlite::Result<_>>()
@@ -277,13 +262,7 @@ impl JobStore for SqliteStore {
 
     async fn jobs(&self, ids: &[JobId]) -> Result<Vec<Job>> {
         let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
-        self.db
-            .read(move |conn| {
-                ids.iter()
-                    .filter_map(|id| job_by_id(conn, id).transpose())
-                    .collect()
-            })
-            .await
+        self.db.read(move |conn| ids.iter().filter_map(|id| job_by_id(conn, id).transpose()).collect()).await
     }
 
     async fn list_jobs(&self, query: &JobQuery) -> Result<JobPage> {
@@ -380,12 +359,7 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn save_transition(
-        &self,
-        job: &Job,
-        expected: JobState,
-        callbacks: Vec<Callback>,
-    ) -> Result<()> {
+    async fn save_transition(&self, job: &Job, expected: JobState, callbacks: Vec<Callback>) -> Result<()> {
         let job = job.clone();
         let has_callbacks = !callbacks.is_empty();
         self.db
@@ -460,12 +434,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn pipeline(&self, id: &PipelineId) -> Result<Option<Pipeline>> {
-        if let Some(hit) = self
-            .pipeline_cache
-            .read()
-            .ok()
-            .and_then(|c| c.get(id.as_str()).cloned())
-        {
+        if let Some(hit) = self.pipeline_cache.read().ok().and_then(|c| c.get(id.as_str()).cloned()) {
             return Ok(Some(hit));
         }
         let id = id.as_str().to_owned();
@@ -477,14 +446,9 @@ impl JobStore for SqliteStore {
         self.db
             .read(move |conn| {
                 if !ids.is_empty() {
-                    return ids
-                        .iter()
-                        .filter_map(|id| pipeline_by_id(conn, id).transpose())
-                        .collect();
+                    return ids.iter().filter_map(|id| pipeline_by_id(conn, id).transpose()).collect();
                 }
-                let mut stmt = conn
-                    .prepare("SELECT body FROM pipelines ORDER BY rowid")
-                    .map_err(db_error)?;
+                let mut stmt = conn.prepare("SELECT body FROM pipelines ORDER BY rowid").map_err(db_error)?;
                 let bodies: Vec<String> = stmt
                     .query_map([], |r| r.get(0))
                     .map_err(db_error)?
@@ -574,7 +538,9 @@ impl JobStore for SqliteStore {
         self.db
             .read(move |conn| {
                 let mut stmt = conn
-                    .prepare(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE job_id = ?1 ORDER BY delivery_id"))
+                    .prepare(&format!(
+                        "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE job_id = ?1 ORDER BY delivery_id"
+                    ))
                     .map_err(db_error)?;
                 let rows: Vec<CallbackRow> = stmt
                     .query_map([job_id], callback_from_row)
