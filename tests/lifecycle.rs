@@ -283,3 +283,63 @@ async fn listing_pages_through_jobs_newest_first() {
     assert_eq!(found["NonExistIds"], serde_json::json!(["ffffffffffffffffffffffffffffffff"]));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_keeps_failing_is_given_up_and_recorded_on_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.callback_max_attempts = 2;
+    let server = TestServer::start(config, Arc::new(CopyEngine::default())).await;
+    // Nothing listens on this port: every delivery is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    server.put_input("in/a.jpg", b"img");
+    let id = server
+        .submit(&[
+            ("FunctionName", "ImageH2V"),
+            ("Input", "oss://media/in/a.jpg"),
+            ("Output", "oss://media/o/{source}.jpg"),
+            ("NotifyUrl", &url),
+        ])
+        .await;
+    server.wait_terminal(&id, WAIT).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let callback = loop {
+        let (_, job) = server.call("QueryIProductionJob", &[("JobId", &id)]).await;
+        if job["Callbacks"][0]["State"] == "GaveUp" {
+            break job["Callbacks"][0].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never gave up: {job}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(callback["Attempts"], 2);
+    assert_eq!(callback["Target"], url.as_str());
+    assert!(callback["LastError"].as_str().unwrap().contains("gave up after 2 attempts"), "{callback}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_config(dir.path()), Arc::new(CopyEngine::default())).await;
+    let doc: Value = server
+        .client
+        .get(format!("http://{}/openapi.json", server.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let action = doc["paths"]["/"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Action")
+        .unwrap();
+    let listed: Vec<&str> =
+        action["schema"]["enum"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(listed, iprod_api::ACTIONS);
+    server.stop().await;
+}

@@ -69,6 +69,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     config.validate_for_serve()?;
+    check_tools(&config).await?;
     let engine = Arc::new(Engine::new(config.engine.clone()));
     let embedded =
         Embedded::start(&config.embedded, engine).await.context("starting the embedded service")?;
@@ -86,11 +87,41 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         b = config.embedded.buckets[0]
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_signal())
         .await
         .context("the HTTP server failed")?;
     embedded.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM (what service managers send) stops taking requests and jobs gracefully.
+async fn stop_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Every job probes its input first: without ffprobe nothing could run, so say so at start-up.
+async fn check_tools(config: &Config) -> Result<()> {
+    for tool in [&config.engine.ffprobe, &config.engine.ffmpeg] {
+        iprod_media::process::Process::new(tool, std::time::Duration::from_secs(20))
+            .arg("-version")
+            .run()
+            .await
+            .with_context(|| {
+                format!(
+                    "{} is needed: install ffmpeg (make serve does) or set engine.ffmpeg/engine.ffprobe",
+                    tool.display()
+                )
+            })?;
+    }
+    Ok(())
 }

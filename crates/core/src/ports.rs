@@ -112,6 +112,10 @@ pub trait JobStore: Send + Sync {
     /// `Queuing → Analysing` if the pipeline is Active and below its Concurrency; the attempt
     /// holds a lease until `now + lease`.
     async fn claim(&self, id: &JobId, now: Timestamp, lease: Duration) -> Result<Claim>;
+    /// Claims the most urgent startable job: the largest priority first, then first come first
+    /// served, among Active pipelines below their Concurrency and jobs past their backoff.
+    /// `None` when nothing can start now. (Workers that poll the store rather than a queue.)
+    async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>>;
     /// Records progress and extends the lease of the running attempt; returns the job's state so
     /// the worker notices a cancellation. Errors if the attempt is no longer the current one.
     async fn heartbeat(

@@ -163,8 +163,13 @@ impl Worker {
         }
         let pipeline = self.store.pipeline(&job.pipeline_id).await?;
         let callbacks = callbacks_for(&job, pipeline.as_ref());
-        self.store.save_transition(&job, JobState::Analysing, callbacks).await?;
-        Ok(job.state)
+        match self.store.save_transition(&job, JobState::Analysing, callbacks).await {
+            Ok(()) => Ok(job.state),
+            // Cancelled (or taken over) while the outcome was being written: the other change
+            // stands and has announced itself.
+            Err(e) if e.code() == "Conflict.JobState" => Ok(JobState::Cancelled),
+            Err(e) => Err(e),
+        }
     }
 
     /// Re-queues (or, after `max_attempts`, fails) jobs whose worker died mid-attempt.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iprod_core::Timestamp;
+use iprod_core::ports::JobStore;
 use iprod_core::worker::Worker;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::{info, warn};

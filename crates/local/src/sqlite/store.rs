@@ -160,43 +160,6 @@ impl SqliteStore {
         self.callbacks_ready.clone()
     }
 
-    /// Starts the most urgent queued job whose pipeline is Active and has a free slot:
-    /// larger priority first, then first come first served. `None` when nothing can start.
-    pub async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>> {
-        self.db
-            .write(move |conn| {
-                let mut open = conn
-                    .prepare(
-                        "SELECT p.id FROM pipelines p WHERE p.state = 'Active' AND p.concurrency >
-                         (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')",
-                    )
-                    .map_err(db_error)?;
-                let open: Vec<String> = open
-                    .query_map([], |r| r.get(0))
-                    .map_err(db_error)?
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(db_error)?;
-                if open.is_empty() {
-                    return Ok(None);
-                }
-                let placeholders = vec!["?"; open.len()].join(",");
-                let sql = format!(
-                    "SELECT body FROM jobs WHERE state = 'Queuing' AND pipeline_id IN ({placeholders})
-                     AND (not_before IS NULL OR not_before <= {}) ORDER BY priority DESC, seq LIMIT 1",
-                    now.millis()
-                );
-                let body: Option<String> = conn
-                    .query_row(&sql, rusqlite::params_from_iter(open.iter()), |r| r.get(0))
-                    .optional()
-                    .map_err(db_error)?;
-                match body {
-                    Some(body) => Ok(Some(start_job(conn, from_json(&body)?, now, lease)?)),
-                    None => Ok(None),
-                }
-            })
-            .await
-    }
-
     /// At start-up nothing can be running: this process holds the data root's lock, so every
     /// `Analysing` job belonged to a process that died. Their leases end now.
     pub async fn expire_all_leases(&self) -> Result<usize> {
@@ -322,6 +285,41 @@ impl JobStore for SqliteStore {
                     return Ok(Claim::PipelineFull);
                 }
                 Ok(Claim::Started(Box::new(start_job(conn, job, now, lease)?)))
+            })
+            .await
+    }
+
+    async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>> {
+        self.db
+            .write(move |conn| {
+                let mut open = conn
+                    .prepare(
+                        "SELECT p.id FROM pipelines p WHERE p.state = 'Active' AND p.concurrency >
+                         (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')",
+                    )
+                    .map_err(db_error)?;
+                let open: Vec<String> = open
+                    .query_map([], |r| r.get(0))
+                    .map_err(db_error)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db_error)?;
+                if open.is_empty() {
+                    return Ok(None);
+                }
+                let placeholders = vec!["?"; open.len()].join(",");
+                let sql = format!(
+                    "SELECT body FROM jobs WHERE state = 'Queuing' AND pipeline_id IN ({placeholders})
+                     AND (not_before IS NULL OR not_before <= {}) ORDER BY priority DESC, seq LIMIT 1",
+                    now.millis()
+                );
+                let body: Option<String> = conn
+                    .query_row(&sql, rusqlite::params_from_iter(open.iter()), |r| r.get(0))
+                    .optional()
+                    .map_err(db_error)?;
+                match body {
+                    Some(body) => Ok(Some(start_job(conn, from_json(&body)?, now, lease)?)),
+                    None => Ok(None),
+                }
             })
             .await
     }
