@@ -2,7 +2,8 @@
 //! whose algorithm has not landed yet fails its jobs with `Unsupported.Function`, never a fake
 //! output.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +13,10 @@ use iprod_core::template::OutputTemplate;
 use iprod_core::{Error, ErrorClass, FunctionName, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::{formats, models};
+use crate::image::io::{self as image_io, ImageLimits};
+use crate::image::matting;
+use crate::onnx::OnnxRuntime;
+use crate::{formats, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -25,6 +29,8 @@ pub struct EngineSettings {
     pub inference_threads: usize,
     /// Longest a single ffmpeg/ffprobe run may take, in seconds.
     pub process_timeout_secs: u64,
+    /// What an image input may be (checked on the probe, before decoding).
+    pub image_limits: ImageLimits,
 }
 
 impl Default for EngineSettings {
@@ -35,6 +41,7 @@ impl Default for EngineSettings {
             model_dir: ".iprod/model-pack".into(),
             inference_threads: 2,
             process_timeout_secs: 3600,
+            image_limits: ImageLimits::default(),
         }
     }
 }
@@ -47,11 +54,51 @@ impl EngineSettings {
 
 pub struct Engine {
     settings: EngineSettings,
+    /// Sessions are created on first use, so an engine that only validates (submit) never
+    /// loads ONNX Runtime.
+    runtime: Arc<OnnxRuntime>,
 }
 
 impl Engine {
     pub fn new(settings: EngineSettings) -> Self {
-        Self { settings }
+        let runtime = Arc::new(OnnxRuntime::new(settings.model_dir.clone(), settings.inference_threads));
+        Self { settings, runtime }
+    }
+
+    /// The output file for `task`: the template's extension, else the function's first format.
+    fn output_path(task: &MediaTask) -> PathBuf {
+        let ext = task
+            .outputs
+            .extension()
+            .unwrap_or_else(|| formats::allowed_extensions(task.function, &task.params)[0].to_owned());
+        task.work_dir.join(format!("output.{ext}"))
+    }
+
+    async fn process_image(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {
+        let bytes = input_size(&task.input)?;
+        let probed =
+            probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
+        image_io::check_image(&probed, bytes, &self.settings.image_limits)?;
+        progress.report(10);
+        let (input, output, limits) =
+            (task.input.clone(), Self::output_path(task), self.settings.image_limits.clone());
+        let (function, runtime) = (task.function, self.runtime.clone());
+        let result = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
+            let image = image_io::decode(&input, &limits)?;
+            let result = match function {
+                FunctionName::ImageMatting => {
+                    let matte = matting::cut_out(&runtime, &image)?;
+                    image_io::encode(&matte.cutout, &output)?;
+                    serde_json::json!({"Width": image.width(), "Height": image.height(), "Coverage": matte.coverage})
+                }
+                other => return Err(unsupported(other)),
+            };
+            Ok(result)
+        })
+        .await
+        .map_err(|e| Error::internal("the image task failed").with_source(e))??;
+        progress.report(95);
+        Ok(MediaOutput { files: vec![Self::output_path(task)], result })
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -74,14 +121,31 @@ impl MediaEngine for Engine {
         formats::check_output(function, params, template)
     }
 
-    async fn process(&self, task: &MediaTask, _progress: &dyn Progress) -> Result<MediaOutput> {
-        // Every input is probed before anything else, so unreadable media fails the same way
-        // for every function.
-        crate::probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
-        Err(Error::new(
-            ErrorClass::Internal,
-            "Unsupported.Function",
-            format!("{} is not available in this build yet: its algorithm has not landed", task.function),
-        ))
+    async fn process(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {
+        match task.function {
+            FunctionName::ImageMatting | FunctionName::ImageH2V | FunctionName::ImageDelogo => {
+                self.process_image(task, progress).await
+            }
+            other => {
+                // Every input is probed before anything else, so unreadable media fails the
+                // same way for every function.
+                probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
+                Err(unsupported(other))
+            }
+        }
     }
+}
+
+fn unsupported(function: FunctionName) -> Error {
+    Error::new(
+        ErrorClass::Internal,
+        "Unsupported.Function",
+        format!("{function} is not available in this build yet: its algorithm has not landed"),
+    )
+}
+
+fn input_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| Error::transient("Scratch", "cannot read the fetched input").with_source(e))
 }

@@ -6,7 +6,9 @@
 
 pub mod engine;
 pub mod formats;
+pub mod image;
 pub mod models;
+pub mod onnx;
 pub mod probe;
 pub mod process;
 

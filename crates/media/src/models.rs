@@ -1,12 +1,39 @@
-//! The model registry: the `ModelId`s users pass, the functions each serves, and each function's
-//! default. Files, checksums and sessions are added as the algorithms land (see layers/).
+//! The model registry: the `ModelId`s users pass, the functions each serves, each function's
+//! default, and the ONNX files behind them (from the model pack, see layers/).
 
 use iprod_core::{Error, FunctionName, Result};
+
+/// One ONNX file of the model pack.
+pub struct OnnxModel {
+    pub file: &'static str,
+    pub sha256: &'static str,
+    pub input: &'static str,
+    /// Fixed input size (width, height); `None` when the model takes any multiple of 32.
+    pub input_size: Option<(u32, u32)>,
+    pub preprocessing: &'static str,
+}
+
+pub const U2NETP: OnnxModel = OnnxModel {
+    file: "u2netp.onnx",
+    sha256: "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
+    input: "input.1",
+    input_size: Some((320, 320)),
+    preprocessing: "RGB, Lanczos resize to 320x320, divide by the image max, ImageNet mean/std, NCHW; output 0 min-max normalised",
+};
+
+pub const CENTERFACE: OnnxModel = OnnxModel {
+    file: "centerface-dynamic.onnx",
+    sha256: "e50c58b64599f94a343ac1dc58fa4902635c2e1939b316afb39142c39c99b22e",
+    input: "input.1",
+    input_size: None,
+    preprocessing: "RGB 0..255 floats, NCHW, width and height multiples of 32; outputs at 1/4 resolution",
+};
 
 pub struct ModelEntry {
     pub id: &'static str,
     pub functions: &'static [FunctionName],
     pub description: &'static str,
+    pub files: &'static [&'static OnnxModel],
 }
 
 use FunctionName::*;
@@ -16,19 +43,27 @@ pub const MODELS: &[ModelEntry] = &[
     ModelEntry {
         id: "u2netp",
         functions: &[ImageMatting],
-        description: "U2-Net-p salient-object segmentation (rembg's u2netp)",
+        description: "U2-Net-p salient-object segmentation (rembg's u2netp) + guided-filter edges",
+        files: &[&U2NETP],
     },
     ModelEntry {
         id: "centerface",
         functions: &[VideoH2V, ImageH2V, Cover],
         description: "CenterFace face detector with U2-Net-p saliency",
+        files: &[&CENTERFACE, &U2NETP],
     },
     ModelEntry {
         id: "inpaint",
         functions: &[VideoDelogo, ImageDelogo],
         description: "static-overlay detection and inpainting",
+        files: &[],
     },
-    ModelEntry { id: "shots", functions: &[VideoClip], description: "shot detection and segment scoring" },
+    ModelEntry {
+        id: "shots",
+        functions: &[VideoClip],
+        description: "shot detection and segment scoring",
+        files: &[],
+    },
 ];
 
 pub fn default_model(function: FunctionName) -> &'static str {
@@ -70,5 +105,17 @@ mod tests {
         let e = resolve(ImageMatting, "shots").unwrap_err();
         assert_eq!(e.code(), "InvalidParameter.ModelId");
         assert!(e.message().contains("u2netp"));
+    }
+
+    #[test]
+    fn model_files_match_the_pack_manifest() {
+        let manifest = include_str!("../../../layers/model-pack.sha256");
+        for model in [&U2NETP, &CENTERFACE] {
+            assert!(
+                manifest.contains(&format!("{}  {}", model.sha256, model.file)),
+                "{} not in the manifest",
+                model.file
+            );
+        }
     }
 }

@@ -1,0 +1,125 @@
+//! ImageMatting: a person (salient subject) cut out as RGBA.
+//!
+//! Stage 1 reproduces rembg's u2netp path exactly, so the mask agrees with rembg's on the same
+//! image: Lanczos resize to 320², divide by the image max, ImageNet mean/std, NCHW; output 0
+//! min-max normalised, quantised to 8 bits, Lanczos resize back. Stage 2 refines the edges at full
+//! resolution with a guided filter on the image, only inside the uncertain band around the
+//! subject's outline, so hair and edges follow the photo instead of the 320² upscale.
+
+use image::imageops::{FilterType, resize};
+use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
+use iprod_core::{Error, Result};
+
+use super::guided_filter::guided_filter;
+use crate::models::U2NETP;
+use crate::onnx::{OnnxRuntime, run_f32};
+
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+const SIDE: u32 = 320;
+
+/// rembg's normalisation of the 320² RGB image, as an NCHW tensor.
+pub fn u2net_input(image: &RgbImage) -> Vec<f32> {
+    let small = resize(image, SIDE, SIDE, FilterType::Lanczos3);
+    let max = f32::from(small.as_raw().iter().copied().max().unwrap_or(0)).max(1e-6);
+    let plane = (SIDE * SIDE) as usize;
+    let mut tensor = vec![0f32; 3 * plane];
+    for (i, pixel) in small.pixels().enumerate() {
+        for c in 0..3 {
+            tensor[c * plane + i] = (f32::from(pixel[c]) / max - MEAN[c]) / STD[c];
+        }
+    }
+    tensor
+}
+
+/// rembg's mask: min-max normalised prediction, truncated to u8, Lanczos resize to the image size.
+pub fn prediction_to_mask(prediction: &[f32], width: u32, height: u32) -> GrayImage {
+    let (min, max) = prediction.iter().fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let range = (max - min).max(1e-12);
+    let bytes: Vec<u8> = prediction.iter().map(|v| (((v - min) / range) * 255.0) as u8).collect();
+    let small = GrayImage::from_raw(SIDE, SIDE, bytes).unwrap_or_else(|| GrayImage::new(SIDE, SIDE));
+    resize(&small, width, height, FilterType::Lanczos3)
+}
+
+/// The bare u2netp mask at the image's size (what rembg produces).
+pub fn raw_mask(runtime: &OnnxRuntime, image: &RgbImage) -> Result<GrayImage> {
+    let session = runtime.session(&U2NETP)?;
+    let input = u2net_input(image);
+    let (shape, prediction) = run_f32(&session, U2NETP.input, [1, 3, SIDE as usize, SIDE as usize], &input)?;
+    if shape.iter().product::<usize>() != (SIDE * SIDE) as usize {
+        return Err(Error::internal(format!("u2netp answered shape {shape:?}, expected [1, 1, 320, 320]")));
+    }
+    Ok(prediction_to_mask(&prediction, image.width(), image.height()))
+}
+
+/// Guided-filter refinement inside the band where the mask is neither clearly 0 nor clearly 1.
+pub fn refine_edges(image: &RgbImage, mask: &GrayImage) -> GrayImage {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    // The window scales with the image: the 320² mask is ~w/320 px blurry at full size.
+    let radius = ((w.max(h) as f32 / 320.0) * 2.0).round().clamp(2.0, 32.0) as usize;
+    let guide: Vec<f32> = image
+        .pixels()
+        .map(|p| (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])) / 255.0)
+        .collect();
+    let alpha: Vec<f32> = mask.as_raw().iter().map(|v| f32::from(*v) / 255.0).collect();
+    let refined = guided_filter(&guide, &alpha, w, h, radius, 1e-3);
+    let uncertain: Vec<f32> = alpha.iter().map(|a| if *a > 0.04 && *a < 0.96 { 1.0 } else { 0.0 }).collect();
+    // Widen the band by the window so the whole blurry transition is refined.
+    let band = guided_filter(&uncertain, &uncertain, w, h, radius, 1.0);
+    let out: Vec<u8> = alpha
+        .iter()
+        .zip(refined.iter().zip(&band))
+        .zip(&uncertain)
+        .map(|((a, (r, b)), u)| {
+            let weight = if *u > 0.0 || *b > 0.0 { 1.0 } else { 0.0 };
+            ((a * (1.0 - weight) + r * weight) * 255.0).round().clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    GrayImage::from_raw(image.width(), image.height(), out).unwrap_or_else(|| mask.clone())
+}
+
+/// The cut-out: the photo's colours with the refined mask as straight (not premultiplied) alpha.
+pub fn compose(image: &RgbImage, mask: &GrayImage) -> RgbaImage {
+    RgbaImage::from_fn(image.width(), image.height(), |x, y| {
+        let p = image.get_pixel(x, y);
+        image::Rgba([p[0], p[1], p[2], mask.get_pixel(x, y)[0]])
+    })
+}
+
+pub struct Matte {
+    pub cutout: DynamicImage,
+    pub coverage: f64,
+}
+
+pub fn cut_out(runtime: &OnnxRuntime, image: &DynamicImage) -> Result<Matte> {
+    let rgb = image.to_rgb8();
+    let mask = refine_edges(&rgb, &raw_mask(runtime, &rgb)?);
+    let coverage =
+        mask.as_raw().iter().filter(|v| **v >= 128).count() as f64 / mask.as_raw().len().max(1) as f64;
+    Ok(Matte { cutout: DynamicImage::ImageRgba8(compose(&rgb, &mask)), coverage })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_follows_rembg() {
+        let image = RgbImage::from_pixel(640, 480, image::Rgb([200, 100, 50]));
+        let t = u2net_input(&image);
+        assert_eq!(t.len(), 3 * 320 * 320);
+        // Divided by the image max (200), then ImageNet mean/std per channel.
+        assert!((t[0] - (1.0 - 0.485) / 0.229).abs() < 1e-4);
+        assert!((t[320 * 320] - (0.5 - 0.456) / 0.224).abs() < 1e-4);
+        assert!((t[2 * 320 * 320] - (0.25 - 0.406) / 0.225).abs() < 1e-4);
+    }
+
+    #[test]
+    fn prediction_is_min_max_normalised_and_resized() {
+        let prediction: Vec<f32> = (0..320 * 320).map(|i| if i % 320 < 160 { 2.0 } else { 6.0 }).collect();
+        let mask = prediction_to_mask(&prediction, 640, 100);
+        assert_eq!(mask.dimensions(), (640, 100));
+        assert_eq!(mask.get_pixel(10, 50)[0], 0);
+        assert_eq!(mask.get_pixel(630, 50)[0], 255);
+    }
+}

@@ -1,0 +1,5 @@
+//! Still-image functions and their shared machinery.
+
+pub mod guided_filter;
+pub mod io;
+pub mod matting;

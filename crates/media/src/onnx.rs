@@ -1,0 +1,142 @@
+//! ONNX Runtime: one environment per process, loaded from the model pack's library (a missing
+//! library is an error, not a panic), and one session per model, created once and reused.
+//! `Session::run` needs `&mut`, so each session sits behind a mutex; inference is CPU-bound and
+//! runs on blocking threads.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use iprod_core::{Error, Result};
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use sha2::{Digest, Sha256};
+
+use crate::models::OnnxModel;
+
+pub const RUNTIME_LIBRARY: &str = "libonnxruntime.so.1.31.1";
+
+static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+
+fn pack_error(message: String) -> Error {
+    Error::new(iprod_core::ErrorClass::Internal, "InternalError.ModelPack", message)
+}
+
+fn environment(model_dir: &Path) -> Result<&'static Environment> {
+    let library = model_dir.join(RUNTIME_LIBRARY);
+    let env = ENVIRONMENT.get_or_init(|| {
+        if !library.is_file() {
+            return Err(format!(
+                "the ONNX Runtime library {} is missing: run layers/fetch-model-pack.sh (make serve does)",
+                library.display()
+            ));
+        }
+        ort::init_from(&library)
+            .map_err(|e| format!("loading {} failed: {e}", library.display()))?
+            .with_name("iproduction")
+            .build()
+            .map_err(|e| format!("starting ONNX Runtime failed: {e}"))
+    });
+    env.as_ref().map_err(|message| pack_error(message.clone()))
+}
+
+pub type SharedSession = Arc<Mutex<Session>>;
+
+pub struct OnnxRuntime {
+    model_dir: PathBuf,
+    threads: usize,
+    sessions: Mutex<HashMap<&'static str, SharedSession>>,
+}
+
+impl OnnxRuntime {
+    pub fn new(model_dir: PathBuf, threads: usize) -> Self {
+        Self { model_dir, threads: threads.max(1), sessions: Mutex::default() }
+    }
+
+    /// The session for `model`, created on first use after checking the file's sha256.
+    pub fn session(&self, model: &OnnxModel) -> Result<SharedSession> {
+        let mut sessions = self.sessions.lock().map_err(|_| Error::internal("session cache poisoned"))?;
+        if let Some(session) = sessions.get(model.file) {
+            return Ok(session.clone());
+        }
+        let env = environment(&self.model_dir)?;
+        let path = self.model_dir.join(model.file);
+        verify_sha256(&path, model.sha256)?;
+        // ort's builder errors are not Send: keep only their text.
+        let failed =
+            |e: &dyn std::fmt::Display| pack_error(format!("loading model {} failed: {e}", path.display()));
+        let session = Session::builder(env)
+            .map_err(|e| failed(&e))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| failed(&e))?
+            .with_intra_threads(self.threads)
+            .map_err(|e| failed(&e))?
+            .commit_from_file(&path)
+            .map_err(|e| failed(&e))?;
+        let shared = Arc::new(Mutex::new(session));
+        sessions.insert(model.file, shared.clone());
+        Ok(shared)
+    }
+}
+
+fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        pack_error(format!("the model {} is missing ({e}): run layers/fetch-model-pack.sh", path.display()))
+    })?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n =
+            file.read(&mut buf).map_err(|e| pack_error(format!("reading {} failed: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let actual = hex::encode(hasher.finalize());
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(pack_error(format!(
+            "the model {} has sha256 {actual}, expected {expected}: run layers/fetch-model-pack.sh again",
+            path.display()
+        )))
+    }
+}
+
+/// Runs `session` on one f32 NCHW input and returns the first output's shape and values.
+pub fn run_f32(
+    session: &SharedSession,
+    input: &str,
+    shape: [usize; 4],
+    data: &[f32],
+) -> Result<(Vec<usize>, Vec<f32>)> {
+    let infer = |e: ort::Error| Error::internal(format!("inference failed: {e}"));
+    let tensor = ort::value::TensorRef::from_array_view((shape, data)).map_err(infer)?;
+    let mut session = session.lock().map_err(|_| Error::internal("a model session is poisoned"))?;
+    let outputs = session.run(ort::inputs![input => tensor]).map_err(infer)?;
+    let (out_shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(infer)?;
+    let dims = out_shape.iter().map(|d| usize::try_from(*d).unwrap_or(0)).collect();
+    Ok((dims, values.to_vec()))
+}
+
+/// Runs `session` and returns every output (shape, values), in the model's output order.
+pub fn run_f32_all(
+    session: &SharedSession,
+    input: &str,
+    shape: [usize; 4],
+    data: &[f32],
+) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
+    let infer = |e: ort::Error| Error::internal(format!("inference failed: {e}"));
+    let tensor = ort::value::TensorRef::from_array_view((shape, data)).map_err(infer)?;
+    let mut session = session.lock().map_err(|_| Error::internal("a model session is poisoned"))?;
+    let outputs = session.run(ort::inputs![input => tensor]).map_err(infer)?;
+    let mut all = Vec::new();
+    for (_, value) in outputs.iter() {
+        let (out_shape, values) = value.try_extract_tensor::<f32>().map_err(infer)?;
+        all.push((out_shape.iter().map(|d| usize::try_from(*d).unwrap_or(0)).collect(), values.to_vec()));
+    }
+    Ok(all)
+}
