@@ -31,6 +31,22 @@ pub enum CoverModel {
     Gif,
 }
 
+/// The shape of a reframed output, `Width:Height` (default 9:16, vertical).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Aspect {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for Aspect {
+    fn default() -> Self {
+        Self { width: 9, height: 16 }
+    }
+}
+
+/// The largest output width `ImageH2V.Width` accepts, in pixels.
+pub const MAX_OUTPUT_WIDTH: u32 = 8192;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum JobParams {
     VideoH2V,
@@ -43,7 +59,11 @@ pub enum JobParams {
     },
     VideoClip,
     ImageMatting,
-    ImageH2V,
+    /// `width`: scale the result to this many pixels wide (default: the source's own pixels).
+    ImageH2V {
+        aspect: Aspect,
+        width: Option<u32>,
+    },
     /// Empty `logos`: detect logos and watermarks automatically.
     ImageDelogo {
         logos: Vec<LogoBox>,
@@ -64,7 +84,9 @@ impl JobParams {
             FunctionName::VideoH2V => Self::VideoH2V,
             FunctionName::VideoClip => Self::VideoClip,
             FunctionName::ImageMatting => Self::ImageMatting,
-            FunctionName::ImageH2V => Self::ImageH2V,
+            FunctionName::ImageH2V => {
+                Self::ImageH2V { aspect: take_aspect(&mut fields)?, width: take_output_width(&mut fields)? }
+            }
             FunctionName::VideoDelogo => Self::VideoDelogo { logos: take_logos(&mut fields)? },
             FunctionName::ImageDelogo => Self::ImageDelogo { logos: take_logos(&mut fields)? },
             FunctionName::Cover => Self::Cover { model: take_cover_model(&mut fields)? },
@@ -85,7 +107,7 @@ impl JobParams {
             Self::Cover { .. } => FunctionName::Cover,
             Self::VideoClip => FunctionName::VideoClip,
             Self::ImageMatting => FunctionName::ImageMatting,
-            Self::ImageH2V => FunctionName::ImageH2V,
+            Self::ImageH2V { .. } => FunctionName::ImageH2V,
             Self::ImageDelogo { .. } => FunctionName::ImageDelogo,
         }
     }
@@ -95,6 +117,7 @@ fn known_keys(function: FunctionName) -> &'static str {
     match function {
         FunctionName::VideoDelogo | FunctionName::ImageDelogo => "the only key is Logo",
         FunctionName::Cover => "the only key is Model",
+        FunctionName::ImageH2V => "the keys are Aspect and Width",
         _ => "this function takes no JobParams",
     }
 }
@@ -107,6 +130,37 @@ fn parse_object(raw: &str) -> Result<Map<String, Value>> {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::invalid_parameter("JobParams", "JobParams must be a JSON object, e.g. {}")),
         Err(e) => Err(Error::invalid_parameter("JobParams", format!("JobParams is not valid JSON: {e}"))),
+    }
+}
+
+fn take_aspect(fields: &mut Map<String, Value>) -> Result<Aspect> {
+    let raw = match fields.remove("Aspect") {
+        None | Some(Value::Null) => return Ok(Aspect::default()),
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+    };
+    let parsed = raw
+        .split_once(':')
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((w @ 1..=100, h @ 1..=100)) => Ok(Aspect { width: w, height: h }),
+        _ => Err(Error::invalid_parameter(
+            "JobParams",
+            format!("JobParams.Aspect {raw:?} must be \"W:H\" with integers 1-100, e.g. \"9:16\" or \"4:5\""),
+        )),
+    }
+}
+
+fn take_output_width(fields: &mut Map<String, Value>) -> Result<Option<u32>> {
+    match fields.remove("Width") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(w @ 16..=8192) => Ok(Some(w as u32)),
+            _ => Err(Error::invalid_parameter(
+                "JobParams",
+                format!("JobParams.Width {v} must be an integer from 16 to {MAX_OUTPUT_WIDTH} (pixels)"),
+            )),
+        },
     }
 }
 
@@ -245,6 +299,20 @@ mod tests {
         assert!(e.message().contains("\"Logo\""), "{}", e.message());
         assert!(err(FunctionName::Cover, "{not json").message().contains("not valid JSON"));
         assert!(err(FunctionName::Cover, "[1]").message().contains("JSON object"));
+    }
+
+    #[test]
+    fn image_h2v_takes_an_aspect_and_a_width() {
+        assert_eq!(
+            JobParams::parse(FunctionName::ImageH2V, "").unwrap(),
+            JobParams::ImageH2V { aspect: Aspect { width: 9, height: 16 }, width: None }
+        );
+        assert_eq!(
+            JobParams::parse(FunctionName::ImageH2V, r#"{"Aspect":"4:5","Width":1080}"#).unwrap(),
+            JobParams::ImageH2V { aspect: Aspect { width: 4, height: 5 }, width: Some(1080) }
+        );
+        assert!(err(FunctionName::ImageH2V, r#"{"Aspect":"wide"}"#).message().contains("W:H"));
+        assert!(err(FunctionName::ImageH2V, r#"{"Width":5}"#).message().contains("16 to"));
     }
 
     #[test]

@@ -14,7 +14,6 @@ use iprod_core::{Error, ErrorClass, FunctionName, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::image::io::{self as image_io, ImageLimits};
-use crate::image::matting;
 use crate::onnx::OnnxRuntime;
 use crate::{formats, models, probe};
 
@@ -82,17 +81,11 @@ impl Engine {
         progress.report(10);
         let (input, output, limits) =
             (task.input.clone(), Self::output_path(task), self.settings.image_limits.clone());
-        let (function, runtime) = (task.function, self.runtime.clone());
+        let (params, runtime) = (task.params.clone(), self.runtime.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
             let image = image_io::decode(&input, &limits)?;
-            let result = match function {
-                FunctionName::ImageMatting => {
-                    let matte = matting::cut_out(&runtime, &image)?;
-                    image_io::encode(&matte.cutout, &output)?;
-                    serde_json::json!({"Width": image.width(), "Height": image.height(), "Coverage": matte.coverage})
-                }
-                other => return Err(unsupported(other)),
-            };
+            let (out, result) = crate::image::run(&runtime, &params, &image)?;
+            image_io::encode(&out, &output)?;
             Ok(result)
         })
         .await

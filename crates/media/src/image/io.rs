@@ -51,8 +51,9 @@ pub fn check_image(probe: &Probe, bytes: u64, limits: &ImageLimits) -> Result<(u
         )
     })?;
     let codec = stream.codec_name.as_deref().unwrap_or("");
-    // Image files are probed by the image2 pipe demuxers; anything else (a video) is refused.
-    if !format.ends_with("_pipe") || !ACCEPTED.iter().any(|(c, _)| *c == codec) {
+    // Image files are probed by the image2 demuxers (by content or by extension); anything else
+    // (a video container) is refused.
+    if !(format.ends_with("_pipe") || format == "image2") || !ACCEPTED.iter().any(|(c, _)| *c == codec) {
         return Err(Error::invalid_input(
             "Format",
             format!(

@@ -1,5 +1,56 @@
 //! Still-image functions and their shared machinery.
 
 pub mod guided_filter;
+pub mod h2v;
 pub mod io;
 pub mod matting;
+
+use image::DynamicImage;
+use iprod_core::params::JobParams;
+use iprod_core::{Error, ErrorClass, Result};
+use serde_json::{Value, json};
+
+use crate::onnx::OnnxRuntime;
+use crate::vision::{faces, saliency};
+
+/// Runs the image function that `params` names on a decoded, upright image: the output image
+/// and the job's `Result`.
+pub fn run(runtime: &OnnxRuntime, params: &JobParams, image: &DynamicImage) -> Result<(DynamicImage, Value)> {
+    match params {
+        JobParams::ImageMatting => {
+            let matte = matting::cut_out(runtime, image)?;
+            let result =
+                json!({"Width": image.width(), "Height": image.height(), "Coverage": round3(matte.coverage)});
+            Ok((matte.cutout, result))
+        }
+        JobParams::ImageH2V { aspect, width } => {
+            let rgb = image.to_rgb8();
+            let found = faces::detect(runtime, &rgb, faces::DEFAULT_THRESHOLD)?;
+            // Saliency only decides when no face does (it costs one more inference).
+            let salient = if found.is_empty() { Some(saliency::saliency(runtime, &rgb)?) } else { None };
+            let plan = h2v::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref());
+            let out = h2v::render(&rgb, &plan, *aspect, *width);
+            let faces: Vec<Value> = found
+                .iter()
+                .map(|f| {
+                    let r = f.rect;
+                    json!({"X": r.x.round(), "Y": r.y.round(), "Width": r.width.round(), "Height": r.height.round(), "Score": round3(f64::from(f.score))})
+                })
+                .collect();
+            let result = json!({
+                "Crop": plan.window, "Mode": plan.mode, "Basis": plan.basis, "Faces": faces,
+                "Width": out.width(), "Height": out.height()
+            });
+            Ok((DynamicImage::ImageRgb8(out), result))
+        }
+        other => Err(Error::new(
+            ErrorClass::Internal,
+            "Unsupported.Function",
+            format!("{} is not available in this build yet: its algorithm has not landed", other.function()),
+        )),
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
