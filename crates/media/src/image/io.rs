@@ -85,10 +85,16 @@ pub fn decode(path: &Path, limits: &ImageLimits) -> Result<DynamicImage> {
     let bad = |e: &dyn std::fmt::Display| {
         Error::invalid_input("Media", format!("the image could not be decoded: {e}"))
     };
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| Error::transient("Scratch", "cannot open the fetched input").with_source(e))?
-        .with_guessed_format()
-        .map_err(|e| bad(&e))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::transient("Scratch", "cannot read the fetched input").with_source(e))?;
+    let mut reader =
+        ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().map_err(|e| bad(&e))?;
+    if reader.format() == Some(image::ImageFormat::Jpeg) && !jpeg_is_complete(&bytes) {
+        return Err(Error::invalid_input(
+            "Media",
+            "the JPEG is truncated (no end-of-image marker after its scan data)",
+        ));
+    }
     let mut decoder_limits = Limits::default();
     decoder_limits.max_image_width = Some(limits.max_width);
     decoder_limits.max_image_height = Some(limits.max_height);
@@ -99,6 +105,14 @@ pub fn decode(path: &Path, limits: &ImageLimits) -> Result<DynamicImage> {
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| bad(&e))?;
     image.apply_orientation(orientation);
     Ok(image)
+}
+
+/// JPEG decoders paint a truncated file grey and carry on; users want an error. In entropy-coded
+/// data 0xFF is always followed by 0x00 or a restart marker, so an end-of-image marker (FF D9)
+/// after the last start-of-scan (FF DA) means the file is whole.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
 }
 
 /// Output formats by extension; `None` (no extension) picks `default_ext`.
@@ -137,6 +151,13 @@ mod tests {
             .as_bytes(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_jpeg_without_its_end_marker_is_truncated() {
+        assert!(jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0x00, 3, 0xFF, 0xD9]));
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0x00, 3]));
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xD9]));
     }
 
     #[test]
