@@ -80,12 +80,14 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", config.server.bind))?;
     let address = listener.local_addr()?;
     let buckets = embedded.objects.root().display().to_string();
-    println!("IProduction is listening on http://{address}/  (OpenAPI: http://{address}/openapi.json)");
-    println!("  buckets: {} under {buckets}/<bucket>/", config.embedded.buckets.join(", "));
-    println!(
-        "  try: curl 'http://{address}/?Action=SubmitIProductionJob&FunctionName=ImageMatting&Input=oss://{b}/in/photo.jpg&Output=oss://{b}/out/{{source}}.png'",
+    // One write, errors ignored: a closed stdout (a supervisor that stopped reading) must never
+    // take the service down.
+    let banner = format!(
+        "IProduction is listening on http://{address}/  (OpenAPI: http://{address}/openapi.json)\n  buckets: {} under {buckets}/<bucket>/\n  try: curl -g 'http://{address}/?Action=SubmitIProductionJob&FunctionName=ImageMatting&Input=oss://{b}/in/photo.jpg&Output=oss://{b}/out/{{source}}.png'\n",
+        config.embedded.buckets.join(", "),
         b = config.embedded.buckets[0]
     );
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), banner.as_bytes());
     axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await

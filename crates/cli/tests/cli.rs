@@ -141,3 +141,91 @@ fn run_on_local_files_validates_and_reports_the_engine_outcome() {
     ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("InvalidParameter.JobParams"));
 }
+
+fn repo_path(rel: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).to_string_lossy().into_owned()
+}
+
+#[test]
+fn image_jobs_run_end_to_end_through_serve_with_callbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    std::fs::create_dir_all(root.join("buckets/media/in")).unwrap();
+    std::fs::copy(repo_path(".iprod/test-media/astronaut.png"), root.join("buckets/media/in/astronaut.png"))
+        .expect("test media present (make test fetches it)");
+    let model_dir = format!("engine.model_dir={}", repo_path(".iprod/model-pack"));
+    let mut server = Command::new(IPROD)
+        .args(["serve", "--bind", "127.0.0.1:0", "--set", &model_dir, "--data-root"])
+        .arg(&root)
+        .env_remove("IPROD_API_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+
+    let mut ids = Vec::new();
+    for (function, output) in
+        [("ImageMatting", "oss://media/out/{source}-cut.png"), ("ImageH2V", "oss://media/out/{source}-v.jpg")]
+    {
+        let out = iprod(&[
+            "submit",
+            "--server",
+            &url,
+            function,
+            "oss://media/in/astronaut.png",
+            output,
+            "--notify-url",
+            "mns://local/queues/images",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        ids.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
+    }
+    for id in &ids {
+        let out = iprod(&["query", "--server", &url, "--json", "--wait", id]);
+        let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(out.status.success(), "{job}");
+        assert_eq!(job["State"], "Success");
+    }
+    let cut = image::open(root.join("buckets/media/out/astronaut-cut.png")).unwrap();
+    assert!(cut.color().has_alpha());
+    let vertical = image::open(root.join("buckets/media/out/astronaut-v.jpg")).unwrap();
+    assert_eq!((vertical.width(), vertical.height()), (288, 512));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let lines = std::fs::read_to_string(root.join("queues/images.jsonl")).unwrap_or_default();
+        if lines.lines().count() == 2 {
+            assert!(lines.lines().all(|l| l.contains(r#""State":"Success""#)));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "callbacks: {lines}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
+}
+
+#[test]
+fn run_cuts_out_a_person_from_a_local_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("hopper.png");
+    let out = Command::new(IPROD)
+        .args([
+            "run",
+            "ImageMatting",
+            &repo_path(".iprod/test-media/grace_hopper.jpg"),
+            out_path.to_str().unwrap(),
+        ])
+        .env("IPROD_MODEL_DIR", repo_path(".iprod/model-pack"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("\"Coverage\""), "{stdout}");
+    let cut = image::open(&out_path).unwrap().to_rgba8();
+    assert_eq!(cut.dimensions(), (512, 600));
+    assert!(cut.get_pixel(5, 5)[3] < 20 && cut.get_pixel(256, 300)[3] > 230);
+}
