@@ -1,0 +1,97 @@
+//! Images/s of the three image functions, end to end in one process (decode, analysis and
+//! inference, render, encode to a file), on a fixed set of registry photos, each against the
+//! nearest baseline measured in the same run on the same images:
+//! - ImageMatting vs rembg (Python, same u2netp model; bench/rembg/reference.py),
+//! - ImageH2V and ImageDelogo vs a plain ffmpeg centre crop / delogo of the same images.
+//!
+//! `make bench` (or: bench/rembg/setup.sh && cargo bench -p iprod-media --bench images).
+//! BENCH_ROUNDS sets the rounds per image (default 10).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use iprod_core::FunctionName;
+use iprod_core::params::JobParams;
+use iprod_media::image::io::{ImageLimits, decode, encode};
+use iprod_media::onnx::OnnxRuntime;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const IMAGES: [&str; 2] = ["astronaut.png", "grace_hopper.jpg"];
+
+/// Seconds per image over `rounds` rounds of every image, after one warm-up round.
+fn time_per_image(rounds: usize, mut one: impl FnMut(&Path)) -> f64 {
+    let paths: Vec<PathBuf> = IMAGES.iter().map(|i| repo().join(".iprod/test-media").join(i)).collect();
+    paths.iter().for_each(|p| one(p));
+    let start = Instant::now();
+    for _ in 0..rounds {
+        paths.iter().for_each(|p| one(p));
+    }
+    start.elapsed().as_secs_f64() / (rounds * paths.len()) as f64
+}
+
+fn ours(runtime: &OnnxRuntime, function: FunctionName, params: &str, ext: &str, rounds: usize) -> f64 {
+    let params = JobParams::parse(function, params).unwrap();
+    let out = std::env::temp_dir().join(format!("iprod-bench-out.{ext}"));
+    time_per_image(rounds, |path| {
+        let image = decode(path, &ImageLimits::default()).unwrap();
+        let (result, _) = iprod_media::image::run(runtime, &params, &image).unwrap();
+        encode(&result, &out).unwrap();
+    })
+}
+
+fn ffmpeg(filter: &str, ext: &str, rounds: usize) -> f64 {
+    let out = std::env::temp_dir().join(format!("iprod-bench-ffmpeg.{ext}"));
+    time_per_image(rounds, |path| {
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(path)
+            .args(["-vf", filter, "-frames:v", "1"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    })
+}
+
+fn rembg(rounds: usize) -> Option<f64> {
+    let python = repo().join(".iprod/rembg-venv/bin/python");
+    if !python.is_file() {
+        eprintln!("rembg baseline skipped: run bench/rembg/setup.sh (make bench does)");
+        return None;
+    }
+    let mut cmd = Command::new(python);
+    cmd.arg(repo().join("bench/rembg/reference.py")).args(["bench", &rounds.to_string()]);
+    cmd.arg("--model").arg(repo().join(".iprod/model-pack/u2netp.onnx"));
+    for image in IMAGES {
+        cmd.arg(repo().join(".iprod/test-media").join(image));
+    }
+    let output = cmd.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let line = String::from_utf8(output.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
+    Some(report["mean_total_ms"].as_f64().unwrap() / 1000.0)
+}
+
+fn main() {
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let runtime = OnnxRuntime::new(repo().join(".iprod/model-pack"), 2);
+    println!("image functions, {rounds} rounds over {IMAGES:?}, 2 inference threads, one process");
+    println!("{:<44} {:>10} {:>12}", "", "images/s", "ms/image");
+    let row = |name: &str, secs: f64| println!("{name:<44} {:>10.2} {:>12.1}", 1.0 / secs, secs * 1000.0);
+
+    let matting = ours(&runtime, FunctionName::ImageMatting, "", "png", rounds);
+    row("ImageMatting (decode+u2netp+refine+PNG)", matting);
+    if let Some(baseline) = rembg(rounds) {
+        row("  baseline: rembg 0.1.3 (Python, same model)", baseline);
+        println!("  ratio: {:.2}x rembg's speed", baseline / matting);
+    }
+    let h2v = ours(&runtime, FunctionName::ImageH2V, "", "jpg", rounds);
+    row("ImageH2V (decode+faces[+saliency]+crop+JPEG)", h2v);
+    let crop = ffmpeg("crop=ih*9/16:ih", "jpg", rounds);
+    row("  baseline: ffmpeg centre crop", crop);
+    println!("  ratio: {:.2}x the baseline's time", h2v / crop);
+}
