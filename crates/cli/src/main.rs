@@ -95,13 +95,22 @@ fn main() -> std::process::ExitCode {
 }
 
 fn models() {
-    println!("{:<12} {:<36} {:<40} description", "ModelId", "functions (* = default)", "files (in the model pack)");
+    println!(
+        "{:<12} {:<36} {:<40} description",
+        "ModelId", "functions (* = default)", "files (in the model pack)"
+    );
     for m in iprod_media::models::MODELS {
-        let functions: Vec<String> = m
-            .functions
-            .iter()
-            .map(|f| if iprod_media::models::default_model(*f) == m.id { format!("{f}*") } else { f.to_string() })
-            .collect();
+        let functions: Vec<String> =
+            m.functions
+                .iter()
+                .map(|f| {
+                    if iprod_media::models::default_model(*f) == m.id {
+                        format!("{f}*")
+                    } else {
+                        f.to_string()
+                    }
+                })
+                .collect();
         let files: Vec<&str> = m.files.iter().map(|f| f.file).collect();
         let files = if files.is_empty() { "(no neural network)".to_owned() } else { files.join(", ") };
         println!("{:<12} {:<36} {:<40} {}", m.id, functions.join(", "), files, m.description);

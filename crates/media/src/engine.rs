@@ -81,10 +81,10 @@ impl Engine {
         progress.report(10);
         let (input, output, limits) =
             (task.input.clone(), Self::output_path(task), self.settings.image_limits.clone());
-        let (params, runtime) = (task.params.clone(), self.runtime.clone());
+        let (params, model_id, runtime) = (task.params.clone(), task.model_id.clone(), self.runtime.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
             let image = image_io::decode(&input, &limits)?;
-            let (out, result) = crate::image::run(&runtime, &params, &image)?;
+            let (out, result) = crate::image::run(&runtime, &model_id, &params, &image)?;
             image_io::encode(&out, &output)?;
             Ok(result)
         })

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 use iprod_core::params::{Aspect, JobParams};
 use iprod_media::image::{h2v, matting};
+use iprod_media::models::{U2NET, U2NETP};
 use iprod_media::onnx::OnnxRuntime;
 use iprod_media::vision::faces;
 
@@ -41,7 +42,7 @@ fn the_u2netp_mask_agrees_with_rembg_on_real_photos() {
     for (photo, reference) in
         [("astronaut.png", "astronaut.mask.png"), ("grace_hopper.jpg", "grace_hopper.mask.png")]
     {
-        let ours = matting::raw_mask(&runtime, &test_image(photo)).unwrap();
+        let ours = matting::raw_mask(&runtime, &U2NETP, &test_image(photo)).unwrap();
         let theirs = fixture(reference);
         assert_eq!(ours.dimensions(), theirs.dimensions());
         let n = ours.as_raw().len() as f64;
@@ -88,7 +89,7 @@ fn edge_refinement_brings_the_mask_closer_to_the_true_outline() {
     let runtime = runtime();
     // At 2400x1800 the 320² mask is blown up 7.5×: its edge is ~20 px of blur.
     let (scene, truth) = disk_scene(3);
-    let raw = matting::raw_mask(&runtime, &scene).unwrap();
+    let raw = matting::raw_mask(&runtime, &U2NETP, &scene).unwrap();
     let refined = matting::refine_edges(&scene, &raw);
     let (raw_error, refined_error) = (error_to(&raw, &truth), error_to(&refined, &truth));
     // The transition band (alpha strictly between 10 % and 90 %) across the disk's edge.
@@ -103,7 +104,7 @@ fn edge_refinement_brings_the_mask_closer_to_the_true_outline() {
     assert!(band(&refined) < band(&raw));
     // At a small upscale there is little to gain, and nothing may get worse.
     let (small, small_truth) = disk_scene(1);
-    let raw = matting::raw_mask(&runtime, &small).unwrap();
+    let raw = matting::raw_mask(&runtime, &U2NETP, &small).unwrap();
     let refined = matting::refine_edges(&small, &raw);
     assert!(error_to(&refined, &small_truth) <= error_to(&raw, &small_truth) * 1.1);
 }
@@ -112,7 +113,7 @@ fn edge_refinement_brings_the_mask_closer_to_the_true_outline() {
 fn matting_writes_straight_alpha_with_the_photo_colours() {
     let runtime = runtime();
     let photo = test_image("astronaut.png");
-    let matte = matting::cut_out(&runtime, &DynamicImage::ImageRgb8(photo.clone())).unwrap();
+    let matte = matting::cut_out(&runtime, &U2NETP, &DynamicImage::ImageRgb8(photo.clone())).unwrap();
     let rgba = matte.cutout.to_rgba8();
     assert_eq!(rgba.dimensions(), photo.dimensions());
     // Her face (centre ≈ 225, 120) is opaque; the top-right corner background is transparent.
@@ -145,7 +146,7 @@ fn the_face_lies_inside_the_vertical_crop_wherever_it_is() {
         assert!(found.iter().any(|f| f.rect.iou(&truth.rect) > 0.5), "face at x={x} not found: {found:?}");
         let params = JobParams::ImageH2V { aspect: Aspect::default(), width: None };
         let (out, result) =
-            iprod_media::image::run(&runtime, &params, &DynamicImage::ImageRgb8(scene)).unwrap();
+            iprod_media::image::run(&runtime, "", &params, &DynamicImage::ImageRgb8(scene)).unwrap();
         let crop = &result["Crop"];
         let (cx, cw) = (crop["X"].as_f64().unwrap() as f32, crop["Width"].as_f64().unwrap() as f32);
         assert_eq!(result["Mode"], "crop");
@@ -166,7 +167,8 @@ fn two_people_far_apart_get_a_padded_frame_not_a_cut_face() {
     image::imageops::overlay(&mut scene, &portrait, 0, 150);
     image::imageops::overlay(&mut scene, &portrait, 1880, 150);
     let params = JobParams::ImageH2V { aspect: Aspect::default(), width: Some(540) };
-    let (out, result) = iprod_media::image::run(&runtime, &params, &DynamicImage::ImageRgb8(scene)).unwrap();
+    let (out, result) =
+        iprod_media::image::run(&runtime, "", &params, &DynamicImage::ImageRgb8(scene)).unwrap();
     assert_eq!(result["Faces"].as_array().unwrap().len(), 2, "{result}");
     assert_eq!(result["Mode"], "pad", "{result}");
     assert_eq!((out.width(), out.height()), (540, 960));
@@ -178,7 +180,8 @@ fn without_faces_the_salient_subject_is_framed() {
     // The disk scene has no face; its subject is right of centre (x ≈ 270..570 of 800).
     let (scene, _) = disk_scene(1);
     let params = JobParams::ImageH2V { aspect: Aspect::default(), width: None };
-    let (_, result) = iprod_media::image::run(&runtime, &params, &DynamicImage::ImageRgb8(scene)).unwrap();
+    let (_, result) =
+        iprod_media::image::run(&runtime, "", &params, &DynamicImage::ImageRgb8(scene)).unwrap();
     assert_eq!(result["Basis"], "saliency", "{result}");
     let x = result["Crop"]["X"].as_u64().unwrap();
     let w = result["Crop"]["Width"].as_u64().unwrap();
@@ -190,4 +193,20 @@ fn without_faces_the_salient_subject_is_framed() {
 fn plan_is_consistent_with_render_size() {
     let plan = h2v::plan(1000, 400, Aspect { width: 1, height: 1 }, &[], None);
     assert_eq!((plan.window.width, plan.window.height), (400, 400));
+}
+
+#[test]
+fn the_second_model_u2net_finds_the_same_subject() {
+    let runtime = runtime();
+    let photo = test_image("astronaut.png");
+    let small = matting::raw_mask(&runtime, &U2NETP, &photo).unwrap();
+    let full = matting::raw_mask(&runtime, &U2NET, &photo).unwrap();
+    let (mut both, mut either) = (0usize, 0usize);
+    for (a, b) in small.as_raw().iter().zip(full.as_raw()) {
+        both += usize::from(*a >= 128 && *b >= 128);
+        either += usize::from(*a >= 128 || *b >= 128);
+    }
+    let iou = both as f64 / either as f64;
+    println!("u2net vs u2netp mask IoU {iou:.3}");
+    assert!(iou > 0.95, "{iou}");
 }

@@ -11,7 +11,7 @@ use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 use iprod_core::{Error, Result};
 
 use super::guided_filter::guided_filter;
-use crate::models::U2NETP;
+use crate::models::OnnxModel;
 use crate::onnx::{OnnxRuntime, run_f32};
 
 const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -41,13 +41,16 @@ pub fn prediction_to_mask(prediction: &[f32], width: u32, height: u32) -> GrayIm
     resize(&small, width, height, FilterType::Lanczos3)
 }
 
-/// The bare u2netp mask at the image's size (what rembg produces).
-pub fn raw_mask(runtime: &OnnxRuntime, image: &RgbImage) -> Result<GrayImage> {
-    let session = runtime.session(&U2NETP)?;
+/// The bare U²-Net mask at the image's size (what rembg produces with the same model).
+pub fn raw_mask(runtime: &OnnxRuntime, model: &OnnxModel, image: &RgbImage) -> Result<GrayImage> {
+    let session = runtime.session(model)?;
     let input = u2net_input(image);
-    let (shape, prediction) = run_f32(&session, U2NETP.input, [1, 3, SIDE as usize, SIDE as usize], &input)?;
+    let (shape, prediction) = run_f32(&session, model.input, [1, 3, SIDE as usize, SIDE as usize], &input)?;
     if shape.iter().product::<usize>() != (SIDE * SIDE) as usize {
-        return Err(Error::internal(format!("u2netp answered shape {shape:?}, expected [1, 1, 320, 320]")));
+        return Err(Error::internal(format!(
+            "{} answered shape {shape:?}, expected [1, 1, 320, 320]",
+            model.file
+        )));
     }
     Ok(prediction_to_mask(&prediction, image.width(), image.height()))
 }
@@ -94,9 +97,9 @@ pub struct Matte {
     pub coverage: f64,
 }
 
-pub fn cut_out(runtime: &OnnxRuntime, image: &DynamicImage) -> Result<Matte> {
+pub fn cut_out(runtime: &OnnxRuntime, model: &OnnxModel, image: &DynamicImage) -> Result<Matte> {
     let rgb = image.to_rgb8();
-    let mask = refine_edges(&rgb, &raw_mask(runtime, &rgb)?);
+    let mask = refine_edges(&rgb, &raw_mask(runtime, model, &rgb)?);
     let coverage =
         mask.as_raw().iter().filter(|v| **v >= 128).count() as f64 / mask.as_raw().len().max(1) as f64;
     Ok(Matte { cutout: DynamicImage::ImageRgba8(compose(&rgb, &mask)), coverage })

@@ -15,10 +15,15 @@ use crate::vision::{faces, saliency};
 
 /// Runs the image function that `params` names on a decoded, upright image: the output image
 /// and the job's `Result`.
-pub fn run(runtime: &OnnxRuntime, params: &JobParams, image: &DynamicImage) -> Result<(DynamicImage, Value)> {
+pub fn run(
+    runtime: &OnnxRuntime,
+    model_id: &str,
+    params: &JobParams,
+    image: &DynamicImage,
+) -> Result<(DynamicImage, Value)> {
     match params {
         JobParams::ImageMatting => {
-            let matte = matting::cut_out(runtime, image)?;
+            let matte = matting::cut_out(runtime, crate::models::matting_model(model_id), image)?;
             let result =
                 json!({"Width": image.width(), "Height": image.height(), "Coverage": round3(matte.coverage)});
             Ok((matte.cutout, result))
