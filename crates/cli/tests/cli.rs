@@ -57,16 +57,12 @@ fn ffmpeg_clip(path: &std::path::Path) {
     assert!(status.success());
 }
 
-#[test]
-fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("data");
-    std::fs::create_dir_all(root.join("buckets/media/in")).unwrap();
-    ffmpeg_clip(&root.join("buckets/media/in/clip.mp4"));
-    std::fs::write(root.join("buckets/media/in/broken.mp4"), b"this is not a video").unwrap();
+/// Starts `iprod serve` on an ephemeral loopback port over `root`; returns it and its base URL.
+fn serve(root: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
     let mut server = Command::new(IPROD)
         .args(["serve", "--bind", "127.0.0.1:0", "--data-root"])
-        .arg(&root)
+        .arg(root)
+        .args(extra)
         .env_remove("IPROD_API_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -76,6 +72,17 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url =
         line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+    (server, url)
+}
+
+#[test]
+fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    std::fs::create_dir_all(root.join("buckets/media/in")).unwrap();
+    ffmpeg_clip(&root.join("buckets/media/in/clip.mp4"));
+    std::fs::write(root.join("buckets/media/in/broken.mp4"), b"this is not a video").unwrap();
+    let (mut server, url) = serve(&root, &[]);
 
     let submit = |input: &str| {
         let out = iprod(&[
@@ -154,18 +161,7 @@ fn image_jobs_run_end_to_end_through_serve_with_callbacks() {
     std::fs::copy(repo_path(".iprod/test-media/astronaut.png"), root.join("buckets/media/in/astronaut.png"))
         .expect("test media present (make test fetches it)");
     let model_dir = format!("engine.model_dir={}", repo_path(".iprod/model-pack"));
-    let mut server = Command::new(IPROD)
-        .args(["serve", "--bind", "127.0.0.1:0", "--set", &model_dir, "--data-root"])
-        .arg(&root)
-        .env_remove("IPROD_API_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+    let (mut server, url) = serve(&root, &["--set", &model_dir]);
 
     let mut ids = Vec::new();
     for (function, output) in
