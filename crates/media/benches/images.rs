@@ -94,4 +94,11 @@ fn main() {
     let crop = ffmpeg("crop=ih*9/16:ih", "jpg", rounds);
     row("  baseline: ffmpeg centre crop", crop);
     println!("  ratio: {:.2}x the baseline's time", h2v / crop);
+    let given = ours(&runtime, FunctionName::ImageDelogo, r#"{"Logo":[[0.05,0.05,0.2,0.1]]}"#, "jpg", rounds);
+    row("ImageDelogo, given box (mask+Telea+JPEG)", given);
+    let detected = ours(&runtime, FunctionName::ImageDelogo, "", "jpg", rounds);
+    row("ImageDelogo, detection (detect+mask+Telea)", detected);
+    let delogo = ffmpeg("delogo=x=26:y=26:w=102:h=52", "jpg", rounds);
+    row("  baseline: ffmpeg delogo, same box", delogo);
+    println!("  ratio: {:.2}x the baseline's time (given box)", given / delogo);
 }

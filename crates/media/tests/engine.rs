@@ -146,3 +146,22 @@ async fn outputs_follow_the_template_extension() {
         assert_eq!(out.result["Mode"], "crop");
     }
 }
+
+#[tokio::test]
+async fn image_delogo_cleans_a_given_box_and_reports_it() {
+    let engine = engine(ImageLimits::default());
+    let work = tempfile::tempdir().unwrap();
+    let mut job = task(FunctionName::ImageDelogo, &photo(), work.path(), "oss://media/o/{source}.png");
+    job.params = JobParams::parse(FunctionName::ImageDelogo, r#"{"Logo":[[0.05,0.05,0.25,0.1]]}"#).unwrap();
+    let out = engine.process(&job, &Quiet).await.unwrap();
+    let logos = out.result["Logos"].as_array().unwrap();
+    assert_eq!(logos.len(), 1);
+    assert_eq!(logos[0]["Source"], "given");
+    assert_eq!(
+        (logos[0]["X"].as_u64(), logos[0]["Width"].as_u64()),
+        (Some(25), Some(129)),
+        "x 25.6..153.6 covered"
+    );
+    let written = image::open(&out.files[0]).unwrap();
+    assert_eq!((written.width(), written.height()), (512, 600));
+}

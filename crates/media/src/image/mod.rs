@@ -1,5 +1,6 @@
 //! Still-image functions and their shared machinery.
 
+pub mod delogo;
 pub mod guided_filter;
 pub mod h2v;
 pub mod io;
@@ -47,6 +48,11 @@ pub fn run(
                 "Width": out.width(), "Height": out.height()
             });
             Ok((DynamicImage::ImageRgb8(out), result))
+        }
+        JobParams::ImageDelogo { logos } => {
+            let mut rgb = image.to_rgb8();
+            let result = delogo::clean(&mut rgb, logos);
+            Ok((DynamicImage::ImageRgb8(rgb), result))
         }
         other => Err(Error::new(
             ErrorClass::Internal,

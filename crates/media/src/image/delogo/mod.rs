@@ -1,0 +1,76 @@
+//! ImageDelogo: logos, watermarks and burnt-in text found (or given) and removed by inpainting.
+
+pub mod detect;
+pub mod inpaint;
+
+use image::RgbImage;
+use iprod_core::params::LogoBox;
+use serde_json::{Value, json};
+
+use detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, PixelBox, detect_logos};
+use inpaint::{inpaint_telea, overlay_mask};
+
+/// Neighbourhood of known pixels each filled pixel is estimated from.
+const INPAINT_RADIUS: u32 = 7;
+
+/// A given box in normalised coordinates → pixels, at least 1×1 and inside the image.
+pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
+    // A tolerance keeps decimal noise (0.95 × 1000 = 950.000…1) from adding a pixel row.
+    let (down, up) = (|v: f64| (v + 1e-6).floor(), |v: f64| (v - 1e-6).ceil());
+    let x = (down(logo.x * f64::from(width)) as u32).min(width.saturating_sub(1));
+    let y = (down(logo.y * f64::from(height)) as u32).min(height.saturating_sub(1));
+    let right = up((logo.x + logo.width) * f64::from(width)).min(f64::from(width)) as u32;
+    let bottom = up((logo.y + logo.height) * f64::from(height)).min(f64::from(height)) as u32;
+    PixelBox { x, y, width: right.saturating_sub(x).max(1), height: bottom.saturating_sub(y).max(1) }
+}
+
+/// Cleans `image` in place: the given boxes, or (none given) the confidently detected ones.
+/// Returns the job's `Result`: the boxes cleaned, in pixels and normalised.
+pub fn clean(image: &mut RgbImage, given: &[LogoBox]) -> Value {
+    let (w, h) = image.dimensions();
+    let regions: Vec<(PixelBox, Option<f32>)> = if given.is_empty() {
+        detect_logos(image)
+            .into_iter()
+            .filter(|d: &DetectedLogo| d.score >= LOGO_SCORE_THRESHOLD)
+            .map(|d| (d.region, Some(d.score)))
+            .collect()
+    } else {
+        given.iter().map(|l| (to_pixels(l, w, h), None)).collect()
+    };
+    let mut logos = Vec::new();
+    for (region, score) in regions {
+        // Only the overlay's own pixels are filled, not the whole rectangle around them.
+        let mask = overlay_mask(image, region);
+        inpaint_telea(image, &mask, INPAINT_RADIUS);
+        let mut entry = json!({
+            "X": region.x, "Y": region.y, "Width": region.width, "Height": region.height,
+            "Box": [
+                round4(f64::from(region.x) / f64::from(w)), round4(f64::from(region.y) / f64::from(h)),
+                round4(f64::from(region.width) / f64::from(w)), round4(f64::from(region.height) / f64::from(h))
+            ],
+            "Source": if score.is_some() { "detected" } else { "given" },
+        });
+        if let Some(score) = score {
+            entry["Score"] = json!(round4(f64::from(score)));
+        }
+        logos.push(entry);
+    }
+    json!({"Logos": logos, "Width": w, "Height": h})
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalised_boxes_cover_their_pixels() {
+        let b = to_pixels(&LogoBox { x: 0.8, y: 0.05, width: 0.15, height: 0.1 }, 1000, 500);
+        assert_eq!(b, PixelBox { x: 800, y: 25, width: 150, height: 50 });
+        let edge = to_pixels(&LogoBox { x: 0.999, y: 0.999, width: 0.001, height: 0.001 }, 100, 100);
+        assert_eq!((edge.x, edge.y, edge.width, edge.height), (99, 99, 1, 1));
+    }
+}
