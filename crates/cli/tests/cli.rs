@@ -164,9 +164,11 @@ fn image_jobs_run_end_to_end_through_serve_with_callbacks() {
     let (mut server, url) = serve(&root, &["--set", &model_dir]);
 
     let mut ids = Vec::new();
-    for (function, output) in
-        [("ImageMatting", "oss://media/out/{source}-cut.png"), ("ImageH2V", "oss://media/out/{source}-v.jpg")]
-    {
+    for (function, output, params) in [
+        ("ImageMatting", "oss://media/out/{source}-cut.png", ""),
+        ("ImageH2V", "oss://media/out/{source}-v.jpg", ""),
+        ("ImageDelogo", "oss://media/out/{source}-clean.jpg", r#"{"Logo":[[0.02,0.02,0.2,0.08]]}"#),
+    ] {
         let out = iprod(&[
             "submit",
             "--server",
@@ -176,6 +178,8 @@ fn image_jobs_run_end_to_end_through_serve_with_callbacks() {
             output,
             "--notify-url",
             "mns://local/queues/images",
+            "--params",
+            params,
         ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         ids.push(String::from_utf8(out.stdout).unwrap().trim().to_owned());
@@ -190,10 +194,12 @@ fn image_jobs_run_end_to_end_through_serve_with_callbacks() {
     assert!(cut.color().has_alpha());
     let vertical = image::open(root.join("buckets/media/out/astronaut-v.jpg")).unwrap();
     assert_eq!((vertical.width(), vertical.height()), (288, 512));
+    let cleaned = image::open(root.join("buckets/media/out/astronaut-clean.jpg")).unwrap();
+    assert_eq!((cleaned.width(), cleaned.height()), (512, 512));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let lines = std::fs::read_to_string(root.join("queues/images.jsonl")).unwrap_or_default();
-        if lines.lines().count() == 2 {
+        if lines.lines().count() == 3 {
             assert!(lines.lines().all(|l| l.contains(r#""State":"Success""#)));
             break;
         }
