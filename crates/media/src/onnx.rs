@@ -69,7 +69,7 @@ impl OnnxRuntime {
             |e: &dyn std::fmt::Display| pack_error(format!("loading model {} failed: {e}", path.display()));
         let session = Session::builder(env)
             .map_err(|e| failed(&e))?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| failed(&e))?
             .with_intra_threads(self.threads)
             .map_err(|e| failed(&e))?
