@@ -152,3 +152,52 @@ fn detect_then_remove_end_to_end() {
     );
     assert!(sum_after < 0.4 * sum_before);
 }
+
+/// A translucent text mark stamped every `period` over the whole photo, as stock sites do.
+fn tiled(clean: &RgbImage, period: (u32, u32)) -> RgbImage {
+    let mut img = clean.clone();
+    let (w, h) = img.dimensions();
+    for row in 0..h.div_ceil(period.1) {
+        for col in 0..w.div_ceil(period.0) {
+            let b = PixelBox { x: col * period.0 + 8, y: row * period.1 + 10, width: 72, height: 24 };
+            if b.x + b.width <= w && b.y + b.height <= h {
+                paste(&mut img, b, Style::Translucent, "STOCK");
+            }
+        }
+    }
+    jpeg_roundtrip(&img, 90)
+}
+
+#[test]
+fn tiled_watermarks_are_found_and_photos_are_left_alone() {
+    use iprod_media::image::delogo::tiled::detect_tiled;
+    for photo in PHOTOS {
+        let clean = load(photo);
+        assert!(detect_tiled(&clean).is_none(), "{photo}: a clean photo is not a tiled watermark");
+        let marked = tiled(&clean, (128, 96));
+        let mark = detect_tiled(&marked).unwrap_or_else(|| panic!("{photo}: tiled watermark not found"));
+        println!(
+            "{photo}: period {:.1} x {:.1}, strength {:.2}, {} tiles",
+            mark.period_x,
+            mark.period_y,
+            mark.strength,
+            mark.tiles.len()
+        );
+        assert!((mark.period_x - 128.0).abs() <= 4.0 && (mark.period_y - 96.0).abs() <= 4.0, "{mark:?}");
+        // Every stamped mark is covered by a reported tile box.
+        let (w, h) = clean.dimensions();
+        let mut stamped = 0;
+        for row in 0..h.div_ceil(96) {
+            for col in 0..w.div_ceil(128) {
+                let truth = PixelBox { x: col * 128 + 8, y: row * 96 + 10, width: 72, height: 24 };
+                if truth.x + truth.width > w || truth.y + truth.height > h {
+                    continue;
+                }
+                stamped += 1;
+                let best = mark.tiles.iter().map(|t| iou(*t, truth)).fold(0.0, f32::max);
+                assert!(best >= 0.5, "{photo}: mark {truth:?} best IoU {best:.2}");
+            }
+        }
+        assert!(stamped >= 16);
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod detect;
 pub mod inpaint;
+pub mod tiled;
 
 use image::RgbImage;
 use iprod_core::params::LogoBox;
@@ -55,7 +56,22 @@ pub fn clean(image: &mut RgbImage, given: &[LogoBox]) -> Value {
         }
         logos.push(entry);
     }
-    json!({"Logos": logos, "Width": w, "Height": h})
+    let mut result = json!({"Logos": logos, "Width": w, "Height": h});
+    if given.is_empty()
+        && let Some(mark) = tiled::detect_tiled(image)
+    {
+        // Reported, not removed (see `tiled`): the user learns the picture carries a stock mark.
+        let tiles: Vec<Value> = mark
+            .tiles
+            .iter()
+            .map(|t| json!({"X": t.x, "Y": t.y, "Width": t.width, "Height": t.height}))
+            .collect();
+        result["TiledWatermark"] = json!({
+            "PeriodX": round4(f64::from(mark.period_x)), "PeriodY": round4(f64::from(mark.period_y)),
+            "Strength": round4(f64::from(mark.strength)), "Tiles": tiles, "Removed": false
+        });
+    }
+    result
 }
 
 fn round4(v: f64) -> f64 {
