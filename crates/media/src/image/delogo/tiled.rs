@@ -112,8 +112,8 @@ fn average_cell(planes: &Planes, px: usize, py: usize, rows: std::ops::Range<usi
     for y in rows {
         for x in 0..planes.w {
             let k = (y % py) * px + x % px;
-            for c in 0..3 {
-                sum[k][c] += planes.high[y * planes.w + x][c];
+            for (total, v) in sum[k].iter_mut().zip(planes.high[y * planes.w + x]) {
+                *total += v;
             }
             count[k] += 1;
         }
