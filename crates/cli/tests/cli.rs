@@ -211,7 +211,7 @@ fn image_jobs_run_end_to_end_through_serve_with_callbacks() {
 }
 
 #[test]
-fn run_cuts_out_a_person_from_a_local_photo() {
+fn run_processes_local_photos_with_each_image_function() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("hopper.png");
     let out = Command::new(IPROD)
@@ -230,4 +230,24 @@ fn run_cuts_out_a_person_from_a_local_photo() {
     let cut = image::open(&out_path).unwrap().to_rgba8();
     assert_eq!(cut.dimensions(), (512, 600));
     assert!(cut.get_pixel(5, 5)[3] < 20 && cut.get_pixel(256, 300)[3] > 230);
+
+    for (function, name, params, size) in [
+        ("ImageH2V", "vertical.jpg", r#"{"Aspect":"9:16","Width":270}"#, (270, 480)),
+        ("ImageDelogo", "clean.png", r#"{"Logo":[[0.0,0.9,0.3,0.1]]}"#, (512, 600)),
+    ] {
+        let out_path = dir.path().join(name);
+        let out = Command::new(IPROD)
+            .args([
+                "run",
+                function,
+                &repo_path(".iprod/test-media/grace_hopper.jpg"),
+                out_path.to_str().unwrap(),
+            ])
+            .args(["--params", params])
+            .env("IPROD_MODEL_DIR", repo_path(".iprod/model-pack"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{function}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(image::open(&out_path).unwrap().dimensions(), size, "{function}");
+    }
 }
