@@ -180,7 +180,8 @@ pub fn render(image: &RgbImage, plan: &Plan, aspect: Aspect, out_width: Option<u
             let crop = image::imageops::crop_imm(image, w.x, w.y, w.width, w.height).to_image();
             match out_width {
                 Some(ow) => {
-                    let oh = (ow as f32 * w.height as f32 / w.width as f32).round().max(1.0) as u32;
+                    // Exactly the requested shape (the window's own rounding is < 1 px off it).
+                    let oh = (ow as f32 * aspect.height as f32 / aspect.width as f32).round().max(1.0) as u32;
                     image::imageops::resize(&crop, ow, oh, FilterType::Lanczos3)
                 }
                 None => crop,
