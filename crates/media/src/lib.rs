@@ -11,6 +11,7 @@ pub mod models;
 pub mod onnx;
 pub mod probe;
 pub mod process;
+pub mod video;
 pub mod vision;
 
 pub use engine::{Engine, EngineSettings};

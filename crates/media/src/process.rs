@@ -93,6 +93,61 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Runs while handing stdout to `on_chunk` in pieces of exactly `chunk` bytes (e.g. one raw
+    /// video frame each), so memory stays bounded whatever the input's length. A trailing
+    /// partial chunk is dropped. Stops early (killing the child) when `on_chunk` returns false.
+    pub async fn stream(
+        &self,
+        chunk: usize,
+        mut on_chunk: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), ProcessError> {
+        let program = self.name();
+        debug!(%program, args = ?self.args, "spawn (streaming)");
+        let mut child = tokio::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcessError::Spawn { program: program.clone(), source })?;
+        let mut stdout = child.stdout.take();
+        // stderr is drained on its own task so it can never block the child, and so stopping
+        // early (kill) does not wait for it.
+        let stderr = tokio::spawn(read_tail(child.stderr.take()));
+        let io = |source| ProcessError::Io { program: program.clone(), source };
+        let reading = async {
+            let mut buf = vec![0u8; chunk.max(1)];
+            let Some(out) = stdout.as_mut() else { return Ok(true) };
+            loop {
+                match out.read_exact(&mut buf).await {
+                    Ok(_) if on_chunk(&buf) => {}
+                    Ok(_) => return Ok(false),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(true),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let finished = match tokio::time::timeout(self.timeout, reading).await {
+            Ok(finished) => finished.map_err(io)?,
+            Err(_) => return Err(ProcessError::Timeout { program, timeout: self.timeout }),
+        };
+        if !finished {
+            // The consumer has what it needs: stop the child rather than decode the rest.
+            let _ = child.kill().await;
+            return Ok(());
+        }
+        let err = stderr.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let stderr_tail = err.map_err(io)?;
+        let status = child.wait().await.map_err(io)?;
+        if !status.success() {
+            return Err(ProcessError::Failed { program, status: status.to_string(), stderr: stderr_tail });
+        }
+        Ok(())
+    }
+}
+
 async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     if let Some(mut pipe) = pipe {
@@ -149,6 +204,31 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         let err = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1)).run().await.unwrap_err();
         assert!(matches!(err, ProcessError::Spawn { .. }));
+    }
+
+    #[tokio::test]
+    async fn streams_stdout_in_fixed_chunks_and_can_stop_early() {
+        let mut chunks = Vec::new();
+        Process::new("printf", Duration::from_secs(5))
+            .arg("aaabbbccc")
+            .stream(3, |c| {
+                chunks.push(c.to_vec());
+                true
+            })
+            .await
+            .unwrap();
+        assert_eq!(chunks, [b"aaa".to_vec(), b"bbb".to_vec(), b"ccc".to_vec()]);
+        let mut seen = 0;
+        let started = std::time::Instant::now();
+        Process::new("yes", Duration::from_secs(10))
+            .stream(4, |_| {
+                seen += 1;
+                seen < 5
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, 5);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[tokio::test]

