@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
+use crate::video::info::{VideoLimits, check_video};
 use crate::{formats, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,8 @@ pub struct EngineSettings {
     pub process_timeout_secs: u64,
     /// What an image input may be (checked on the probe, before decoding).
     pub image_limits: ImageLimits,
+    /// What a video input may be (checked on the probe, before decoding).
+    pub video_limits: VideoLimits,
 }
 
 impl Default for EngineSettings {
@@ -41,6 +44,7 @@ impl Default for EngineSettings {
             inference_threads: 2,
             process_timeout_secs: 3600,
             image_limits: ImageLimits::default(),
+            video_limits: VideoLimits::default(),
         }
     }
 }
@@ -71,6 +75,52 @@ impl Engine {
             .extension()
             .unwrap_or_else(|| formats::allowed_extensions(task.function, &task.params)[0].to_owned());
         task.work_dir.join(format!("output.{ext}"))
+    }
+
+    async fn process_video(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {
+        // Every input is probed and checked before anything decodes it, for every function.
+        let bytes = input_size(&task.input)?;
+        let probed =
+            probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
+        let info = check_video(&probed, bytes, &self.settings.video_limits)?;
+        let audio_codec = probed
+            .streams
+            .iter()
+            .find(|s| s.codec_type.as_deref() == Some("audio"))
+            .and_then(|s| s.codec_name.clone());
+        progress.report(5);
+        let (ffmpeg, timeout) = (&self.settings.ffmpeg, self.settings.process_timeout());
+        match &task.params {
+            iprod_core::params::JobParams::VideoDelogo { logos } => {
+                let detected = logos.is_empty();
+                let boxes = if detected {
+                    crate::video::delogo::find_static_logos(ffmpeg, &task.input, &info, timeout).await?
+                } else {
+                    logos.clone()
+                };
+                progress.report(30);
+                let pixel_boxes: Vec<_> = boxes
+                    .iter()
+                    .map(|b| crate::video::delogo::delogo_box(b, info.width, info.height))
+                    .collect();
+                let output = Self::output_path(task);
+                crate::video::delogo::render(
+                    ffmpeg,
+                    &task.input,
+                    &output,
+                    &info,
+                    audio_codec.as_deref(),
+                    &pixel_boxes,
+                    timeout,
+                )
+                .await?;
+                Ok(MediaOutput {
+                    files: vec![output],
+                    result: crate::video::delogo::result(&info, &boxes, &pixel_boxes, detected),
+                })
+            }
+            other => Err(unsupported(other.function())),
+        }
     }
 
     async fn process_image(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {
@@ -119,12 +169,7 @@ impl MediaEngine for Engine {
             FunctionName::ImageMatting | FunctionName::ImageH2V | FunctionName::ImageDelogo => {
                 self.process_image(task, progress).await
             }
-            other => {
-                // Every input is probed before anything else, so unreadable media fails the
-                // same way for every function.
-                probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
-                Err(unsupported(other))
-            }
+            _ => self.process_video(task, progress).await,
         }
     }
 }

@@ -1,0 +1,124 @@
+//! VideoDelogo: the given boxes, or the static overlays found on sparse analysis frames, removed
+//! in one ffmpeg pass with its `delogo` filter (interpolation from the box's surroundings), audio
+//! kept, H.264 MP4 with +faststart.
+
+use std::path::Path;
+use std::time::Duration;
+
+use iprod_core::params::LogoBox;
+use iprod_core::{Error, Result};
+use serde_json::{Value, json};
+
+use super::frames::{AnalysisSpec, analysis_size, for_each_frame};
+use super::info::VideoInfo;
+use super::static_logo::StaticOverlayFinder;
+use crate::process::Process;
+
+/// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
+/// does not move.
+const ANALYSIS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(2.0) };
+
+pub async fn find_static_logos(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    timeout: Duration,
+) -> Result<Vec<LogoBox>> {
+    let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
+    let mut finder = StaticOverlayFinder::new(w as usize, h as usize);
+    for_each_frame(ffmpeg, input, (info.width, info.height, info.fps), &ANALYSIS, timeout, |frame| {
+        finder.push(frame.pixels);
+    })
+    .await?;
+    Ok(finder.boxes(iprod_core::params::MAX_LOGO_BOXES))
+}
+
+/// A box in source pixels that ffmpeg's delogo accepts: inside the frame with a 1 px margin.
+pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> (u32, u32, u32, u32) {
+    let clamp = |v: f64, lo: f64, hi: f64| v.max(lo).min(hi);
+    let (fw, fh) = (f64::from(width), f64::from(height));
+    let x0 = clamp((logo.x * fw).floor(), 1.0, fw - 3.0);
+    let y0 = clamp((logo.y * fh).floor(), 1.0, fh - 3.0);
+    let x1 = clamp(((logo.x + logo.width) * fw).ceil(), x0 + 2.0, fw - 1.0);
+    let y1 = clamp(((logo.y + logo.height) * fh).ceil(), y0 + 2.0, fh - 1.0);
+    (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
+}
+
+/// Renders `input` with every box removed to `output` (format from its extension).
+pub async fn render(
+    ffmpeg: &Path,
+    input: &Path,
+    output: &Path,
+    info: &VideoInfo,
+    audio_codec: Option<&str>,
+    boxes: &[(u32, u32, u32, u32)],
+    timeout: Duration,
+) -> Result<()> {
+    let filter = if boxes.is_empty() {
+        "null".to_owned()
+    } else {
+        boxes
+            .iter()
+            .map(|(x, y, w, h)| format!("delogo=x={x}:y={y}:w={w}:h={h}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
+    let mut process = Process::new(ffmpeg, timeout)
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(input)
+        .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &filter])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]);
+    // Audio is copied when the container takes it as is, re-encoded to AAC otherwise.
+    process = match (info.has_audio, audio_codec) {
+        (false, _) => process,
+        (true, Some("aac" | "mp3")) => process.args(["-c:a", "copy"]),
+        (true, _) => process.args(["-c:a", "aac", "-b:a", "160k"]),
+    };
+    if ext == "mp4" || ext == "mov" {
+        process = process.args(["-movflags", "+faststart"]);
+    }
+    process
+        .arg(output)
+        .run()
+        .await
+        .map_err(|e| Error::invalid_input("Media", format!("rendering the cleaned video failed: {e}")))?;
+    Ok(())
+}
+
+pub fn result(
+    info: &VideoInfo,
+    logos: &[LogoBox],
+    pixel_boxes: &[(u32, u32, u32, u32)],
+    detected: bool,
+) -> Value {
+    let logos: Vec<Value> = logos
+        .iter()
+        .zip(pixel_boxes)
+        .map(|(l, (x, y, w, h))| {
+            json!({
+                "Box": [round4(l.x), round4(l.y), round4(l.width), round4(l.height)],
+                "X": x, "Y": y, "Width": w, "Height": h,
+                "Source": if detected { "detected" } else { "given" }
+            })
+        })
+        .collect();
+    json!({"Logos": logos, "Width": info.width, "Height": info.height, "Duration": round4(info.duration)})
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_are_kept_one_pixel_inside_the_frame() {
+        let corner = LogoBox { x: 0.0, y: 0.0, width: 0.1, height: 0.1 };
+        assert_eq!(delogo_box(&corner, 640, 360), (1, 1, 63, 35));
+        let edge = LogoBox { x: 0.9, y: 0.9, width: 0.1, height: 0.1 };
+        assert_eq!(delogo_box(&edge, 640, 360), (576, 324, 63, 35));
+    }
+}

@@ -1,0 +1,202 @@
+//! Static overlays in a video (channel logos, burnt-in watermarks): pixels whose edges stay put
+//! while the picture under them changes. Found on sparse analysis frames: per pixel, how often
+//! it is on an edge and how much its value varies over time; persistent edges with little
+//! variation, near the border, grouped into boxes.
+
+use iprod_core::params::LogoBox;
+
+/// An edge stronger than this (Sobel magnitude / 8, grey levels per pixel) counts.
+const EDGE: f32 = 12.0;
+/// A logo pixel is on an edge in at least this fraction of the frames…
+const PERSISTENT: f32 = 0.8;
+/// …and its value varies less than this (standard deviation, grey levels).
+const STEADY: f32 = 10.0;
+/// Only overlays within this fraction of the frame from a border are searched.
+const BORDER_BAND: f32 = 0.3;
+/// Fewer analysed frames cannot tell a logo from a still scene.
+pub const MIN_FRAMES: usize = 8;
+
+/// Per-pixel statistics accumulated over the analysis frames (memory: a few floats per pixel).
+pub struct StaticOverlayFinder {
+    width: usize,
+    height: usize,
+    frames: usize,
+    edge_count: Vec<u32>,
+    mean: Vec<f32>,
+    m2: Vec<f32>,
+}
+
+impl StaticOverlayFinder {
+    pub fn new(width: usize, height: usize) -> Self {
+        let n = width * height;
+        Self { width, height, frames: 0, edge_count: vec![0; n], mean: vec![0.0; n], m2: vec![0.0; n] }
+    }
+
+    pub fn push(&mut self, pixels: &[u8]) {
+        let (w, h) = (self.width, self.height);
+        self.frames += 1;
+        let k = self.frames as f32;
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let v = f32::from(pixels[i]);
+                // Welford's running variance.
+                let delta = v - self.mean[i];
+                self.mean[i] += delta / k;
+                self.m2[i] += delta * (v - self.mean[i]);
+                if x > 0 && y > 0 && x + 1 < w && y + 1 < h {
+                    let p = |dx: isize, dy: isize| {
+                        f32::from(pixels[(y as isize + dy) as usize * w + (x as isize + dx) as usize])
+                    };
+                    let gx = p(1, -1) + 2.0 * p(1, 0) + p(1, 1) - p(-1, -1) - 2.0 * p(-1, 0) - p(-1, 1);
+                    let gy = p(-1, 1) + 2.0 * p(0, 1) + p(1, 1) - p(-1, -1) - 2.0 * p(0, -1) - p(1, -1);
+                    if (gx.abs() + gy.abs()) / 8.0 > EDGE {
+                        self.edge_count[i] += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Up to `max` boxes (normalised), most prominent first. Empty when the video is too short or
+    /// too still to tell.
+    pub fn boxes(&self, max: usize) -> Vec<LogoBox> {
+        let (w, h) = (self.width, self.height);
+        if self.frames < MIN_FRAMES {
+            return Vec::new();
+        }
+        let frames = self.frames as f32;
+        let steady_edge: Vec<bool> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let in_band = (x as f32) < BORDER_BAND * w as f32
+                    || (x as f32) > (1.0 - BORDER_BAND) * w as f32
+                    || (y as f32) < BORDER_BAND * h as f32
+                    || (y as f32) > (1.0 - BORDER_BAND) * h as f32;
+                let std = (self.m2[i] / frames).sqrt();
+                in_band && self.edge_count[i] as f32 >= PERSISTENT * frames && std < STEADY
+            })
+            .collect();
+        // If much of the frame is steady edges, the scene itself is still: nothing to tell apart.
+        let share = steady_edge.iter().filter(|s| **s).count() as f32 / (w * h) as f32;
+        if share > 0.05 {
+            return Vec::new();
+        }
+        let r = (w / 80).max(2);
+        let grown = dilate(&steady_edge, w, h, r);
+        let mut found: Vec<(usize, usize, usize, usize, usize)> = components(&grown, w, h)
+            .into_iter()
+            .filter(|c| {
+                let (bw, bh) = (c.2 - c.0 + 1, c.3 - c.1 + 1);
+                // Logos are compact: not a sliver, not a large part of the frame.
+                bw >= 4 && bh >= 4 && bw * bh <= w * h / 8 && bw <= w / 2 && bh <= h / 2
+            })
+            .collect();
+        found.sort_by_key(|c| std::cmp::Reverse(c.4));
+        found
+            .into_iter()
+            .take(max)
+            // Undo the dilation (it only joined the strokes), with one pixel to spare.
+            .map(|(x0, y0, x1, y1, n)| {
+                (
+                    x0 + r - 1,
+                    y0 + r - 1,
+                    x1.saturating_sub(r - 1).max(x0 + r),
+                    y1.saturating_sub(r - 1).max(y0 + r),
+                    n,
+                )
+            })
+            .map(|(x0, y0, x1, y1, _)| LogoBox {
+                x: x0 as f64 / w as f64,
+                y: y0 as f64 / h as f64,
+                width: (x1 - x0 + 1) as f64 / w as f64,
+                height: (y1 - y0 + 1) as f64 / h as f64,
+            })
+            .collect()
+    }
+}
+
+fn dilate(src: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    let mut rows = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            if src[y * w + x] {
+                for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
+                    rows[y * w + xx] = true;
+                }
+            }
+        }
+    }
+    let mut out = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            if rows[y * w + x] {
+                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
+                    out[yy * w + x] = true;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Connected components: (x0, y0, x1, y1, pixel count).
+fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize, usize)> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    for start in 0..w * h {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (w, h, 0, 0, 0);
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            (x0, y0, x1, y1, n) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y), n + 1);
+            let neighbours = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < w).then(|| i + 1),
+                (y > 0).then(|| i - w),
+                (y + 1 < h).then(|| i + w),
+            ];
+            for j in neighbours.into_iter().flatten() {
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        out.push((x0, y0, x1, y1, n));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_mark_over_changing_noise_is_boxed() {
+        let (w, h) = (160, 90);
+        let mut finder = StaticOverlayFinder::new(w, h);
+        for f in 0..12u32 {
+            let pixels: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    if (130..150).contains(&x) && (8..20).contains(&y) {
+                        if (134..146).contains(&x) && (11..17).contains(&y) { 250 } else { 10 }
+                    } else {
+                        // Smooth, moving content: no steady edges.
+                        ((x as u32 * 2 + y as u32 + f * 37) % 200) as u8 / 4 + 60
+                    }
+                })
+                .collect();
+            finder.push(&pixels);
+        }
+        let boxes = finder.boxes(2);
+        assert_eq!(boxes.len(), 1, "{boxes:?}");
+        let b = boxes[0];
+        assert!((b.x * 160.0 - 130.0).abs() < 6.0 && (b.y * 90.0 - 8.0).abs() < 6.0, "{b:?}");
+    }
+}

@@ -1,0 +1,157 @@
+//! VideoDelogo on real footage with a logo burnt in at a known box: found automatically (IoU),
+//! cleaned (closer to the original inside the box than the logo was), duration and audio kept.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use image::RgbImage;
+use iprod_core::object_url::ObjectUrl;
+use iprod_core::params::JobParams;
+use iprod_core::ports::{MediaEngine, MediaTask, OutputNaming, Progress};
+use iprod_core::template::OutputTemplate;
+use iprod_core::{FunctionName, JobId, PipelineId};
+use iprod_media::{Engine, EngineSettings};
+
+struct Quiet;
+
+impl Progress for Quiet {
+    fn report(&self, _: u8) {}
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().unwrap();
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+fn bikes() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media/bikes.mp4");
+    assert!(p.is_file(), "run layers/fetch-test-media.sh (make test does)");
+    p
+}
+
+fn frame_at(video: &Path, seconds: &str, dir: &Path, name: &str) -> RgbImage {
+    let out = dir.join(name);
+    ffmpeg(&["-ss", seconds, "-i", video.to_str().unwrap(), "-frames:v", "1", out.to_str().unwrap()]);
+    image::open(out).unwrap().to_rgb8()
+}
+
+fn mae_in(a: &RgbImage, b: &RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
+    let mut sum = 0.0;
+    for yy in y..y + h {
+        for xx in x..x + w {
+            let (p, q) = (a.get_pixel(xx, yy), b.get_pixel(xx, yy));
+            sum += (0..3).map(|c| f64::from(p[c].abs_diff(q[c]))).sum::<f64>() / 3.0;
+        }
+    }
+    sum / f64::from(w * h)
+}
+
+async fn delogo(input: &Path, work: &Path, params: &str) -> iprod_core::ports::MediaOutput {
+    let engine = Engine::new(EngineSettings::default());
+    let task = MediaTask {
+        job_id: JobId::generate(),
+        pipeline_id: PipelineId::default_pipeline(),
+        function: FunctionName::VideoDelogo,
+        model_id: String::new(),
+        params: JobParams::parse(FunctionName::VideoDelogo, params).unwrap(),
+        input: input.to_owned(),
+        work_dir: work.to_owned(),
+        outputs: OutputNaming {
+            input: ObjectUrl { bucket: "media".into(), key: "in/x.mp4".into() },
+            template: OutputTemplate::parse("oss://media/o/{source}.mp4").unwrap(),
+            timestamp: 0,
+        },
+    };
+    engine.process(&task, &Quiet).await.unwrap()
+}
+
+/// (x, y, w, h) of the burnt-in logo on the 640x272 bikes clip.
+const LOGO: (u32, u32, u32, u32) = (552, 12, 72, 28);
+
+#[tokio::test]
+async fn a_burnt_in_logo_is_found_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = dir.path().join("marked.mp4");
+    ffmpeg(&[
+        "-i",
+        bikes().to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white:s=72x28,drawbox=x=4:y=4:w=64:h=20:color=red:t=fill,drawbox=x=14:y=10:w=44:h=8:color=white:t=fill",
+        "-filter_complex",
+        "[0:v][1:v]overlay=552:12:shortest=1",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "16",
+        "-pix_fmt",
+        "yuv420p",
+        marked.to_str().unwrap(),
+    ]);
+    let out = delogo(&marked, dir.path(), "").await;
+    let logos = out.result["Logos"].as_array().unwrap();
+    assert!(!logos.is_empty(), "{}", out.result);
+    assert_eq!(logos[0]["Source"], "detected");
+    let (x, y, w, h) = (
+        logos[0]["X"].as_u64().unwrap() as f64,
+        logos[0]["Y"].as_u64().unwrap() as f64,
+        logos[0]["Width"].as_u64().unwrap() as f64,
+        logos[0]["Height"].as_u64().unwrap() as f64,
+    );
+    let (tx, ty, tw, th) = (f64::from(LOGO.0), f64::from(LOGO.1), f64::from(LOGO.2), f64::from(LOGO.3));
+    let inter = ((x + w).min(tx + tw) - x.max(tx)).max(0.0) * ((y + h).min(ty + th) - y.max(ty)).max(0.0);
+    let iou = inter / (w * h + tw * th - inter);
+    println!("found {:?}, IoU {iou:.2}", logos[0]);
+    assert!(iou >= 0.5, "IoU {iou}");
+
+    let cleaned = &out.files[0];
+    for t in ["2.0", "6.5"] {
+        let clean = frame_at(&bikes(), t, dir.path(), "clean.png");
+        let logo = frame_at(&marked, t, dir.path(), "logo.png");
+        let result = frame_at(cleaned, t, dir.path(), "result.png");
+        let (before, after) = (mae_in(&logo, &clean, LOGO), mae_in(&result, &clean, LOGO));
+        println!("t={t}: error to the original inside the box {before:.1} -> {after:.1}");
+        assert!(after < 0.5 * before, "t={t}: {after} vs {before}");
+    }
+}
+
+#[tokio::test]
+async fn given_boxes_keep_duration_and_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("av.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x180:rate=25:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=3",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        clip.to_str().unwrap(),
+    ]);
+    let out = delogo(&clip, dir.path(), r#"{"Logo":[[0.0,0.0,0.2,0.15],[0.75,0.8,0.25,0.2]]}"#).await;
+    assert_eq!(out.result["Logos"].as_array().unwrap().len(), 2);
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "json"])
+        .arg(&out.files[0])
+        .output()
+        .unwrap();
+    let probe: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((duration - 3.0).abs() < 0.1, "{duration}");
+    let codecs: Vec<&str> =
+        probe["streams"].as_array().unwrap().iter().map(|s| s["codec_name"].as_str().unwrap()).collect();
+    assert!(codecs.contains(&"h264") && codecs.contains(&"aac"), "{codecs:?}");
+}
