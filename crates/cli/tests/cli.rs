@@ -89,7 +89,7 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
             "submit",
             "--server",
             &url,
-            "VideoH2V",
+            "VideoClip",
             input,
             "oss://media/out/{source}.mp4",
             "--user-data",
@@ -113,7 +113,7 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
         (Some("Fail"), Some("Unsupported.Function")),
         "{job}"
     );
-    assert!(job["Message"].as_str().unwrap().contains("VideoH2V"));
+    assert!(job["Message"].as_str().unwrap().contains("VideoClip"));
     let job = wait(&broken);
     assert_eq!(job["Code"], "InvalidInput.Media", "probing rejects a non-video: {job}");
 
@@ -134,7 +134,7 @@ fn run_on_local_files_validates_and_reports_the_engine_outcome() {
     let clip = dir.path().join("clip.mp4");
     ffmpeg_clip(&clip);
     let out_path = dir.path().join("vertical.mp4");
-    let out = iprod(&["run", "VideoH2V", clip.to_str().unwrap(), out_path.to_str().unwrap()]);
+    let out = iprod(&["run", "VideoClip", clip.to_str().unwrap(), out_path.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unsupported.Function"));
     assert!(!out_path.exists(), "no output is invented");

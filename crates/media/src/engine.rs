@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
+use crate::video::Render;
 use crate::video::info::{VideoLimits, check_video};
 use crate::{formats, models, probe};
 
@@ -90,37 +91,43 @@ impl Engine {
             .and_then(|s| s.codec_name.clone());
         progress.report(5);
         let (ffmpeg, timeout) = (&self.settings.ffmpeg, self.settings.process_timeout());
-        match &task.params {
-            iprod_core::params::JobParams::VideoDelogo { logos } => {
+        let output = Self::output_path(task);
+        let pass = Render {
+            ffmpeg,
+            input: &task.input,
+            output: &output,
+            info: &info,
+            audio_codec: audio_codec.as_deref(),
+            timeout,
+        };
+        let result = match &task.params {
+            JobParams::VideoDelogo { logos } => {
+                use crate::video::delogo;
                 let detected = logos.is_empty();
                 let boxes = if detected {
-                    crate::video::delogo::find_static_logos(ffmpeg, &task.input, &info, timeout).await?
+                    delogo::find_static_logos(ffmpeg, &task.input, &info, timeout).await?
                 } else {
                     logos.clone()
                 };
                 progress.report(30);
-                let pixel_boxes: Vec<_> = boxes
-                    .iter()
-                    .map(|b| crate::video::delogo::delogo_box(b, info.width, info.height))
-                    .collect();
-                let output = Self::output_path(task);
-                crate::video::delogo::render(
-                    ffmpeg,
-                    &task.input,
-                    &output,
-                    &info,
-                    audio_codec.as_deref(),
-                    &pixel_boxes,
-                    timeout,
-                )
-                .await?;
-                Ok(MediaOutput {
-                    files: vec![output],
-                    result: crate::video::delogo::result(&info, &boxes, &pixel_boxes, detected),
-                })
+                let pixel_boxes: Vec<_> =
+                    boxes.iter().map(|b| delogo::delogo_box(b, info.width, info.height)).collect();
+                pass.run(&delogo::filter(&pixel_boxes), 18).await?;
+                delogo::result(&info, &boxes, &pixel_boxes, detected)
             }
-            other => Err(unsupported(other.function())),
-        }
+            JobParams::VideoH2V => {
+                use crate::video::h2v;
+                let (cuts, samples) =
+                    h2v::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), timeout).await?;
+                progress.report(50);
+                let window = h2v::window_size(info.width, info.height);
+                let shots = h2v::camera(&samples, &cuts, info.duration, info.width, window.0);
+                h2v::render(&pass, &task.work_dir, &shots, window).await?;
+                h2v::result(&shots, window)
+            }
+            other => return Err(unsupported(other.function())),
+        };
+        Ok(MediaOutput { files: vec![output], result })
     }
 
     async fn process_image(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {

@@ -10,7 +10,7 @@ use iprod_media::video::shots::{ShotDetector, ShotSettings};
 
 async fn cuts_of(path: &Path, size: (u32, u32, f64)) -> (Vec<f64>, ShotDetector) {
     let mut detector = ShotDetector::default();
-    let spec = AnalysisSpec { width: 160, fps: None };
+    let spec = AnalysisSpec { width: 160, fps: None, rgb: false };
     for_each_frame(Path::new("ffmpeg"), path, size, &spec, Duration::from_secs(60), |f| {
         detector.push(f.time, f.pixels, f.width, f.height);
     })

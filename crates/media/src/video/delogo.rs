@@ -5,18 +5,17 @@
 use std::path::Path;
 use std::time::Duration;
 
+use iprod_core::Result;
 use iprod_core::params::LogoBox;
-use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, analysis_size, for_each_frame};
 use super::info::VideoInfo;
 use super::static_logo::StaticOverlayFinder;
-use crate::process::Process;
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
-const ANALYSIS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(2.0) };
+const ANALYSIS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(2.0), rgb: false };
 
 pub async fn find_static_logos(
     ffmpeg: &Path,
@@ -44,46 +43,12 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> (u32, u32, u32, u3
     (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
 }
 
-/// Renders `input` with every box removed to `output` (format from its extension).
-pub async fn render(
-    ffmpeg: &Path,
-    input: &Path,
-    output: &Path,
-    info: &VideoInfo,
-    audio_codec: Option<&str>,
-    boxes: &[(u32, u32, u32, u32)],
-    timeout: Duration,
-) -> Result<()> {
-    let filter = if boxes.is_empty() {
-        "null".to_owned()
-    } else {
-        boxes
-            .iter()
-            .map(|(x, y, w, h)| format!("delogo=x={x}:y={y}:w={w}:h={h}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
-    let mut process = Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(input)
-        .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &filter])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]);
-    // Audio is copied when the container takes it as is, re-encoded to AAC otherwise.
-    process = match (info.has_audio, audio_codec) {
-        (false, _) => process,
-        (true, Some("aac" | "mp3")) => process.args(["-c:a", "copy"]),
-        (true, _) => process.args(["-c:a", "aac", "-b:a", "160k"]),
-    };
-    if ext == "mp4" || ext == "mov" {
-        process = process.args(["-movflags", "+faststart"]);
+/// The filter that removes every box (a pass-through when there is none).
+pub fn filter(boxes: &[(u32, u32, u32, u32)]) -> String {
+    if boxes.is_empty() {
+        return "null".to_owned();
     }
-    process
-        .arg(output)
-        .run()
-        .await
-        .map_err(|e| Error::invalid_input("Media", format!("rendering the cleaned video failed: {e}")))?;
-    Ok(())
+    boxes.iter().map(|(x, y, w, h)| format!("delogo=x={x}:y={y}:w={w}:h={h}")).collect::<Vec<_>>().join(",")
 }
 
 pub fn result(

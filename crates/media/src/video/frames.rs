@@ -9,7 +9,7 @@ use iprod_core::{Error, Result};
 
 use crate::process::{Process, ProcessError};
 
-/// One decoded analysis frame: 8-bit luma, row-major.
+/// One decoded analysis frame: 8-bit grey, or RGB when asked for, row-major.
 pub struct GrayFrame<'a> {
     pub index: usize,
     /// Seconds from the start.
@@ -23,6 +23,8 @@ pub struct AnalysisSpec {
     pub width: u32,
     /// `None`: every frame of the source.
     pub fps: Option<f64>,
+    /// RGB (3 bytes a pixel) instead of grey, for the face and saliency models.
+    pub rgb: bool,
 }
 
 /// The analysis size for a source of `width`×`height`: at most `max_width` wide, even sides.
@@ -43,16 +45,19 @@ pub async fn for_each_frame(
 ) -> Result<usize> {
     let (w, h) = analysis_size(source.0, source.1, spec.width);
     let rate = spec.fps.unwrap_or(source.2);
-    let mut filter = format!("scale={w}:{h}:flags=area,format=gray");
+    let pix_fmt = if spec.rgb { "rgb24" } else { "gray" };
+    let mut filter = format!("scale={w}:{h}:flags=area,format={pix_fmt}");
     if let Some(fps) = spec.fps {
         filter = format!("fps={fps},{filter}");
     }
-    let frame_bytes = (w * h) as usize;
+    let frame_bytes = (w * h) as usize * if spec.rgb { 3 } else { 1 };
     let mut index = 0usize;
     Process::new(ffmpeg, timeout)
         .args(["-nostdin", "-v", "error", "-i"])
         .arg(input)
-        .args(["-map", "0:v:0", "-an", "-sn", "-vf", &filter, "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"])
+        .args([
+            "-map", "0:v:0", "-an", "-sn", "-vf", &filter, "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1",
+        ])
         .stream(frame_bytes, |pixels| {
             on_frame(GrayFrame {
                 index,

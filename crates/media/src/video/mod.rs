@@ -3,6 +3,60 @@
 
 pub mod delogo;
 pub mod frames;
+pub mod h2v;
 pub mod info;
 pub mod shots;
 pub mod static_logo;
+
+use std::path::Path;
+use std::time::Duration;
+
+use iprod_core::{Error, Result};
+
+use crate::process::Process;
+use info::VideoInfo;
+
+/// One ffmpeg pass from `input` to `output` through a video filter: H.264, audio copied when the
+/// container takes it as is (AAC/MP3) and re-encoded to AAC otherwise, +faststart for MP4/MOV.
+pub struct Render<'a> {
+    pub ffmpeg: &'a Path,
+    pub input: &'a Path,
+    pub output: &'a Path,
+    pub info: &'a VideoInfo,
+    pub audio_codec: Option<&'a str>,
+    pub timeout: Duration,
+}
+
+impl Render<'_> {
+    pub async fn run(&self, filter: &str, crf: u8) -> Result<()> {
+        let ext = self.output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
+        let mut process = Process::new(self.ffmpeg, self.timeout)
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(self.input)
+            .args(["-map", "0:v:0", "-map", "0:a?", "-vf", filter])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                &crf.to_string(),
+                "-pix_fmt",
+                "yuv420p",
+            ]);
+        process = match (self.info.has_audio, self.audio_codec) {
+            (false, _) => process,
+            (true, Some("aac" | "mp3")) => process.args(["-c:a", "copy"]),
+            (true, _) => process.args(["-c:a", "aac", "-b:a", "160k"]),
+        };
+        if ext == "mp4" || ext == "mov" {
+            process = process.args(["-movflags", "+faststart"]);
+        }
+        process
+            .arg(self.output)
+            .run()
+            .await
+            .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! VideoH2V: a landscape video reframed to 9:16 with a virtual camera that keeps the subject.
+//!
+//! Analysis (bounded memory, one frame at a time): grey frames at the source rate and 160 px for
+//! shot boundaries; RGB frames at 5 a second and ≤ 480 px for faces (CenterFace), with saliency
+//! (U²-Net-p, at most once a second) when a frame has no face. Each sample is framed as a still
+//! image would be (`image::h2v::plan`). Per shot the camera is stationary when the subject stays
+//! within a tenth of the frame, else it tracks it along a zero-phase smoothed path; it never
+//! pans across a cut. Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio
+//! copied, H.264 MP4 with +faststart.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use image::RgbImage;
+use iprod_core::params::Aspect;
+use iprod_core::{Error, Result};
+use serde_json::{Value, json};
+
+use super::frames::{AnalysisSpec, analysis_size, for_each_frame};
+use super::info::VideoInfo;
+use super::shots::{ShotDetector, ShotSettings};
+use crate::image::h2v::{Mode, plan};
+use crate::onnx::OnnxRuntime;
+use crate::vision::{faces, saliency};
+
+const SHOTS: AnalysisSpec = AnalysisSpec { width: 160, fps: None, rgb: false };
+const SUBJECTS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(5.0), rgb: true };
+/// Saliency costs ~0.25 s: at most once per this many seconds, reused in between.
+const SALIENCY_EVERY: f64 = 1.0;
+/// A subject moving less than this fraction of the width within a shot gets a still camera.
+const STATIONARY: f32 = 0.1;
+/// Smoothing of a tracking camera (Gaussian sigma, seconds).
+const SMOOTHING: f64 = 0.6;
+
+/// Where the subject is at one analysed instant: the centre of its window, in source pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub time: f64,
+    pub center: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Shot {
+    pub start: f64,
+    pub end: f64,
+    pub stationary: bool,
+    /// (time, window x in source pixels), smoothed.
+    pub path: Vec<(f64, f32)>,
+}
+
+pub async fn analyse(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    runtime: std::sync::Arc<OnnxRuntime>,
+    timeout: Duration,
+) -> Result<(Vec<f64>, Vec<Sample>)> {
+    let source = (info.width, info.height, info.fps);
+    let mut shots = ShotDetector::default();
+    for_each_frame(ffmpeg, input, source, &SHOTS, timeout, |f| {
+        shots.push(f.time, f.pixels, f.width, f.height)
+    })
+    .await?;
+    let cuts = shots.cuts(&ShotSettings::default());
+
+    // The models run on a blocking thread; ffmpeg's pipe is driven from there too.
+    let (ffmpeg, input) = (ffmpeg.to_owned(), input.to_owned());
+    let handle = tokio::runtime::Handle::current();
+    let info = *info;
+    let samples = tokio::task::spawn_blocking(move || {
+        subject_samples(&handle, &ffmpeg, &input, &info, &runtime, timeout)
+    })
+    .await
+    .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
+    Ok((cuts, samples))
+}
+
+fn subject_samples(
+    handle: &tokio::runtime::Handle,
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    runtime: &OnnxRuntime,
+    timeout: Duration,
+) -> Result<Vec<Sample>> {
+    let (aw, ah) = analysis_size(info.width, info.height, SUBJECTS.width);
+    let scale = info.width as f32 / aw as f32;
+    let mut samples = Vec::new();
+    let mut failure = None;
+    let mut last_saliency: Option<(f64, saliency::SaliencyMap)> = None;
+    handle.block_on(for_each_frame(
+        ffmpeg,
+        input,
+        (info.width, info.height, info.fps),
+        &SUBJECTS,
+        timeout,
+        |f| {
+            if failure.is_some() {
+                return;
+            }
+            let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
+                return;
+            };
+            let found = match faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD) {
+                Ok(found) => found,
+                Err(e) => {
+                    failure = Some(e);
+                    return;
+                }
+            };
+            if found.is_empty() && last_saliency.as_ref().is_none_or(|(t, _)| f.time - t >= SALIENCY_EVERY) {
+                match saliency::saliency(runtime, &image) {
+                    Ok(map) => last_saliency = Some((f.time, map)),
+                    Err(e) => failure = Some(e),
+                }
+            }
+            let salient = if found.is_empty() { last_saliency.as_ref().map(|(_, m)| m) } else { None };
+            let framing = plan(aw, ah, Aspect::default(), &found, salient);
+            // A frame whose content cannot fit (pad) is framed on its centre.
+            let center = match framing.mode {
+                Mode::Crop => framing.window.x as f32 + framing.window.width as f32 / 2.0,
+                Mode::Pad => aw as f32 / 2.0,
+            };
+            samples.push(Sample { time: f.time, center: center * scale });
+        },
+    ))?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(samples),
+    }
+}
+
+/// Per shot: a still or a smoothed tracking camera, as window x positions (source pixels).
+pub fn camera(samples: &[Sample], cuts: &[f64], duration: f64, width: u32, window: u32) -> Vec<Shot> {
+    let max_x = (width - window) as f32;
+    let bounds: Vec<f64> =
+        std::iter::once(0.0).chain(cuts.iter().copied()).chain(std::iter::once(duration)).collect();
+    bounds
+        .windows(2)
+        .map(|b| {
+            let (start, end) = (b[0], b[1]);
+            let inside: Vec<&Sample> = samples.iter().filter(|s| s.time >= start && s.time < end).collect();
+            let centers: Vec<f32> = inside.iter().map(|s| s.center).collect();
+            let to_x = |c: f32| (c - window as f32 / 2.0).clamp(0.0, max_x);
+            if centers.is_empty() {
+                return Shot { start, end, stationary: true, path: vec![(start, max_x / 2.0)] };
+            }
+            let (lo, hi) = centers.iter().fold((f32::MAX, f32::MIN), |(l, h), c| (l.min(*c), h.max(*c)));
+            if hi - lo <= STATIONARY * width as f32 {
+                let mut sorted = centers;
+                sorted.sort_by(f32::total_cmp);
+                return Shot {
+                    start,
+                    end,
+                    stationary: true,
+                    path: vec![(start, to_x(sorted[sorted.len() / 2]))],
+                };
+            }
+            // Gaussian smoothing over time is zero-phase: the camera does not lag the subject.
+            let path = inside
+                .iter()
+                .map(|s| {
+                    let (mut sum, mut weight) = (0f64, 0f64);
+                    for o in &inside {
+                        let w = (-((o.time - s.time) / SMOOTHING).powi(2) / 2.0).exp();
+                        sum += w * f64::from(o.center);
+                        weight += w;
+                    }
+                    (s.time, to_x((sum / weight) as f32))
+                })
+                .collect();
+            Shot { start, end, stationary: false, path }
+        })
+        .collect()
+}
+
+/// The window x at `time`: linear between path points of its shot.
+fn x_at(shots: &[Shot], time: f64) -> f32 {
+    let shot = shots.iter().find(|s| time >= s.start && time < s.end).or(shots.last());
+    let Some(shot) = shot else { return 0.0 };
+    let path = &shot.path;
+    match path.iter().position(|(t, _)| *t > time) {
+        None => path.last().map_or(0.0, |p| p.1),
+        Some(0) => path[0].1,
+        Some(i) => {
+            let ((t0, x0), (t1, x1)) = (path[i - 1], path[i]);
+            let k = ((time - t0) / (t1 - t0).max(1e-9)) as f32;
+            x0 + (x1 - x0) * k
+        }
+    }
+}
+
+/// Renders the reframed video in one ffmpeg pass: `crop` moved per frame by a `sendcmd` script.
+pub async fn render(pass: &super::Render<'_>, work: &Path, shots: &[Shot], window: (u32, u32)) -> Result<()> {
+    let info = pass.info;
+    let frames = (info.duration * info.fps).ceil() as usize + 1;
+    let mut commands = String::new();
+    let mut last = u32::MAX;
+    for n in 0..frames {
+        let t = n as f64 / info.fps;
+        let x = (x_at(shots, t).round() as u32) & !1;
+        if x != last {
+            commands.push_str(&format!("{t:.4} crop@camera x {x};\n"));
+            last = x;
+        }
+    }
+    let script: PathBuf = work.join("camera.cmd");
+    std::fs::write(&script, commands)
+        .map_err(|e| Error::transient("Scratch", "cannot write the camera script").with_source(e))?;
+    let first_x = (x_at(shots, 0.0).round() as u32) & !1;
+    // Timestamps start at 0 so the script's times match; the crop starts where the camera does.
+    let filter = format!(
+        "setpts=PTS-STARTPTS,sendcmd=f='{}',crop@camera=w={}:h={}:x={first_x}:y={}",
+        script.display().to_string().replace('\'', ""),
+        window.0,
+        window.1,
+        (info.height - window.1) / 2
+    );
+    pass.run(&filter, 20).await
+}
+
+/// The 9:16 window for a source: full height (even), width from the aspect (even).
+pub fn window_size(width: u32, height: u32) -> (u32, u32) {
+    let h = height & !1;
+    let w = (((f64::from(h) * 9.0 / 16.0).round() as u32) & !1).clamp(2, width & !1);
+    (w, h)
+}
+
+pub fn result(shots: &[Shot], window: (u32, u32)) -> Value {
+    let shots: Vec<Value> = shots
+        .iter()
+        .map(|s| {
+            let path: Vec<Value> = s
+                .path
+                .iter()
+                .map(|(t, x)| json!({"Time": (t * 1000.0).round() / 1000.0, "X": x.round()}))
+                .collect();
+            json!({
+                "Start": (s.start * 1000.0).round() / 1000.0, "End": (s.end * 1000.0).round() / 1000.0,
+                "Mode": if s.stationary { "stationary" } else { "tracking" }, "CropPath": path
+            })
+        })
+        .collect();
+    json!({"Width": window.0, "Height": window.1, "Shots": shots})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(time: f64, center: f32) -> Sample {
+        Sample { time, center }
+    }
+
+    #[test]
+    fn a_still_subject_gets_a_still_camera_and_cuts_reset_it() {
+        let samples = vec![s(0.0, 300.0), s(0.5, 310.0), s(1.0, 305.0), s(1.5, 1500.0), s(2.0, 1510.0)];
+        let shots = camera(&samples, &[1.5], 2.5, 1920, 608);
+        assert_eq!(shots.len(), 2);
+        assert!(shots.iter().all(|s| s.stationary));
+        assert_eq!(shots[0].path, vec![(0.0, 1.0)]);
+        assert_eq!(x_at(&shots, 1.49), 1.0);
+        assert_eq!(x_at(&shots, 1.5), 1206.0, "the camera jumps at the cut, to the new subject");
+    }
+
+    #[test]
+    fn a_moving_subject_is_tracked_smoothly() {
+        let samples: Vec<Sample> = (0..20).map(|i| s(f64::from(i) * 0.2, 400.0 + i as f32 * 40.0)).collect();
+        let shots = camera(&samples, &[], 4.0, 1920, 608);
+        assert!(!shots[0].stationary);
+        let xs: Vec<f32> = shots[0].path.iter().map(|p| p.1).collect();
+        assert!(xs.windows(2).all(|w| w[1] >= w[0]), "monotonic: {xs:?}");
+        assert!(xs.windows(2).all(|w| w[1] - w[0] <= 45.0), "no jumps: {xs:?}");
+        assert_eq!(window_size(1920, 1080), (608, 1080));
+        assert_eq!(window_size(1280, 721), (404, 720));
+    }
+}

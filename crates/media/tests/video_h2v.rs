@@ -1,0 +1,122 @@
+//! VideoH2V on a synthetic two-shot clip with a real face (grace_hopper) at known positions: the
+//! face stays in the vertical frame while it moves, the camera is smooth within a shot and jumps
+//! only at the cut, audio is kept.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use iprod_core::object_url::ObjectUrl;
+use iprod_core::params::JobParams;
+use iprod_core::ports::{MediaEngine, MediaTask, OutputNaming, Progress};
+use iprod_core::template::OutputTemplate;
+use iprod_core::{FunctionName, JobId, PipelineId};
+use iprod_media::onnx::OnnxRuntime;
+use iprod_media::vision::faces;
+use iprod_media::{Engine, EngineSettings};
+
+struct Quiet;
+
+impl Progress for Quiet {
+    fn report(&self, _: u8) {}
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().unwrap();
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+#[tokio::test]
+async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("wide.mp4");
+    let face = repo(".iprod/test-media/grace_hopper.jpg");
+    // Shot 1 (0-4 s): the portrait (scaled to 300 px wide) glides from x=40 to x=840 over a
+    // blue-grey scene. Shot 2 (4-6 s): a warm scene, the portrait still at x=940. Audio: a tone.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x3a5a7a:s=1280x720:r=25:d=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x8a5a3a:s=1280x720:r=25:d=2",
+        "-loop",
+        "1",
+        "-i",
+        face.to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=330:duration=6",
+        "-filter_complex",
+        "[2:v]scale=300:-2,split[p1][p2];[0:v][p1]overlay=x='40+200*t':y=120:shortest=1[a];[1:v][p2]overlay=x=940:y=140:shortest=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "3:a",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-c:a",
+        "aac",
+        "-shortest",
+        clip.to_str().unwrap(),
+    ]);
+    let engine =
+        Engine::new(EngineSettings { model_dir: repo(".iprod/model-pack"), ..EngineSettings::default() });
+    let task = MediaTask {
+        job_id: JobId::generate(),
+        pipeline_id: PipelineId::default_pipeline(),
+        function: FunctionName::VideoH2V,
+        model_id: String::new(),
+        params: JobParams::VideoH2V,
+        input: clip.clone(),
+        work_dir: dir.path().to_owned(),
+        outputs: OutputNaming {
+            input: ObjectUrl { bucket: "media".into(), key: "in/wide.mp4".into() },
+            template: OutputTemplate::parse("oss://media/o/{source}.mp4").unwrap(),
+            timestamp: 0,
+        },
+    };
+    let out = engine.process(&task, &Quiet).await.unwrap();
+    let result = &out.result;
+    println!("{result}");
+    assert_eq!((result["Width"].as_u64(), result["Height"].as_u64()), (Some(404), Some(720)));
+    let shots = result["Shots"].as_array().unwrap();
+    assert_eq!(shots.len(), 2, "one cut, at 4 s: {result}");
+    assert!((shots[1]["Start"].as_f64().unwrap() - 4.0).abs() < 0.1);
+    assert_eq!(shots[0]["Mode"], "tracking");
+    assert_eq!(shots[1]["Mode"], "stationary");
+    // Smooth within the tracking shot: no step over ~1/10 of the frame between samples 0.2 s apart.
+    let xs: Vec<f64> =
+        shots[0]["CropPath"].as_array().unwrap().iter().map(|p| p["X"].as_f64().unwrap()).collect();
+    assert!(xs.windows(2).all(|w| (w[1] - w[0]).abs() <= 128.0), "{xs:?}");
+
+    // The face is in the rendered vertical frames, in both shots.
+    let runtime = OnnxRuntime::new(repo(".iprod/model-pack"), 2);
+    for t in ["0.5", "1.5", "2.5", "3.5", "4.5", "5.5"] {
+        let frame = dir.path().join(format!("out-{t}.png"));
+        ffmpeg(&["-ss", t, "-i", out.files[0].to_str().unwrap(), "-frames:v", "1", frame.to_str().unwrap()]);
+        let image = image::open(&frame).unwrap().to_rgb8();
+        assert_eq!(image.dimensions(), (404, 720));
+        let found = faces::detect(&runtime, &image, faces::DEFAULT_THRESHOLD).unwrap();
+        assert!(!found.is_empty(), "t={t}: no face in the vertical frame");
+        let f = found[0].rect;
+        assert!(f.x >= 0.0 && f.right() <= 404.0, "t={t}: face {f:?} cut by the frame");
+    }
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0"])
+        .arg(&out.files[0])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&probe.stdout).contains("audio"), "audio kept");
+}
