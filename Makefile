@@ -31,3 +31,4 @@ bench: setup-test
 	bench/rembg/setup.sh
 	$(CARGO) bench -p iprod-tests --bench submit
 	$(CARGO) bench -p iprod-media --bench images
+	$(CARGO) bench -p iprod-media --bench videos
