@@ -112,7 +112,8 @@ impl Engine {
                 progress.report(30);
                 let pixel_boxes: Vec<_> =
                     boxes.iter().map(|b| delogo::delogo_box(b, info.width, info.height)).collect();
-                pass.run(&delogo::filter(&pixel_boxes), 18).await?;
+                pass.run(&delogo::filter(&pixel_boxes), 18, |f| progress.report(30 + (f * 65.0) as u8))
+                    .await?;
                 delogo::result(&info, &boxes, &pixel_boxes, detected)
             }
             JobParams::VideoH2V => {
@@ -122,7 +123,10 @@ impl Engine {
                 progress.report(50);
                 let window = h2v::window_size(info.width, info.height);
                 let shots = h2v::camera(&samples, &cuts, info.duration, info.width, window.0);
-                h2v::render(&pass, &task.work_dir, &shots, window).await?;
+                h2v::render(&pass, &task.work_dir, &shots, window, |f| {
+                    progress.report(50 + (f * 45.0) as u8)
+                })
+                .await?;
                 h2v::result(&shots, window)
             }
             other => return Err(unsupported(other.function())),

@@ -94,6 +94,43 @@ impl Process {
 }
 
 impl Process {
+    /// Runs to completion, handing each stdout line to `on_line` as it arrives (e.g. ffmpeg's
+    /// `-progress pipe:1` reports); a non-zero exit is an error carrying stderr's tail.
+    pub async fn run_with_lines(&self, mut on_line: impl FnMut(&str)) -> Result<(), ProcessError> {
+        use tokio::io::AsyncBufReadExt;
+        let program = self.name();
+        debug!(%program, args = ?self.args, "spawn (lines)");
+        let mut child = tokio::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcessError::Spawn { program: program.clone(), source })?;
+        let stdout = child.stdout.take();
+        let stderr = tokio::spawn(read_tail(child.stderr.take()));
+        let io = |source| ProcessError::Io { program: program.clone(), source };
+        let reading = async {
+            if let Some(out) = stdout {
+                let mut lines = tokio::io::BufReader::new(out).lines();
+                while let Some(line) = lines.next_line().await? {
+                    on_line(&line);
+                }
+            }
+            child.wait().await
+        };
+        let status = match tokio::time::timeout(self.timeout, reading).await {
+            Ok(status) => status.map_err(io)?,
+            Err(_) => return Err(ProcessError::Timeout { program, timeout: self.timeout }),
+        };
+        let stderr_tail = stderr.await.unwrap_or_else(|e| Err(std::io::Error::other(e))).map_err(io)?;
+        if !status.success() {
+            return Err(ProcessError::Failed { program, status: status.to_string(), stderr: stderr_tail });
+        }
+        Ok(())
+    }
+
     /// Runs while handing stdout to `on_chunk` in pieces of exactly `chunk` bytes (e.g. one raw
     /// video frame each), so memory stays bounded whatever the input's length. A trailing
     /// partial chunk is dropped. Stops early (killing the child) when `on_chunk` returns false.

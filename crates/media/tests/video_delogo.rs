@@ -12,10 +12,14 @@ use iprod_core::template::OutputTemplate;
 use iprod_core::{FunctionName, JobId, PipelineId};
 use iprod_media::{Engine, EngineSettings};
 
-struct Quiet;
+/// Records every progress report.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<u8>>);
 
-impl Progress for Quiet {
-    fn report(&self, _: u8) {}
+impl Progress for Recorder {
+    fn report(&self, percent: u8) {
+        self.0.lock().unwrap().push(percent);
+    }
     fn is_cancelled(&self) -> bool {
         false
     }
@@ -49,7 +53,12 @@ fn mae_in(a: &RgbImage, b: &RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64
     sum / f64::from(w * h)
 }
 
-async fn delogo(input: &Path, work: &Path, params: &str) -> iprod_core::ports::MediaOutput {
+async fn delogo(
+    input: &Path,
+    work: &Path,
+    params: &str,
+    progress: &Recorder,
+) -> iprod_core::ports::MediaOutput {
     let engine = Engine::new(EngineSettings::default());
     let task = MediaTask {
         job_id: JobId::generate(),
@@ -65,7 +74,7 @@ async fn delogo(input: &Path, work: &Path, params: &str) -> iprod_core::ports::M
             timestamp: 0,
         },
     };
-    engine.process(&task, &Quiet).await.unwrap()
+    engine.process(&task, progress).await.unwrap()
 }
 
 /// (x, y, w, h) of the burnt-in logo on the 640x272 bikes clip.
@@ -92,7 +101,7 @@ async fn a_burnt_in_logo_is_found_and_removed() {
         "yuv420p",
         marked.to_str().unwrap(),
     ]);
-    let out = delogo(&marked, dir.path(), "").await;
+    let out = delogo(&marked, dir.path(), "", &Recorder::default()).await;
     let logos = out.result["Logos"].as_array().unwrap();
     assert!(!logos.is_empty(), "{}", out.result);
     assert_eq!(logos[0]["Source"], "detected");
@@ -141,7 +150,13 @@ async fn given_boxes_keep_duration_and_audio() {
         "-shortest",
         clip.to_str().unwrap(),
     ]);
-    let out = delogo(&clip, dir.path(), r#"{"Logo":[[0.0,0.0,0.2,0.15],[0.75,0.8,0.25,0.2]]}"#).await;
+    let progress = Recorder::default();
+    let out =
+        delogo(&clip, dir.path(), r#"{"Logo":[[0.0,0.0,0.2,0.15],[0.75,0.8,0.25,0.2]]}"#, &progress).await;
+    // Progress follows the render, from ffmpeg's own reports.
+    let reports = progress.0.lock().unwrap().clone();
+    assert!(reports.len() >= 3 && reports.windows(2).all(|w| w[1] >= w[0]), "{reports:?}");
+    assert!(*reports.last().unwrap() >= 90, "{reports:?}");
     assert_eq!(out.result["Logos"].as_array().unwrap().len(), 2);
     let probe = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "json"])

@@ -191,7 +191,13 @@ fn x_at(shots: &[Shot], time: f64) -> f32 {
 }
 
 /// Renders the reframed video in one ffmpeg pass: `crop` moved per frame by a `sendcmd` script.
-pub async fn render(pass: &super::Render<'_>, work: &Path, shots: &[Shot], window: (u32, u32)) -> Result<()> {
+pub async fn render(
+    pass: &super::Render<'_>,
+    work: &Path,
+    shots: &[Shot],
+    window: (u32, u32),
+    on_progress: impl FnMut(f64),
+) -> Result<()> {
     let info = pass.info;
     let frames = (info.duration * info.fps).ceil() as usize + 1;
     let mut commands = String::new();
@@ -216,7 +222,7 @@ pub async fn render(pass: &super::Render<'_>, work: &Path, shots: &[Shot], windo
         window.1,
         (info.height - window.1) / 2
     );
-    pass.run(&filter, 20).await
+    pass.run(&filter, 20, on_progress).await
 }
 
 /// The 9:16 window for a source: full height (even), width from the aspect (even).

@@ -28,10 +28,12 @@ pub struct Render<'a> {
 }
 
 impl Render<'_> {
-    pub async fn run(&self, filter: &str, crf: u8) -> Result<()> {
+    /// Runs the pass; `on_progress` gets the fraction (0..1) of the video written so far, from
+    /// ffmpeg's `-progress` reports.
+    pub async fn run(&self, filter: &str, crf: u8, mut on_progress: impl FnMut(f64)) -> Result<()> {
         let ext = self.output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
         let mut process = Process::new(self.ffmpeg, self.timeout)
-            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-i"])
             .arg(self.input)
             .args(["-map", "0:v:0", "-map", "0:a?", "-vf", filter])
             .args([
@@ -52,9 +54,16 @@ impl Render<'_> {
         if ext == "mp4" || ext == "mov" {
             process = process.args(["-movflags", "+faststart"]);
         }
+        let duration = self.info.duration.max(1e-3);
         process
             .arg(self.output)
-            .run()
+            .run_with_lines(|line| {
+                if let Some(micros) =
+                    line.strip_prefix("out_time_us=").and_then(|v| v.trim().parse::<f64>().ok())
+                {
+                    on_progress((micros / 1e6 / duration).clamp(0.0, 1.0));
+                }
+            })
             .await
             .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))?;
         Ok(())
