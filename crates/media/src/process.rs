@@ -59,18 +59,23 @@ impl Process {
         self.program.to_string_lossy().into_owned()
     }
 
-    /// Runs to completion, collecting stdout; a non-zero exit is an error carrying stderr's tail.
-    pub async fn run(&self) -> Result<ProcessOutput, ProcessError> {
-        let program = self.name();
-        debug!(%program, args = ?self.args, "spawn");
-        let mut child = tokio::process::Command::new(&self.program)
+    /// Starts the child with both outputs piped; it is killed if its handle is dropped.
+    fn spawn(&self) -> Result<tokio::process::Child, ProcessError> {
+        tokio::process::Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|source| ProcessError::Spawn { program: program.clone(), source })?;
+            .map_err(|source| ProcessError::Spawn { program: self.name(), source })
+    }
+
+    /// Runs to completion, collecting stdout; a non-zero exit is an error carrying stderr's tail.
+    pub async fn run(&self) -> Result<ProcessOutput, ProcessError> {
+        let program = self.name();
+        debug!(%program, args = ?self.args, "spawn");
+        let mut child = self.spawn()?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let collect = async {
@@ -100,14 +105,7 @@ impl Process {
         use tokio::io::AsyncBufReadExt;
         let program = self.name();
         debug!(%program, args = ?self.args, "spawn (lines)");
-        let mut child = tokio::process::Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| ProcessError::Spawn { program: program.clone(), source })?;
+        let mut child = self.spawn()?;
         let stdout = child.stdout.take();
         let stderr = tokio::spawn(read_tail(child.stderr.take()));
         let io = |source| ProcessError::Io { program: program.clone(), source };
@@ -141,14 +139,7 @@ impl Process {
     ) -> Result<(), ProcessError> {
         let program = self.name();
         debug!(%program, args = ?self.args, "spawn (streaming)");
-        let mut child = tokio::process::Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| ProcessError::Spawn { program: program.clone(), source })?;
+        let mut child = self.spawn()?;
         let mut stdout = child.stdout.take();
         // stderr is drained on its own task so it can never block the child, and so stopping
         // early (kill) does not wait for it.
