@@ -115,7 +115,8 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
 }
 
-/// Output formats by extension; `None` (no extension) picks `default_ext`.
+/// Encodes by `path`'s extension (the engine gives an extensionless Output the function's
+/// first format).
 pub fn encode(image: &DynamicImage, path: &Path) -> Result<()> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png").to_ascii_lowercase();
     let file = std::fs::File::create(path)
@@ -135,8 +136,8 @@ pub fn encode(image: &DynamicImage, path: &Path) -> Result<()> {
         other => return Err(Error::internal(format!("no encoder for .{other}"))),
     };
     encoded.map_err(|e| Error::internal(format!("encoding the .{ext} output failed: {e}")))?;
-    use std::io::Write;
-    out.flush().map_err(|e| Error::transient("Scratch", "cannot write the output").with_source(e))
+    std::io::Write::flush(&mut out)
+        .map_err(|e| Error::transient("Scratch", "cannot write the output").with_source(e))
 }
 
 #[cfg(test)]

@@ -26,10 +26,6 @@ impl Rect {
         self.width.max(0.0) * self.height.max(0.0)
     }
 
-    pub fn center_x(&self) -> f32 {
-        self.x + self.width / 2.0
-    }
-
     pub fn intersection(&self, other: &Rect) -> f32 {
         let w = self.right().min(other.right()) - self.x.max(other.x);
         let h = self.bottom().min(other.bottom()) - self.y.max(other.y);
@@ -39,16 +35,6 @@ impl Rect {
     pub fn iou(&self, other: &Rect) -> f32 {
         let inter = self.intersection(other);
         inter / (self.area() + other.area() - inter).max(1e-6)
-    }
-
-    pub fn union(&self, other: &Rect) -> Rect {
-        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
-        Rect {
-            x,
-            y,
-            width: self.right().max(other.right()) - x,
-            height: self.bottom().max(other.bottom()) - y,
-        }
     }
 
     pub fn scaled(&self, sx: f32, sy: f32) -> Rect {

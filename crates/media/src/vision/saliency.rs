@@ -1,5 +1,5 @@
-//! The salient subject from U²-Net-p: a 320² map in 0..1 (min-max normalised, as rembg), with
-//! the horizontal profile that framing needs.
+//! The salient subject from U²-Net-p: a 320² map in 0..1 (min-max normalised, as rembg), and
+//! the raw peak that tells whether anything stands out at all.
 
 use image::RgbImage;
 use iprod_core::Result;
@@ -23,18 +23,4 @@ pub fn saliency(runtime: &OnnxRuntime, image: &RgbImage) -> Result<SaliencyMap> 
     let (min, max) = prediction.iter().fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
     let range = (max - min).max(1e-12);
     Ok(SaliencyMap { values: prediction.iter().map(|v| (v - min) / range).collect(), peak: max })
-}
-
-impl SaliencyMap {
-    /// Salient mass per column (fraction of the map's columns, 0..1 positions).
-    pub fn column_mass(&self) -> Vec<f32> {
-        let mut mass = vec![0f32; SIDE];
-        for (i, v) in self.values.iter().enumerate() {
-            // Only confident pixels count: the faint glow of the background is not a subject.
-            if *v > 0.5 {
-                mass[i % SIDE] += v;
-            }
-        }
-        mass
-    }
 }
