@@ -1,6 +1,6 @@
-//! The `iprod` binary itself: serve refuses unsafe binds, prints its layered config, and a
-//! submitted job travels through the real engine (probe first, then the honest
-//! `Unsupported.Function` until the algorithm lands); `iprod run` reports the same.
+//! The `iprod` binary itself: serve refuses unsafe binds, prints its layered config, and jobs
+//! of every function travel through the real engine, through `iprod serve` and `iprod run`, with
+//! bad inputs failing with their codes.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -36,21 +36,14 @@ fn print_config_shows_flags_over_environment_over_defaults() {
     assert_eq!(config["server"]["api_token"].as_str(), Some("<set>"), "the token is never printed");
 }
 
+/// A 4 s, 160×120 clip of two shots (a moving test pattern, colour bars) with a tone.
 fn ffmpeg_clip(path: &std::path::Path) {
     let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10",
-            "-t",
-            "1",
-            "-pix_fmt",
-            "yuv420p",
-        ])
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2"])
+        .args(["-f", "lavfi", "-i", "smptebars=size=160x120:rate=10:duration=2"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=4"])
+        .args(["-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0,format=yuv420p[v]", "-map", "[v]"])
+        .args(["-map", "2:a", "-c:a", "aac"])
         .arg(path)
         .status()
         .expect("ffmpeg is installed (make test installs it)");
@@ -76,50 +69,82 @@ fn serve(root: &std::path::Path, extra: &[&str]) -> (std::process::Child, String
 }
 
 #[test]
-fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
+fn video_jobs_submitted_with_the_cli_succeed_or_fail_with_their_codes() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("data");
     std::fs::create_dir_all(root.join("buckets/media/in")).unwrap();
     ffmpeg_clip(&root.join("buckets/media/in/clip.mp4"));
     std::fs::write(root.join("buckets/media/in/broken.mp4"), b"this is not a video").unwrap();
-    let (mut server, url) = serve(&root, &[]);
+    let tone = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1"])
+        .arg(root.join("buckets/media/in/tone.m4a"))
+        .status()
+        .unwrap();
+    assert!(tone.success());
+    let model_dir = format!("engine.model_dir={}", repo_path(".iprod/model-pack"));
+    let (mut server, url) = serve(&root, &["--set", &model_dir]);
 
-    let submit = |input: &str| {
+    let submit = |function: &str, input: &str, output: &str, params: &str| {
         let out = iprod(&[
             "submit",
             "--server",
             &url,
-            "VideoClip",
+            function,
             input,
-            "oss://media/out/{source}.mp4",
+            output,
             "--user-data",
             "u1",
+            "--params",
+            params,
         ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
-    let good = submit("oss://media/in/clip.mp4");
-    let broken = submit("oss://media/in/broken.mp4");
-    assert_eq!(good.len(), 32);
+    let clip = submit(
+        "VideoClip",
+        "oss://media/in/clip.mp4",
+        "oss://media/out/{source}.mp4",
+        r#"{"Duration":2,"MinSegmentDuration":1}"#,
+    );
+    let cover = submit(
+        "Cover",
+        "oss://media/in/clip.mp4",
+        "oss://media/out/{source}-{sequenceId}.jpg",
+        r#"{"Count":2}"#,
+    );
+    let broken = submit("VideoClip", "oss://media/in/broken.mp4", "oss://media/out/{source}.mp4", "");
+    let audio_only = submit("Cover", "oss://media/in/tone.m4a", "oss://media/out/{source}.jpg", "");
+    assert_eq!(clip.len(), 32);
 
     let wait = |id: &str| {
         let out = iprod(&["query", "--server", &url, "--json", "--wait", id]);
-        assert!(!out.status.success(), "a failed job makes `query --wait` exit non-zero");
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        let job = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+        assert_eq!(
+            out.status.success(),
+            job["State"] == "Success",
+            "the exit status follows the state: {job}"
+        );
+        job
     };
-    let job = wait(&good);
-    assert_eq!(
-        (job["State"].as_str(), job["Code"].as_str()),
-        (Some("Fail"), Some("Unsupported.Function")),
-        "{job}"
-    );
-    assert!(job["Message"].as_str().unwrap().contains("VideoClip"));
+    let job = wait(&clip);
+    assert_eq!(job["State"], "Success", "{job}");
+    let result: serde_json::Value = match &job["Result"] {
+        serde_json::Value::String(s) => serde_json::from_str(s).unwrap(),
+        other => other.clone(),
+    };
+    assert!(!result["VideoSummaryList"].as_array().unwrap().is_empty(), "{job}");
+    assert!(root.join("buckets/media/out/clip.mp4").is_file());
+    let job = wait(&cover);
+    assert_eq!(job["State"], "Success", "{job}");
+    assert!(root.join("buckets/media/out/clip-0.jpg").is_file(), "covers named by {{sequenceId}}");
     let job = wait(&broken);
     assert_eq!(job["Code"], "InvalidInput.Media", "probing rejects a non-video: {job}");
+    let job = wait(&audio_only);
+    assert_eq!(job["Code"], "InvalidInput.Format", "audio has no frames for a cover: {job}");
 
     let listed = iprod(&["jobs", "--server", &url]);
     let text = String::from_utf8(listed.stdout).unwrap();
-    assert!(text.contains(&good) && text.contains("Fail"), "{text}");
+    assert!(text.contains(&clip) && text.contains("Success") && text.contains("Fail"), "{text}");
     let refused =
         iprod(&["submit", "--server", &url, "VideoH2V", "oss://media/in/clip.mp4", "oss://media/out/x.png"]);
     assert!(!refused.status.success());
@@ -129,24 +154,29 @@ fn a_job_submitted_with_the_cli_reaches_a_terminal_state_with_an_honest_code() {
 }
 
 #[test]
-fn run_on_local_files_validates_and_reports_the_engine_outcome() {
+fn run_on_local_videos_writes_the_outputs_and_validates_params() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("clip.mp4");
     ffmpeg_clip(&clip);
-    let out_path = dir.path().join("vertical.mp4");
-    let out = iprod(&["run", "VideoClip", clip.to_str().unwrap(), out_path.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Unsupported.Function"));
-    assert!(!out_path.exists(), "no output is invented");
-    let bad = iprod(&[
-        "run",
-        "VideoDelogo",
-        clip.to_str().unwrap(),
-        out_path.to_str().unwrap(),
-        "--params",
-        r#"{"Logo":[[0.9,0,0.5,0.1]]}"#,
-    ]);
+    let run = |function: &str, output: &std::path::Path, params: &str| {
+        Command::new(IPROD)
+            .args(["run", function, clip.to_str().unwrap(), output.to_str().unwrap(), "--params", params])
+            .env("IPROD_MODEL_DIR", repo_path(".iprod/model-pack"))
+            .output()
+            .unwrap()
+    };
+    let summary = dir.path().join("summary.mp4");
+    let out = run("VideoClip", &summary, r#"{"Duration":2}"#);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("VideoSummaryList"));
+    assert!(summary.is_file());
+    let out = run("Cover", &dir.path().join("cover-{sequenceId}.png"), "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("cover-0.png").is_file());
+    let bad = run("VideoDelogo", &dir.path().join("x.mp4"), r#"{"Logo":[[0.9,0,0.5,0.1]]}"#);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("InvalidParameter.JobParams"));
+    let bad = run("VideoClip", &dir.path().join("x.mp4"), r#"{"Duration":5,"MinSegmentDuration":9}"#);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("longer than Duration"));
 }
 
 fn repo_path(rel: &str) -> String {

@@ -44,6 +44,27 @@ impl Default for Aspect {
     }
 }
 
+/// `Cover.Count` when not given, and its largest value.
+pub const DEFAULT_COVER_COUNT: u32 = 3;
+pub const MAX_COVER_COUNT: u32 = 20;
+
+/// What a `VideoClip` summary should be (seconds), as Cloudinary's `e_preview` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClipParams {
+    /// Target length of the summary; the whole video when it is shorter.
+    pub duration: f64,
+    /// At most this many segments.
+    pub max_segments: u32,
+    /// No segment shorter than this (except when the whole video is).
+    pub min_segment: f64,
+}
+
+impl Default for ClipParams {
+    fn default() -> Self {
+        Self { duration: 15.0, max_segments: 5, min_segment: 2.0 }
+    }
+}
+
 /// The largest output width `ImageH2V.Width` accepts, in pixels.
 pub const MAX_OUTPUT_WIDTH: u32 = 8192;
 
@@ -54,10 +75,12 @@ pub enum JobParams {
     VideoDelogo {
         logos: Vec<LogoBox>,
     },
+    /// `count`: how many still covers, best first (a GIF cover is always one).
     Cover {
         model: CoverModel,
+        count: u32,
     },
-    VideoClip,
+    VideoClip(ClipParams),
     ImageMatting,
     /// `width`: scale the result to this many pixels wide (default: the source's own pixels).
     ImageH2V {
@@ -82,14 +105,19 @@ impl JobParams {
         let mut fields = parse_object(raw)?;
         let params = match function {
             FunctionName::VideoH2V => Self::VideoH2V,
-            FunctionName::VideoClip => Self::VideoClip,
+            FunctionName::VideoClip => Self::VideoClip(take_clip(&mut fields)?),
             FunctionName::ImageMatting => Self::ImageMatting,
             FunctionName::ImageH2V => {
                 Self::ImageH2V { aspect: take_aspect(&mut fields)?, width: take_output_width(&mut fields)? }
             }
             FunctionName::VideoDelogo => Self::VideoDelogo { logos: take_logos(&mut fields)? },
             FunctionName::ImageDelogo => Self::ImageDelogo { logos: take_logos(&mut fields)? },
-            FunctionName::Cover => Self::Cover { model: take_cover_model(&mut fields)? },
+            FunctionName::Cover => {
+                let model = take_cover_model(&mut fields)?;
+                let count = take_number(&mut fields, "Count", 1.0, f64::from(MAX_COVER_COUNT), true)?;
+                let count = count.map_or(DEFAULT_COVER_COUNT, |c| c as u32);
+                Self::Cover { model, count }
+            }
         };
         if let Some(key) = fields.keys().next() {
             return Err(Error::invalid_parameter(
@@ -105,7 +133,7 @@ impl JobParams {
             Self::VideoH2V => FunctionName::VideoH2V,
             Self::VideoDelogo { .. } => FunctionName::VideoDelogo,
             Self::Cover { .. } => FunctionName::Cover,
-            Self::VideoClip => FunctionName::VideoClip,
+            Self::VideoClip(_) => FunctionName::VideoClip,
             Self::ImageMatting => FunctionName::ImageMatting,
             Self::ImageH2V { .. } => FunctionName::ImageH2V,
             Self::ImageDelogo { .. } => FunctionName::ImageDelogo,
@@ -116,7 +144,8 @@ impl JobParams {
 fn known_keys(function: FunctionName) -> &'static str {
     match function {
         FunctionName::VideoDelogo | FunctionName::ImageDelogo => "the only key is Logo",
-        FunctionName::Cover => "the only key is Model",
+        FunctionName::Cover => "the keys are Model and Count",
+        FunctionName::VideoClip => "the keys are Duration, MaxSegments and MinSegmentDuration",
         FunctionName::ImageH2V => "the keys are Aspect and Width",
         _ => "this function takes no JobParams",
     }
@@ -162,6 +191,48 @@ fn take_output_width(fields: &mut Map<String, Value>) -> Result<Option<u32>> {
             )),
         },
     }
+}
+
+/// A number in `min..=max` (an integer when `integer`), or `None` when absent.
+fn take_number(
+    fields: &mut Map<String, Value>,
+    key: &str,
+    min: f64,
+    max: f64,
+    integer: bool,
+) -> Result<Option<f64>> {
+    let value = match fields.remove(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    match value.as_f64() {
+        Some(n) if (min..=max).contains(&n) && (!integer || n.fract() == 0.0) => Ok(Some(n)),
+        _ => Err(Error::invalid_parameter(
+            "JobParams",
+            format!(
+                "JobParams.{key} is {value}; it must be {} from {min} to {max}",
+                if integer { "an integer" } else { "a number" }
+            ),
+        )),
+    }
+}
+
+fn take_clip(fields: &mut Map<String, Value>) -> Result<ClipParams> {
+    let defaults = ClipParams::default();
+    let duration = take_number(fields, "Duration", 1.0, 3600.0, false)?.unwrap_or(defaults.duration);
+    let max_segments = take_number(fields, "MaxSegments", 1.0, 20.0, true)?;
+    let min_segment = take_number(fields, "MinSegmentDuration", 0.5, 600.0, false)?;
+    let min_segment = min_segment.unwrap_or(defaults.min_segment.min(duration));
+    if min_segment > duration {
+        return Err(Error::invalid_parameter(
+            "JobParams",
+            format!(
+                "JobParams.MinSegmentDuration ({min_segment} s) is longer than Duration ({duration} s): lower it or raise Duration"
+            ),
+        ));
+    }
+    let max_segments = max_segments.map_or(defaults.max_segments, |n| n as u32);
+    Ok(ClipParams { duration, max_segments, min_segment })
 }
 
 fn take_cover_model(fields: &mut Map<String, Value>) -> Result<CoverModel> {
@@ -240,7 +311,7 @@ mod tests {
     fn empty_params_give_defaults() {
         assert_eq!(
             JobParams::parse(FunctionName::Cover, "").unwrap(),
-            JobParams::Cover { model: CoverModel::Still }
+            JobParams::Cover { model: CoverModel::Still, count: 3 }
         );
         assert_eq!(JobParams::parse(FunctionName::VideoH2V, "{}").unwrap(), JobParams::VideoH2V);
         assert_eq!(
@@ -252,10 +323,43 @@ mod tests {
     #[test]
     fn cover_model_is_empty_or_gif() {
         let gif = JobParams::parse(FunctionName::Cover, r#"{"Model":"gif"}"#).unwrap();
-        assert_eq!(gif, JobParams::Cover { model: CoverModel::Gif });
+        assert_eq!(gif, JobParams::Cover { model: CoverModel::Gif, count: 3 });
         let e = err(FunctionName::Cover, r#"{"Model":"mp4"}"#);
         assert_eq!(e.code(), "InvalidParameter.JobParams");
         assert!(e.message().contains("gif"));
+    }
+
+    #[test]
+    fn cover_count_is_a_small_integer() {
+        let five = JobParams::parse(FunctionName::Cover, r#"{"Count":5}"#).unwrap();
+        assert_eq!(five, JobParams::Cover { model: CoverModel::Still, count: 5 });
+        for bad in [r#"{"Count":0}"#, r#"{"Count":21}"#, r#"{"Count":2.5}"#, r#"{"Count":"3"}"#] {
+            let e = err(FunctionName::Cover, bad);
+            assert!(e.message().contains("JobParams.Count"), "{bad}: {}", e.message());
+        }
+    }
+
+    #[test]
+    fn clip_params_have_defaults_and_bounds() {
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoClip, "").unwrap(),
+            JobParams::VideoClip(ClipParams { duration: 15.0, max_segments: 5, min_segment: 2.0 })
+        );
+        let raw = r#"{"Duration":8.5,"MaxSegments":2,"MinSegmentDuration":3}"#;
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoClip, raw).unwrap(),
+            JobParams::VideoClip(ClipParams { duration: 8.5, max_segments: 2, min_segment: 3.0 })
+        );
+        // A short target lowers the default minimum with it.
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoClip, r#"{"Duration":1}"#).unwrap(),
+            JobParams::VideoClip(ClipParams { duration: 1.0, max_segments: 5, min_segment: 1.0 })
+        );
+        assert!(err(FunctionName::VideoClip, r#"{"Duration":0}"#).message().contains("JobParams.Duration"));
+        assert!(err(FunctionName::VideoClip, r#"{"MaxSegments":0}"#).message().contains("MaxSegments"));
+        let e = err(FunctionName::VideoClip, r#"{"Duration":5,"MinSegmentDuration":6}"#);
+        assert!(e.message().contains("longer than Duration"), "{}", e.message());
+        assert!(err(FunctionName::VideoClip, r#"{"Length":5}"#).message().contains("\"Length\""));
     }
 
     #[test]

@@ -1,22 +1,21 @@
-//! The engine behind every job. Each function is dispatched to its algorithm module; a function
-//! whose algorithm has not landed yet fails its jobs with `Unsupported.Function`, never a fake
-//! output.
+//! The engine behind every job: each function is dispatched to its algorithm module, after its
+//! input has been probed and checked against the configured limits.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use iprod_core::params::JobParams;
+use iprod_core::params::{CoverModel, JobParams};
 use iprod_core::ports::{MediaEngine, MediaOutput, MediaTask, Progress};
 use iprod_core::template::OutputTemplate;
-use iprod_core::{Error, ErrorClass, FunctionName, Result};
+use iprod_core::{Error, FunctionName, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
 use crate::video::Render;
-use crate::video::info::{VideoLimits, check_video};
+use crate::video::info::{VideoInfo, VideoLimits, check_video};
 use crate::{formats, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +100,21 @@ impl Engine {
             timeout,
         };
         let result = match &task.params {
+            JobParams::Cover { model, count } => {
+                return self.cover(task, &info, *model, *count as usize, progress).await;
+            }
+            JobParams::VideoClip(params) => {
+                use crate::video::clip;
+                let analysis =
+                    clip::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), timeout).await?;
+                progress.report(60);
+                let segments = clip::select(&analysis, info.duration, params);
+                clip::render(ffmpeg, &task.input, &output, &info, &segments, timeout, |f| {
+                    progress.report(60 + (f * 35.0) as u8)
+                })
+                .await?;
+                clip::result(&segments, info.fps)
+            }
             JobParams::VideoDelogo { logos } => {
                 use crate::video::delogo;
                 let detected = logos.is_empty();
@@ -129,9 +143,58 @@ impl Engine {
                 .await?;
                 h2v::result(&shots, window)
             }
-            other => return Err(unsupported(other.function())),
+            other => {
+                return Err(Error::internal(format!("{} is not a video function", other.function())));
+            }
         };
         Ok(MediaOutput { files: vec![output], result })
+    }
+
+    /// Still covers (the best `count`, `{sequenceId}` in rank order) or one animated cover.
+    async fn cover(
+        &self,
+        task: &MediaTask,
+        info: &VideoInfo,
+        model: CoverModel,
+        count: usize,
+        progress: &dyn Progress,
+    ) -> Result<MediaOutput> {
+        use crate::video::cover;
+        let settings = &self.settings;
+        let timeout = settings.process_timeout();
+        let (ffmpeg, ffprobe, input) =
+            (settings.ffmpeg.clone(), settings.ffprobe.clone(), task.input.clone());
+        let (runtime, handle, analysed) = (self.runtime.clone(), tokio::runtime::Handle::current(), *info);
+        let candidates = tokio::task::spawn_blocking(move || {
+            cover::candidates(&handle, (&ffmpeg, &ffprobe), &input, &analysed, &runtime, timeout)
+        })
+        .await
+        .map_err(|e| Error::internal("the cover analysis failed").with_source(e))??;
+        progress.report(70);
+        let ext = Self::output_path(task).extension().and_then(|e| e.to_str()).unwrap_or("jpg").to_owned();
+        let ffmpeg = &settings.ffmpeg;
+        let chosen: Vec<&cover::Candidate> = match model {
+            CoverModel::Still => cover::pick(&candidates, count),
+            CoverModel::Gif => candidates.iter().take(1).collect(),
+        };
+        let files = cover::output_paths(&task.work_dir, chosen.len(), &ext);
+        let mut entries = Vec::with_capacity(chosen.len());
+        for (i, (candidate, path)) in chosen.iter().zip(&files).enumerate() {
+            match model {
+                CoverModel::Still => {
+                    cover::write_still(ffmpeg, &task.input, candidate.time, path, timeout).await?
+                }
+                CoverModel::Gif => {
+                    let span =
+                        cover::animated_span(ffmpeg, &task.input, info, candidate.time, timeout).await?;
+                    cover::write_animated(ffmpeg, &task.input, info, span, path, timeout).await?;
+                }
+            }
+            let url = task.outputs.url(i, chosen.len())?.to_string();
+            entries.push((candidate.score, candidate.time, url));
+        }
+        progress.report(95);
+        Ok(MediaOutput { files, result: cover::result(&entries) })
     }
 
     async fn process_image(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {
@@ -183,14 +246,6 @@ impl MediaEngine for Engine {
             _ => self.process_video(task, progress).await,
         }
     }
-}
-
-fn unsupported(function: FunctionName) -> Error {
-    Error::new(
-        ErrorClass::Internal,
-        "Unsupported.Function",
-        format!("{function} is not available in this build yet: its algorithm has not landed"),
-    )
 }
 
 fn input_size(path: &Path) -> Result<u64> {

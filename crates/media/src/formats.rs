@@ -7,12 +7,13 @@ use iprod_core::{Error, FunctionName, Result};
 const VIDEO: &[&str] = &["mp4", "mov", "mkv"];
 const STILL: &[&str] = &["jpg", "jpeg", "png", "webp"];
 const ALPHA: &[&str] = &["png", "webp"];
-const GIF: &[&str] = &["gif"];
+/// An animated cover: GIF, or animated WebP / a silent MP4 when the Output says so.
+const ANIMATED: &[&str] = &["gif", "webp", "mp4"];
 
 pub fn allowed_extensions(function: FunctionName, params: &JobParams) -> &'static [&'static str] {
     match (function, params) {
         (FunctionName::VideoH2V | FunctionName::VideoDelogo | FunctionName::VideoClip, _) => VIDEO,
-        (FunctionName::Cover, JobParams::Cover { model: CoverModel::Gif }) => GIF,
+        (FunctionName::Cover, JobParams::Cover { model: CoverModel::Gif, .. }) => ANIMATED,
         (FunctionName::ImageMatting, _) => ALPHA,
         _ => STILL,
     }
@@ -47,7 +48,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), "InvalidParameter.Output");
         assert!(e.message().contains(".png"));
-        let gif = JobParams::Cover { model: CoverModel::Gif };
+        let gif = JobParams::Cover { model: CoverModel::Gif, count: 1 };
         assert!(check_output(FunctionName::Cover, &gif, &t("oss://out/c.jpg")).is_err());
     }
 }

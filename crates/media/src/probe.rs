@@ -31,6 +31,8 @@ pub struct Format {
     pub format_name: Option<String>,
     pub duration: Option<String>,
     pub size: Option<String>,
+    /// Seconds of the first timestamp (ffmpeg's `-ss` and `trim` count from the file's 0).
+    pub start_time: Option<String>,
 }
 
 impl Probe {
@@ -45,6 +47,11 @@ impl Probe {
 
     pub fn video(&self) -> Option<&Stream> {
         self.streams.iter().find(|s| s.codec_type.as_deref() == Some("video"))
+    }
+
+    pub fn start_seconds(&self) -> f64 {
+        let start = self.format.as_ref().and_then(|f| f.start_time.as_deref()?.parse::<f64>().ok());
+        start.filter(|s| s.is_finite()).unwrap_or(0.0)
     }
 
     pub fn duration_seconds(&self) -> Option<f64> {

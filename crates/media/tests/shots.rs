@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use iprod_media::video::frames::{AnalysisSpec, for_each_frame};
+use iprod_media::video::frames::{SHOT_FRAMES, for_each_frame};
 use iprod_media::video::shots::{ShotDetector, ShotSettings};
 
 async fn cuts_of(path: &Path, size: (u32, u32, f64)) -> (Vec<f64>, ShotDetector) {
     let mut detector = ShotDetector::default();
-    let spec = AnalysisSpec { width: 160, fps: None, rgb: false };
+    let spec = SHOT_FRAMES;
     for_each_frame(Path::new("ffmpeg"), path, size, &spec, Duration::from_secs(60), |f| {
         detector.push(f.time, f.pixels, f.width, f.height);
+        true
     })
     .await
     .unwrap();

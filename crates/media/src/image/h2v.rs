@@ -225,7 +225,7 @@ mod tests {
     use crate::vision::Rect;
 
     fn face(x: f32, y: f32, size: f32) -> Face {
-        Face { rect: Rect { x, y, width: size, height: size }, score: 0.9 }
+        Face { rect: Rect { x, y, width: size, height: size }, score: 0.9, landmarks: None }
     }
 
     const V: Aspect = Aspect { width: 9, height: 16 };

@@ -8,7 +8,7 @@ pub mod matting;
 
 use image::DynamicImage;
 use iprod_core::params::JobParams;
-use iprod_core::{Error, ErrorClass, Result};
+use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
@@ -54,11 +54,7 @@ pub fn run(
             let result = delogo::clean(&mut rgb, logos);
             Ok((DynamicImage::ImageRgb8(rgb), result))
         }
-        other => Err(Error::new(
-            ErrorClass::Internal,
-            "Unsupported.Function",
-            format!("{} is not available in this build yet: its algorithm has not landed", other.function()),
-        )),
+        other => Err(Error::internal(format!("{} is not an image function", other.function()))),
     }
 }
 

@@ -9,13 +9,13 @@ use iprod_core::Result;
 use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, analysis_size, for_each_frame};
+use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame};
 use super::info::VideoInfo;
 use super::static_logo::StaticOverlayFinder;
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
-const ANALYSIS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(2.0), rgb: false };
+const ANALYSIS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(2.0), rgb: false, decode: Decode::Full };
 
 pub async fn find_static_logos(
     ffmpeg: &Path,
@@ -27,6 +27,7 @@ pub async fn find_static_logos(
     let mut finder = StaticOverlayFinder::new(w as usize, h as usize);
     for_each_frame(ffmpeg, input, (info.width, info.height, info.fps), &ANALYSIS, timeout, |frame| {
         finder.push(frame.pixels);
+        true
     })
     .await?;
     Ok(finder.boxes(iprod_core::params::MAX_LOGO_BOXES))

@@ -25,7 +25,26 @@ pub struct AnalysisSpec {
     pub fps: Option<f64>,
     /// RGB (3 bytes a pixel) instead of grey, for the face and saliency models.
     pub rgb: bool,
+    pub decode: Decode,
 }
+
+/// How much of the decoder's work analysis needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decode {
+    /// Every frame, bit-exact.
+    Full,
+    /// Every frame, without the in-loop deblocking filter and with the decoder's non-exact
+    /// shortcuts (`-skip_loop_filter all -flags2 +fast`): cheaper on H.264/HEVC, and the block
+    /// edges it leaves do not change the histograms and thumbnails of small grey frames.
+    Fast,
+    /// Keyframes only (`-skip_frame nokey`), in presentation order: a small part of the cost.
+    /// Frame times are not known from the stream; callers take them from the packets.
+    Keyframes,
+}
+
+/// Shot detection's frames: every frame, grey, 160 px, fast decode.
+pub const SHOT_FRAMES: AnalysisSpec =
+    AnalysisSpec { width: 160, fps: None, rgb: false, decode: Decode::Fast };
 
 /// The analysis size for a source of `width`×`height`: at most `max_width` wide, even sides.
 pub fn analysis_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
@@ -41,7 +60,34 @@ pub async fn for_each_frame(
     source: (u32, u32, f64),
     spec: &AnalysisSpec,
     timeout: Duration,
-    mut on_frame: impl FnMut(GrayFrame<'_>),
+    on_frame: impl FnMut(GrayFrame<'_>) -> bool,
+) -> Result<usize> {
+    decode(ffmpeg, input, source, spec, None, timeout, on_frame).await
+}
+
+/// Like [`for_each_frame`] from `start` seconds (an exact seek: ffmpeg decodes from the
+/// keyframe before it), for at most `count` frames; frame times count from 0 of the file.
+pub async fn frames_from(
+    ffmpeg: &Path,
+    input: &Path,
+    source: (u32, u32, f64),
+    spec: &AnalysisSpec,
+    (start, count): (f64, usize),
+    timeout: Duration,
+    on_frame: impl FnMut(GrayFrame<'_>) -> bool,
+) -> Result<usize> {
+    decode(ffmpeg, input, source, spec, Some((start, count)), timeout, on_frame).await
+}
+
+/// `on_frame` returns false to stop the decode early.
+async fn decode(
+    ffmpeg: &Path,
+    input: &Path,
+    source: (u32, u32, f64),
+    spec: &AnalysisSpec,
+    span: Option<(f64, usize)>,
+    timeout: Duration,
+    mut on_frame: impl FnMut(GrayFrame<'_>) -> bool,
 ) -> Result<usize> {
     let (w, h) = analysis_size(source.0, source.1, spec.width);
     let rate = spec.fps.unwrap_or(source.2);
@@ -51,23 +97,37 @@ pub async fn for_each_frame(
         filter = format!("fps={fps},{filter}");
     }
     let frame_bytes = (w * h) as usize * if spec.rgb { 3 } else { 1 };
+    let mut process = Process::new(ffmpeg, timeout).args(["-nostdin", "-v", "error"]);
+    process = match spec.decode {
+        Decode::Full => process,
+        Decode::Fast => process.args(["-skip_loop_filter", "all", "-flags2", "+fast"]),
+        Decode::Keyframes => process.args(["-skip_frame", "nokey"]),
+    };
+    let start = span.map_or(0.0, |s| s.0);
+    if span.is_some() {
+        process = process.args(["-ss", &format!("{start:.3}")]);
+    }
+    process = process.arg("-i").arg(input).args(["-map", "0:v:0", "-an", "-sn", "-vf", &filter]);
+    if let Some((_, count)) = span {
+        process = process.args(["-frames:v", &count.to_string()]);
+    }
+    if spec.decode == Decode::Keyframes {
+        // One output frame per decoded keyframe, none duplicated to a constant rate.
+        process = process.args(["-fps_mode", "passthrough"]);
+    }
     let mut index = 0usize;
-    Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(input)
-        .args([
-            "-map", "0:v:0", "-an", "-sn", "-vf", &filter, "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1",
-        ])
+    process
+        .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"])
         .stream(frame_bytes, |pixels| {
-            on_frame(GrayFrame {
+            let more = on_frame(GrayFrame {
                 index,
-                time: index as f64 / rate,
+                time: start + index as f64 / rate,
                 width: w as usize,
                 height: h as usize,
                 pixels,
             });
             index += 1;
-            true
+            more
         })
         .await
         .map_err(|e| match e {

@@ -16,15 +16,14 @@ use iprod_core::params::Aspect;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, analysis_size, for_each_frame};
+use super::frames::{AnalysisSpec, Decode, SHOT_FRAMES, analysis_size, for_each_frame};
 use super::info::VideoInfo;
 use super::shots::{ShotDetector, ShotSettings};
 use crate::image::h2v::{Mode, plan};
 use crate::onnx::OnnxRuntime;
 use crate::vision::{faces, saliency};
 
-const SHOTS: AnalysisSpec = AnalysisSpec { width: 160, fps: None, rgb: false };
-const SUBJECTS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(5.0), rgb: true };
+const SUBJECTS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(5.0), rgb: true, decode: Decode::Full };
 /// Saliency costs ~0.25 s: at most once per this many seconds, reused in between.
 const SALIENCY_EVERY: f64 = 1.0;
 /// A subject moving less than this fraction of the width within a shot gets a still camera.
@@ -57,8 +56,9 @@ pub async fn analyse(
 ) -> Result<(Vec<f64>, Vec<Sample>)> {
     let source = (info.width, info.height, info.fps);
     let mut shots = ShotDetector::default();
-    for_each_frame(ffmpeg, input, source, &SHOTS, timeout, |f| {
-        shots.push(f.time, f.pixels, f.width, f.height)
+    for_each_frame(ffmpeg, input, source, &SHOT_FRAMES, timeout, |f| {
+        shots.push(f.time, f.pixels, f.width, f.height);
+        true
     })
     .await?;
     let cuts = shots.cuts(&ShotSettings::default());
@@ -96,16 +96,16 @@ fn subject_samples(
         timeout,
         |f| {
             if failure.is_some() {
-                return;
+                return false;
             }
             let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
-                return;
+                return false;
             };
             let found = match faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD) {
                 Ok(found) => found,
                 Err(e) => {
                     failure = Some(e);
-                    return;
+                    return false;
                 }
             };
             if found.is_empty() && last_saliency.as_ref().is_none_or(|(t, _)| f.time - t >= SALIENCY_EVERY) {
@@ -122,6 +122,7 @@ fn subject_samples(
                 Mode::Pad => aw as f32 / 2.0,
             };
             samples.push(Sample { time: f.time, center: center * scale });
+            true
         },
     ))?;
     match failure {

@@ -34,6 +34,8 @@ pub struct VideoInfo {
     pub fps: f64,
     pub duration: f64,
     pub has_audio: bool,
+    /// The file's first timestamp (seconds): filters that take absolute times (`trim`) add it.
+    pub start: f64,
 }
 
 fn parse_rate(raw: &str) -> Option<f64> {
@@ -88,7 +90,7 @@ pub fn check_video(probe: &Probe, bytes: u64, limits: &VideoLimits) -> Result<Vi
         ));
     }
     let has_audio = probe.streams.iter().any(|s| s.codec_type.as_deref() == Some("audio"));
-    Ok(VideoInfo { width, height, fps, duration, has_audio })
+    Ok(VideoInfo { width, height, fps, duration, has_audio, start: probe.start_seconds() })
 }
 
 #[cfg(test)]

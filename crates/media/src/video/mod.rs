@@ -1,10 +1,13 @@
 //! Shared video machinery: strict probe and limits, small sparse analysis frames streamed from
 //! ffmpeg with bounded memory, and shot-boundary detection.
 
+pub mod clip;
+pub mod cover;
 pub mod delogo;
 pub mod frames;
 pub mod h2v;
 pub mod info;
+pub mod sampling;
 pub mod shots;
 pub mod static_logo;
 
@@ -13,7 +16,7 @@ use std::time::Duration;
 
 use iprod_core::{Error, Result};
 
-use crate::process::Process;
+use crate::process::{Process, ProcessError};
 use info::VideoInfo;
 
 /// One ffmpeg pass from `input` to `output` through a video filter: H.264, audio copied when the
@@ -54,18 +57,27 @@ impl Render<'_> {
         if ext == "mp4" || ext == "mov" {
             process = process.args(["-movflags", "+faststart"]);
         }
-        let duration = self.info.duration.max(1e-3);
-        process
-            .arg(self.output)
-            .run_with_lines(|line| {
-                if let Some(micros) =
-                    line.strip_prefix("out_time_us=").and_then(|v| v.trim().parse::<f64>().ok())
-                {
-                    on_progress((micros / 1e6 / duration).clamp(0.0, 1.0));
-                }
-            })
+        let process = process.arg(self.output);
+        run_with_progress(&process, self.info.duration, &mut on_progress)
             .await
-            .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))?;
-        Ok(())
+            .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))
     }
+}
+
+/// Runs an ffmpeg started with `-progress pipe:1`, reporting the fraction of `duration`
+/// (seconds of output) written so far.
+pub async fn run_with_progress(
+    process: &Process,
+    duration: f64,
+    mut on_progress: impl FnMut(f64),
+) -> std::result::Result<(), ProcessError> {
+    let duration = duration.max(1e-3);
+    process
+        .run_with_lines(|line| {
+            if let Some(micros) = line.strip_prefix("out_time_us=").and_then(|v| v.trim().parse::<f64>().ok())
+            {
+                on_progress((micros / 1e6 / duration).clamp(0.0, 1.0));
+            }
+        })
+        .await
 }

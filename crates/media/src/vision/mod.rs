@@ -2,6 +2,7 @@
 //! image functions and, later, the video analysis.
 
 pub mod faces;
+pub mod quality;
 pub mod saliency;
 
 /// A rectangle in pixels of the analysed image.

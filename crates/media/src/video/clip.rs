@@ -1,0 +1,578 @@
+//! VideoClip: a summary of the video, the most interesting segments joined in their original
+//! order, at a target length.
+//!
+//! Analysis (bounded memory): every frame grey at 160 px for cuts, motion and exposure; faces
+//! once a second at 320 px; audio loudness every 0.1 s. Each frame gets an interest score
+//! (motion, faces, loudness, contrast); black and blank frames are never used. Segments are
+//! chosen greedily, best window first, preferring shots not used yet, then each is shifted by
+//! up to half a second so that it starts and ends on a cut or on the stillest frame nearby.
+//! Rendering is one ffmpeg pass: `trim`/`atrim` per segment, 30 ms audio fades at every join
+//! (no clicks), `concat`, H.264/AAC MP4.
+
+use std::path::Path;
+use std::time::Duration;
+
+use image::RgbImage;
+use iprod_core::params::ClipParams;
+use iprod_core::{Error, Result};
+use serde_json::{Value, json};
+
+use super::frames::{AnalysisSpec, Decode, SHOT_FRAMES, for_each_frame};
+use super::info::VideoInfo;
+use super::shots::{ShotDetector, ShotSettings};
+use crate::onnx::OnnxRuntime;
+use crate::process::Process;
+use crate::vision::faces;
+
+const FACES: AnalysisSpec = AnalysisSpec { width: 320, fps: Some(1.0), rgb: true, decode: Decode::Full };
+/// Audio loudness is measured over windows of this many seconds.
+const AUDIO_WINDOW: f64 = 0.1;
+const AUDIO_RATE: usize = 8000;
+/// A segment's ends may move this far (seconds) to land on a cut or a still frame.
+const SNAP: f64 = 0.5;
+/// Chosen segments keep at least this gap (seconds), so two never read as one jumpy segment.
+const GAP: f64 = 0.5;
+/// Flat frames (black, white, blank) for at least this long (seconds) are never used.
+const FLAT_RUN: f64 = 0.3;
+/// Each fade at a join (seconds).
+pub const FADE: f64 = 0.03;
+
+/// What the analysis measured, per frame of the source (at its frame rate).
+pub struct Analysis {
+    pub fps: f64,
+    /// Content change from the previous frame (the shot detector's score).
+    pub motion: Vec<f32>,
+    /// Luma mean and standard deviation, 0..1.
+    pub brightness: Vec<f32>,
+    pub contrast: Vec<f32>,
+    /// Frame indices where a new shot starts.
+    pub cuts: Vec<usize>,
+    /// Largest face (fraction of the frame's side, ~0..0.5), once a second.
+    pub faces: Vec<f32>,
+    /// RMS loudness (0..1) every [`AUDIO_WINDOW`] s; empty without audio.
+    pub loudness: Vec<f32>,
+}
+
+impl Analysis {
+    fn frames(&self) -> usize {
+        self.motion.len()
+    }
+
+    fn flat(&self, frame: usize) -> bool {
+        self.brightness[frame] < 0.08 || self.brightness[frame] > 0.94 || self.contrast[frame] < 0.035
+    }
+
+    /// Frames never to use: runs of black, white or flat frames lasting 0.3 s or more (a black
+    /// gap, a blank card). A lone flash frame is content, just not interesting.
+    fn forbidden(&self) -> Vec<bool> {
+        let min_run = (FLAT_RUN * self.fps).ceil() as usize;
+        let mut forbidden = vec![false; self.frames()];
+        let mut run_start = 0;
+        for i in 0..=self.frames() {
+            if i < self.frames() && self.flat(i) {
+                continue;
+            }
+            if i - run_start >= min_run {
+                forbidden[run_start..i].iter_mut().for_each(|f| *f = true);
+            }
+            run_start = i + 1;
+        }
+        forbidden
+    }
+
+    /// Interest of each frame, 0..1; 0 for frames never to use, a floor of 0.01 otherwise.
+    pub fn interest(&self) -> Vec<f32> {
+        let cut_frames: std::collections::HashSet<usize> = self.cuts.iter().copied().collect();
+        // The score at a cut is the cut itself, not motion.
+        let motion: Vec<f32> = self
+            .motion
+            .iter()
+            .enumerate()
+            .map(|(i, m)| if cut_frames.contains(&i) || i == 0 { 0.0 } else { *m })
+            .collect();
+        let motion_scale = 2.0 * median_positive(&motion);
+        let loud_scale = 2.0 * median_positive(&self.loudness);
+        let contrast_scale = 2.0 * median_positive(&self.contrast);
+        let norm = |v: f32, scale: f32| if scale > 0.0 { (v / scale).min(1.0) } else { 0.0 };
+        let forbidden = self.forbidden();
+        (0..self.frames())
+            .map(|i| {
+                if forbidden[i] {
+                    return 0.0;
+                }
+                if self.flat(i) {
+                    return 0.01;
+                }
+                let t = i as f64 / self.fps;
+                let face = self.faces.get(t as usize).copied().unwrap_or(0.0);
+                let loud = self.loudness.get((t / AUDIO_WINDOW) as usize).copied().unwrap_or(0.0);
+                // A tiny floor keeps a usable frame distinguishable from an unusable one.
+                0.01 + 0.35 * norm(motion[i], motion_scale)
+                    + 0.30 * (face / 0.15).min(1.0)
+                    + 0.25 * norm(loud, loud_scale)
+                    + 0.09 * norm(self.contrast[i], contrast_scale)
+            })
+            .collect()
+    }
+}
+
+fn median_positive(values: &[f32]) -> f32 {
+    let mut v: Vec<f32> = values.iter().copied().filter(|x| *x > 0.0).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f32::total_cmp);
+    v[v.len() / 2]
+}
+
+pub async fn analyse(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    runtime: std::sync::Arc<OnnxRuntime>,
+    timeout: Duration,
+) -> Result<Analysis> {
+    let source = (info.width, info.height, info.fps);
+    let mut detector = ShotDetector::default();
+    let (mut brightness, mut contrast) = (Vec::new(), Vec::new());
+    for_each_frame(ffmpeg, input, source, &SHOT_FRAMES, timeout, |f| {
+        detector.push(f.time, f.pixels, f.width, f.height);
+        let n = f.pixels.len().max(1) as f32;
+        let mean = f.pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;
+        let var = f.pixels.iter().map(|p| (f32::from(*p) - mean).powi(2)).sum::<f32>() / n;
+        brightness.push(mean / 255.0);
+        contrast.push(var.sqrt() / 255.0);
+        true
+    })
+    .await?;
+    let motion: Vec<f32> = detector.scores().iter().map(|s| s.1).collect();
+    let cuts = detector
+        .cuts(&ShotSettings::default())
+        .into_iter()
+        .map(|t| (t * info.fps).round() as usize)
+        .collect();
+    let loudness = if info.has_audio { loudness(ffmpeg, input, timeout).await? } else { Vec::new() };
+
+    let (ffmpeg, input, info) = (ffmpeg.to_owned(), input.to_owned(), *info);
+    let handle = tokio::runtime::Handle::current();
+    let faces =
+        tokio::task::spawn_blocking(move || face_sizes(&handle, &ffmpeg, &input, &info, &runtime, timeout))
+            .await
+            .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
+    Ok(Analysis { fps: info.fps, motion, brightness, contrast, cuts, faces, loudness })
+}
+
+/// The largest face's size (square root of its area over the frame's), once a second.
+fn face_sizes(
+    handle: &tokio::runtime::Handle,
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    runtime: &OnnxRuntime,
+    timeout: Duration,
+) -> Result<Vec<f32>> {
+    let mut sizes = Vec::new();
+    let mut failure = None;
+    handle.block_on(for_each_frame(
+        ffmpeg,
+        input,
+        (info.width, info.height, info.fps),
+        &FACES,
+        timeout,
+        |f| {
+            let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
+                return false;
+            };
+            match faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD) {
+                Ok(found) => {
+                    let area = (f.width * f.height) as f32;
+                    sizes.push(found.iter().map(|face| (face.rect.area() / area).sqrt()).fold(0.0, f32::max));
+                    true
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        },
+    ))?;
+    failure.map_or(Ok(sizes), Err)
+}
+
+/// RMS of the first audio stream (mono, 8 kHz) per [`AUDIO_WINDOW`].
+async fn loudness(ffmpeg: &Path, input: &Path, timeout: Duration) -> Result<Vec<f32>> {
+    let window = (AUDIO_RATE as f64 * AUDIO_WINDOW) as usize;
+    let mut levels = Vec::new();
+    Process::new(ffmpeg, timeout)
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(input)
+        .args(["-map", "0:a:0", "-vn", "-ac", "1", "-ar", &AUDIO_RATE.to_string(), "-f", "s16le", "pipe:1"])
+        .stream(window * 2, |bytes| {
+            let sum: f64 = bytes
+                .chunks_exact(2)
+                .map(|s| f64::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0)
+                .map(|v| v * v)
+                .sum();
+            levels.push((sum / window as f64).sqrt() as f32);
+            true
+        })
+        .await
+        .map_err(|e| Error::invalid_input("Media", format!("the audio could not be decoded: {e}")))?;
+    Ok(levels)
+}
+
+/// A chosen segment, in frames of the source: `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Chooses the segments (chronological) for `params` from the analysis.
+pub fn select(analysis: &Analysis, duration: f64, params: &ClipParams) -> Vec<Segment> {
+    let fps = analysis.fps;
+    let frames = analysis.frames();
+    let interest = analysis.interest();
+    let usable_frames = interest.iter().filter(|v| **v > 0.0).count();
+    // The whole video is the summary when it is no longer than the target.
+    if duration <= params.duration + 0.5 / fps || usable_frames == 0 {
+        return vec![Segment { start: 0, end: frames }];
+    }
+    let target = (params.duration * fps).round() as usize;
+    let min_len = ((params.min_segment * fps).round() as usize).max(1);
+    let count = (params.max_segments as usize).min((target / min_len).max(1));
+    let mut prefix = vec![0f64; frames + 1];
+    for (i, v) in interest.iter().enumerate() {
+        prefix[i + 1] = prefix[i] + f64::from(*v);
+    }
+    let shot_of = shot_index(&analysis.cuts, frames);
+    let gap = (GAP * fps).round() as usize;
+    let mut chosen: Vec<Segment> = Vec::new();
+    let mut remaining = target;
+    while remaining > 0 && chosen.len() < count {
+        // A remainder shorter than a segment may be is added to the chosen ones (`fill`).
+        if remaining < min_len && !chosen.is_empty() {
+            break;
+        }
+        let slots_left = count - chosen.len();
+        let wanted = if slots_left == 1 { remaining } else { (remaining / slots_left).max(min_len) };
+        // Free runs of usable frames bound what fits: shorter windows are tried, down to min_len.
+        let mut length = wanted.min(remaining.max(min_len));
+        let found = loop {
+            let found = best_window(&interest, &prefix, &shot_of, &chosen, length, gap);
+            if found.is_some() || length <= min_len {
+                break found;
+            }
+            length = (length * 4 / 5).max(min_len);
+        };
+        let Some(segment) = found else { break };
+        remaining = remaining.saturating_sub(segment.end - segment.start);
+        chosen.push(segment);
+    }
+    if chosen.is_empty() {
+        // No run of usable frames is as long as a segment may be: the best window of the
+        // target's length, whatever it holds, rather than nothing.
+        let length = target.min(frames);
+        let start = (0..=frames - length)
+            .max_by(|a, b| (prefix[a + length] - prefix[*a]).total_cmp(&(prefix[b + length] - prefix[*b])))
+            .unwrap_or(0);
+        return vec![Segment { start, end: start + length }];
+    }
+    chosen.sort_by_key(|s| s.start);
+    fill(&mut chosen, &interest, remaining, gap);
+    for i in 0..chosen.len() {
+        chosen[i] = snap(analysis, &interest, &chosen, i, fps);
+    }
+    chosen
+}
+
+/// For each frame, the index of its shot.
+fn shot_index(cuts: &[usize], frames: usize) -> Vec<usize> {
+    let mut shot = 0;
+    (0..frames)
+        .map(|i| {
+            while shot < cuts.len() && cuts[shot] <= i {
+                shot += 1;
+            }
+            shot
+        })
+        .collect()
+}
+
+fn clear_of(segment: Segment, chosen: &[Segment], gap: usize) -> bool {
+    chosen.iter().all(|c| segment.end + gap <= c.start || c.end + gap <= segment.start)
+}
+
+/// The best window of `length` usable frames that keeps clear of `chosen`: mean interest, less
+/// for a window in a shot already used (variety).
+fn best_window(
+    interest: &[f32],
+    prefix: &[f64],
+    shot_of: &[usize],
+    chosen: &[Segment],
+    length: usize,
+    gap: usize,
+) -> Option<Segment> {
+    let used: Vec<usize> = chosen.iter().flat_map(|c| [shot_of[c.start], shot_of[c.end - 1]]).collect();
+    let mut best: Option<(f64, Segment)> = None;
+    let mut run_start = 0;
+    for end in 1..=interest.len() {
+        if interest[end - 1] <= 0.0 {
+            run_start = end;
+            continue;
+        }
+        if end - run_start < length {
+            continue;
+        }
+        let segment = Segment { start: end - length, end };
+        if !clear_of(segment, chosen, gap) {
+            continue;
+        }
+        let mut value = (prefix[end] - prefix[end - length]) / length as f64;
+        let (first, last) = (shot_of[segment.start], shot_of[end - 1]);
+        if used.contains(&first) || used.contains(&last) {
+            value *= 0.6;
+        }
+        // A cut just inside either end would leave a flash of another shot: a last resort.
+        let edge = gap.min(length / 2);
+        if shot_of[segment.start] != shot_of[segment.start + edge]
+            || shot_of[end - 1] != shot_of[end - 1 - edge]
+        {
+            value *= 0.25;
+        }
+        if best.is_none_or(|(v, _)| value > v) {
+            best = Some((value, segment));
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+/// Grows chosen segments (chronological) into usable neighbouring frames until `missing`
+/// frames are added or nothing can grow.
+fn fill(chosen: &mut [Segment], interest: &[f32], mut missing: usize, gap: usize) {
+    while missing > 0 {
+        let mut grown = false;
+        for i in 0..chosen.len() {
+            if missing == 0 {
+                break;
+            }
+            let limit_after = chosen.get(i + 1).map_or(interest.len(), |n| n.start.saturating_sub(gap));
+            let limit_before = if i == 0 { 0 } else { chosen[i - 1].end + gap };
+            let s = chosen[i];
+            let after = (s.end < limit_after && interest[s.end] > 0.0).then(|| interest[s.end]);
+            let before =
+                (s.start > limit_before && interest[s.start - 1] > 0.0).then(|| interest[s.start - 1]);
+            match (before, after) {
+                (Some(b), Some(a)) if b > a => chosen[i].start -= 1,
+                (_, Some(_)) => chosen[i].end += 1,
+                (Some(_), None) => chosen[i].start -= 1,
+                (None, None) => continue,
+            }
+            missing -= 1;
+            grown = true;
+        }
+        if !grown {
+            break;
+        }
+    }
+}
+
+/// Shifts segment `i` by up to [`SNAP`] so that both its ends land on a cut (or the video's
+/// ends), else on the stillest frames near them; its length does not change.
+fn snap(analysis: &Analysis, interest: &[f32], chosen: &[Segment], i: usize, fps: f64) -> Segment {
+    let s = chosen[i];
+    let frames = interest.len();
+    let reach = (SNAP * fps).round() as isize;
+    let cuts: std::collections::HashSet<usize> = analysis.cuts.iter().copied().collect();
+    // The cost of a boundary at frame f (the first frame in, or the first frame after): none
+    // on a cut, else its motion relative to the typical motion of the second around it, so
+    // "still" means still for this shot.
+    let second = fps.round().max(1.0) as usize;
+    let edge = reach as usize;
+    // A cut within half a second inside the segment from this boundary leaves a flash.
+    let flash = |f: usize, inward_start: bool| {
+        let range = if inward_start { f + 1..(f + edge).min(frames) } else { f.saturating_sub(edge) + 1..f };
+        analysis.cuts.iter().any(|c| range.contains(c))
+    };
+    let cost = |f: usize, is_start: bool| -> f32 {
+        if flash(f, is_start) {
+            return 4.0;
+        }
+        if f == 0 || f >= frames || cuts.contains(&f) {
+            return 0.0;
+        }
+        let mut around: Vec<f32> =
+            analysis.motion[f.saturating_sub(second)..(f + second).min(frames)].to_vec();
+        around.sort_by(f32::total_cmp);
+        (analysis.motion[f] / around[around.len() / 2].max(1e-3)).min(3.0)
+    };
+    let mut best = (cost(s.start, true) + cost(s.end, false), 0isize);
+    for shift in -reach..=reach {
+        let (start, end) = (s.start as isize + shift, s.end as isize + shift);
+        if start < 0 || end > frames as isize {
+            continue;
+        }
+        let moved = Segment { start: start as usize, end: end as usize };
+        let others: Vec<Segment> =
+            chosen.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
+        if !clear_of(moved, &others, 0) || interest[moved.start..moved.end].iter().any(|v| *v <= 0.0) {
+            continue;
+        }
+        let c = cost(moved.start, true) + cost(moved.end, false);
+        if c < best.0 - 1e-6 || ((c - best.0).abs() <= 1e-6 && shift.abs() < best.1.abs()) {
+            best = (c, shift);
+        }
+    }
+    Segment { start: (s.start as isize + best.1) as usize, end: (s.end as isize + best.1) as usize }
+}
+
+/// The filter graph that cuts `segments` out of the source and joins them: video by time
+/// (half a frame early, so the boundary frame is taken exactly once), audio by the same times
+/// with a fade in and out at every join.
+pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
+    let fps = info.fps;
+    let n = segments.len();
+    let labels = |prefix: char| (0..n).map(|i| format!("[{prefix}{i}]")).collect::<String>();
+    // One decode of the source feeds every segment; chronological segments keep memory flat.
+    let mut graph = if n == 1 {
+        format!("[0:v:0]null{};", labels('v'))
+    } else {
+        format!("[0:v:0]split={n}{};", labels('v'))
+    };
+    if info.has_audio {
+        let split = if n == 1 { "anull".to_owned() } else { format!("asplit={n}") };
+        graph.push_str(&format!("[0:a:0]{split}{};", labels('a')));
+    }
+    let mut joined = String::new();
+    for (i, s) in segments.iter().enumerate() {
+        let (a, b) = (s.start as f64 / fps, s.end as f64 / fps);
+        let (va, vb) = (info.start + a - 0.5 / fps, info.start + b - 0.5 / fps);
+        graph.push_str(&format!("[v{i}]trim=start={va:.6}:end={vb:.6},setpts=PTS-STARTPTS[vs{i}];"));
+        joined.push_str(&format!("[vs{i}]"));
+        if info.has_audio {
+            let len = b - a;
+            graph.push_str(&format!(
+                "[a{i}]atrim=start={:.6}:end={:.6},asetpts=PTS-STARTPTS,afade=t=in:st=0:d={FADE},afade=t=out:st={:.6}:d={FADE}[as{i}];",
+                info.start + a,
+                info.start + b,
+                (len - FADE).max(0.0)
+            ));
+            joined.push_str(&format!("[as{i}]"));
+        }
+    }
+    let audio = u8::from(info.has_audio);
+    graph.push_str(&format!(
+        "{joined}concat=n={n}:v=1:a={audio}[outv]{}",
+        if info.has_audio { "[outa]" } else { "" }
+    ));
+    graph
+}
+
+/// Renders the summary in one ffmpeg pass; `on_progress` gets 0..1.
+pub async fn render(
+    ffmpeg: &Path,
+    input: &Path,
+    output: &Path,
+    info: &VideoInfo,
+    segments: &[Segment],
+    timeout: Duration,
+    on_progress: impl FnMut(f64),
+) -> Result<()> {
+    let total: f64 = segments.iter().map(|s| (s.end - s.start) as f64 / info.fps).sum();
+    let mut process = Process::new(ffmpeg, timeout)
+        .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-i"])
+        .arg(input)
+        .args(["-filter_complex", &graph(segments, info), "-map", "[outv]"]);
+    if info.has_audio {
+        process = process.args(["-map", "[outa]", "-c:a", "aac", "-b:a", "160k"]);
+    }
+    let process = process
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(output);
+    super::run_with_progress(&process, total, on_progress)
+        .await
+        .map_err(|e| Error::invalid_input("Media", format!("rendering the summary failed: {e}")))
+}
+
+/// The seed's VideoClip result: the source ranges used, in output order (seconds, strings).
+pub fn result(segments: &[Segment], fps: f64) -> Value {
+    let list: Vec<Value> = segments
+        .iter()
+        .map(|s| {
+            json!({"StartTime": format!("{:.2}", s.start as f64 / fps), "EndTime": format!("{:.2}", s.end as f64 / fps)})
+        })
+        .collect();
+    json!({ "VideoSummaryList": list })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 25 fps, 40 s: shots of 10 s; shot 2 (10-20 s) busy but for a still frame every 0.8 s,
+    /// shot 3 black from 20 to 22 s.
+    fn analysis() -> Analysis {
+        let frames = 1000;
+        let still = |i: usize| i.is_multiple_of(20);
+        let motion =
+            (0..frames).map(|i| if (250..500).contains(&i) && !still(i) { 0.2 } else { 0.02 }).collect();
+        let brightness = (0..frames).map(|i| if (500..550).contains(&i) { 0.01 } else { 0.4 }).collect();
+        Analysis {
+            fps: 25.0,
+            motion,
+            brightness,
+            contrast: vec![0.2; frames],
+            cuts: vec![250, 500, 750],
+            faces: vec![0.0; 40],
+            loudness: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn segments_fill_the_target_prefer_busy_shots_and_skip_black() {
+        let a = analysis();
+        let params = ClipParams { duration: 12.0, max_segments: 3, min_segment: 2.0 };
+        let segments = select(&a, 40.0, &params);
+        let total: usize = segments.iter().map(|s| s.end - s.start).sum();
+        assert_eq!(total, 300, "{segments:?}");
+        assert!(segments.len() <= 3);
+        assert!(segments.windows(2).all(|w| w[0].end <= w[1].start), "chronological: {segments:?}");
+        assert!(segments.iter().any(|s| s.start >= 250 && s.end <= 500), "the busy shot: {segments:?}");
+        assert!(segments.iter().all(|s| s.end <= 500 || s.start >= 550), "no black: {segments:?}");
+        // Every segment starts and ends on a cut, the video's ends, or a still frame.
+        for s in &segments {
+            for edge in [s.start, s.end] {
+                assert!(a.cuts.contains(&edge) || edge == 0 || edge == 1000 || a.motion[edge] < 0.1, "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_video_is_its_own_summary() {
+        let a = analysis();
+        let params = ClipParams { duration: 60.0, ..ClipParams::default() };
+        assert_eq!(select(&a, 40.0, &params), vec![Segment { start: 0, end: 1000 }]);
+    }
+
+    #[test]
+    fn the_graph_trims_each_segment_and_fades_the_joins() {
+        let info =
+            VideoInfo { width: 640, height: 360, fps: 25.0, duration: 40.0, has_audio: true, start: 0.0 };
+        let g = graph(&[Segment { start: 25, end: 75 }, Segment { start: 250, end: 300 }], &info);
+        assert!(g.contains("[v0]trim=start=0.980000:end=2.980000"), "{g}");
+        assert!(g.contains("[a1]atrim=start=10.000000:end=12.000000"), "{g}");
+        assert!(g.contains("afade=t=out:st=1.970000:d=0.03"), "{g}");
+        assert!(g.ends_with("[vs0][as0][vs1][as1]concat=n=2:v=1:a=1[outv][outa]"), "{g}");
+    }
+}
