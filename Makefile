@@ -29,6 +29,7 @@ lint:
 ## Benchmarks (not part of the tests: they print ratios against a baseline from the same run).
 bench: setup-test
 	bench/rembg/setup.sh
+	bench/scenedetect/setup.sh
 	$(CARGO) bench -p iprod-tests --bench submit
 	$(CARGO) bench -p iprod-media --bench images
 	$(CARGO) bench -p iprod-media --bench videos

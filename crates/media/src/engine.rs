@@ -178,18 +178,22 @@ impl Engine {
             CoverModel::Gif => candidates.iter().take(1).collect(),
         };
         let files = cover::output_paths(&task.work_dir, chosen.len(), &ext);
-        let mut entries = Vec::with_capacity(chosen.len());
-        for (i, (candidate, path)) in chosen.iter().zip(&files).enumerate() {
-            match model {
-                CoverModel::Still => {
-                    cover::write_still(ffmpeg, &task.input, candidate.time, path, timeout).await?
-                }
-                CoverModel::Gif => {
+        match model {
+            CoverModel::Still => {
+                let stills: Vec<(f64, PathBuf)> =
+                    chosen.iter().map(|c| c.time).zip(files.iter().cloned()).collect();
+                cover::write_stills(ffmpeg, &task.input, &stills, timeout).await?;
+            }
+            CoverModel::Gif => {
+                for (candidate, path) in chosen.iter().zip(&files) {
                     let span =
                         cover::animated_span(ffmpeg, &task.input, info, candidate.time, timeout).await?;
                     cover::write_animated(ffmpeg, &task.input, info, span, path, timeout).await?;
                 }
             }
+        }
+        let mut entries = Vec::with_capacity(chosen.len());
+        for (i, candidate) in chosen.iter().enumerate() {
             let url = task.outputs.url(i, chosen.len())?.to_string();
             entries.push((candidate.score, candidate.time, url));
         }

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+#[path = "video_common/shot_set.rs"]
+mod shot_set;
+
 use iprod_media::video::frames::{SHOT_FRAMES, for_each_frame};
 use iprod_media::video::shots::{ShotDetector, ShotSettings};
 
@@ -56,4 +59,20 @@ async fn synthetic_hard_cuts_are_found_at_their_times() {
     assert!(status.success());
     let (cuts, _) = cuts_of(&clip, (320, 180, 25.0)).await;
     assert_eq!(cuts, vec![2.0, 4.0]);
+}
+
+#[tokio::test]
+async fn precision_and_recall_on_the_synthetic_set_are_at_least_095() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media");
+    let (mut hits, mut found, mut truth) = (0, 0, 0);
+    for (clip, cuts) in shot_set::write(dir.path(), &media) {
+        let (detected, _) = cuts_of(&clip, (320, 180, shot_set::FPS)).await;
+        println!("{}: truth {cuts:?} found {detected:?}", clip.display());
+        let (h, f, t) = shot_set::score(&detected, &cuts);
+        (hits, found, truth) = (hits + h, found + f, truth + t);
+    }
+    let (precision, recall) = (hits as f64 / found.max(1) as f64, hits as f64 / truth as f64);
+    println!("precision {precision:.3} recall {recall:.3} ({hits} of {truth} cuts, {found} found)");
+    assert!(precision >= 0.95 && recall >= 0.95, "precision {precision:.3} recall {recall:.3}");
 }

@@ -171,30 +171,33 @@ pub fn pick(candidates: &[Candidate], count: usize) -> Vec<&Candidate> {
     picked
 }
 
-/// Writes the frame at `time`, at the source's size, to `output` (JPEG, PNG or WebP by its
-/// extension).
-pub async fn write_still(
+/// Writes the frames at `times`, at the source's size, to `outputs` (JPEG, PNG or WebP by their
+/// extension), in one ffmpeg run: one exact seek per frame.
+pub async fn write_stills(
     ffmpeg: &Path,
     input: &Path,
-    time: f64,
-    output: &Path,
+    stills: &[(f64, PathBuf)],
     timeout: Duration,
 ) -> Result<()> {
-    let ext = extension(output);
-    let quality: &[&str] = match ext.as_str() {
-        "png" => &[],
-        "webp" => &["-c:v", "libwebp", "-quality", "90"],
-        _ => &["-q:v", "2"],
-    };
-    Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-y", "-ss", &format!("{time:.3}"), "-i"])
-        .arg(input)
-        .args(["-map", "0:v:0", "-frames:v", "1", "-update", "1"])
-        .args(quality)
-        .arg(output)
+    let mut process = Process::new(ffmpeg, timeout).args(["-nostdin", "-v", "error", "-y"]);
+    for (time, _) in stills {
+        process = process.args(["-ss", &format!("{time:.3}"), "-i"]).arg(input);
+    }
+    for (i, (_, output)) in stills.iter().enumerate() {
+        let quality: &[&str] = match extension(output).as_str() {
+            "png" => &[],
+            "webp" => &["-c:v", "libwebp", "-quality", "90"],
+            _ => &["-q:v", "2"],
+        };
+        process = process
+            .args(["-map", &format!("{i}:v:0"), "-frames:v", "1", "-update", "1"])
+            .args(quality)
+            .arg(output);
+    }
+    process
         .run()
         .await
-        .map_err(|e| Error::invalid_input("Media", format!("the cover frame could not be written: {e}")))?;
+        .map_err(|e| Error::invalid_input("Media", format!("the cover frames could not be written: {e}")))?;
     Ok(())
 }
 

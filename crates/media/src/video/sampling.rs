@@ -9,6 +9,7 @@
 //! (none listed, or more than two a second as in all-intra video) frames are taken by exact
 //! seeks at even times instead.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,12 +20,15 @@ use super::frames::{AnalysisSpec, Decode, for_each_frame, frames_from};
 use super::info::VideoInfo;
 use crate::process::Process;
 
-/// The width frames are sampled at.
-pub const SAMPLE_WIDTH: u32 = 480;
+/// The width frames are sampled at: faces of a cover's subject are still ≥ 12 px there, and
+/// the face model costs less than half what it does at 480.
+pub const SAMPLE_WIDTH: u32 = 320;
 /// A group of pictures at least this long (seconds) gets samples inside it.
 pub const LONG_GOP: f64 = 4.0;
 /// More keyframes than this per second: sample by seeking instead.
 const MAX_KEYFRAME_RATE: f64 = 2.0;
+/// Keyframes decoded before the packet index is read are held, at most this many.
+const MAX_EARLY: usize = 64;
 /// At most this many seeks, whatever the length of the video.
 const MAX_SEEKS: usize = 64;
 
@@ -125,25 +129,53 @@ pub async fn sample(
     sink: &mut impl SampleSink,
 ) -> Result<()> {
     let source = (info.width, info.height, info.fps);
-    let keyframes = keyframe_times(ffprobe, input, info, timeout).await?;
-    let usable_keyframes =
-        !keyframes.is_empty() && keyframes.len() as f64 <= MAX_KEYFRAME_RATE * info.duration.max(1.0);
-    let mut unusable = Vec::with_capacity(keyframes.len());
-    let mut decoded = 0usize;
-    if usable_keyframes {
-        // Times come from the packet index, by order. A decoder that ignores `skip_frame` gives
-        // more frames than keyframes: the decode stops there, and what it gave is forgotten.
-        decoded = for_each_frame(ffmpeg, input, source, &KEYFRAMES, timeout, |f| {
-            let Some(time) = keyframes.get(f.index).copied() else { return false };
-            let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
-                return false;
-            };
-            unusable.push(!sink.offer(Sample { time, image }));
-            true
-        })
-        .await?;
+    // The packet index (for the keyframes' times) is read while the keyframes decode; the
+    // first few frames wait in `early` until it is there.
+    let index: RefCell<Option<Vec<f64>>> = RefCell::new(None);
+    let mut early: Vec<RgbImage> = Vec::new();
+    let mut unusable = Vec::new();
+    let dense =
+        |times: &[f64]| times.is_empty() || times.len() as f64 > MAX_KEYFRAME_RATE * info.duration.max(1.0);
+    let listing = async {
+        let times = keyframe_times(ffprobe, input, info, timeout).await;
+        if let Ok(times) = &times {
+            *index.borrow_mut() = Some(times.clone());
+        }
+        times
+    };
+    let mut offer = |image: RgbImage, at: usize, times: &[f64], sink: &mut dyn FnMut(Sample) -> bool| {
+        let Some(time) = times.get(at).copied() else { return false };
+        unusable.push(!sink(Sample { time, image }));
+        true
+    };
+    let mut give = |sample: Sample| sink.offer(sample);
+    // A decoder that ignores `skip_frame` gives more frames than keyframes: the decode stops
+    // there, and what it gave is forgotten (below).
+    let decoding = for_each_frame(ffmpeg, input, source, &KEYFRAMES, timeout, |f| {
+        let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
+            return false;
+        };
+        let index = index.borrow();
+        let Some(times) = index.as_deref() else {
+            early.push(image);
+            return early.len() < MAX_EARLY;
+        };
+        if dense(times) {
+            return false;
+        }
+        for (at, waiting) in std::mem::take(&mut early).into_iter().enumerate() {
+            offer(waiting, at, times, &mut give);
+        }
+        offer(image, f.index, times, &mut give)
+    });
+    let (keyframes, decoded) = tokio::join!(listing, decoding);
+    let (keyframes, decoded) = (keyframes?, decoded?);
+    for (at, waiting) in std::mem::take(&mut early).into_iter().enumerate() {
+        if !dense(&keyframes) {
+            offer(waiting, at, &keyframes, &mut give);
+        }
     }
-    let seeks = if usable_keyframes && decoded == keyframes.len() {
+    let seeks = if !dense(&keyframes) && decoded == keyframes.len() {
         extra_seeks(&keyframes, info.duration, &unusable)
     } else {
         sink.clear();

@@ -22,14 +22,15 @@ impl FrameSignature {
         let mut histograms = vec![0f32; GRID * GRID * BINS];
         let mut thumbnail = vec![0f32; THUMB_W * THUMB_H];
         let mut thumb_count = vec![0u32; THUMB_W * THUMB_H];
-        for y in 0..height {
-            for x in 0..width {
-                let v = pixels[y * width + x];
-                let cell = (y * GRID / height) * GRID + x * GRID / width;
-                histograms[cell * BINS + usize::from(v) * BINS / 256] += 1.0;
-                let t = (y * THUMB_H / height) * THUMB_W + x * THUMB_W / width;
-                thumbnail[t] += f32::from(v);
-                thumb_count[t] += 1;
+        // Every frame goes through here: the cell of each column is looked up, not divided.
+        let cell_x: Vec<usize> = (0..width).map(|x| x * GRID / width).collect();
+        let thumb_x: Vec<usize> = (0..width).map(|x| x * THUMB_W / width).collect();
+        for (y, row) in pixels.chunks_exact(width).take(height).enumerate() {
+            let (cell_row, thumb_row) = ((y * GRID / height) * GRID, (y * THUMB_H / height) * THUMB_W);
+            for ((v, cx), tx) in row.iter().zip(&cell_x).zip(&thumb_x) {
+                histograms[(cell_row + cx) * BINS + usize::from(*v) * BINS / 256] += 1.0;
+                thumbnail[thumb_row + tx] += f32::from(*v);
+                thumb_count[thumb_row + tx] += 1;
             }
         }
         let per_cell = (width * height) as f32 / (GRID * GRID) as f32;
@@ -96,10 +97,13 @@ impl ShotDetector {
     }
 
     /// Whether the change at frame `t` is undone within [`FLASH_FRAMES`] (a photo flash, a
-    /// one-frame glitch), rather than a new shot.
+    /// one-frame glitch), or itself undoes one, rather than a new shot.
     fn is_flash(&self, t: usize) -> bool {
         let score = self.scores[t].1;
-        (1..=FLASH_FRAMES).any(|k| self.returns.get(t + k).is_some_and(|r| r[k - 1] < 0.3 * score))
+        let undone =
+            (1..=FLASH_FRAMES).any(|k| self.returns.get(t + k).is_some_and(|r| r[k - 1] < 0.3 * score));
+        let undoes = self.returns[t].iter().any(|r| *r < 0.3 * score);
+        undone || undoes
     }
 
     pub fn scores(&self) -> &[(f64, f32)] {
