@@ -23,7 +23,33 @@ pub struct Stream {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub avg_frame_rate: Option<String>,
+    /// The base rate: what is known of a variable-rate stream whose average is not (Matroska).
+    pub r_frame_rate: Option<String>,
     pub duration: Option<String>,
+    /// Where a display matrix says how the picture is turned (phone videos).
+    #[serde(default)]
+    pub side_data_list: Vec<SideData>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SideData {
+    pub rotation: Option<f64>,
+}
+
+impl Stream {
+    /// Degrees the picture is turned for display (0, 90, 180 or 270); ffmpeg applies it when
+    /// decoding, so every decode sees the displayed picture.
+    pub fn rotation(&self) -> i64 {
+        let degrees = self
+            .side_data_list
+            .iter()
+            .find_map(|d| d.rotation)
+            .or_else(|| self.tags.get("rotate").and_then(|r| r.parse().ok()))
+            .unwrap_or(0.0);
+        (degrees.round() as i64).rem_euclid(360)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

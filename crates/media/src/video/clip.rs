@@ -462,8 +462,9 @@ pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
     }
     let audio = u8::from(info.has_audio);
     graph.push_str(&format!(
-        "{joined}concat=n={n}:v=1:a={audio}[outv]{}",
-        if info.has_audio { "[outa]" } else { "" }
+        "{joined}concat=n={n}:v=1:a={audio}[joined]{};[joined]{}[outv]",
+        if info.has_audio { "[outa]" } else { "" },
+        super::EVEN
     ));
     graph
 }
@@ -573,6 +574,6 @@ mod tests {
         assert!(g.contains("[v0]trim=start=0.980000:end=2.980000"), "{g}");
         assert!(g.contains("[a1]atrim=start=10.000000:end=12.000000"), "{g}");
         assert!(g.contains("afade=t=out:st=1.970000:d=0.03"), "{g}");
-        assert!(g.ends_with("[vs0][as0][vs1][as1]concat=n=2:v=1:a=1[outv][outa]"), "{g}");
+        assert!(g.contains("[vs0][as0][vs1][as1]concat=n=2:v=1:a=1[joined][outa];[joined]crop="), "{g}");
     }
 }

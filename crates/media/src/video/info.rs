@@ -63,8 +63,15 @@ pub fn check_video(probe: &Probe, bytes: u64, limits: &VideoLimits) -> Result<Vi
                 format!("the input ({format}) has no video stream: send a video file"),
             )
         })?;
-    let (width, height) = (stream.width.unwrap_or(0), stream.height.unwrap_or(0));
-    let fps = stream.avg_frame_rate.as_deref().and_then(parse_rate).unwrap_or(0.0);
+    let (mut width, mut height) = (stream.width.unwrap_or(0), stream.height.unwrap_or(0));
+    // A quarter turn: the displayed (and decoded) picture is the stream's, sideways.
+    if stream.rotation() % 180 == 90 {
+        std::mem::swap(&mut width, &mut height);
+    }
+    let fps = [&stream.avg_frame_rate, &stream.r_frame_rate]
+        .iter()
+        .find_map(|rate| rate.as_deref().and_then(parse_rate))
+        .unwrap_or(0.0);
     let duration =
         probe.duration_seconds().or_else(|| stream.duration.as_deref()?.parse().ok()).unwrap_or(0.0);
     if width == 0 || height == 0 || fps <= 0.0 {
@@ -107,6 +114,9 @@ mod tests {
         );
         let tight = VideoLimits { max_duration_secs: 5.0, ..VideoLimits::default() };
         assert_eq!(check_video(&probe, 1000, &tight).unwrap_err().code(), "InvalidInput.TooLarge");
+        let turned = Probe::parse(br#"{"streams":[{"index":0,"codec_type":"video","codec_name":"h264","width":640,"height":272,"avg_frame_rate":"25/1","side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]}],"format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"10.0"}}"#).unwrap();
+        let info = check_video(&turned, 1000, &VideoLimits::default()).unwrap();
+        assert_eq!((info.width, info.height), (272, 640), "a phone video held upright");
         let image = Probe::parse(br#"{"streams":[{"index":0,"codec_type":"video","codec_name":"png","width":6,"height":6}],"format":{"format_name":"png_pipe"}}"#).unwrap();
         assert_eq!(
             check_video(&image, 10, &VideoLimits::default()).unwrap_err().code(),

@@ -19,6 +19,9 @@ use iprod_core::{Error, Result};
 use crate::process::{Process, ProcessError};
 use info::VideoInfo;
 
+/// H.264 in 4:2:0 needs even sides: an odd last row or column is cropped (no resampling).
+pub const EVEN: &str = "crop=trunc(iw/2)*2:trunc(ih/2)*2";
+
 /// One ffmpeg pass from `input` to `output` through a video filter: H.264, audio copied when the
 /// container takes it as is (AAC/MP3) and re-encoded to AAC otherwise, +faststart for MP4/MOV.
 pub struct Render<'a> {
@@ -38,7 +41,7 @@ impl Render<'_> {
         let mut process = Process::new(self.ffmpeg, self.timeout)
             .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-i"])
             .arg(self.input)
-            .args(["-map", "0:v:0", "-map", "0:a?", "-vf", filter])
+            .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")])
             .args([
                 "-c:v",
                 "libx264",
