@@ -23,8 +23,10 @@ use iprod_core::params::JobParams;
 use iprod_core::ports::{MediaEngine, MediaTask, OutputNaming, Progress};
 use iprod_core::template::OutputTemplate;
 use iprod_core::{FunctionName, JobId, PipelineId};
-use iprod_media::video::frames::{SHOT_FRAMES, for_each_frame};
-use iprod_media::video::shots::{ShotDetector, ShotSettings};
+use iprod_media::probe::probe;
+use iprod_media::video::frames::shot_pass;
+use iprod_media::video::info::{VideoInfo, VideoLimits, check_video};
+use iprod_media::video::shots::ShotSettings;
 use iprod_media::{Engine, EngineSettings};
 
 struct Quiet;
@@ -150,14 +152,15 @@ impl ChildSampler {
     }
 }
 
-async fn iprod_cuts(path: &Path, size: (u32, u32, f64)) -> Vec<f64> {
-    let mut detector = ShotDetector::default();
-    for_each_frame(Path::new("ffmpeg"), path, size, &SHOT_FRAMES, Duration::from_secs(600), |f| {
-        detector.push(f.time, f.pixels, f.width, f.height);
-        true
-    })
-    .await
-    .unwrap();
+async fn video_info(path: &Path) -> VideoInfo {
+    let probed = probe(Path::new("ffprobe"), path, Duration::from_secs(60)).await.unwrap();
+    check_video(&probed, std::fs::metadata(path).unwrap().len(), &VideoLimits::default()).unwrap()
+}
+
+/// Shot detection as the functions run it, after their probe: the shot pass.
+async fn iprod_cuts(path: &Path, info: &VideoInfo) -> Vec<f64> {
+    let (detector, _) =
+        shot_pass(Path::new("ffmpeg"), path, info, Duration::from_secs(600), |_| ()).await.unwrap();
     detector.cuts(&ShotSettings::default())
 }
 
@@ -230,10 +233,15 @@ fn main() {
     let gif =
         measured(rounds, &mut || process(FunctionName::Cover, r#"{"Model":"gif"}"#, "oss://media/o/c.gif"));
     row("Cover, animated GIF", gif, decode);
-    let shots = measured(rounds, &mut || {
-        runtime.block_on(iprod_cuts(&input, (1280, 720, 25.0)));
+    let info = runtime.block_on(video_info(&input));
+    let probing = seconds(rounds, || {
+        runtime.block_on(video_info(&input));
     });
-    row("shot detection (iprod: grey 160 px, no loop filter)", shots, decode);
+    row("probe (ffprobe, before every function)", plain(probing), decode);
+    let shots = measured(rounds, &mut || {
+        runtime.block_on(iprod_cuts(&input, &info));
+    });
+    row("shot detection (iprod: two halves at once)", shots, decode);
     let mut scene_seconds = f64::MAX;
     for _ in 0..rounds.max(1) {
         scene_seconds = scene_seconds.min(pyscenedetect(&input).1);
@@ -260,7 +268,7 @@ fn main() {
     let set = tempfile::tempdir().unwrap();
     let (mut ours, mut theirs) = ((0, 0, 0), (0, 0, 0));
     for (clip, truth) in shot_set::write(set.path(), &repo(".iprod/test-media")) {
-        let found = runtime.block_on(iprod_cuts(&clip, (320, 180, shot_set::FPS)));
+        let found = runtime.block_on(async { iprod_cuts(&clip, &video_info(&clip).await).await });
         ours = add(ours, shot_set::score(&found, &truth));
         theirs = add(theirs, shot_set::score(&pyscenedetect(&clip).0, &truth));
     }
@@ -271,7 +279,7 @@ fn main() {
         accuracy(theirs)
     );
     let truth = bench_cuts();
-    let found = runtime.block_on(iprod_cuts(&input, (1280, 720, 25.0)));
+    let found = runtime.block_on(iprod_cuts(&input, &info));
     let reference = pyscenedetect(&input).0;
     println!(
         "  bench720 ({} cuts): iprod {}, PySceneDetect {}",

@@ -8,18 +8,17 @@ use std::time::Duration;
 #[path = "video_common/shot_set.rs"]
 mod shot_set;
 
-use iprod_media::video::frames::{SHOT_FRAMES, for_each_frame};
+use iprod_media::probe::probe;
+use iprod_media::video::frames::shot_pass;
+use iprod_media::video::info::{VideoLimits, check_video};
 use iprod_media::video::shots::{ShotDetector, ShotSettings};
 
-async fn cuts_of(path: &Path, size: (u32, u32, f64)) -> (Vec<f64>, ShotDetector) {
-    let mut detector = ShotDetector::default();
-    let spec = SHOT_FRAMES;
-    for_each_frame(Path::new("ffmpeg"), path, size, &spec, Duration::from_secs(60), |f| {
-        detector.push(f.time, f.pixels, f.width, f.height);
-        true
-    })
-    .await
-    .unwrap();
+/// The production pass (probe, then the shot pass, in two halves from 8 s on).
+async fn cuts_of(path: &Path) -> (Vec<f64>, ShotDetector) {
+    let timeout = Duration::from_secs(60);
+    let probed = probe(Path::new("ffprobe"), path, timeout).await.unwrap();
+    let info = check_video(&probed, std::fs::metadata(path).unwrap().len(), &VideoLimits::default()).unwrap();
+    let (detector, _) = shot_pass(Path::new("ffmpeg"), path, &info, timeout, |_| ()).await.unwrap();
     (detector.cuts(&ShotSettings::default()), detector)
 }
 
@@ -27,7 +26,7 @@ async fn cuts_of(path: &Path, size: (u32, u32, f64)) -> (Vec<f64>, ShotDetector)
 async fn the_cuts_of_bikes_are_found_within_a_frame() {
     let bikes: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media/bikes.mp4");
     assert!(bikes.is_file(), "run layers/fetch-test-media.sh (make test does)");
-    let (cuts, detector) = cuts_of(&bikes, (640, 272, 25.0)).await;
+    let (cuts, detector) = cuts_of(&bikes).await;
     let truth = [1.20, 3.04, 5.48, 7.48, 9.68];
     for t in truth {
         let frame = (t * 25.0_f64).round() as usize;
@@ -57,7 +56,7 @@ async fn synthetic_hard_cuts_are_found_at_their_times() {
         .status()
         .unwrap();
     assert!(status.success());
-    let (cuts, _) = cuts_of(&clip, (320, 180, 25.0)).await;
+    let (cuts, _) = cuts_of(&clip).await;
     assert_eq!(cuts, vec![2.0, 4.0]);
 }
 
@@ -67,7 +66,7 @@ async fn precision_and_recall_on_the_synthetic_set_are_at_least_095() {
     let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media");
     let (mut hits, mut found, mut truth) = (0, 0, 0);
     for (clip, cuts) in shot_set::write(dir.path(), &media) {
-        let (detected, _) = cuts_of(&clip, (320, 180, shot_set::FPS)).await;
+        let (detected, _) = cuts_of(&clip).await;
         println!("{}: truth {cuts:?} found {detected:?}", clip.display());
         let (h, f, t) = shot_set::score(&detected, &cuts);
         (hits, found, truth) = (hits + h, found + f, truth + t);

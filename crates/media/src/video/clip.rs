@@ -17,9 +17,9 @@ use iprod_core::params::ClipParams;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, SHOT_FRAMES, for_each_frame};
+use super::frames::{AnalysisSpec, Decode, for_each_frame, shot_pass};
 use super::info::VideoInfo;
-use super::shots::{ShotDetector, ShotSettings};
+use super::shots::ShotSettings;
 use crate::onnx::OnnxRuntime;
 use crate::process::Process;
 use crate::vision::faces;
@@ -132,19 +132,14 @@ pub async fn analyse(
     runtime: std::sync::Arc<OnnxRuntime>,
     timeout: Duration,
 ) -> Result<Analysis> {
-    let source = (info.width, info.height, info.fps);
-    let mut detector = ShotDetector::default();
-    let (mut brightness, mut contrast) = (Vec::new(), Vec::new());
-    for_each_frame(ffmpeg, input, source, &SHOT_FRAMES, timeout, |f| {
-        detector.push(f.time, f.pixels, f.width, f.height);
-        let n = f.pixels.len().max(1) as f32;
-        let mean = f.pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;
-        let var = f.pixels.iter().map(|p| (f32::from(*p) - mean).powi(2)).sum::<f32>() / n;
-        brightness.push(mean / 255.0);
-        contrast.push(var.sqrt() / 255.0);
-        true
+    let (detector, exposure) = shot_pass(ffmpeg, input, info, timeout, |pixels| {
+        let n = pixels.len().max(1) as f32;
+        let mean = pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;
+        let var = pixels.iter().map(|p| (f32::from(*p) - mean).powi(2)).sum::<f32>() / n;
+        (mean / 255.0, var.sqrt() / 255.0)
     })
     .await?;
+    let (brightness, contrast) = exposure.into_iter().unzip();
     let motion: Vec<f32> = detector.scores().iter().map(|s| s.1).collect();
     let cuts = detector
         .cuts(&ShotSettings::default())

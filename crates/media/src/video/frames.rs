@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use iprod_core::{Error, Result};
 
+use super::info::VideoInfo;
+use super::shots::ShotDetector;
 use crate::process::{Process, ProcessError};
 
 /// One decoded analysis frame: 8-bit grey, or RGB when asked for, row-major.
@@ -77,6 +79,47 @@ pub async fn frames_from(
     on_frame: impl FnMut(GrayFrame<'_>) -> bool,
 ) -> Result<usize> {
     decode(ffmpeg, input, source, spec, Some((start, count)), timeout, on_frame).await
+}
+
+/// Videos at least this long (seconds) are decoded for shots in two halves at once.
+const SPLIT_SECONDS: f64 = 8.0;
+
+/// Shot detection's pass: every frame as [`SHOT_FRAMES`], into a [`ShotDetector`], with
+/// `measure` applied to each frame's grey pixels (kept in frame order). A long video is decoded
+/// as two halves at the same time and the detectors joined: one ffmpeg keeps ~1.5 cores busy
+/// (its filtering and output are serial), two keep both.
+pub async fn shot_pass<T: Send>(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    timeout: Duration,
+    measure: impl Fn(&[u8]) -> T + Sync,
+) -> Result<(ShotDetector, Vec<T>)> {
+    let source = (info.width, info.height, info.fps);
+    let total = (info.duration * info.fps).round() as usize;
+    let part = |span: Option<(f64, usize)>| {
+        let measure = &measure;
+        async move {
+            let mut detector = ShotDetector::default();
+            let mut values = Vec::new();
+            decode(ffmpeg, input, source, &SHOT_FRAMES, span, timeout, |f| {
+                detector.push(f.time, f.pixels, f.width, f.height);
+                values.push(measure(f.pixels));
+                true
+            })
+            .await?;
+            Ok::<_, iprod_core::Error>((detector, values))
+        }
+    };
+    if info.duration < SPLIT_SECONDS || total < 4 {
+        return part(None).await;
+    }
+    let half = total / 2;
+    // The second half starts on a frame boundary, so its frame times continue the first's.
+    let (first, second) = tokio::join!(part(Some((0.0, half))), part(Some((half as f64 / info.fps, total))));
+    let ((a, mut values), (b, rest)) = (first?, second?);
+    values.extend(rest);
+    Ok((a.join(b), values))
 }
 
 /// `on_frame` returns false to stop the decode early.

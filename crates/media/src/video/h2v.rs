@@ -16,9 +16,9 @@ use iprod_core::params::Aspect;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, SHOT_FRAMES, analysis_size, for_each_frame};
+use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame, shot_pass};
 use super::info::VideoInfo;
-use super::shots::{ShotDetector, ShotSettings};
+use super::shots::ShotSettings;
 use crate::image::h2v::{Mode, plan};
 use crate::onnx::OnnxRuntime;
 use crate::vision::{faces, saliency};
@@ -54,13 +54,7 @@ pub async fn analyse(
     runtime: std::sync::Arc<OnnxRuntime>,
     timeout: Duration,
 ) -> Result<(Vec<f64>, Vec<Sample>)> {
-    let source = (info.width, info.height, info.fps);
-    let mut shots = ShotDetector::default();
-    for_each_frame(ffmpeg, input, source, &SHOT_FRAMES, timeout, |f| {
-        shots.push(f.time, f.pixels, f.width, f.height);
-        true
-    })
-    .await?;
+    let (shots, _) = shot_pass(ffmpeg, input, info, timeout, |_| ()).await?;
     let cuts = shots.cuts(&ShotSettings::default());
 
     // The models run on a blocking thread; ffmpeg's pipe is driven from there too.

@@ -70,7 +70,9 @@ impl Default for ShotSettings {
 /// Collects the per-frame change scores while frames stream by (three floats per frame).
 #[derive(Default)]
 pub struct ShotDetector {
-    /// The last three frames' signatures, newest last.
+    /// The first three and the last three frames' signatures (newest last): what joining two
+    /// detectors of consecutive parts needs.
+    first: Vec<FrameSignature>,
     recent: Vec<FrameSignature>,
     /// (time of the frame, its change score against the previous frame).
     scores: Vec<(f64, f32)>,
@@ -90,10 +92,42 @@ impl ShotDetector {
         };
         self.scores.push((time, if self.recent.is_empty() { 0.0 } else { back(1) }));
         self.returns.push([back(2), back(3)]);
+        if self.first.len() < 3 {
+            self.first.push(signature.clone());
+        }
         if self.recent.len() == 3 {
             self.recent.remove(0);
         }
         self.recent.push(signature);
+    }
+
+    /// Continues this detector with `next`, the detector of the frames right after its own
+    /// (e.g. the second half of a video decoded at the same time): the result is what one
+    /// detector over all the frames would hold.
+    pub fn join(mut self, next: ShotDetector) -> ShotDetector {
+        let before = self.recent.len();
+        let mut window: Vec<&FrameSignature> = self.recent.iter().chain(&next.first).collect();
+        for (j, (mut score, mut returns)) in next.scores.into_iter().zip(next.returns).enumerate() {
+            if j < next.first.len() {
+                let at = before + j;
+                let back = |k: usize| at.checked_sub(k).map_or(f32::MAX, |i| window[i].distance(window[at]));
+                if before > 0 {
+                    score.1 = back(1);
+                }
+                returns = [back(2), back(3)];
+            }
+            self.scores.push(score);
+            self.returns.push(returns);
+        }
+        window.clear();
+        if self.first.len() < 3 {
+            let missing = 3 - self.first.len();
+            self.first.extend(next.first.iter().take(missing).cloned());
+        }
+        let mut recent: Vec<FrameSignature> = self.recent.into_iter().chain(next.recent).collect();
+        let keep = recent.len().saturating_sub(3);
+        self.recent = recent.split_off(keep);
+        self
     }
 
     /// Whether the change at frame `t` is undone within [`FLASH_FRAMES`] (a photo flash, a
@@ -163,6 +197,23 @@ mod tests {
             d.push(i as f64 / 10.0, &pixels, 64, 36);
         }
         assert!(d.cuts(&ShotSettings::default()).is_empty(), "{:?}", d.cuts(&ShotSettings::default()));
+    }
+
+    #[test]
+    fn two_joined_halves_score_as_one_pass() {
+        let frames: Vec<Vec<u8>> =
+            (0..24).map(|i| if i < 12 { frame(90, i % 8) } else { frame(20, (i / 3) % 8) }).collect();
+        let mut whole = ShotDetector::default();
+        let (mut a, mut b) = (ShotDetector::default(), ShotDetector::default());
+        for (i, pixels) in frames.iter().enumerate() {
+            let t = i as f64 / 10.0;
+            whole.push(t, pixels, 64, 36);
+            if i < 11 { a.push(t, pixels, 64, 36) } else { b.push(t, pixels, 64, 36) }
+        }
+        let joined = a.join(b);
+        assert_eq!(joined.scores, whole.scores);
+        assert_eq!(joined.returns, whole.returns);
+        assert_eq!(joined.cuts(&ShotSettings::default()), vec![1.2]);
     }
 
     #[test]
