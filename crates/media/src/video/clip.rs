@@ -2,8 +2,9 @@
 //! order, at a target length.
 //!
 //! Analysis (bounded memory): every frame grey at 160 px for cuts, motion and exposure; faces
-//! once a second at 320 px; audio loudness every 0.1 s. Each frame gets an interest score
-//! (motion, faces, loudness, contrast); black and blank frames are never used. Segments are
+//! and saliency concentration once a second at 320 px; audio loudness every 0.1 s. Each frame
+//! gets an interest score (motion, faces, loudness, a distinct subject, contrast); runs of black
+//! and blank frames are never used. Segments are
 //! chosen greedily, best window first, preferring shots not used yet, then each is shifted by
 //! up to half a second so that it starts and ends on a cut or on the stillest frame nearby.
 //! Rendering is one ffmpeg pass: `trim`/`atrim` per segment, 30 ms audio fades at every join
@@ -23,6 +24,7 @@ use super::shots::ShotSettings;
 use crate::onnx::OnnxRuntime;
 use crate::process::Process;
 use crate::vision::faces;
+use crate::vision::quality::saliency_concentration;
 
 const FACES: AnalysisSpec = AnalysisSpec { width: 320, fps: Some(1.0), rgb: true, decode: Decode::Full };
 /// Audio loudness is measured over windows of this many seconds.
@@ -49,6 +51,8 @@ pub struct Analysis {
     pub cuts: Vec<usize>,
     /// Largest face (fraction of the frame's side, ~0..0.5), once a second.
     pub faces: Vec<f32>,
+    /// How concentrated the salient content is (0..1, `vision::quality`), once a second.
+    pub salience: Vec<f32>,
     /// RMS loudness (0..1) every [`AUDIO_WINDOW`] s; empty without audio.
     pub loudness: Vec<f32>,
 }
@@ -105,12 +109,14 @@ impl Analysis {
                 }
                 let t = i as f64 / self.fps;
                 let face = self.faces.get(t as usize).copied().unwrap_or(0.0);
+                let salient = self.salience.get(t as usize).copied().unwrap_or(0.0);
                 let loud = self.loudness.get((t / AUDIO_WINDOW) as usize).copied().unwrap_or(0.0);
                 // A tiny floor keeps a usable frame distinguishable from an unusable one.
-                0.01 + 0.35 * norm(motion[i], motion_scale)
-                    + 0.30 * (face / 0.15).min(1.0)
-                    + 0.25 * norm(loud, loud_scale)
-                    + 0.09 * norm(self.contrast[i], contrast_scale)
+                0.01 + 0.30 * norm(motion[i], motion_scale)
+                    + 0.28 * (face / 0.15).min(1.0)
+                    + 0.22 * norm(loud, loud_scale)
+                    + 0.12 * salient
+                    + 0.07 * norm(self.contrast[i], contrast_scale)
             })
             .collect()
     }
@@ -150,22 +156,24 @@ pub async fn analyse(
 
     let (ffmpeg, input, info) = (ffmpeg.to_owned(), input.to_owned(), *info);
     let handle = tokio::runtime::Handle::current();
-    let faces =
-        tokio::task::spawn_blocking(move || face_sizes(&handle, &ffmpeg, &input, &info, &runtime, timeout))
+    let subjects =
+        tokio::task::spawn_blocking(move || subjects(&handle, &ffmpeg, &input, &info, &runtime, timeout))
             .await
             .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
-    Ok(Analysis { fps: info.fps, motion, brightness, contrast, cuts, faces, loudness })
+    let (faces, salience) = subjects.into_iter().unzip();
+    Ok(Analysis { fps: info.fps, motion, brightness, contrast, cuts, faces, salience, loudness })
 }
 
-/// The largest face's size (square root of its area over the frame's), once a second.
-fn face_sizes(
+/// Once a second: the largest face's size (square root of its area over the frame's) and the
+/// frame's saliency concentration.
+fn subjects(
     handle: &tokio::runtime::Handle,
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
     runtime: &OnnxRuntime,
     timeout: Duration,
-) -> Result<Vec<f32>> {
+) -> Result<Vec<(f32, f32)>> {
     let mut sizes = Vec::new();
     let mut failure = None;
     handle.block_on(for_each_frame(
@@ -181,7 +189,8 @@ fn face_sizes(
             match faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD) {
                 Ok(found) => {
                     let area = (f.width * f.height) as f32;
-                    sizes.push(found.iter().map(|face| (face.rect.area() / area).sqrt()).fold(0.0, f32::max));
+                    let face = found.iter().map(|face| (face.rect.area() / area).sqrt()).fold(0.0, f32::max);
+                    sizes.push((face, saliency_concentration(&image)));
                     true
                 }
                 Err(e) => {
@@ -531,6 +540,7 @@ mod tests {
             contrast: vec![0.2; frames],
             cuts: vec![250, 500, 750],
             faces: vec![0.0; 40],
+            salience: vec![0.0; 40],
             loudness: Vec::new(),
         }
     }

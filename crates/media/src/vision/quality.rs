@@ -112,7 +112,7 @@ const SALIENCY_WIDTH: u32 = 64;
 /// Frequency-tuned saliency: each pixel's Lab distance from the frame's mean colour, after a
 /// light blur. The result is 1 − (the saliency-weighted spatial spread ÷ the spread of an even
 /// spread), so one distinct subject scores high and texture all over scores low.
-fn saliency_concentration(image: &RgbImage) -> f32 {
+pub fn saliency_concentration(image: &RgbImage) -> f32 {
     let tw = SALIENCY_WIDTH.min(image.width()).max(1);
     let th = ((image.height() * tw) / image.width().max(1)).max(1);
     // The triangle filter at this reduction is the blur the method asks for.
