@@ -491,20 +491,7 @@ pub async fn render(
     if info.has_audio {
         process = process.args(["-map", "[outa]", "-c:a", "aac", "-b:a", "160k"]);
     }
-    let process = process
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "20",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ])
-        .arg(output);
+    let process = process.args(super::h264_output(output, 20)).arg(output);
     super::run_with_progress(&process, total, on_progress)
         .await
         .map_err(|e| Error::invalid_input("Media", format!("rendering the summary failed: {e}")))

@@ -37,34 +37,34 @@ impl Render<'_> {
     /// Runs the pass; `on_progress` gets the fraction (0..1) of the video written so far, from
     /// ffmpeg's `-progress` reports.
     pub async fn run(&self, filter: &str, crf: u8, mut on_progress: impl FnMut(f64)) -> Result<()> {
-        let ext = self.output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
         let mut process = Process::new(self.ffmpeg, self.timeout)
             .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-i"])
             .arg(self.input)
-            .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                &crf.to_string(),
-                "-pix_fmt",
-                "yuv420p",
-            ]);
+            .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")]);
         process = match (self.info.has_audio, self.audio_codec) {
             (false, _) => process,
             (true, Some("aac" | "mp3")) => process.args(["-c:a", "copy"]),
             (true, _) => process.args(["-c:a", "aac", "-b:a", "160k"]),
         };
-        if ext == "mp4" || ext == "mov" {
-            process = process.args(["-movflags", "+faststart"]);
-        }
-        let process = process.arg(self.output);
+        let process = process.args(h264_output(self.output, crf)).arg(self.output);
         run_with_progress(&process, self.info.duration, &mut on_progress)
             .await
             .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))
     }
+}
+
+/// The video encoder options of every rendered output: H.264 (x264 veryfast at `crf`) in 4:2:0,
+/// with the index up front (`+faststart`) for MP4/MOV so players can start before the end.
+pub fn h264_output(output: &Path, crf: u8) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["-c:v", "libx264", "-preset", "veryfast", "-crf", &crf.to_string(), "-pix_fmt", "yuv420p"]
+            .map(str::to_owned)
+            .to_vec();
+    let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
+    if ext == "mp4" || ext == "mov" {
+        args.extend(["-movflags".to_owned(), "+faststart".to_owned()]);
+    }
+    args
 }
 
 /// Runs an ffmpeg started with `-progress pipe:1`, reporting the fraction of `duration`
