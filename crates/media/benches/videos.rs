@@ -26,6 +26,7 @@ use iprod_core::{FunctionName, JobId, PipelineId};
 use iprod_media::probe::probe;
 use iprod_media::video::frames::shot_pass;
 use iprod_media::video::info::{VideoInfo, VideoLimits, check_video};
+use iprod_media::video::meter::Meter;
 use iprod_media::video::shots::ShotSettings;
 use iprod_media::{Engine, EngineSettings};
 
@@ -160,7 +161,9 @@ async fn video_info(path: &Path) -> VideoInfo {
 /// Shot detection as the functions run it, after their probe: the shot pass.
 async fn iprod_cuts(path: &Path, info: &VideoInfo) -> Vec<f64> {
     let (detector, _) =
-        shot_pass(Path::new("ffmpeg"), path, info, Duration::from_secs(600), |_| ()).await.unwrap();
+        shot_pass(Path::new("ffmpeg"), path, info, (Duration::from_secs(600), &Meter::default()), |_| ())
+            .await
+            .unwrap();
     detector.cuts(&ShotSettings::default())
 }
 

@@ -16,6 +16,7 @@ use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
 use crate::video::Render;
 use crate::video::info::{VideoInfo, VideoLimits, check_video};
+use crate::video::meter::{Meter, metered};
 use crate::{formats, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,8 +106,10 @@ impl Engine {
             }
             JobParams::VideoClip(params) => {
                 use crate::video::clip;
-                let analysis =
-                    clip::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), timeout).await?;
+                let meter = Arc::new(Meter::default());
+                let analysing =
+                    clip::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), (timeout, meter.clone()));
+                let analysis = metered(analysing, &meter, |f| progress.report(5 + (f * 55.0) as u8)).await?;
                 progress.report(60);
                 let segments = clip::select(&analysis, info.duration, params);
                 clip::render(ffmpeg, &task.input, &output, &info, &segments, timeout, |f| {
@@ -119,7 +122,9 @@ impl Engine {
                 use crate::video::delogo;
                 let detected = logos.is_empty();
                 let boxes = if detected {
-                    delogo::find_static_logos(ffmpeg, &task.input, &info, timeout).await?
+                    let meter = Meter::default();
+                    let finding = delogo::find_static_logos(ffmpeg, &task.input, &info, (timeout, &meter));
+                    metered(finding, &meter, |f| progress.report(5 + (f * 25.0) as u8)).await?
                 } else {
                     logos.clone()
                 };
@@ -132,8 +137,11 @@ impl Engine {
             }
             JobParams::VideoH2V => {
                 use crate::video::h2v;
+                let meter = Arc::new(Meter::default());
+                let analysing =
+                    h2v::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), (timeout, meter.clone()));
                 let (cuts, samples) =
-                    h2v::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), timeout).await?;
+                    metered(analysing, &meter, |f| progress.report(5 + (f * 45.0) as u8)).await?;
                 progress.report(50);
                 let window = h2v::window_size(info.width, info.height);
                 let shots = h2v::camera(&samples, &cuts, info.duration, info.width, window.0);

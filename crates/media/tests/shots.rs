@@ -11,6 +11,7 @@ mod shot_set;
 use iprod_media::probe::probe;
 use iprod_media::video::frames::shot_pass;
 use iprod_media::video::info::{VideoLimits, check_video};
+use iprod_media::video::meter::Meter;
 use iprod_media::video::shots::{ShotDetector, ShotSettings};
 
 /// The production pass (probe, then the shot pass, in two halves from 8 s on).
@@ -18,7 +19,8 @@ async fn cuts_of(path: &Path) -> (Vec<f64>, ShotDetector) {
     let timeout = Duration::from_secs(60);
     let probed = probe(Path::new("ffprobe"), path, timeout).await.unwrap();
     let info = check_video(&probed, std::fs::metadata(path).unwrap().len(), &VideoLimits::default()).unwrap();
-    let (detector, _) = shot_pass(Path::new("ffmpeg"), path, &info, timeout, |_| ()).await.unwrap();
+    let (detector, _) =
+        shot_pass(Path::new("ffmpeg"), path, &info, (timeout, &Meter::default()), |_| ()).await.unwrap();
     (detector.cuts(&ShotSettings::default()), detector)
 }
 

@@ -14,10 +14,13 @@ use iprod_media::onnx::OnnxRuntime;
 use iprod_media::vision::faces;
 use iprod_media::{Engine, EngineSettings};
 
-struct Quiet;
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<u8>>);
 
-impl Progress for Quiet {
-    fn report(&self, _: u8) {}
+impl Progress for Recorder {
+    fn report(&self, percent: u8) {
+        self.0.lock().unwrap().push(percent);
+    }
     fn is_cancelled(&self) -> bool {
         false
     }
@@ -87,7 +90,12 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
             timestamp: 0,
         },
     };
-    let out = engine.process(&task, &Quiet).await.unwrap();
+    let progress = Recorder::default();
+    let out = engine.process(&task, &progress).await.unwrap();
+    // Progress moves during the analysis (5-50: shots, then faces), not only in the render.
+    let reports = progress.0.lock().unwrap().clone();
+    assert!(reports.iter().any(|p| (6..50).contains(p)), "{reports:?}");
+    assert!(reports.windows(2).all(|w| w[0] <= w[1]), "never backwards: {reports:?}");
     let result = &out.result;
     println!("{result}");
     assert_eq!((result["Width"].as_u64(), result["Height"].as_u64()), (Some(404), Some(720)));

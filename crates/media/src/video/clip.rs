@@ -11,6 +11,7 @@
 //! (no clicks), `concat`, H.264/AAC MP4.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use image::RgbImage;
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, Decode, for_each_frame, shot_pass};
 use super::info::VideoInfo;
+use super::meter::Meter;
 use super::shots::ShotSettings;
 use crate::onnx::OnnxRuntime;
 use crate::process::Process;
@@ -135,10 +137,12 @@ pub async fn analyse(
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
-    runtime: std::sync::Arc<OnnxRuntime>,
-    timeout: Duration,
+    runtime: Arc<OnnxRuntime>,
+    (timeout, meter): (Duration, Arc<Meter>),
 ) -> Result<Analysis> {
-    let (detector, exposure) = shot_pass(ffmpeg, input, info, timeout, |pixels| {
+    // The shot pass expects its own share; then the subjects and, with audio, the loudness.
+    meter.expect(info.duration * if info.has_audio { 2.0 } else { 1.0 });
+    let (detector, exposure) = shot_pass(ffmpeg, input, info, (timeout, &meter), |pixels| {
         let n = pixels.len().max(1) as f32;
         let mean = pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;
         let var = pixels.iter().map(|p| (f32::from(*p) - mean).powi(2)).sum::<f32>() / n;
@@ -152,14 +156,16 @@ pub async fn analyse(
         .into_iter()
         .map(|t| (t * info.fps).round() as usize)
         .collect();
-    let loudness = if info.has_audio { loudness(ffmpeg, input, timeout).await? } else { Vec::new() };
+    let loudness =
+        if info.has_audio { loudness(ffmpeg, input, (timeout, &meter)).await? } else { Vec::new() };
 
     let (ffmpeg, input, info) = (ffmpeg.to_owned(), input.to_owned(), *info);
     let handle = tokio::runtime::Handle::current();
-    let subjects =
-        tokio::task::spawn_blocking(move || subjects(&handle, &ffmpeg, &input, &info, &runtime, timeout))
-            .await
-            .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
+    let subjects = tokio::task::spawn_blocking(move || {
+        subjects(&handle, &ffmpeg, &input, &info, &runtime, (timeout, &meter))
+    })
+    .await
+    .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
     let (faces, salience) = subjects.into_iter().unzip();
     Ok(Analysis { fps: info.fps, motion, brightness, contrast, cuts, faces, salience, loudness })
 }
@@ -172,7 +178,7 @@ fn subjects(
     input: &Path,
     info: &VideoInfo,
     runtime: &OnnxRuntime,
-    timeout: Duration,
+    (timeout, meter): (Duration, &Meter),
 ) -> Result<Vec<(f32, f32)>> {
     let mut sizes = Vec::new();
     let mut failure = None;
@@ -191,6 +197,7 @@ fn subjects(
                     let area = (f.width * f.height) as f32;
                     let face = found.iter().map(|face| (face.rect.area() / area).sqrt()).fold(0.0, f32::max);
                     sizes.push((face, saliency_concentration(&image)));
+                    meter.advance(1.0 / FACES.fps.unwrap_or(info.fps));
                     true
                 }
                 Err(e) => {
@@ -204,7 +211,7 @@ fn subjects(
 }
 
 /// RMS of the first audio stream (mono, 8 kHz) per [`AUDIO_WINDOW`].
-async fn loudness(ffmpeg: &Path, input: &Path, timeout: Duration) -> Result<Vec<f32>> {
+async fn loudness(ffmpeg: &Path, input: &Path, (timeout, meter): (Duration, &Meter)) -> Result<Vec<f32>> {
     let window = (AUDIO_RATE as f64 * AUDIO_WINDOW) as usize;
     let mut levels = Vec::new();
     Process::new(ffmpeg, timeout)
@@ -218,6 +225,7 @@ async fn loudness(ffmpeg: &Path, input: &Path, timeout: Duration) -> Result<Vec<
                 .map(|v| v * v)
                 .sum();
             levels.push((sum / window as f64).sqrt() as f32);
+            meter.advance(AUDIO_WINDOW);
             true
         })
         .await

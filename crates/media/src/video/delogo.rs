@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame};
 use super::info::VideoInfo;
+use super::meter::Meter;
 use super::static_logo::StaticOverlayFinder;
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
@@ -21,12 +22,14 @@ pub async fn find_static_logos(
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
-    timeout: Duration,
+    (timeout, meter): (Duration, &Meter),
 ) -> Result<Vec<LogoBox>> {
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
     let mut finder = StaticOverlayFinder::new(w as usize, h as usize);
+    meter.expect(info.duration);
     for_each_frame(ffmpeg, input, (info.width, info.height, info.fps), &ANALYSIS, timeout, |frame| {
         finder.push(frame.pixels);
+        meter.advance(1.0 / ANALYSIS.fps.unwrap_or(info.fps));
         true
     })
     .await?;

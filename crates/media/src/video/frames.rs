@@ -8,6 +8,7 @@ use std::time::Duration;
 use iprod_core::{Error, Result};
 
 use super::info::VideoInfo;
+use super::meter::Meter;
 use super::shots::ShotDetector;
 use crate::process::{Process, ProcessError};
 
@@ -92,10 +93,11 @@ pub async fn shot_pass<T: Send>(
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
-    timeout: Duration,
+    (timeout, meter): (Duration, &Meter),
     measure: impl Fn(&[u8]) -> T + Sync,
 ) -> Result<(ShotDetector, Vec<T>)> {
     let source = (info.width, info.height, info.fps);
+    meter.expect(info.duration);
     let total = (info.duration * info.fps).round() as usize;
     let part = |span: Option<(f64, usize)>| {
         let measure = &measure;
@@ -105,6 +107,7 @@ pub async fn shot_pass<T: Send>(
             decode(ffmpeg, input, source, &SHOT_FRAMES, span, timeout, |f| {
                 detector.push(f.time, f.pixels, f.width, f.height);
                 values.push(measure(f.pixels));
+                meter.advance(1.0 / info.fps);
                 true
             })
             .await?;

@@ -9,6 +9,7 @@
 //! copied, H.264 MP4 with +faststart.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use image::RgbImage;
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame, shot_pass};
 use super::info::VideoInfo;
+use super::meter::Meter;
 use super::shots::ShotSettings;
 use crate::image::h2v::{Mode, plan};
 use crate::onnx::OnnxRuntime;
@@ -52,9 +54,10 @@ pub async fn analyse(
     input: &Path,
     info: &VideoInfo,
     runtime: std::sync::Arc<OnnxRuntime>,
-    timeout: Duration,
+    (timeout, meter): (Duration, Arc<Meter>),
 ) -> Result<(Vec<f64>, Vec<Sample>)> {
-    let (shots, _) = shot_pass(ffmpeg, input, info, timeout, |_| ()).await?;
+    meter.expect(info.duration);
+    let (shots, _) = shot_pass(ffmpeg, input, info, (timeout, &meter), |_| ()).await?;
     let cuts = shots.cuts(&ShotSettings::default());
 
     // The models run on a blocking thread; ffmpeg's pipe is driven from there too.
@@ -62,7 +65,7 @@ pub async fn analyse(
     let handle = tokio::runtime::Handle::current();
     let info = *info;
     let samples = tokio::task::spawn_blocking(move || {
-        subject_samples(&handle, &ffmpeg, &input, &info, &runtime, timeout)
+        subject_samples(&handle, &ffmpeg, &input, &info, &runtime, (timeout, &meter))
     })
     .await
     .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
@@ -75,7 +78,7 @@ fn subject_samples(
     input: &Path,
     info: &VideoInfo,
     runtime: &OnnxRuntime,
-    timeout: Duration,
+    (timeout, meter): (Duration, &Meter),
 ) -> Result<Vec<Sample>> {
     let (aw, ah) = analysis_size(info.width, info.height, SUBJECTS.width);
     let scale = info.width as f32 / aw as f32;
@@ -116,6 +119,7 @@ fn subject_samples(
                 Mode::Pad => aw as f32 / 2.0,
             };
             samples.push(Sample { time: f.time, center: center * scale });
+            meter.advance(1.0 / SUBJECTS.fps.unwrap_or(info.fps));
             true
         },
     ))?;
