@@ -128,3 +128,66 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
         .unwrap();
     assert!(String::from_utf8_lossy(&probe.stdout).contains("audio"), "audio kept");
 }
+
+#[tokio::test]
+async fn two_people_far_apart_get_a_padded_shot_with_both_in_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("pair.mp4");
+    let face = repo(".iprod/test-media/grace_hopper.jpg");
+    // Shot 1 (0-3 s): the portrait twice, at the far left and the far right. Shot 2 (3-5 s): once.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x3a5a7a:s=1280x720:r=25:d=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x8a5a3a:s=1280x720:r=25:d=2",
+        "-loop",
+        "1",
+        "-i",
+        face.to_str().unwrap(),
+        "-filter_complex",
+        "[2:v]scale=260:-2,split=3[p1][p2][p3];[0:v][p1]overlay=x=30:y=150:shortest=1[l];[l][p2]overlay=x=990:y=150:shortest=1[a];[1:v][p3]overlay=x=500:y=150:shortest=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        clip.to_str().unwrap(),
+    ]);
+    let engine =
+        Engine::new(EngineSettings { model_dir: repo(".iprod/model-pack"), ..EngineSettings::default() });
+    let task = MediaTask {
+        job_id: JobId::generate(),
+        pipeline_id: PipelineId::default_pipeline(),
+        function: FunctionName::VideoH2V,
+        model_id: String::new(),
+        params: JobParams::VideoH2V,
+        input: clip.clone(),
+        work_dir: dir.path().to_owned(),
+        outputs: OutputNaming {
+            input: ObjectUrl { bucket: "media".into(), key: "in/pair.mp4".into() },
+            template: OutputTemplate::parse("oss://media/o/{source}.mp4").unwrap(),
+            timestamp: 0,
+        },
+    };
+    let out = engine.process(&task, &Recorder::default()).await.unwrap();
+    println!("{}", out.result);
+    let shots = out.result["Shots"].as_array().unwrap();
+    assert_eq!(shots.len(), 2, "{}", out.result);
+    assert_eq!(shots[0]["Mode"], "padded");
+    assert_ne!(shots[1]["Mode"], "padded");
+    let runtime = OnnxRuntime::new(repo(".iprod/model-pack"), 2);
+    let faces_at = |t: &str| {
+        let frame = dir.path().join(format!("pair-{t}.png"));
+        ffmpeg(&["-ss", t, "-i", out.files[0].to_str().unwrap(), "-frames:v", "1", frame.to_str().unwrap()]);
+        let image = image::open(&frame).unwrap().to_rgb8();
+        assert_eq!(image.dimensions(), (404, 720));
+        faces::detect(&runtime, &image, faces::DEFAULT_THRESHOLD).unwrap().len()
+    };
+    assert!(faces_at("1.5") >= 2, "both people in the padded shot");
+    assert_eq!(faces_at("4.0"), 1, "the cropped shot after it");
+}

@@ -38,6 +38,9 @@ const SMOOTHING: f64 = 0.6;
 pub struct Sample {
     pub time: f64,
     pub center: f32,
+    /// The content that must be seen does not fit the window (two people far apart, a subject
+    /// wider than the frame).
+    pub padded: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -45,9 +48,14 @@ pub struct Shot {
     pub start: f64,
     pub end: f64,
     pub stationary: bool,
+    /// The whole frame, scaled to the window's width over a blurred fill, instead of a crop.
+    pub padded: bool,
     /// (time, window x in source pixels), smoothed.
     pub path: Vec<(f64, f32)>,
 }
+
+/// A shot is padded when at least this share of its samples cannot be cropped.
+const PADDED_SHARE: f64 = 0.5;
 
 pub async fn analyse(
     ffmpeg: &Path,
@@ -118,7 +126,7 @@ fn subject_samples(
                 Mode::Crop => framing.window.x as f32 + framing.window.width as f32 / 2.0,
                 Mode::Pad => aw as f32 / 2.0,
             };
-            samples.push(Sample { time: f.time, center: center * scale });
+            samples.push(Sample { time: f.time, center: center * scale, padded: framing.mode == Mode::Pad });
             meter.advance(1.0 / SUBJECTS.fps.unwrap_or(info.fps));
             true
         },
@@ -138,11 +146,23 @@ pub fn camera(samples: &[Sample], cuts: &[f64], duration: f64, width: u32, windo
         .windows(2)
         .map(|b| {
             let (start, end) = (b[0], b[1]);
-            let inside: Vec<&Sample> = samples.iter().filter(|s| s.time >= start && s.time < end).collect();
-            let centers: Vec<f32> = inside.iter().map(|s| s.center).collect();
+            let all: Vec<&Sample> = samples.iter().filter(|s| s.time >= start && s.time < end).collect();
             let to_x = |c: f32| (c - window as f32 / 2.0).clamp(0.0, max_x);
+            let padded = all.iter().filter(|s| s.padded).count();
+            if !all.is_empty() && padded as f64 >= PADDED_SHARE * all.len() as f64 {
+                return Shot { start, end, stationary: true, padded: true, path: vec![(start, 0.0)] };
+            }
+            // The camera follows what can be framed; the few unframeable samples do not pull it.
+            let inside: Vec<&Sample> = all.into_iter().filter(|s| !s.padded).collect();
+            let centers: Vec<f32> = inside.iter().map(|s| s.center).collect();
             if centers.is_empty() {
-                return Shot { start, end, stationary: true, path: vec![(start, max_x / 2.0)] };
+                return Shot {
+                    start,
+                    end,
+                    stationary: true,
+                    padded: false,
+                    path: vec![(start, max_x / 2.0)],
+                };
             }
             let (lo, hi) = centers.iter().fold((f32::MAX, f32::MIN), |(l, h), c| (l.min(*c), h.max(*c)));
             if hi - lo <= STATIONARY * width as f32 {
@@ -152,6 +172,7 @@ pub fn camera(samples: &[Sample], cuts: &[f64], duration: f64, width: u32, windo
                     start,
                     end,
                     stationary: true,
+                    padded: false,
                     path: vec![(start, to_x(sorted[sorted.len() / 2]))],
                 };
             }
@@ -168,7 +189,7 @@ pub fn camera(samples: &[Sample], cuts: &[f64], duration: f64, width: u32, windo
                     (s.time, to_x((sum / weight) as f32))
                 })
                 .collect();
-            Shot { start, end, stationary: false, path }
+            Shot { start, end, stationary: false, padded: false, path }
         })
         .collect()
 }
@@ -189,7 +210,8 @@ fn x_at(shots: &[Shot], time: f64) -> f32 {
     }
 }
 
-/// Renders the reframed video in one ffmpeg pass: `crop` moved per frame by a `sendcmd` script.
+/// Renders the reframed video in one ffmpeg pass: `crop` moved per frame by a `sendcmd` script;
+/// padded shots show the whole frame over a blurred fill, `streamselect` switching at their cuts.
 pub async fn render(
     pass: &super::Render<'_>,
     work: &Path,
@@ -209,18 +231,42 @@ pub async fn render(
             last = x;
         }
     }
+    let padding = shots.iter().any(|s| s.padded);
+    if padding {
+        for shot in shots {
+            commands.push_str(&format!(
+                "{:.4} streamselect@mode map {};\n",
+                shot.start,
+                u8::from(shot.padded)
+            ));
+        }
+    }
     let script: PathBuf = work.join("camera.cmd");
     std::fs::write(&script, commands)
         .map_err(|e| Error::transient("Scratch", "cannot write the camera script").with_source(e))?;
     let first_x = (x_at(shots, 0.0).round() as u32) & !1;
+    let (w, h) = window;
     // Timestamps start at 0 so the script's times match; the crop starts where the camera does.
-    let filter = format!(
-        "setpts=PTS-STARTPTS,sendcmd=f='{}',crop@camera=w={}:h={}:x={first_x}:y={}",
-        script.display().to_string().replace('\'', ""),
-        window.0,
-        window.1,
-        (info.height - window.1) / 2
-    );
+    let crop = format!("crop@camera=w={w}:h={h}:x={first_x}:y={}", (info.height - h) / 2);
+    let script = script.display().to_string().replace('\'', "");
+    let filter = if padding {
+        // Both framings are made for every frame and `streamselect` shows one per shot. The fill
+        // is the frame itself, cover-scaled, blurred at an eighth of the size (cheap).
+        let small = ((w / 8).max(2) & !1, (h / 8).max(2) & !1);
+        format!(
+            "setpts=PTS-STARTPTS,sendcmd=f='{script}',split[c][p];[c]{crop}[cropped];\
+             [p]split[bg][fg];[bg]scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},gblur=sigma=3,scale={w}:{h}[fill];\
+             [fg]scale={w}:-2[fit];[fill][fit]overlay=(W-w)/2:(H-h)/2[padded];\
+             [cropped][padded]streamselect@mode=inputs=2:map={}",
+            small.0,
+            small.1,
+            small.0,
+            small.1,
+            u8::from(shots.first().is_some_and(|s| s.padded))
+        )
+    } else {
+        format!("setpts=PTS-STARTPTS,sendcmd=f='{script}',{crop}")
+    };
     pass.run(&filter, 20, on_progress).await
 }
 
@@ -242,7 +288,8 @@ pub fn result(shots: &[Shot], window: (u32, u32)) -> Value {
                 .collect();
             json!({
                 "Start": (s.start * 1000.0).round() / 1000.0, "End": (s.end * 1000.0).round() / 1000.0,
-                "Mode": if s.stationary { "stationary" } else { "tracking" }, "CropPath": path
+                "Mode": if s.padded { "padded" } else if s.stationary { "stationary" } else { "tracking" },
+                "CropPath": path
             })
         })
         .collect();
@@ -254,7 +301,17 @@ mod tests {
     use super::*;
 
     fn s(time: f64, center: f32) -> Sample {
-        Sample { time, center }
+        Sample { time, center, padded: false }
+    }
+
+    #[test]
+    fn a_shot_whose_people_do_not_fit_is_padded() {
+        let mut samples: Vec<Sample> = (0..10).map(|i| s(f64::from(i) * 0.2, 900.0)).collect();
+        samples.iter_mut().skip(3).for_each(|s| s.padded = true);
+        samples.push(s(2.5, 300.0));
+        let shots = camera(&samples, &[2.4], 3.0, 1920, 608);
+        assert!(shots[0].padded, "7 of 10 samples cannot be cropped");
+        assert!(!shots[1].padded);
     }
 
     #[test]
