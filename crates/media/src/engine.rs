@@ -89,6 +89,15 @@ impl Engine {
             .iter()
             .find(|s| s.codec_type.as_deref() == Some("audio"))
             .and_then(|s| s.codec_name.clone());
+        // A missing or corrupt model pack fails the job now, not after minutes of decoding.
+        let needed: &[&models::OnnxModel] = match task.function {
+            FunctionName::VideoH2V => &[&models::CENTERFACE, &models::U2NETP],
+            FunctionName::Cover | FunctionName::VideoClip => &[&models::CENTERFACE],
+            _ => &[],
+        };
+        for model in needed {
+            self.runtime.session(model)?;
+        }
         progress.report(5);
         let (ffmpeg, timeout) = (&self.settings.ffmpeg, self.settings.process_timeout());
         let output = Self::output_path(task);

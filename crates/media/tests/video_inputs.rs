@@ -147,3 +147,39 @@ async fn odd_but_valid_inputs_work_the_right_way_up() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_missing_model_pack_fails_before_any_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(dir.path(), "clip.mp4", &["-f", "lavfi", "-i", "testsrc=s=320x180:r=25:d=2"]);
+    let engine = iprod_media::Engine::new(iprod_media::EngineSettings {
+        model_dir: dir.path().join("no-models"),
+        ..iprod_media::EngineSettings::default()
+    });
+    for (function, params, template) in FUNCTIONS {
+        if function == FunctionName::VideoDelogo {
+            continue; // needs no model
+        }
+        let task = iprod_core::ports::MediaTask {
+            job_id: iprod_core::JobId::generate(),
+            pipeline_id: iprod_core::PipelineId::default_pipeline(),
+            function,
+            model_id: String::new(),
+            params: iprod_core::params::JobParams::parse(function, params).unwrap(),
+            input: clip.clone(),
+            work_dir: dir.path().to_owned(),
+            outputs: iprod_core::ports::OutputNaming {
+                input: iprod_core::object_url::ObjectUrl {
+                    bucket: "media".into(),
+                    key: "in/clip.mp4".into(),
+                },
+                template: iprod_core::template::OutputTemplate::parse(template).unwrap(),
+                timestamp: 0,
+            },
+        };
+        let progress = Recorder::default();
+        let e = iprod_core::ports::MediaEngine::process(&engine, &task, &progress).await.unwrap_err();
+        assert_eq!(e.code(), "InternalError.ModelPack", "{function}: {}", e.message());
+        assert!(progress.0.lock().unwrap().iter().all(|p| *p < 5), "{function}: failed before the analysis");
+    }
+}

@@ -22,6 +22,19 @@ impl Progress for Quiet {
     }
 }
 
+/// Keeps every progress report.
+#[derive(Default)]
+pub struct Recorder(pub std::sync::Mutex<Vec<u8>>);
+
+impl Progress for Recorder {
+    fn report(&self, percent: u8) {
+        self.0.lock().unwrap().push(percent);
+    }
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
 pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
