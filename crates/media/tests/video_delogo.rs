@@ -80,17 +80,34 @@ async fn delogo(
 /// (x, y, w, h) of the burnt-in logo on the 640x272 bikes clip.
 const LOGO: (u32, u32, u32, u32) = (552, 12, 72, 28);
 
-#[tokio::test]
-async fn a_burnt_in_logo_is_found_and_removed() {
+/// PSNR (dB) of `a` against `b` inside a box.
+fn psnr_in(a: &RgbImage, b: &RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
+    let mut sum = 0.0;
+    for yy in y..y + h {
+        for xx in x..x + w {
+            let (p, q) = (a.get_pixel(xx, yy), b.get_pixel(xx, yy));
+            sum += (0..3).map(|c| (f64::from(p[c]) - f64::from(q[c])).powi(2)).sum::<f64>() / 3.0;
+        }
+    }
+    let mse = sum / f64::from(w * h);
+    10.0 * (255.0 * 255.0 / mse.max(1e-9)).log10()
+}
+
+/// Burns the test logo into bikes at [`LOGO`] with `opacity`, runs automatic VideoDelogo, and
+/// checks the box found (IoU ≥ 0.7) and that the box is closer to the logo-free source after.
+async fn found_and_removed(opacity: f64) {
     let dir = tempfile::tempdir().unwrap();
     let marked = dir.path().join("marked.mp4");
+    let logo = format!(
+        "color=c=white:s=72x28,drawbox=x=4:y=4:w=64:h=20:color=red:t=fill,drawbox=x=14:y=10:w=44:h=8:color=white:t=fill,format=rgba,colorchannelmixer=aa={opacity}"
+    );
     ffmpeg(&[
         "-i",
         bikes().to_str().unwrap(),
         "-f",
         "lavfi",
         "-i",
-        "color=c=white:s=72x28,drawbox=x=4:y=4:w=64:h=20:color=red:t=fill,drawbox=x=14:y=10:w=44:h=8:color=white:t=fill",
+        &logo,
         "-filter_complex",
         "[0:v][1:v]overlay=552:12:shortest=1",
         "-c:v",
@@ -103,7 +120,7 @@ async fn a_burnt_in_logo_is_found_and_removed() {
     ]);
     let out = delogo(&marked, dir.path(), "", &Recorder::default()).await;
     let logos = out.result["Logos"].as_array().unwrap();
-    assert!(!logos.is_empty(), "{}", out.result);
+    assert!(!logos.is_empty(), "opacity {opacity}: {}", out.result);
     assert_eq!(logos[0]["Source"], "detected");
     let (x, y, w, h) = (
         logos[0]["X"].as_u64().unwrap() as f64,
@@ -114,8 +131,8 @@ async fn a_burnt_in_logo_is_found_and_removed() {
     let (tx, ty, tw, th) = (f64::from(LOGO.0), f64::from(LOGO.1), f64::from(LOGO.2), f64::from(LOGO.3));
     let inter = ((x + w).min(tx + tw) - x.max(tx)).max(0.0) * ((y + h).min(ty + th) - y.max(ty)).max(0.0);
     let iou = inter / (w * h + tw * th - inter);
-    println!("found {:?}, IoU {iou:.2}", logos[0]);
-    assert!(iou >= 0.5, "IoU {iou}");
+    println!("opacity {opacity}: found {:?}, IoU {iou:.2}", logos[0]);
+    assert!(iou >= 0.7, "opacity {opacity}: IoU {iou}");
 
     let cleaned = &out.files[0];
     for t in ["2.0", "6.5"] {
@@ -123,9 +140,29 @@ async fn a_burnt_in_logo_is_found_and_removed() {
         let logo = frame_at(&marked, t, dir.path(), "logo.png");
         let result = frame_at(cleaned, t, dir.path(), "result.png");
         let (before, after) = (mae_in(&logo, &clean, LOGO), mae_in(&result, &clean, LOGO));
-        println!("t={t}: error to the original inside the box {before:.1} -> {after:.1}");
-        assert!(after < 0.5 * before, "t={t}: {after} vs {before}");
+        let (psnr_before, psnr_after) = (psnr_in(&logo, &clean, LOGO), psnr_in(&result, &clean, LOGO));
+        println!(
+            "opacity {opacity}, t={t}: inside the box, error {before:.1} -> {after:.1}, PSNR {psnr_before:.1} -> {psnr_after:.1} dB"
+        );
+        assert!(after < before && psnr_after > psnr_before, "t={t}: {after} vs {before}");
     }
+}
+
+#[tokio::test]
+async fn a_burnt_in_logo_is_found_and_removed() {
+    found_and_removed(1.0).await;
+}
+
+#[tokio::test]
+async fn a_semi_transparent_logo_is_found_and_removed() {
+    found_and_removed(0.5).await;
+}
+
+#[tokio::test]
+async fn a_clip_without_a_logo_has_nothing_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = delogo(&bikes(), dir.path(), "", &Recorder::default()).await;
+    assert_eq!(out.result["Logos"], serde_json::json!([]), "{}", out.result);
 }
 
 #[tokio::test]

@@ -1,7 +1,10 @@
 //! Static overlays in a video (channel logos, burnt-in watermarks): pixels whose edges stay put
 //! while the picture under them changes. Found on sparse analysis frames: per pixel, how often
-//! it is on an edge and how much its value varies over time; persistent edges with little
-//! variation, near the border, grouped into boxes.
+//! it is on an edge and how much its value varies over time (opaque overlays: persistent edges
+//! with little variation), and how consistently its gradient points the same way (semi-
+//! transparent overlays: the picture shows through, so values vary, but the overlay's own
+//! edges add the same gradient to every frame while the moving picture's average out). Near the
+//! border, grouped into boxes.
 
 use iprod_core::params::LogoBox;
 
@@ -11,6 +14,12 @@ const EDGE: f32 = 12.0;
 const PERSISTENT: f32 = 0.8;
 /// …and its value varies less than this (standard deviation, grey levels).
 const STEADY: f32 = 10.0;
+/// A semi-transparent overlay's mean gradient (Sobel / 8, signed, averaged over the frames) is
+/// at least this strong…
+const COHERENT_EDGE: f32 = 10.0;
+/// …and at least this share of the gradient's average magnitude: it points the same way in
+/// every frame.
+const COHERENCE: f32 = 0.95;
 /// Only overlays within this fraction of the frame from a border are searched.
 const BORDER_BAND: f32 = 0.3;
 /// Fewer analysed frames cannot tell a logo from a still scene.
@@ -24,12 +33,22 @@ pub struct StaticOverlayFinder {
     edge_count: Vec<u32>,
     mean: Vec<f32>,
     m2: Vec<f32>,
+    /// Per pixel: the sums of the signed gradient (x, y) and of its magnitude.
+    gradient: Vec<[f32; 3]>,
 }
 
 impl StaticOverlayFinder {
     pub fn new(width: usize, height: usize) -> Self {
         let n = width * height;
-        Self { width, height, frames: 0, edge_count: vec![0; n], mean: vec![0.0; n], m2: vec![0.0; n] }
+        Self {
+            width,
+            height,
+            frames: 0,
+            edge_count: vec![0; n],
+            mean: vec![0.0; n],
+            m2: vec![0.0; n],
+            gradient: vec![[0.0; 3]; n],
+        }
     }
 
     pub fn push(&mut self, pixels: &[u8]) {
@@ -53,6 +72,10 @@ impl StaticOverlayFinder {
                     if (gx.abs() + gy.abs()) / 8.0 > EDGE {
                         self.edge_count[i] += 1;
                     }
+                    let g = &mut self.gradient[i];
+                    g[0] += gx / 8.0;
+                    g[1] += gy / 8.0;
+                    g[2] += gx.hypot(gy) / 8.0;
                 }
             }
         }
@@ -74,7 +97,11 @@ impl StaticOverlayFinder {
                     || (y as f32) < BORDER_BAND * h as f32
                     || (y as f32) > (1.0 - BORDER_BAND) * h as f32;
                 let std = (self.m2[i] / frames).sqrt();
-                in_band && self.edge_count[i] as f32 >= PERSISTENT * frames && std < STEADY
+                let opaque = self.edge_count[i] as f32 >= PERSISTENT * frames && std < STEADY;
+                let [sx, sy, magnitude] = self.gradient[i];
+                let mean = sx.hypot(sy);
+                let translucent = mean / frames >= COHERENT_EDGE && mean >= COHERENCE * magnitude;
+                in_band && (opaque || translucent)
             })
             .collect();
         // If much of the frame is steady edges, the scene itself is still: nothing to tell apart.
