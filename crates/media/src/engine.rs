@@ -158,7 +158,7 @@ impl Engine {
                     progress.report(50 + (f * 45.0) as u8)
                 })
                 .await?;
-                h2v::result(&shots, window)
+                h2v::result(&shots, window, (info.width, info.height), info.duration)
             }
             other => {
                 return Err(Error::internal(format!("{} is not a video function", other.function())));

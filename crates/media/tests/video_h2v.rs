@@ -104,13 +104,54 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
     assert!((shots[1]["Start"].as_f64().unwrap() - 4.0).abs() < 0.1);
     assert_eq!(shots[0]["Mode"], "tracking");
     assert_eq!(shots[1]["Mode"], "stationary");
-    // Smooth within the tracking shot: no step over ~1/10 of the frame between samples 0.2 s apart.
-    let xs: Vec<f64> =
-        shots[0]["CropPath"].as_array().unwrap().iter().map(|p| p["X"].as_f64().unwrap()).collect();
-    assert!(xs.windows(2).all(|w| (w[1] - w[0]).abs() <= 128.0), "{xs:?}");
+    assert_eq!(result["Mode"], "crop");
+    // The crop path at the analysis rate (5 a second): [t, x, y, w, h].
+    let path: Vec<[f64; 5]> = result["CropPath"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| std::array::from_fn(|i| p[i].as_f64().unwrap()))
+        .collect();
+    assert_eq!(path.len(), 31, "6 s at 5 a second");
+    assert!(path.iter().all(|p| p[2] == 0.0 && p[3] == 404.0 && p[4] == 720.0));
+    // The window of each rendered frame (25 fps): linear between path entries, as the render.
+    let window_at = |t: f64| {
+        let i = path.iter().rposition(|p| p[0] <= t + 1e-9).unwrap();
+        let (a, b) = (path[i], path[(i + 1).min(path.len() - 1)]);
+        let same_shot = (a[0] < 4.0) == (b[0] < 4.0) && b[0] > a[0];
+        if same_shot { a[1] + (b[1] - a[1]) * (t - a[0]) / (b[0] - a[0]) } else { a[1] }
+    };
+    // Ground truth: the face's box in the portrait, moved as the clip moves the portrait.
+    let runtime = OnnxRuntime::new(repo(".iprod/model-pack"), 2);
+    let portrait = image::open(&face).unwrap().to_rgb8();
+    let scaled = image::imageops::resize(
+        &portrait,
+        300,
+        ((300.0 * f64::from(portrait.height()) / f64::from(portrait.width()) / 2.0).round() * 2.0) as u32,
+        image::imageops::FilterType::Triangle,
+    );
+    let truth = faces::detect(&runtime, &scaled, faces::DEFAULT_THRESHOLD).unwrap()[0].rect;
+    let frames: Vec<f64> = (0..150).map(|n| f64::from(n) / 25.0).collect();
+    let inside = frames
+        .iter()
+        .filter(|t| {
+            let left = if **t < 4.0 { 40.0 + 200.0 * **t } else { 940.0 } + f64::from(truth.x);
+            let x = window_at(**t);
+            left >= x && left + f64::from(truth.width) <= x + 404.0
+        })
+        .count();
+    println!("the true face is inside the window in {inside} of 150 frames");
+    assert!(inside as f64 >= 0.95 * 150.0, "{inside} of 150 frames");
+    // Smoothness: mean |second difference| of the window's x, in pixels per frame², within the
+    // tracking shot (the cut is a jump by design).
+    let xs: Vec<f64> = frames.iter().filter(|t| **t < 4.0).map(|t| window_at(*t)).collect();
+    let jerk = xs.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()).sum::<f64>() / (xs.len() - 2) as f64;
+    println!("mean |second difference| of the window: {jerk:.3} px/frame²");
+    assert!(jerk <= 0.5, "{jerk} px/frame²");
+    // The still shot's window does not move.
+    assert!(frames.iter().filter(|t| **t >= 4.0).all(|t| window_at(*t) == window_at(4.0)));
 
     // The face is in the rendered vertical frames, in both shots.
-    let runtime = OnnxRuntime::new(repo(".iprod/model-pack"), 2);
     for t in ["0.5", "1.5", "2.5", "3.5", "4.5", "5.5"] {
         let frame = dir.path().join(format!("out-{t}.png"));
         ffmpeg(&["-ss", t, "-i", out.files[0].to_str().unwrap(), "-frames:v", "1", frame.to_str().unwrap()]);

@@ -277,23 +277,44 @@ pub fn window_size(width: u32, height: u32) -> (u32, u32) {
     (w, h)
 }
 
-pub fn result(shots: &[Shot], window: (u32, u32)) -> Value {
-    let shots: Vec<Value> = shots
+/// The Result: the window size, the shots with their camera mode, and the crop path at the
+/// analysis rate as `[t, x, y, w, h]` in source pixels (a padded shot's entry is the whole frame),
+/// so users can reuse it; between two entries the render moves the window linearly.
+pub fn result(shots: &[Shot], window: (u32, u32), source: (u32, u32), duration: f64) -> Value {
+    let round3 = |t: f64| (t * 1000.0).round() / 1000.0;
+    let mode = |s: &Shot| {
+        if s.padded {
+            "padded"
+        } else if s.stationary {
+            "stationary"
+        } else {
+            "tracking"
+        }
+    };
+    let listed: Vec<Value> = shots
         .iter()
-        .map(|s| {
-            let path: Vec<Value> = s
-                .path
-                .iter()
-                .map(|(t, x)| json!({"Time": (t * 1000.0).round() / 1000.0, "X": x.round()}))
-                .collect();
-            json!({
-                "Start": (s.start * 1000.0).round() / 1000.0, "End": (s.end * 1000.0).round() / 1000.0,
-                "Mode": if s.padded { "padded" } else if s.stationary { "stationary" } else { "tracking" },
-                "CropPath": path
-            })
+        .map(|s| json!({"Start": round3(s.start), "End": round3(s.end), "Mode": mode(s)}))
+        .collect();
+    let rate = SUBJECTS.fps.unwrap_or(5.0);
+    let y = (source.1 - window.1) / 2;
+    let path: Vec<Value> = (0..=((duration * rate).floor() as usize))
+        .map(|k| {
+            let t = k as f64 / rate;
+            let padded =
+                shots.iter().find(|s| t >= s.start && t < s.end).or(shots.last()).is_some_and(|s| s.padded);
+            if padded {
+                json!([round3(t), 0, 0, source.0, source.1])
+            } else {
+                json!([round3(t), (x_at(shots, t).round() as u32) & !1, y, window.0, window.1])
+            }
         })
         .collect();
-    json!({"Width": window.0, "Height": window.1, "Shots": shots})
+    let overall = match (shots.iter().any(|s| s.padded), shots.iter().all(|s| s.padded)) {
+        (false, _) => "crop",
+        (true, true) => "pad",
+        (true, false) => "mixed",
+    };
+    json!({"Mode": overall, "Width": window.0, "Height": window.1, "Shots": listed, "CropPath": path})
 }
 
 #[cfg(test)]
