@@ -1,39 +1,13 @@
-//! VideoH2V on a synthetic two-shot clip with a real face (grace_hopper) at known positions: the
-//! face stays in the vertical frame while it moves, the camera is smooth within a shot and jumps
-//! only at the cut, audio is kept.
+//! VideoH2V on synthetic clips with real faces (grace_hopper) at known positions: the face stays
+//! in the vertical frame while it moves, the camera is smooth within a shot and jumps only at the
+//! cut, audio is kept; two people too far apart for one window get a padded shot.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod video_common;
 
-use iprod_core::object_url::ObjectUrl;
-use iprod_core::params::JobParams;
-use iprod_core::ports::{MediaEngine, MediaTask, OutputNaming, Progress};
-use iprod_core::template::OutputTemplate;
-use iprod_core::{FunctionName, JobId, PipelineId};
+use iprod_core::FunctionName;
 use iprod_media::onnx::OnnxRuntime;
 use iprod_media::vision::faces;
-use iprod_media::{Engine, EngineSettings};
-
-#[derive(Default)]
-struct Recorder(std::sync::Mutex<Vec<u8>>);
-
-impl Progress for Recorder {
-    fn report(&self, percent: u8) {
-        self.0.lock().unwrap().push(percent);
-    }
-    fn is_cancelled(&self) -> bool {
-        false
-    }
-}
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
-}
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().unwrap();
-    assert!(status.success(), "ffmpeg {args:?}");
-}
+use video_common::*;
 
 #[tokio::test]
 async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() {
@@ -74,24 +48,11 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
         "-shortest",
         clip.to_str().unwrap(),
     ]);
-    let engine =
-        Engine::new(EngineSettings { model_dir: repo(".iprod/model-pack"), ..EngineSettings::default() });
-    let task = MediaTask {
-        job_id: JobId::generate(),
-        pipeline_id: PipelineId::default_pipeline(),
-        function: FunctionName::VideoH2V,
-        model_id: String::new(),
-        params: JobParams::VideoH2V,
-        input: clip.clone(),
-        work_dir: dir.path().to_owned(),
-        outputs: OutputNaming {
-            input: ObjectUrl { bucket: "media".into(), key: "in/wide.mp4".into() },
-            template: OutputTemplate::parse("oss://media/o/{source}.mp4").unwrap(),
-            timestamp: 0,
-        },
-    };
     let progress = Recorder::default();
-    let out = engine.process(&task, &progress).await.unwrap();
+    let out =
+        run_reporting(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/o/{source}.mp4", &progress)
+            .await
+            .unwrap();
     // Progress moves during the analysis (5-50: shots, then faces), not only in the render.
     let reports = progress.0.lock().unwrap().clone();
     assert!(reports.iter().any(|p| (6..50).contains(p)), "{reports:?}");
@@ -162,12 +123,7 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
         let f = found[0].rect;
         assert!(f.x >= 0.0 && f.right() <= 404.0, "t={t}: face {f:?} cut by the frame");
     }
-    let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0"])
-        .arg(&out.files[0])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&probe.stdout).contains("audio"), "audio kept");
+    assert!(ffprobe(&out.files[0], "stream=codec_type", None).contains("audio"), "audio kept");
 }
 
 #[tokio::test]
@@ -199,23 +155,7 @@ async fn two_people_far_apart_get_a_padded_shot_with_both_in_view() {
         "18",
         clip.to_str().unwrap(),
     ]);
-    let engine =
-        Engine::new(EngineSettings { model_dir: repo(".iprod/model-pack"), ..EngineSettings::default() });
-    let task = MediaTask {
-        job_id: JobId::generate(),
-        pipeline_id: PipelineId::default_pipeline(),
-        function: FunctionName::VideoH2V,
-        model_id: String::new(),
-        params: JobParams::VideoH2V,
-        input: clip.clone(),
-        work_dir: dir.path().to_owned(),
-        outputs: OutputNaming {
-            input: ObjectUrl { bucket: "media".into(), key: "in/pair.mp4".into() },
-            template: OutputTemplate::parse("oss://media/o/{source}.mp4").unwrap(),
-            timestamp: 0,
-        },
-    };
-    let out = engine.process(&task, &Recorder::default()).await.unwrap();
+    let out = run(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
     println!("{}", out.result);
     let shots = out.result["Shots"].as_array().unwrap();
     assert_eq!(shots.len(), 2, "{}", out.result);

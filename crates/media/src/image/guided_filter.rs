@@ -1,24 +1,17 @@
 //! The guided filter (He, Sun, Tang 2010) with a grayscale guide: an edge-preserving smoothing
 //! of a mask that makes its edges follow the image's edges. O(pixels) thanks to box sums.
 
-/// A box mean over a `(2r+1)²` window, clamped at the borders, via an integral image.
+use super::integral::SummedArea;
+
+/// A box mean over a `(2r+1)²` window, clamped at the borders, via a summed-area table.
 fn box_mean(src: &[f32], width: usize, height: usize, r: usize) -> Vec<f32> {
-    let stride = width + 1;
-    let mut integral = vec![0f64; stride * (height + 1)];
-    for y in 0..height {
-        let mut row = 0f64;
-        for x in 0..width {
-            row += f64::from(src[y * width + x]);
-            integral[(y + 1) * stride + x + 1] = integral[y * stride + x + 1] + row;
-        }
-    }
+    let table = SummedArea::new(src, width, height);
     let mut out = vec![0f32; width * height];
     for y in 0..height {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(height));
         for x in 0..width {
             let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(width));
-            let sum = integral[y1 * stride + x1] - integral[y0 * stride + x1] - integral[y1 * stride + x0]
-                + integral[y0 * stride + x0];
+            let sum = table.sum((x0, y0), (x1, y1));
             out[y * width + x] = (sum / ((y1 - y0) * (x1 - x0)) as f64) as f32;
         }
     }

@@ -3,6 +3,7 @@
 pub mod delogo;
 pub mod guided_filter;
 pub mod h2v;
+pub mod integral;
 pub mod io;
 pub mod matting;
 

@@ -68,6 +68,18 @@ pub async fn run(
     work: &Path,
     template: &str,
 ) -> iprod_core::Result<MediaOutput> {
+    run_reporting(function, params, input, work, template, &Quiet).await
+}
+
+/// [`run`], with the job's progress reported to `progress`.
+pub async fn run_reporting(
+    function: FunctionName,
+    params: &str,
+    input: &Path,
+    work: &Path,
+    template: &str,
+    progress: &dyn Progress,
+) -> iprod_core::Result<MediaOutput> {
     let task = MediaTask {
         job_id: JobId::generate(),
         pipeline_id: PipelineId::default_pipeline(),
@@ -82,7 +94,7 @@ pub async fn run(
             timestamp: 0,
         },
     };
-    engine().process(&task, &Quiet).await
+    engine().process(&task, progress).await
 }
 
 /// Mean luma of each frame of `path`, decoded grey at 64×36.

@@ -33,6 +33,8 @@
 use image::RgbImage;
 use image::imageops::{self, FilterType};
 
+use crate::image::integral::SummedArea;
+
 /// A rectangle in pixels of the image it was found in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PixelBox {
@@ -146,39 +148,17 @@ impl Rect {
     }
 }
 
-/// Summed-area table.
-struct Integral {
-    stride: usize,
-    s: Vec<f64>,
-}
-
-impl Integral {
-    fn new(v: &[f32], w: usize, h: usize) -> Self {
-        let stride = w + 1;
-        let mut s = vec![0.0f64; stride * (h + 1)];
-        for y in 0..h {
-            let mut row = 0.0f64;
-            for x in 0..w {
-                row += f64::from(v[y * w + x]);
-                s[(y + 1) * stride + x + 1] = s[y * stride + x + 1] + row;
-            }
-        }
-        Integral { stride, s }
-    }
-
-    fn sum(&self, r: Rect) -> f32 {
-        let w = self.stride;
-        (self.s[r.y1 * w + r.x1] - self.s[r.y0 * w + r.x1] - self.s[r.y1 * w + r.x0]
-            + self.s[r.y0 * w + r.x0]) as f32
-    }
+/// The sum of a summed-area table over a rectangle.
+fn sum(table: &SummedArea, r: Rect) -> f32 {
+    table.sum((r.x0, r.y0), (r.x1, r.y1)) as f32
 }
 
 /// Edge weight and crispness of the working image as integral images.
 struct Level {
     w: usize,
     h: usize,
-    edges: Integral,
-    sharp: Integral,
+    edges: SummedArea,
+    sharp: SummedArea,
 }
 
 impl Level {
@@ -209,7 +189,7 @@ impl Level {
                 sharp[y * w + x] = if g > 0.0 { e * step / g } else { 0.0 };
             }
         }
-        Level { w, h, edges: Integral::new(&edge, w, h), sharp: Integral::new(&sharp, w, h) }
+        Level { w, h, edges: SummedArea::new(&edge, w, h), sharp: SummedArea::new(&sharp, w, h) }
     }
 
     /// Edge density inside `r` and in its ring (half the geometric mean of its sides wide, at least
@@ -224,9 +204,9 @@ impl Level {
         };
         let a_in = r.area();
         let a_ring = outer.area() - a_in;
-        let n_in = self.edges.sum(r);
+        let n_in = sum(&self.edges, r);
         let inside = n_in / a_in;
-        let ring = if a_ring > 0.0 { ((self.edges.sum(outer) - n_in) / a_ring).max(0.0) } else { inside };
+        let ring = if a_ring > 0.0 { ((sum(&self.edges, outer) - n_in) / a_ring).max(0.0) } else { inside };
         (inside, ring)
     }
 
@@ -246,8 +226,8 @@ impl Level {
             return 0.0;
         }
         let contrast = inside - 1.5 * ring;
-        let n = self.edges.sum(r);
-        let sharp = if n > 0.0 { self.sharp.sum(r) / n } else { 0.0 };
+        let n = sum(&self.edges, r);
+        let sharp = if n > 0.0 { sum(&self.sharp, r) / n } else { 0.0 };
         let crisp = ((sharp - 1.3) / (1.8 - 1.3)).clamp(0.2, 1.0);
         let size = (r.area().sqrt() / (0.05 * self.w as f32)).min(1.0);
         let (pw, ph) = (r.width() as f32, r.height() as f32);
