@@ -20,14 +20,19 @@ use serde_json::{Value, json};
 use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame, shot_pass};
 use super::info::VideoInfo;
 use super::meter::Meter;
-use super::shots::ShotSettings;
+use super::shots::{FrameSignature, ShotSettings};
 use crate::image::h2v::{Mode, plan};
 use crate::onnx::OnnxRuntime;
 use crate::vision::{faces, saliency};
 
 const SUBJECTS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(5.0), rgb: true, decode: Decode::Full };
-/// Saliency costs ~0.25 s: at most once per this many seconds, reused in between.
+/// Saliency costs ~0.25 s, so a map is reused until the picture changes: it is recomputed at
+/// most once per `SALIENCY_EVERY` seconds, and then only after a cut, when the picture has
+/// changed by more than `SALIENCY_CHANGE` (shot signature distance), or after
+/// `SALIENCY_MAX_AGE` seconds whatever happened.
 const SALIENCY_EVERY: f64 = 1.0;
+const SALIENCY_CHANGE: f32 = 0.08;
+const SALIENCY_MAX_AGE: f64 = 4.0;
 /// A subject moving less than this fraction of the width within a shot gets a still camera.
 const STATIONARY: f32 = 0.1;
 /// Smoothing of a tracking camera (Gaussian sigma, seconds).
@@ -72,8 +77,9 @@ pub async fn analyse(
     let (ffmpeg, input) = (ffmpeg.to_owned(), input.to_owned());
     let handle = tokio::runtime::Handle::current();
     let info = *info;
+    let cuts_for_subjects = cuts.clone();
     let samples = tokio::task::spawn_blocking(move || {
-        subject_samples(&handle, &ffmpeg, &input, &info, &runtime, (timeout, &meter))
+        subject_samples(&handle, (&ffmpeg, &input, &info), &cuts_for_subjects, &runtime, (timeout, &meter))
     })
     .await
     .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
@@ -82,9 +88,8 @@ pub async fn analyse(
 
 fn subject_samples(
     handle: &tokio::runtime::Handle,
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
+    (ffmpeg, input, info): (&Path, &Path, &VideoInfo),
+    cuts: &[f64],
     runtime: &OnnxRuntime,
     (timeout, meter): (Duration, &Meter),
 ) -> Result<Vec<Sample>> {
@@ -92,7 +97,8 @@ fn subject_samples(
     let scale = info.width as f32 / aw as f32;
     let mut samples = Vec::new();
     let mut failure = None;
-    let mut last_saliency: Option<(f64, saliency::SaliencyMap)> = None;
+    // The last map, when it was made, and what the picture looked like then.
+    let mut last_saliency: Option<(f64, saliency::SaliencyMap, FrameSignature)> = None;
     handle.block_on(for_each_frame(
         ffmpeg,
         input,
@@ -113,13 +119,23 @@ fn subject_samples(
                     return false;
                 }
             };
-            if found.is_empty() && last_saliency.as_ref().is_none_or(|(t, _)| f.time - t >= SALIENCY_EVERY) {
+            let signature = || {
+                let grey = image::DynamicImage::ImageRgb8(image.clone()).to_luma8();
+                FrameSignature::of(grey.as_raw(), grey.width() as usize, grey.height() as usize)
+            };
+            let stale = |(t, _, seen): &(f64, saliency::SaliencyMap, FrameSignature)| {
+                let age = f.time - t;
+                let cut = cuts.iter().any(|c| *c > *t && *c <= f.time);
+                cut || age >= SALIENCY_MAX_AGE
+                    || (age >= SALIENCY_EVERY && seen.distance(&signature()) > SALIENCY_CHANGE)
+            };
+            if found.is_empty() && last_saliency.as_ref().is_none_or(stale) {
                 match saliency::saliency(runtime, &image) {
-                    Ok(map) => last_saliency = Some((f.time, map)),
+                    Ok(map) => last_saliency = Some((f.time, map, signature())),
                     Err(e) => failure = Some(e),
                 }
             }
-            let salient = if found.is_empty() { last_saliency.as_ref().map(|(_, m)| m) } else { None };
+            let salient = if found.is_empty() { last_saliency.as_ref().map(|(_, m, _)| m) } else { None };
             let framing = plan(aw, ah, Aspect::default(), &found, salient);
             // A frame whose content cannot fit (pad) is framed on its centre.
             let center = match framing.mode {
