@@ -418,6 +418,7 @@ fn snap(analysis: &Analysis, interest: &[f32], chosen: &[Segment], i: usize, fps
         around.sort_by(f32::total_cmp);
         (analysis.motion[f] / around[around.len() / 2].max(1e-3)).min(3.0)
     };
+    let others: Vec<Segment> = chosen.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
     let mut best = (cost(s.start, true) + cost(s.end, false), 0isize);
     for shift in -reach..=reach {
         let (start, end) = (s.start as isize + shift, s.end as isize + shift);
@@ -425,8 +426,6 @@ fn snap(analysis: &Analysis, interest: &[f32], chosen: &[Segment], i: usize, fps
             continue;
         }
         let moved = Segment { start: start as usize, end: end as usize };
-        let others: Vec<Segment> =
-            chosen.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
         if !clear_of(moved, &others, 0) || interest[moved.start..moved.end].iter().any(|v| *v <= 0.0) {
             continue;
         }

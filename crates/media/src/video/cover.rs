@@ -65,8 +65,7 @@ impl SampleSink for Pool {
         if quality.unusable().is_some() {
             return false;
         }
-        let grey = image::DynamicImage::ImageRgb8(sample.image.clone()).to_luma8();
-        let signature = FrameSignature::of(grey.as_raw(), grey.width() as usize, grey.height() as usize);
+        let signature = FrameSignature::of_rgb(&sample.image);
         let candidate = Candidate {
             time: sample.time,
             image: sample.image,

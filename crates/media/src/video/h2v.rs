@@ -119,20 +119,20 @@ fn subject_samples(
                     return false;
                 }
             };
-            let signature = || {
-                let grey = image::DynamicImage::ImageRgb8(image.clone()).to_luma8();
-                FrameSignature::of(grey.as_raw(), grey.width() as usize, grey.height() as usize)
-            };
-            let stale = |(t, _, seen): &(f64, saliency::SaliencyMap, FrameSignature)| {
-                let age = f.time - t;
-                let cut = cuts.iter().any(|c| *c > *t && *c <= f.time);
-                cut || age >= SALIENCY_MAX_AGE
-                    || (age >= SALIENCY_EVERY && seen.distance(&signature()) > SALIENCY_CHANGE)
-            };
-            if found.is_empty() && last_saliency.as_ref().is_none_or(stale) {
-                match saliency::saliency(runtime, &image) {
-                    Ok(map) => last_saliency = Some((f.time, map, signature())),
-                    Err(e) => failure = Some(e),
+            // Only a frame without faces is framed on saliency: only it needs the signature.
+            let now = found.is_empty().then(|| FrameSignature::of_rgb(&image));
+            if let Some(now) = now {
+                let stale = |(t, _, seen): &(f64, saliency::SaliencyMap, FrameSignature)| {
+                    let age = f.time - t;
+                    let cut = cuts.iter().any(|c| *c > *t && *c <= f.time);
+                    cut || age >= SALIENCY_MAX_AGE
+                        || (age >= SALIENCY_EVERY && seen.distance(&now) > SALIENCY_CHANGE)
+                };
+                if last_saliency.as_ref().is_none_or(stale) {
+                    match saliency::saliency(runtime, &image) {
+                        Ok(map) => last_saliency = Some((f.time, map, now)),
+                        Err(e) => failure = Some(e),
+                    }
                 }
             }
             let salient = if found.is_empty() { last_saliency.as_ref().map(|(_, m, _)| m) } else { None };

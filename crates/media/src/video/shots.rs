@@ -39,6 +39,15 @@ impl FrameSignature {
         Self { histograms, thumbnail }
     }
 
+    /// The signature of an RGB picture, from its luma.
+    pub fn of_rgb(image: &image::RgbImage) -> Self {
+        let luma: Vec<u8> = image
+            .pixels()
+            .map(|p| ((299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2])) / 1000) as u8)
+            .collect();
+        Self::of(&luma, image.width() as usize, image.height() as usize)
+    }
+
     /// How different two frames are, 0 (same) to 1 (nothing alike).
     pub fn distance(&self, other: &Self) -> f32 {
         let hist = self.histograms.iter().zip(&other.histograms).map(|(a, b)| (a - b).abs()).sum::<f32>()
@@ -106,20 +115,23 @@ impl ShotDetector {
     /// detector over all the frames would hold.
     pub fn join(mut self, next: ShotDetector) -> ShotDetector {
         let before = self.recent.len();
-        let mut window: Vec<&FrameSignature> = self.recent.iter().chain(&next.first).collect();
-        for (j, (mut score, mut returns)) in next.scores.into_iter().zip(next.returns).enumerate() {
-            if j < next.first.len() {
-                let at = before + j;
-                let back = |k: usize| at.checked_sub(k).map_or(f32::MAX, |i| window[i].distance(window[at]));
-                if before > 0 {
-                    score.1 = back(1);
+        {
+            // Only `next`'s first frames look back past its start, into `self`'s last ones.
+            let window: Vec<&FrameSignature> = self.recent.iter().chain(&next.first).collect();
+            for (j, (mut score, mut returns)) in next.scores.into_iter().zip(next.returns).enumerate() {
+                if j < next.first.len() {
+                    let at = before + j;
+                    let back =
+                        |k: usize| at.checked_sub(k).map_or(f32::MAX, |i| window[i].distance(window[at]));
+                    if before > 0 {
+                        score.1 = back(1);
+                    }
+                    returns = [back(2), back(3)];
                 }
-                returns = [back(2), back(3)];
+                self.scores.push(score);
+                self.returns.push(returns);
             }
-            self.scores.push(score);
-            self.returns.push(returns);
         }
-        window.clear();
         if self.first.len() < 3 {
             let missing = 3 - self.first.len();
             self.first.extend(next.first.iter().take(missing).cloned());
