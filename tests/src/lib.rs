@@ -17,6 +17,14 @@ use iprod_core::{Error, FunctionName, Result};
 use iprod_local::{Embedded, EmbeddedConfig};
 use serde_json::{Value, json};
 
+pub mod contract;
+pub mod moto;
+
+/// The repository's root directory.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_owned()
+}
+
 /// What the test engine does with a job, chosen by the input's file name.
 /// `*fail*` → `InvalidInput.Media`; `*flaky*` → a transient error; `*hang*` → runs until
 /// cancelled; otherwise copies the input to one output (three for Cover).

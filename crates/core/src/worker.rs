@@ -174,30 +174,48 @@ impl Worker {
 
     /// Re-queues (or, after `max_attempts`, fails) jobs whose worker died mid-attempt.
     pub async fn recover_expired(&self, now: Timestamp) -> Result<usize> {
-        let expired = self.store.expired_leases(now, 500).await?;
-        let count = expired.len();
-        for mut job in expired {
-            if job.attempts >= self.settings.max_attempts {
-                let lost = Error::new(
-                    crate::error::ErrorClass::Internal,
-                    "InternalError.AttemptsExhausted",
-                    format!(
-                        "the job's worker was lost {} times (crash, kill or timeout); it is not retried again",
-                        job.attempts
-                    ),
-                );
-                job.fail(&lost, now)?;
-                let pipeline = self.store.pipeline(&job.pipeline_id).await?;
-                let callbacks = callbacks_for(&job, pipeline.as_ref());
-                self.store.save_transition(&job, JobState::Analysing, callbacks).await?;
-            } else {
-                job.requeue(None)?;
-                self.store.save_transition(&job, JobState::Analysing, Vec::new()).await?;
-                self.queue.announce(&job, Duration::ZERO).await?;
-            }
-        }
-        Ok(count)
+        recover_expired(self.store.as_ref(), self.queue.as_ref(), self.settings.max_attempts, now).await
     }
+}
+
+/// Re-queues jobs whose `Analysing` lease ran out (their worker crashed, was killed or timed
+/// out), or fails them with `InternalError.AttemptsExhausted` after `max_attempts`. Needs no
+/// engine, so a sweeper without the algorithms (the notify function) can run it.
+pub async fn recover_expired(
+    store: &dyn JobStore,
+    queue: &dyn Queue,
+    max_attempts: u32,
+    now: Timestamp,
+) -> Result<usize> {
+    let expired = store.expired_leases(now, 500).await?;
+    let count = expired.len();
+    for mut job in expired {
+        let recorded = if job.attempts >= max_attempts {
+            let lost = Error::new(
+                crate::error::ErrorClass::Internal,
+                "InternalError.AttemptsExhausted",
+                format!(
+                    "the job's worker was lost {} times (crash, kill or timeout); it is not retried again",
+                    job.attempts
+                ),
+            );
+            job.fail(&lost, now)?;
+            let pipeline = store.pipeline(&job.pipeline_id).await?;
+            let callbacks = callbacks_for(&job, pipeline.as_ref());
+            store.save_transition(&job, JobState::Analysing, callbacks).await
+        } else {
+            job.requeue(None)?;
+            store.save_transition(&job, JobState::Analysing, Vec::new()).await
+        };
+        match recorded {
+            Ok(()) if job.state == JobState::Queuing => queue.announce(&job, Duration::ZERO).await?,
+            Ok(()) => {}
+            // Another sweeper (or a late heartbeat's worker) moved it first: theirs stands.
+            Err(e) if e.code() == "Conflict.JobState" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(count)
 }
 
 /// A private directory removed when dropped, whatever happened in between.

@@ -15,34 +15,26 @@ use iprod_core::{Error, Result};
 use tokio::sync::{Mutex, Notify, watch};
 use tracing::warn;
 
-pub struct LocalNotifier {
+/// POSTs callbacks to webhooks: no redirects (a target cannot bounce us elsewhere), a timeout,
+/// the delivery id for de-duplication, and an HMAC signature when the pipeline has a secret.
+/// Shared with the AWS notifier.
+#[derive(Clone)]
+pub struct WebhookPoster {
     http: reqwest::Client,
-    data_root: PathBuf,
-    /// Appends to the sink files are serialised so lines never interleave.
-    file_lock: Mutex<()>,
 }
 
-impl LocalNotifier {
-    pub fn new(data_root: PathBuf, timeout: Duration) -> Result<Self> {
+impl WebhookPoster {
+    pub fn new(timeout: Duration) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("iproduction/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::internal("cannot build the HTTP client").with_source(e))?;
-        Ok(Self { http, data_root, file_lock: Mutex::new(()) })
+        Ok(Self { http })
     }
 
-    /// Where a queue or topic target's lines are written.
-    pub fn sink_path(&self, target: &NotifyTarget) -> Option<PathBuf> {
-        match target {
-            NotifyTarget::Queue(name) => Some(self.data_root.join("queues").join(format!("{name}.jsonl"))),
-            NotifyTarget::Topic(name) => Some(self.data_root.join("topics").join(format!("{name}.jsonl"))),
-            NotifyTarget::Webhook(_) => None,
-        }
-    }
-
-    async fn post(&self, url: &str, callback: &Callback) -> Result<()> {
+    pub async fn post(&self, url: &str, callback: &Callback) -> Result<()> {
         let mut request = self
             .http
             .post(url)
@@ -61,6 +53,28 @@ impl LocalNotifier {
             Ok(())
         } else {
             Err(Error::transient("Webhook", format!("POST {url} answered {status}")))
+        }
+    }
+}
+
+pub struct LocalNotifier {
+    webhooks: WebhookPoster,
+    data_root: PathBuf,
+    /// Appends to the sink files are serialised so lines never interleave.
+    file_lock: Mutex<()>,
+}
+
+impl LocalNotifier {
+    pub fn new(data_root: PathBuf, timeout: Duration) -> Result<Self> {
+        Ok(Self { webhooks: WebhookPoster::new(timeout)?, data_root, file_lock: Mutex::new(()) })
+    }
+
+    /// Where a queue or topic target's lines are written.
+    pub fn sink_path(&self, target: &NotifyTarget) -> Option<PathBuf> {
+        match target {
+            NotifyTarget::Queue(name) => Some(self.data_root.join("queues").join(format!("{name}.jsonl"))),
+            NotifyTarget::Topic(name) => Some(self.data_root.join("topics").join(format!("{name}.jsonl"))),
+            NotifyTarget::Webhook(_) => None,
         }
     }
 
@@ -84,7 +98,7 @@ impl LocalNotifier {
 impl Notifier for LocalNotifier {
     async fn deliver(&self, callback: &Callback) -> Result<()> {
         match &callback.target {
-            NotifyTarget::Webhook(url) => self.post(url, callback).await,
+            NotifyTarget::Webhook(url) => self.webhooks.post(url, callback).await,
             target => {
                 let path = self.sink_path(target).ok_or_else(|| Error::internal("no sink path"))?;
                 self.append(path, callback.body.clone()).await

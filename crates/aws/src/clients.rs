@@ -1,0 +1,104 @@
+//! One set of SDK clients per process (a Lambda cold start builds them once), configured from the
+//! standard AWS environment: region, credentials, and `AWS_ENDPOINT_URL` for an emulator.
+
+use aws_config::BehaviorVersion;
+
+/// Where IProduction's AWS resources are: from `IPROD_*` variables, set by the SAM template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// DynamoDB table of jobs, pipelines and the callback outbox (`IPROD_TABLE`).
+    pub table: String,
+    /// URL of the SQS queue that carries one message per startable job (`IPROD_QUEUE_URL`).
+    pub queue_url: String,
+    /// Buckets jobs may read and write (`IPROD_BUCKETS`, comma-separated).
+    pub buckets: Vec<String>,
+    /// Concurrency of the default pipeline when it is first created (`IPROD_DEFAULT_CONCURRENCY`).
+    pub default_concurrency: u32,
+    /// `arn:aws:sns:REGION:ACCOUNT:` so `mns://…/topics/NAME` needs no lookup (`IPROD_TOPIC_ARN_PREFIX`).
+    pub topic_arn_prefix: Option<String>,
+}
+
+impl AwsSettings {
+    /// Reads the settings; names the variable that is missing or wrong.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let need = |name: &str| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| format!("the environment variable {name} must be set"))
+        };
+        let buckets: Vec<String> = need("IPROD_BUCKETS")?
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let default_concurrency = match env("IPROD_DEFAULT_CONCURRENCY").filter(|v| !v.trim().is_empty()) {
+            None => iprod_core::pipeline::DEFAULT_CONCURRENCY,
+            Some(raw) => iprod_core::pipeline::parse_concurrency(&raw).map_err(|e| e.message().to_owned())?,
+        };
+        Ok(Self {
+            table: need("IPROD_TABLE")?,
+            queue_url: need("IPROD_QUEUE_URL")?,
+            buckets,
+            default_concurrency,
+            topic_arn_prefix: env("IPROD_TOPIC_ARN_PREFIX").filter(|v| !v.trim().is_empty()),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl AwsClients {
+    /// Clients from the standard environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`).
+    /// `AWS_S3_FORCE_PATH_STYLE=true` selects path-style S3 URLs, which emulators need.
+    pub async fn from_env() -> Self {
+        let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let path_style = std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true" || v == "1");
+        Self::from_shared(&shared, path_style)
+    }
+
+    pub fn from_shared(shared: &aws_config::SdkConfig, s3_path_style: bool) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(shared).force_path_style(s3_path_style).build();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(shared),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(shared),
+            sns: aws_sdk_sns::Client::new(shared),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_name_what_is_missing() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        };
+        let e = AwsSettings::from_env(env(&[("IPROD_BUCKETS", "media")])).unwrap_err();
+        assert!(e.contains("IPROD_TABLE"), "{e}");
+        let ok = AwsSettings::from_env(env(&[
+            ("IPROD_BUCKETS", "media, raw"),
+            ("IPROD_TABLE", "jobs"),
+            ("IPROD_QUEUE_URL", "http://q"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.buckets, ["media", "raw"]);
+        assert_eq!(ok.default_concurrency, iprod_core::pipeline::DEFAULT_CONCURRENCY);
+        let bad = AwsSettings::from_env(env(&[
+            ("IPROD_BUCKETS", "media"),
+            ("IPROD_TABLE", "jobs"),
+            ("IPROD_QUEUE_URL", "http://q"),
+            ("IPROD_DEFAULT_CONCURRENCY", "0"),
+        ]));
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! The job store on one DynamoDB table: jobs, pipelines (with their running-slot counters), client
+//! tokens and the callback outbox are items of one table, so a claim or a terminal state and its
+//! callbacks are a single `TransactWriteItems`.
+
+mod items;
+pub mod schema;
+mod store;
+mod table;
+
+pub use store::DynamoStore;

@@ -1,0 +1,498 @@
+//! `JobStore` on DynamoDB. Every state change is conditional on the state and attempt the caller
+//! saw; a claim takes a pipeline slot (`Running < Concurrency`) in the same transaction that
+//! starts the job, and a terminal state gives the slot back in the transaction that writes its
+//! callbacks, so a pipeline's Concurrency holds across any number of function instances.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use iprod_core::ports::{
+    Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate,
+};
+use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp};
+
+use super::items::*;
+use super::schema::{BY_JOB, BY_KIND, BY_PIPELINE, LEASES, OUTBOX as OUTBOX_INDEX, WAITING as WAITING_INDEX};
+use super::table::{IndexQuery, Table};
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    table: Table,
+}
+
+/// A condition failed on this item of the transaction.
+fn failed(reasons: &[Option<String>], index: usize) -> bool {
+    reasons.get(index).is_some_and(|r| r.as_deref() == Some("ConditionalCheckFailed"))
+}
+
+fn conflict(job: &Job, expected: JobState) -> Error {
+    Error::conflict(
+        "JobState",
+        format!("job {} changed meanwhile (expected {expected} at attempt {})", job.id, job.attempts),
+    )
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { table: Table { client, name: table.into() } }
+    }
+
+    /// Creates the default pipeline if it does not exist yet (each cold start may ask).
+    pub async fn ensure_default_pipeline(&self, concurrency: u32) -> Result<()> {
+        let mut default = Pipeline::default_pipeline(Timestamp::now());
+        default.concurrency = concurrency;
+        self.table.put_new(pipeline_item(&default)?).await?;
+        Ok(())
+    }
+
+    /// One callback of the outbox, as it is now.
+    pub async fn callback(&self, delivery_id: &str) -> Result<Option<Callback>> {
+        self.table.get(&callback_key(delivery_id)).await?.map(|item| decode_callback(&item)).transpose()
+    }
+
+    /// The pipeline and the number of running slots it holds.
+    pub async fn pipeline_slots(&self, id: &PipelineId) -> Result<Option<(Pipeline, i64)>> {
+        self.table.get(&pipeline_key(id)).await?.map(|item| decode_pipeline(&item)).transpose()
+    }
+
+    /// Every page of an index query with a fixed condition.
+    async fn query_all(&self, mut query: IndexQuery<'_>, max: usize) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        loop {
+            let (page, next) = self
+                .table
+                .query(IndexQuery {
+                    index: query.index,
+                    condition: query.condition,
+                    values: query.values.clone(),
+                    filter: query.filter,
+                    forward: query.forward,
+                    limit: query.limit,
+                    start: query.start.take(),
+                })
+                .await?;
+            items.extend(page);
+            match next {
+                Some(next) if items.len() < max => query.start = Some(next),
+                _ => break,
+            }
+        }
+        items.truncate(max);
+        Ok(items)
+    }
+
+    async fn existing_token(&self, token: &str) -> Result<Job> {
+        let item = self
+            .table
+            .get(&token_key(token))
+            .await?
+            .ok_or_else(|| Error::internal("a client token vanished while its job was being created"))?;
+        let id = get_s(&item, "JobId").ok_or_else(|| Error::internal("a client token names no job"))?;
+        self.job(&JobId::parse(id)?)
+            .await?
+            .ok_or_else(|| Error::internal(format!("client token {token:?} names a missing job")))
+    }
+
+    /// Why a claim of a queued job in `pipeline` did not start it.
+    async fn blocked(&self, pipeline: &PipelineId) -> Result<Claim> {
+        match self.pipeline_slots(pipeline).await? {
+            None => Err(Error::internal(format!("a job names the missing pipeline {}", pipeline.as_str()))),
+            Some((p, _)) if p.state == PipelineState::Paused => Ok(Claim::PipelinePaused),
+            Some(_) => Ok(Claim::PipelineFull),
+        }
+    }
+
+    async fn claim_job(&self, job: Job, now: Timestamp, lease: Duration) -> Result<Claim> {
+        if job.state != JobState::Queuing {
+            return Ok(Claim::NotQueued);
+        }
+        let previous_attempts = job.attempts;
+        let mut started = job;
+        started.start(now)?;
+        started.not_before = None;
+        let take_slot = self.table.update_item(
+            &pipeline_key(&started.pipeline_id),
+            "SET #Running = #Running + :one",
+            Some("#State = :active AND #Running < #Concurrency"),
+            vec![(":one", n(1)), (":active", s(PipelineState::Active.as_str()))],
+        )?;
+        let start = self.table.update_item(
+            started.id.as_str(),
+            "SET #State = :analysing, #Attempts = :attempts, #Doc = :doc, #Leased = :leased, #LeaseUntil = :until \
+             REMOVE #Waiting, #Rank, #Progress",
+            Some("#State = :queuing AND #Attempts = :previous"),
+            vec![
+                (":analysing", s(JobState::Analysing.as_str())),
+                (":attempts", n(started.attempts)),
+                (":doc", job_doc(&started)?),
+                (":leased", s(LEASED)),
+                (":until", n(now.plus(lease).millis())),
+                (":queuing", s(JobState::Queuing.as_str())),
+                (":previous", n(previous_attempts)),
+            ],
+        )?;
+        match self.table.transact(vec![take_slot, start]).await? {
+            Ok(()) => Ok(Claim::Started(Box::new(started))),
+            Err(reasons) if failed(&reasons, 1) => Ok(Claim::NotQueued),
+            Err(reasons) if failed(&reasons, 0) => self.blocked(&started.pipeline_id).await,
+            // No reasons given (some emulators): find out from the records themselves.
+            Err(_) => match self.job(&started.id).await? {
+                Some(now) if now.state == JobState::Queuing && now.attempts == previous_attempts => {
+                    self.blocked(&started.pipeline_id).await
+                }
+                _ => Ok(Claim::NotQueued),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl JobStore for DynamoStore {
+    async fn create_job(&self, job: Job) -> Result<Job> {
+        let Some(token) = job.client_token.clone() else {
+            if self.table.put_new(job_item(&job)?).await? {
+                return Ok(job);
+            }
+            return Err(Error::internal(format!("job id {} exists already", job.id)));
+        };
+        let mut claim_token = key(token_key(&token));
+        claim_token.insert("JobId".into(), s(job.id.as_str()));
+        let writes = vec![self.table.put_item(claim_token)?, self.table.put_item(job_item(&job)?)?];
+        match self.table.transact(writes).await? {
+            Ok(()) => Ok(job),
+            Err(reasons) if failed(&reasons, 0) => self.existing_token(&token).await,
+            Err(reasons) => {
+                Err(Error::transient("Database", format!("creating job {} failed: {reasons:?}", job.id)))
+            }
+        }
+    }
+
+    async fn job(&self, id: &JobId) -> Result<Option<Job>> {
+        self.table.get(id.as_str()).await?.map(|item| decode_job(&item)).transpose()
+    }
+
+    async fn jobs(&self, ids: &[JobId]) -> Result<Vec<Job>> {
+        let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
+        self.table.get_many(&ids).await?.iter().map(decode_job).collect()
+    }
+
+    async fn list_jobs(&self, query: &JobQuery) -> Result<JobPage> {
+        let before = query.page_token.as_deref().map(parse_page_token).transpose()?;
+        let (index, partition) = match &query.pipeline_id {
+            Some(p) => (&BY_PIPELINE, s(p.as_str())),
+            None => (&BY_KIND, s(KIND_JOB)),
+        };
+        let condition = match before {
+            Some(_) => format!("#{} = :p AND #{} < :before", index.partition, index.sort.0),
+            None => format!("#{} = :p", index.partition),
+        };
+        let mut values = vec![(":p", partition)];
+        if let Some(before) = &before {
+            values.push((":before", s(before)));
+        }
+        if let Some(state) = query.state {
+            values.push((":state", s(state.as_str())));
+        }
+        // One more than a page tells whether there is a next one.
+        let wanted = query.max_results + 1;
+        let items = self
+            .query_all(
+                IndexQuery {
+                    index: index.name,
+                    condition: &condition,
+                    values,
+                    filter: query.state.map(|_| "#State = :state"),
+                    forward: false,
+                    limit: Some((wanted as i32).max(25)),
+                    start: None,
+                },
+                wanted,
+            )
+            .await?;
+        let more = items.len() > query.max_results;
+        let page = &items[..items.len().min(query.max_results)];
+        let next_page_token =
+            if more { page.last().and_then(|item| get_s(item, "Created")).map(str::to_owned) } else { None };
+        let jobs = page.iter().map(decode_job).collect::<Result<_>>()?;
+        Ok(JobPage { jobs, next_page_token })
+    }
+
+    async fn claim(&self, id: &JobId, now: Timestamp, lease: Duration) -> Result<Claim> {
+        match self.job(id).await? {
+            Some(job) => self.claim_job(job, now, lease).await,
+            None => Ok(Claim::NotQueued),
+        }
+    }
+
+    async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>> {
+        let waiting = self
+            .query_all(
+                IndexQuery {
+                    index: WAITING_INDEX.name,
+                    condition: "#Waiting = :w",
+                    values: vec![(":w", s(WAITING))],
+                    filter: None,
+                    forward: true,
+                    limit: Some(100),
+                    start: None,
+                },
+                500,
+            )
+            .await?;
+        // Pipelines found full or paused in this pass are not asked again.
+        let mut blocked: HashMap<String, bool> = HashMap::new();
+        for item in &waiting {
+            let job = decode_job(item)?;
+            if job.not_before.is_some_and(|t| t > now) || blocked.contains_key(job.pipeline_id.as_str()) {
+                continue;
+            }
+            match self.claim_job(job.clone(), now, lease).await? {
+                Claim::Started(job) => return Ok(Some(*job)),
+                Claim::PipelineFull | Claim::PipelinePaused => {
+                    blocked.insert(job.pipeline_id.as_str().to_owned(), true);
+                }
+                Claim::NotQueued => {}
+            }
+        }
+        Ok(None)
+    }
+
+    async fn heartbeat(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        progress: u8,
+        lease_until: Timestamp,
+    ) -> Result<JobState> {
+        let beat = self
+            .table
+            .update(
+                id.as_str(),
+                "SET #LeaseUntil = :until, #Progress = :progress",
+                "#State = :analysing AND #Attempts = :attempt",
+                vec![
+                    (":until", n(lease_until.millis())),
+                    (":progress", n(progress.min(100))),
+                    (":analysing", s(JobState::Analysing.as_str())),
+                    (":attempt", n(attempt)),
+                ],
+            )
+            .await?;
+        if beat {
+            return Ok(JobState::Analysing);
+        }
+        let job = self
+            .job(id)
+            .await?
+            .ok_or_else(|| Error::not_found("Job", format!("JobId {id} does not exist")))?;
+        if job.attempts != attempt {
+            return Err(Error::conflict("JobState", format!("attempt {attempt} of job {id} was superseded")));
+        }
+        Ok(job.state)
+    }
+
+    async fn save_transition(&self, job: &Job, expected: JobState, callbacks: Vec<Callback>) -> Result<()> {
+        let mut values = vec![
+            (":state", s(job.state.as_str())),
+            (":attempts", n(job.attempts)),
+            (":doc", job_doc(job)?),
+            (":expected", s(expected.as_str())),
+        ];
+        let update = match job.state {
+            JobState::Queuing => {
+                values.push((":w", s(WAITING)));
+                values.push((":rank", s(rank(job))));
+                "SET #State = :state, #Attempts = :attempts, #Doc = :doc, #Waiting = :w, #Rank = :rank \
+                 REMOVE #Leased, #LeaseUntil, #Progress"
+            }
+            JobState::Analysing => "SET #State = :state, #Attempts = :attempts, #Doc = :doc",
+            _ => {
+                "SET #State = :state, #Attempts = :attempts, #Doc = :doc \
+                 REMOVE #Waiting, #Rank, #Leased, #LeaseUntil, #Progress"
+            }
+        };
+        let mut writes = vec![self.table.update_item(
+            job.id.as_str(),
+            update,
+            Some("#State = :expected AND #Attempts = :attempts"),
+            values,
+        )?];
+        if expected == JobState::Analysing && job.state != JobState::Analysing {
+            writes.push(self.table.update_item(
+                &pipeline_key(&job.pipeline_id),
+                "SET #Running = #Running - :one",
+                None,
+                vec![(":one", n(1))],
+            )?);
+        }
+        let now = Timestamp::now();
+        for cb in &callbacks {
+            writes.push(self.table.put_item(callback_item(cb, now)?)?);
+        }
+        match self.table.transact(writes).await? {
+            Ok(()) => Ok(()),
+            Err(reasons) if failed(&reasons, 0) => Err(conflict(job, expected)),
+            Err(reasons) => {
+                Err(Error::transient("Database", format!("recording job {} failed: {reasons:?}", job.id)))
+            }
+        }
+    }
+
+    async fn expired_leases(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>> {
+        let items = self
+            .query_all(
+                IndexQuery {
+                    index: LEASES.name,
+                    condition: "#Leased = :leased AND #LeaseUntil < :now",
+                    values: vec![(":leased", s(LEASED)), (":now", n(now.millis()))],
+                    filter: None,
+                    forward: true,
+                    limit: Some(limit.clamp(1, 1000) as i32),
+                    start: None,
+                },
+                limit,
+            )
+            .await?;
+        items.iter().map(decode_job).collect()
+    }
+
+    async fn create_pipeline(&self, pipeline: Pipeline) -> Result<()> {
+        if self.table.put_new(pipeline_item(&pipeline)?).await? {
+            Ok(())
+        } else {
+            Err(Error::internal(format!("pipeline id {} exists already", pipeline.id.as_str())))
+        }
+    }
+
+    async fn pipeline(&self, id: &PipelineId) -> Result<Option<Pipeline>> {
+        Ok(self.pipeline_slots(id).await?.map(|(p, _)| p))
+    }
+
+    async fn pipelines(&self, ids: &[PipelineId]) -> Result<Vec<Pipeline>> {
+        let items = if ids.is_empty() {
+            self.query_all(
+                IndexQuery {
+                    index: BY_KIND.name,
+                    condition: "#Kind = :k",
+                    values: vec![(":k", s(KIND_PIPELINE))],
+                    filter: None,
+                    forward: true,
+                    limit: None,
+                    start: None,
+                },
+                usize::MAX,
+            )
+            .await?
+        } else {
+            let keys: Vec<String> = ids.iter().map(pipeline_key).collect();
+            let mut items = self.table.get_many(&keys).await?;
+            // Batch reads come back in any order: keep the request's.
+            items.sort_by_key(|item| keys.iter().position(|k| get_s(item, "Id") == Some(k.as_str())));
+            items
+        };
+        items.iter().map(|item| decode_pipeline(item).map(|(p, _)| p)).collect()
+    }
+
+    async fn update_pipeline(&self, id: &PipelineId, update: PipelineUpdate) -> Result<Pipeline> {
+        let mut p = self.pipeline(id).await?.ok_or_else(|| {
+            Error::not_found("Pipeline", format!("PipelineId {:?} does not exist", id.as_str()))
+        })?;
+        if let Some(name) = update.name {
+            p.name = name;
+        }
+        if let Some(state) = update.state {
+            p.state = state;
+        }
+        if let Some(concurrency) = update.concurrency {
+            p.concurrency = concurrency;
+        }
+        if let Some(notify) = update.notify {
+            p.notify = notify;
+        }
+        if let Some(secret) = update.secret {
+            p.secret = secret;
+        }
+        // The running-slot counter is not touched: claims in flight keep their slots.
+        let written = self
+            .table
+            .update(
+                &pipeline_key(id),
+                "SET #Doc = :doc, #State = :state, #Concurrency = :concurrency",
+                "attribute_exists(#Id)",
+                vec![
+                    (":doc", pipeline_doc(&p)?),
+                    (":state", s(p.state.as_str())),
+                    (":concurrency", n(p.concurrency)),
+                ],
+            )
+            .await?;
+        if !written {
+            return Err(Error::not_found("Pipeline", format!("PipelineId {:?} does not exist", id.as_str())));
+        }
+        Ok(p)
+    }
+
+    async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>> {
+        let items = self
+            .query_all(
+                IndexQuery {
+                    index: OUTBOX_INDEX.name,
+                    condition: "#Outbox = :pending AND #Due <= :now",
+                    values: vec![(":pending", s(OUTBOX)), (":now", n(now.millis()))],
+                    filter: None,
+                    forward: true,
+                    limit: Some(limit.clamp(1, 1000) as i32),
+                    start: None,
+                },
+                limit,
+            )
+            .await?;
+        items.iter().map(decode_callback).collect()
+    }
+
+    async fn record_delivery(&self, delivery_id: &str, outcome: DeliveryOutcome) -> Result<()> {
+        let pending = s(CallbackState::Pending.as_str());
+        let (update, values) = match outcome {
+            DeliveryOutcome::Delivered => (
+                "SET #Delivery = :state, #Attempts = #Attempts + :one REMOVE #Outbox, #Due",
+                vec![(":state", s(CallbackState::Delivered.as_str()))],
+            ),
+            DeliveryOutcome::RetryAt { at, error } => (
+                "SET #Due = :at, #LastError = :error, #Attempts = #Attempts + :one",
+                vec![(":at", n(at.millis())), (":error", s(error))],
+            ),
+            DeliveryOutcome::GaveUp { error } => (
+                "SET #Delivery = :state, #LastError = :error, #Attempts = #Attempts + :one REMOVE #Outbox, #Due",
+                vec![(":state", s(CallbackState::GaveUp.as_str())), (":error", s(error))],
+            ),
+        };
+        let mut values = values;
+        values.push((":one", n(1)));
+        values.push((":pending", pending));
+        // Only a pending callback changes: a late duplicate report cannot undo a delivery.
+        self.table.update(&callback_key(delivery_id), update, "#Delivery = :pending", values).await?;
+        Ok(())
+    }
+
+    async fn callbacks_of(&self, job_id: &JobId) -> Result<Vec<Callback>> {
+        let items = self
+            .query_all(
+                IndexQuery {
+                    index: BY_JOB.name,
+                    condition: "#JobId = :job",
+                    values: vec![(":job", s(job_id.as_str()))],
+                    filter: None,
+                    forward: true,
+                    limit: None,
+                    start: None,
+                },
+                usize::MAX,
+            )
+            .await?;
+        let mut callbacks = items.iter().map(decode_callback).collect::<Result<Vec<_>>>()?;
+        callbacks.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+        Ok(callbacks)
+    }
+}

@@ -1,0 +1,17 @@
+//! AWS adapters for the core's ports: DynamoDB job store, S3 object store, SQS queue, and a
+//! notifier for SQS queues, SNS topics and signed webhooks. The clients come from the standard AWS
+//! environment, so an emulator is only an endpoint URL away.
+
+pub mod clients;
+pub mod dynamo;
+pub mod notifier;
+pub mod objects;
+pub mod processor;
+pub mod queue;
+mod sdk_error;
+
+pub use clients::{AwsClients, AwsSettings};
+pub use dynamo::DynamoStore;
+pub use notifier::AwsNotifier;
+pub use objects::S3ObjectStore;
+pub use queue::{JobMessage, SqsQueue};

@@ -1,0 +1,124 @@
+//! `Queue` on SQS: one message per startable job.
+//!
+//! One standard queue for all pipelines, with `MessageGroupId` = PipelineId (SQS fair queues):
+//! a FIFO queue would run one job per group at a time (a pipeline's Concurrency is usually more)
+//! and forbids per-message delays, which retries and backoff need; a queue per pipeline would
+//! need infrastructure created at `AddPipeline`. Concurrency is enforced by the job store's
+//! running-slot counter, not by SQS; the group only keeps one busy pipeline's backlog from
+//! delaying the others' messages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use iprod_core::ports::{JobQuery, JobStore, Queue};
+use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::sdk_error::transient;
+
+/// SQS's longest delivery delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// The body of a job message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMessage {
+    #[serde(rename = "JobId")]
+    pub job_id: String,
+    #[serde(rename = "PipelineId")]
+    pub pipeline_id: String,
+}
+
+impl JobMessage {
+    pub fn for_job(job: &Job) -> Self {
+        Self { job_id: job.id.to_string(), pipeline_id: job.pipeline_id.as_str().to_owned() }
+    }
+
+    /// Parses a message body; a malformed one is named in the error so it can be logged and dropped.
+    pub fn parse(body: &str) -> Result<(JobId, PipelineId)> {
+        let message: JobMessage = serde_json::from_str(body).map_err(|e| {
+            Error::invalid_parameter("Message", format!("not a job message ({e}): {}", preview(body)))
+        })?;
+        Ok((JobId::parse(&message.job_id)?, PipelineId::parse(&message.pipeline_id)?))
+    }
+}
+
+fn preview(body: &str) -> String {
+    body.chars().take(120).collect()
+}
+
+pub struct SqsQueue {
+    client: Client,
+    url: String,
+    /// To re-announce a resumed pipeline's queued jobs.
+    store: Arc<dyn JobStore>,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, url: impl Into<String>, store: Arc<dyn JobStore>) -> Self {
+        Self { client, url: url.into(), store }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn announce(&self, job: &Job, delay: Duration) -> Result<()> {
+        let body = serde_json::to_string(&JobMessage::for_job(job))
+            .map_err(|e| Error::internal("cannot encode a job message").with_source(e))?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .message_group_id(job.pipeline_id.as_str())
+            .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)
+            .send()
+            .await
+            .map_err(|e| transient("Queue", format!("announcing job {}", job.id), e))?;
+        Ok(())
+    }
+
+    /// A paused pipeline's messages were consumed without starting their jobs: announce the
+    /// queued jobs again now that they may start (duplicates are harmless, claims are conditional).
+    async fn pipeline_changed(&self, pipeline: &Pipeline) -> Result<()> {
+        let mut query = JobQuery {
+            pipeline_id: Some(pipeline.id.clone()),
+            state: Some(JobState::Queuing),
+            max_results: 100,
+            page_token: None,
+        };
+        loop {
+            let page = self.store.list_jobs(&query).await?;
+            for job in &page.jobs {
+                self.announce(job, Duration::ZERO).await?;
+            }
+            match page.next_page_token {
+                Some(token) => query.page_token = Some(token),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_messages_are_named() {
+        let e = JobMessage::parse("{\"oops\":1}").unwrap_err();
+        assert_eq!(e.code(), "InvalidParameter.Message");
+        assert!(e.message().contains("oops"));
+        let id = JobId::generate();
+        let body = format!("{{\"JobId\":\"{id}\",\"PipelineId\":\"default\"}}");
+        assert_eq!(JobMessage::parse(&body).unwrap().0, id);
+    }
+}

@@ -1,0 +1,12 @@
+//! SDK failures as the core's errors: throttling, timeouts and 5xx are transient (the job is
+//! retried); the message keeps the SDK's full context for the operator.
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use iprod_core::Error;
+
+pub(crate) fn transient<E>(what: &str, doing: impl std::fmt::Display, e: E) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    Error::transient(what, format!("{doing}: {}", DisplayErrorContext(&e))).with_source(e)
+}

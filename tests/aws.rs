@@ -1,0 +1,1 @@
+//! The AWS adapters and handlers against the moto emulator.
