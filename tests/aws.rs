@@ -1,1 +1,567 @@
-//! The AWS adapters and handlers against the moto emulator.
+//! The AWS deployment's three handlers end to end against the moto emulator: submit (API Gateway
+//! and S3 upload events) → process (SQS events) → notify (DynamoDB stream and schedule events),
+//! with the real image engine, real S3 objects, the job records and the callbacks in SQS.
+//!
+//! Events are built from the fixtures in `events/`, with this test's names put in. The S3 upload
+//! case also feeds the handler the notifications moto itself sends, which lack `userIdentity`,
+//! `requestParameters` and `responseElements` and percent-encode `/`: the handler parses S3 events
+//! leniently (not through `aws_lambda_events`' strict `S3Event`), so both shapes work.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use iprod_aws::dynamo::schema::create_table;
+use iprod_aws::processor::{Outcome, Processor, ProcessorSettings};
+use iprod_aws::stack::{AwsStack, worker_settings};
+use iprod_aws::{AwsClients, AwsSettings};
+use iprod_core::ports::{JobStore, MediaEngine};
+use iprod_core::{JobId, JobState, Timestamp};
+use iprod_media::{Engine, EngineSettings};
+use iprod_tests::moto::{Moto, unique};
+use iprod_tests::{CopyEngine, repo_root};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+
+struct World {
+    _moto: Moto,
+    clients: AwsClients,
+    stack: Arc<AwsStack>,
+    bucket: String,
+    callbacks: String,
+    callbacks_url: String,
+    _scratch: tempfile::TempDir,
+}
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join("events").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn world() -> World {
+    let moto = Moto::start();
+    let clients = moto.clients().await;
+    let table = unique("jobs");
+    create_table(&clients.dynamodb, &table).await.unwrap();
+    let bucket = unique("media");
+    clients.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let jobs = clients.sqs.create_queue().queue_name(unique("jobs")).send().await.unwrap();
+    let callbacks = unique("callbacks");
+    let callbacks_url =
+        clients.sqs.create_queue().queue_name(&callbacks).send().await.unwrap().queue_url.unwrap();
+    let settings = AwsSettings {
+        table,
+        queue_url: jobs.queue_url.unwrap(),
+        buckets: vec![bucket.clone()],
+        default_concurrency: 10,
+        topic_arn_prefix: None,
+        webhook_hosts: vec![],
+    };
+    let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
+    World {
+        _moto: moto,
+        clients,
+        stack,
+        bucket,
+        callbacks,
+        callbacks_url,
+        _scratch: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn image_engine() -> Arc<dyn MediaEngine> {
+    let settings =
+        EngineSettings { model_dir: repo_root().join(".iprod/model-pack"), ..EngineSettings::default() };
+    Arc::new(Engine::new(settings))
+}
+
+impl World {
+    fn submit_fn(&self, rules: &str) -> iprod_submit::Submit {
+        iprod_submit::Submit::new(&self.stack, iprod_aws::uploads::parse_rules(rules).unwrap())
+    }
+
+    fn process_fn(&self, engine: Arc<dyn MediaEngine>, dead_letter: Option<&str>) -> iprod_process::Process {
+        iprod_process::Process::new(
+            self.stack.clone(),
+            engine,
+            self._scratch.path().to_owned(),
+            dead_letter.map(str::to_owned),
+        )
+    }
+
+    /// Calls the API through the submit handler as API Gateway would (HTTP API, payload 2.0).
+    async fn api(&self, submit: &iprod_submit::Submit, params: &[(&str, &str)]) -> (u16, Value) {
+        let mut event = fixture("submit-http.json");
+        let mut body = url_encode(&[("Action", params[0].1)]);
+        for (k, v) in &params[1..] {
+            body.push('&');
+            body.push_str(&url_encode(&[(k, v)]));
+        }
+        event["body"] = json!(body);
+        let response = submit.handle(LambdaEvent::new(event, Context::default())).await.unwrap();
+        let status = response["statusCode"].as_u64().unwrap() as u16;
+        (status, serde_json::from_str(response["body"].as_str().unwrap()).unwrap())
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.clients
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn object(&self, key: &str) -> Option<Vec<u8>> {
+        let got = self.clients.s3.get_object().bucket(&self.bucket).key(key).send().await.ok()?;
+        Some(got.body.collect().await.unwrap().to_vec())
+    }
+
+    /// Takes every message waiting in a queue (as the SQS event source would).
+    async fn drain(&self, url: &str) -> Vec<String> {
+        let mut bodies = Vec::new();
+        loop {
+            let out = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return bodies;
+            }
+            for m in messages {
+                bodies.push(m.body.clone().unwrap());
+                self.clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    async fn job_messages(&self) -> Vec<String> {
+        self.drain(&self.stack.settings.queue_url).await
+    }
+
+    async fn job(&self, id: &str) -> iprod_core::Job {
+        self.stack.store.job(&JobId::parse(id).unwrap()).await.unwrap().unwrap()
+    }
+
+    /// The notify function's stream event for every callback of `job`.
+    fn stream_event(delivery_ids: &[String]) -> Value {
+        let template = fixture("notify-stream.json");
+        let records: Vec<Value> = delivery_ids
+            .iter()
+            .map(|id| {
+                let mut r = template["Records"][0].clone();
+                r["dynamodb"]["Keys"]["Id"]["S"] = json!(format!("callback#{id}"));
+                r["dynamodb"]["NewImage"]["Id"]["S"] = json!(format!("callback#{id}"));
+                r
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+}
+
+fn url_encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        out.push_str(&format!("{}={}", enc(k), enc(v)));
+    }
+    out
+}
+
+/// An SQS event for the process function, from the fixture.
+fn sqs_event(bodies: &[String], source_arn: &str) -> Value {
+    let template = fixture("process-sqs.json");
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut r = template["Records"][0].clone();
+            r["messageId"] = json!(format!("message-{i}"));
+            r["body"] = json!(body);
+            r["eventSourceARN"] = json!(source_arn);
+            r
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:jobs";
+const DLQ_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:jobs-dlq";
+
+fn astronaut() -> Vec<u8> {
+    std::fs::read(repo_root().join(".iprod/test-media/astronaut.png")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_goes_from_submit_through_process_to_notify() {
+    let w = world().await;
+    w.put("in/astronaut.png", astronaut()).await;
+    let submit = w.submit_fn("");
+    let (status, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
+                ("Output", &format!("s3://{}/out/{{source}}-vertical.jpg", w.bucket)),
+                ("NotifyUrl", &format!("mns://endpoint/queues/{}", w.callbacks)),
+                ("UserData", "{\"shot\":42}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    let messages = w.job_messages().await;
+    assert_eq!(messages.len(), 1, "one message per job");
+
+    let process = w.process_fn(image_engine(), Some(DLQ_ARN));
+    let batch = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(120)).await;
+    assert_eq!(batch["batchItemFailures"], json!([]));
+
+    let (_, queried) = w.api(&submit, &[("Action", "QueryIProductionJob"), ("JobId", &job_id)]).await;
+    assert_eq!(queried["State"], "Success", "{queried}");
+    assert_eq!(queried["Attempts"], 1);
+    let output = format!("s3://{}/out/astronaut-vertical.jpg", w.bucket);
+    assert_eq!(queried["OutputFiles"], json!([output]));
+    let bytes = w.object("out/astronaut-vertical.jpg").await.expect("the output object is in S3");
+    let vertical = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((vertical.width(), vertical.height()), (288, 512), "9:16 at the source's height");
+
+    // The terminal state wrote one callback; the stream event delivers it to the SQS queue.
+    let callbacks = w.stack.store.callbacks_of(&JobId::parse(&job_id).unwrap()).await.unwrap();
+    let ids: Vec<String> = callbacks.iter().map(|c| c.delivery_id.clone()).collect();
+    assert_eq!(ids.len(), 1);
+    let notify = iprod_notify::Notify::new(&w.stack).unwrap();
+    let report = notify.handle_event(&World::stream_event(&ids)).await.unwrap();
+    assert_eq!((report.delivered, report.failed), (1, 0));
+    let delivered = w.drain(&w.callbacks_url).await;
+    assert_eq!(delivered.len(), 1);
+    let message: Value = serde_json::from_str(&delivered[0]).unwrap();
+    assert_eq!(
+        (message["JobId"].as_str(), message["State"].as_str()),
+        (Some(job_id.as_str()), Some("Success"))
+    );
+    assert_eq!(message["UserData"], "{\"shot\":42}");
+    let (_, queried) = w.api(&submit, &[("Action", "QueryIProductionJob"), ("JobId", &job_id)]).await;
+    assert_eq!(queried["Callbacks"][0]["State"], "Delivered", "the delivery is recorded on the job");
+
+    // Duplicate deliveries are acknowledged no-ops: the same SQS message, the same stream record.
+    let again = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
+    assert_eq!(again["batchItemFailures"], json!([]));
+    assert_eq!(w.job(&job_id).await.attempts, 1, "a duplicate message does not run the job again");
+    let report = notify.handle_event(&World::stream_event(&ids)).await.unwrap();
+    assert_eq!(report.delivered, 0);
+    assert!(w.drain(&w.callbacks_url).await.is_empty(), "the callback is sent once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_processing_attempt_is_retried_and_completes() {
+    let w = world().await;
+    w.put("in/astronaut.png", astronaut()).await;
+    let submit = w.submit_fn("");
+    let (_, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+            ],
+        )
+        .await;
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    let messages = w.job_messages().await;
+    // An invocation claims the job and dies (out of memory, killed) before it settles anything:
+    // its lease runs out and SQS, never told otherwise, delivers the message again.
+    let crashed = w
+        .stack
+        .store
+        .claim(&JobId::parse(&job_id).unwrap(), Timestamp::now(), Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert!(matches!(crashed, iprod_core::ports::Claim::Started(_)));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let process = w.process_fn(image_engine(), None);
+    let outcome = process.processor().handle(&messages[0]).await.unwrap();
+    assert_eq!(outcome, Outcome::Ran(JobState::Success));
+    let job = w.job(&job_id).await;
+    assert_eq!((job.state, job.attempts), (JobState::Success, 2), "the second attempt completed it");
+    assert!(w.object("out/astronaut.jpg").await.is_some());
+    // Recovery announced the job again; that message is now a harmless duplicate.
+    let leftovers = w.job_messages().await;
+    assert_eq!(leftovers.len(), 1);
+    assert_eq!(
+        process.processor().handle(&leftovers[0]).await.unwrap(),
+        Outcome::NotQueued(JobState::Success)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_with_spaces_and_unicode_submit_one_job_each() {
+    let w = world().await;
+    // Moto's own S3 → SQS notifications, as a deployment's bucket would send them.
+    let uploads =
+        w.clients.sqs.create_queue().queue_name(unique("uploads")).send().await.unwrap().queue_url.unwrap();
+    let arn = w
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&uploads)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let config = aws_sdk_s3::types::NotificationConfiguration::builder()
+        .queue_configurations(
+            aws_sdk_s3::types::QueueConfiguration::builder()
+                .queue_arn(arn)
+                .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    w.clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(&w.bucket)
+        .notification_configuration(config)
+        .send()
+        .await
+        .unwrap();
+    let rules = format!(
+        r#"[{{"bucket":"{b}","prefix":"incoming/","function_name":"ImageH2V","output":"oss://{b}/vertical/{{source}}.jpg"}}]"#,
+        b = w.bucket
+    );
+    let submit = w.submit_fn(&rules);
+    w.put("incoming/my photo ü.png", astronaut()).await;
+    w.put("elsewhere/ignored.png", astronaut()).await;
+    let events = w.drain(&uploads).await;
+    assert!(events.len() >= 2, "moto sent a test event and the uploads: {events:?}");
+    let mut submitted = Vec::new();
+    for event in &events {
+        let event: Value = serde_json::from_str(event).unwrap();
+        let answer = submit.handle(LambdaEvent::new(event.clone(), Context::default())).await.unwrap();
+        // A duplicate delivery of the same event submits nothing new.
+        let twice = submit.handle(LambdaEvent::new(event, Context::default())).await.unwrap();
+        assert_eq!(answer, twice);
+        for upload in answer["Uploads"].as_array().unwrap() {
+            if let Some(id) = upload["JobId"].as_str() {
+                submitted.push((upload["Key"].as_str().unwrap().to_owned(), id.to_owned()));
+            }
+        }
+    }
+    assert_eq!(submitted.len(), 1, "only the upload under the rule's prefix: {submitted:?}");
+    assert_eq!(submitted[0].0, "incoming/my photo ü.png", "the key is decoded");
+    let job = w.job(&submitted[0].1).await;
+    assert_eq!(job.input, format!("oss://{}/incoming/my photo ü.png", w.bucket));
+    // The fixture's shape (with the fields moto omits) is handled the same way.
+    let mut fixture_event = fixture("s3-upload.json");
+    fixture_event["Records"][0]["s3"]["bucket"]["name"] = json!(w.bucket);
+    let answer = submit.handle(LambdaEvent::new(fixture_event, Context::default())).await.unwrap();
+    assert_eq!(answer["Uploads"][0]["Key"], "incoming/my photo ü.png");
+    // The job runs on the object whose key has a space and a non-ASCII letter.
+    let process = w.process_fn(image_engine(), None);
+    let messages = w.job_messages().await;
+    for body in &messages {
+        process.processor().handle(body).await.unwrap();
+    }
+    assert_eq!(w.job(&submitted[0].1).await.state, JobState::Success);
+    assert!(w.object("vertical/my photo ü.jpg").await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_and_vanished_inputs_end_cleanly() {
+    let w = world().await;
+    let submit = w.submit_fn("");
+    let process = w.process_fn(image_engine(), Some(DLQ_ARN));
+    // Malformed bodies and unknown jobs are acknowledged, not retried for ever.
+    let unknown = format!("{{\"JobId\":\"{}\",\"PipelineId\":\"default\"}}", JobId::generate());
+    let bodies = vec!["not json".to_owned(), "{\"JobId\":\"../etc\"}".to_owned(), unknown];
+    let batch = process.handle_records(&sqs_event(&bodies, JOBS_ARN), Duration::from_secs(60)).await;
+    assert_eq!(batch["batchItemFailures"], json!([]), "nothing comes back");
+    assert!(matches!(process.processor().handle("not json").await.unwrap(), Outcome::Malformed(_)));
+
+    // The input is deleted between submit and processing: the job fails with a code and says so.
+    w.put("in/gone.png", astronaut()).await;
+    let (_, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/gone.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+            ],
+        )
+        .await;
+    let gone = answer["JobId"].as_str().unwrap().to_owned();
+    w.clients.s3.delete_object().bucket(&w.bucket).key("in/gone.png").send().await.unwrap();
+    let messages = w.job_messages().await;
+    let batch = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
+    assert_eq!(batch["batchItemFailures"], json!([]));
+    let job = w.job(&gone).await;
+    assert_eq!(job.state, JobState::Fail);
+    let error = job.error.unwrap();
+    assert_eq!(error.code, "InvalidInput.NotFound");
+    assert!(error.message.contains("in/gone.png"), "{}", error.message);
+
+    // A message the queue gave up on (the dead-letter queue) fails its job with a code.
+    let (_, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/never.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+            ],
+        )
+        .await;
+    let stuck = answer["JobId"].as_str().unwrap().to_owned();
+    let messages = w.job_messages().await;
+    let batch = process.handle_records(&sqs_event(&messages, DLQ_ARN), Duration::from_secs(60)).await;
+    assert_eq!(batch["batchItemFailures"], json!([]));
+    let job = w.job(&stuck).await;
+    assert_eq!(
+        (job.state, job.error.unwrap().code.as_str()),
+        (JobState::Fail, "InternalError.AttemptsExhausted")
+    );
+    // A bad request through the API is refused with its code and writes nothing.
+    let (status, refused) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", "oss://other-bucket/a.png"),
+                ("Output", "oss://other-bucket/b.jpg"),
+            ],
+        )
+        .await;
+    assert_eq!((status, refused["Code"].as_str()), (400, Some("InvalidParameter.Input")), "{refused}");
+    assert!(w.job_messages().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_processors_hold_a_pipeline_concurrency() {
+    let w = world().await;
+    let submit = w.submit_fn("");
+    let (_, added) =
+        w.api(&submit, &[("Action", "AddPipeline"), ("Name", "race"), ("Concurrency", "2")]).await;
+    let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
+    let engine = Arc::new(CopyEngine::with_delay(Duration::from_millis(300)));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let key = format!("in/race-{i}.png");
+        w.put(&key, b"not really a png".to_vec()).await;
+        let (status, answer) = w
+            .api(
+                &submit,
+                &[
+                    ("Action", "SubmitIProductionJob"),
+                    ("FunctionName", "ImageH2V"),
+                    ("Input", &format!("oss://{}/{key}", w.bucket)),
+                    ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+                    ("PipelineId", &pipeline),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        ids.push(answer["JobId"].as_str().unwrap().to_owned());
+    }
+    // Four processors, like four concurrent Lambda invocations, long-polling one queue.
+    let scratch = tempfile::tempdir().unwrap();
+    let processors: Vec<Arc<Processor>> = (0..4)
+        .map(|_| {
+            let worker = w
+                .stack
+                .worker(engine.clone(), worker_settings(scratch.path().to_owned(), Duration::from_secs(30)));
+            Arc::new(Processor::new(
+                w.stack.job_store(),
+                w.stack.job_queue(),
+                worker,
+                ProcessorSettings { full_delay: Duration::from_secs(1) },
+            ))
+        })
+        .collect();
+    let sqs = w.clients.sqs.clone();
+    let url = w.stack.settings.queue_url.clone();
+    let outcomes: Arc<std::sync::Mutex<HashMap<String, usize>>> = Arc::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let tasks: Vec<_> = processors
+        .into_iter()
+        .map(|processor| {
+            let (sqs, url, outcomes) = (sqs.clone(), url.clone(), outcomes.clone());
+            tokio::spawn(async move {
+                while tokio::time::Instant::now() < deadline {
+                    let out = sqs
+                        .receive_message()
+                        .queue_url(&url)
+                        .max_number_of_messages(1)
+                        .wait_time_seconds(1)
+                        .send()
+                        .await
+                        .unwrap();
+                    for m in out.messages.unwrap_or_default() {
+                        let outcome = processor.handle(m.body().unwrap()).await.unwrap();
+                        *outcomes.lock().unwrap().entry(format!("{outcome:?}")).or_default() += 1;
+                        sqs.delete_message()
+                            .queue_url(&url)
+                            .receipt_handle(m.receipt_handle().unwrap())
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                    if outcomes.lock().unwrap().get("Ran(Success)") == Some(&6) {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for id in &ids {
+        let job = w.job(id).await;
+        assert_eq!(job.state, JobState::Success, "{job:?} {:?}", outcomes.lock().unwrap());
+    }
+    let slots =
+        w.stack.store.pipeline_slots(&iprod_core::PipelineId::parse(&pipeline).unwrap()).await.unwrap();
+    assert_eq!(slots.map(|(_, running)| running), Some(0), "every slot was given back");
+    let peak = engine.max_running()[&pipeline];
+    assert_eq!(peak, 2, "two at a time, never more: {:?}", outcomes.lock().unwrap());
+    assert!(outcomes.lock().unwrap().get("PipelineFull").copied().unwrap_or(0) > 0, "some had to wait");
+}

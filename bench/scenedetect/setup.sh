@@ -2,4 +2,4 @@
 # The venv for the PySceneDetect reference (bench/scenedetect/detect.py), at .iprod/scenedetect-venv.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-exec "$HERE/../venv.sh" scenedetect "$HERE/requirements.txt"
+exec "$HERE/../../scripts/venv.sh" scenedetect "$HERE/requirements.txt"

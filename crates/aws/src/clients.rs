@@ -16,6 +16,9 @@ pub struct AwsSettings {
     pub default_concurrency: u32,
     /// `arn:aws:sns:REGION:ACCOUNT:` so `mns://…/topics/NAME` needs no lookup (`IPROD_TOPIC_ARN_PREFIX`).
     pub topic_arn_prefix: Option<String>,
+    /// Webhook hosts callbacks may be sent to (`IPROD_WEBHOOK_HOSTS`, comma-separated; empty:
+    /// any public host). Webhooks must be HTTPS on AWS.
+    pub webhook_hosts: Vec<String>,
 }
 
 impl AwsSettings {
@@ -42,8 +45,13 @@ impl AwsSettings {
             buckets,
             default_concurrency,
             topic_arn_prefix: env("IPROD_TOPIC_ARN_PREFIX").filter(|v| !v.trim().is_empty()),
+            webhook_hosts: list(&env("IPROD_WEBHOOK_HOSTS").unwrap_or_default()),
         })
     }
+}
+
+fn list(raw: &str) -> Vec<String> {
+    raw.split(',').map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned).collect()
 }
 
 #[derive(Debug, Clone)]

@@ -4,11 +4,14 @@
 
 pub mod clients;
 pub mod dynamo;
+pub mod logging;
 pub mod notifier;
 pub mod objects;
 pub mod processor;
 pub mod queue;
-mod sdk_error;
+pub mod sdk_error;
+pub mod stack;
+pub mod uploads;
 
 pub use clients::{AwsClients, AwsSettings};
 pub use dynamo::DynamoStore;

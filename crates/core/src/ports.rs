@@ -195,6 +195,11 @@ impl OutputNaming {
         self.template.expand(&self.input, self.timestamp, index, count)
     }
 
+    /// Output `index` of `count` as a result cites it, in the scheme the client used.
+    pub fn cited(&self, index: usize, count: usize) -> Result<String> {
+        Ok(self.template.cite(&self.url(index, count)?))
+    }
+
     /// The extension of the outputs (`mp4`, `jpg`, `png`…), lowercase, if the template has one.
     pub fn extension(&self) -> Option<String> {
         self.template.extension()

@@ -13,6 +13,8 @@ const PLACEHOLDERS: [&str; 3] = ["{source}", "{timestamp}", "{sequenceId}"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputTemplate {
     url: ObjectUrl,
+    /// `s3` or `oss`, as written: results cite outputs the way the client named them.
+    scheme: &'static str,
 }
 
 impl OutputTemplate {
@@ -28,7 +30,13 @@ impl OutputTemplate {
                 ),
             ));
         }
-        Ok(Self { url })
+        let scheme = if raw.trim_start().starts_with("s3://") { "s3" } else { "oss" };
+        Ok(Self { url, scheme })
+    }
+
+    /// `url` written with the template's scheme (`s3://bucket/key` or `oss://bucket/key`).
+    pub fn cite(&self, url: &ObjectUrl) -> String {
+        format!("{}://{}/{}", self.scheme, url.bucket, url.key)
     }
 
     pub fn bucket(&self) -> &str {
@@ -105,6 +113,14 @@ mod tests {
         .unwrap();
         let u = t.expand(&input("a/b/holiday.mp4"), 1_700_000_000, 2, 3).unwrap();
         assert_eq!(u, ObjectUrl { bucket: "out".into(), key: "v/holiday-1700000000-2.jpg".into() });
+    }
+
+    #[test]
+    fn outputs_are_cited_in_the_scheme_the_client_wrote() {
+        let s3 = OutputTemplate::parse("s3://out/v/{source}.jpg").unwrap();
+        assert_eq!(s3.cite(&s3.expand(&input("a.mp4"), 0, 0, 1).unwrap()), "s3://out/v/a.jpg");
+        let oss = OutputTemplate::parse("oss://out.oss-cn-beijing.aliyuncs.com/v/{source}.jpg").unwrap();
+        assert_eq!(oss.cite(&oss.expand(&input("a.mp4"), 0, 0, 1).unwrap()), "oss://out/v/a.jpg");
     }
 
     #[test]

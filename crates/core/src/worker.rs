@@ -142,7 +142,7 @@ impl Worker {
         for (index, file) in output.files.iter().enumerate() {
             let url = naming.url(index, count)?;
             self.objects.store(&url, file).await?;
-            urls.push(url.to_string());
+            urls.push(naming.template.cite(&url));
         }
         Ok((output.result, urls))
     }

@@ -211,7 +211,7 @@ impl Engine {
         }
         let mut entries = Vec::with_capacity(chosen.len());
         for (i, candidate) in chosen.iter().enumerate() {
-            let url = task.outputs.url(i, chosen.len())?.to_string();
+            let url = task.outputs.cited(i, chosen.len())?;
             entries.push((candidate.score, candidate.time, url));
         }
         progress.report(95);

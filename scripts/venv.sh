@@ -2,7 +2,7 @@
 # Creates (or checks) a Python venv at .iprod/NAME-venv with exactly the pinned packages of a
 # requirements file, for a reference tool the benchmarks measure against. Idempotent: exits at
 # once when the venv already has exactly those versions. Needs python3 with venv, and PyPI.
-# Usage: bench/venv.sh NAME REQUIREMENTS   (the venv path can be overridden with $VENV)
+# Usage: scripts/venv.sh NAME REQUIREMENTS   (the venv path can be overridden with $VENV)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NAME=$1
@@ -21,6 +21,7 @@ for line in open(sys.argv[1]):
     if not line:
         continue
     name, want = line.split("==")
+    name = name.split("[", 1)[0]  # "moto[server]" is the package "moto"
     try:
         have = version(name)
     except PackageNotFoundError:

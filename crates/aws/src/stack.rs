@@ -1,0 +1,73 @@
+//! The adapters wired together once per process (a Lambda cold start): what every function
+//! builds the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use iprod_core::Result;
+use iprod_core::notify::WebhookPolicy;
+use iprod_core::object_url::BucketAllowList;
+use iprod_core::ports::{JobStore, MediaEngine, Queue};
+use iprod_core::service::{JobService, ServicePolicy};
+use iprod_core::worker::{DEFAULT_MAX_ATTEMPTS, Worker, WorkerSettings};
+
+use crate::{AwsClients, AwsNotifier, AwsSettings, DynamoStore, S3ObjectStore, SqsQueue};
+
+pub struct AwsStack {
+    pub settings: AwsSettings,
+    pub clients: AwsClients,
+    pub store: Arc<DynamoStore>,
+    pub queue: Arc<SqsQueue>,
+}
+
+impl AwsStack {
+    /// Builds the adapters and makes sure the default pipeline exists.
+    pub async fn new(clients: AwsClients, settings: AwsSettings) -> Result<Self> {
+        let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), settings.table.clone()));
+        store.ensure_default_pipeline(settings.default_concurrency).await?;
+        let queue = Arc::new(SqsQueue::new(clients.sqs.clone(), settings.queue_url.clone(), store.clone()));
+        Ok(Self { settings, clients, store, queue })
+    }
+
+    pub fn job_store(&self) -> Arc<dyn JobStore> {
+        self.store.clone()
+    }
+
+    pub fn job_queue(&self) -> Arc<dyn Queue> {
+        self.queue.clone()
+    }
+
+    pub fn policy(&self) -> ServicePolicy {
+        ServicePolicy {
+            allowed_buckets: BucketAllowList::new(self.settings.buckets.iter().cloned()),
+            webhooks: WebhookPolicy {
+                require_https: true,
+                allowed_hosts: self.settings.webhook_hosts.clone(),
+            },
+        }
+    }
+
+    /// The job service of the API and the upload trigger; `engine` only validates here.
+    pub fn service(&self, engine: Arc<dyn MediaEngine>) -> JobService {
+        JobService::new(self.job_store(), self.job_queue(), engine, self.policy())
+    }
+
+    pub fn worker(&self, engine: Arc<dyn MediaEngine>, settings: WorkerSettings) -> Worker {
+        let objects = Arc::new(S3ObjectStore::new(self.clients.s3.clone()));
+        Worker::new(self.job_store(), self.job_queue(), objects, engine, settings)
+    }
+
+    pub fn notifier(&self) -> Result<AwsNotifier> {
+        AwsNotifier::new(
+            self.clients.sqs.clone(),
+            self.clients.sns.clone(),
+            self.settings.topic_arn_prefix.clone(),
+            Duration::from_secs(10),
+        )
+    }
+}
+
+/// Worker settings for a function: a lease a few heartbeats long, under `scratch` (`/tmp` on Lambda).
+pub fn worker_settings(scratch: std::path::PathBuf, lease: Duration) -> WorkerSettings {
+    WorkerSettings { scratch_root: scratch, lease, max_attempts: DEFAULT_MAX_ATTEMPTS }
+}

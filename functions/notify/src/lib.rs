@@ -1,0 +1,122 @@
+//! The notify function: delivers the callback outbox.
+//!
+//! Terminal states and their callbacks are written in one DynamoDB transaction (the outbox), so
+//! the table's stream is the trigger: each new callback item is delivered as soon as it is
+//! written. A schedule (every minute) sweeps what the stream cannot: callbacks due for a retry
+//! after a failed delivery, and running jobs whose lease ran out (their process invocation
+//! crashed or was killed), which are re-queued or failed. The stream was chosen over an outbox
+//! queue because the transaction already is the outbox: a second write to SQS after it would be
+//! the dual write the outbox exists to avoid.
+
+use std::sync::Arc;
+
+use iprod_aws::stack::AwsStack;
+use iprod_aws::{AwsClients, AwsNotifier, AwsSettings, DynamoStore};
+use iprod_core::ports::{CallbackState, JobStore, Notifier, Queue};
+use iprod_core::relay::{RetryPolicy, deliver_due};
+use iprod_core::worker::{DEFAULT_MAX_ATTEMPTS, recover_expired};
+use iprod_core::{Result, Timestamp};
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::{Value, json};
+use tracing::info;
+
+pub struct Notify {
+    store: Arc<DynamoStore>,
+    queue: Arc<dyn Queue>,
+    notifier: AwsNotifier,
+    policy: RetryPolicy,
+}
+
+/// What one invocation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// New callbacks from the stream, delivered or not (a failure is retried by the sweep).
+    pub delivered: usize,
+    pub failed: usize,
+    /// Due callbacks the sweep tried again.
+    pub retried: usize,
+    /// Running jobs whose lease ran out, re-queued or failed.
+    pub recovered: usize,
+}
+
+impl Notify {
+    pub async fn from_env() -> Result<Self, Error> {
+        let settings = AwsSettings::from_env(|k| std::env::var(k).ok())?;
+        let stack = AwsStack::new(AwsClients::from_env().await, settings).await?;
+        Ok(Self::new(&stack)?)
+    }
+
+    pub fn new(stack: &AwsStack) -> Result<Self> {
+        Ok(Self {
+            store: stack.store.clone(),
+            queue: stack.job_queue(),
+            notifier: stack.notifier()?,
+            policy: RetryPolicy::default(),
+        })
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let report = self.handle_event(&event.payload).await?;
+        Ok(json!({
+            "Delivered": report.delivered,
+            "Failed": report.failed,
+            "Retried": report.retried,
+            "Recovered": report.recovered,
+        }))
+    }
+
+    /// A DynamoDB stream batch delivers its new callbacks; anything else (the schedule) sweeps.
+    pub async fn handle_event(&self, event: &Value) -> Result<Report> {
+        let records = event["Records"].as_array();
+        if records.is_some_and(|r| r.iter().any(|r| r["eventSource"] == "aws:dynamodb")) {
+            let mut report = Report::default();
+            for record in records.into_iter().flatten() {
+                let id = record["dynamodb"]["Keys"]["Id"]["S"].as_str().unwrap_or_default();
+                if let Some(delivery_id) = id.strip_prefix("callback#")
+                    && record["eventName"] == "INSERT"
+                {
+                    match self.deliver(delivery_id).await? {
+                        Some(true) => report.delivered += 1,
+                        Some(false) => report.failed += 1,
+                        None => {}
+                    }
+                }
+            }
+            return Ok(report);
+        }
+        self.sweep().await
+    }
+
+    /// Delivers one pending callback now; `None` if it is no longer pending (the sweep or a
+    /// duplicate stream record got there first).
+    async fn deliver(&self, delivery_id: &str) -> Result<Option<bool>> {
+        let Some(callback) = self.store.callback(delivery_id).await? else {
+            return Ok(None);
+        };
+        if callback.state != CallbackState::Pending {
+            return Ok(None);
+        }
+        let sent = self.notifier.deliver(&callback).await;
+        let ok = sent.is_ok();
+        let outcome = self.policy.outcome(&callback, sent, Timestamp::now());
+        info!(delivery = delivery_id, ?outcome, "callback");
+        self.store.record_delivery(delivery_id, outcome).await?;
+        Ok(Some(ok))
+    }
+
+    /// Retries due callbacks and recovers jobs whose worker was lost.
+    pub async fn sweep(&self) -> Result<Report> {
+        let store: &dyn JobStore = self.store.as_ref();
+        let mut report = Report::default();
+        loop {
+            let attempted = deliver_due(store, &self.notifier, &self.policy, 50).await?;
+            report.retried += attempted;
+            if attempted < 50 {
+                break;
+            }
+        }
+        report.recovered =
+            recover_expired(store, self.queue.as_ref(), DEFAULT_MAX_ATTEMPTS, Timestamp::now()).await?;
+        Ok(report)
+    }
+}

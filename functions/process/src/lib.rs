@@ -1,0 +1,150 @@
+//! The process function: SQS-triggered (`ReportBatchItemFailures`), or with `--worker` a
+//! long-polling worker for container hosts (GPUs, videos longer than a Lambda may run).
+//!
+//! Each message names one job; `iprod_aws::processor` settles it. Messages from the dead-letter
+//! queue (the second event source) fail their job with a code, so no job waits for ever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use iprod_aws::processor::{Processor, ProcessorSettings};
+use iprod_aws::stack::{AwsStack, worker_settings};
+use iprod_aws::{AwsClients, AwsSettings};
+use iprod_core::ports::MediaEngine;
+use iprod_media::{Engine, EngineSettings};
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// Time kept back from the Lambda's deadline to record a timed-out job's failure.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+pub struct Process {
+    processor: Processor,
+    /// ARN of the dead-letter queue (`IPROD_DEAD_LETTER_ARN`): its messages fail their jobs.
+    dead_letter_arn: Option<String>,
+    stack: Arc<AwsStack>,
+}
+
+impl Process {
+    pub async fn from_env() -> Result<Self, Error> {
+        let settings = AwsSettings::from_env(|k| std::env::var(k).ok())?;
+        let stack = Arc::new(AwsStack::new(AwsClients::from_env().await, settings).await?);
+        let mut engine_settings = EngineSettings::default();
+        if let Ok(dir) = std::env::var("IPROD_MODEL_DIR") {
+            engine_settings.model_dir = dir.into();
+        }
+        let engine = Arc::new(Engine::new(engine_settings));
+        Ok(Self::new(stack, engine, std::env::temp_dir(), std::env::var("IPROD_DEAD_LETTER_ARN").ok()))
+    }
+
+    pub fn new(
+        stack: Arc<AwsStack>,
+        engine: Arc<dyn MediaEngine>,
+        scratch: std::path::PathBuf,
+        dead_letter_arn: Option<String>,
+    ) -> Self {
+        let worker = stack.worker(engine, worker_settings(scratch, Duration::from_secs(60)));
+        let processor =
+            Processor::new(stack.job_store(), stack.job_queue(), worker, ProcessorSettings::default());
+        Self { processor, dead_letter_arn, stack }
+    }
+
+    pub fn processor(&self) -> &Processor {
+        &self.processor
+    }
+
+    /// An SQS event: every record settled; the ones that hit an infrastructure error are reported
+    /// as batch item failures so only they come back.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let deadline = remaining(event.context.deadline).saturating_sub(DEADLINE_MARGIN);
+        Ok(self.handle_records(&event.payload, deadline).await)
+    }
+
+    pub async fn handle_records(&self, event: &Value, deadline: Duration) -> Value {
+        let started = tokio::time::Instant::now();
+        let mut failures = Vec::new();
+        for record in event["Records"].as_array().into_iter().flatten() {
+            let id = record["messageId"].as_str().unwrap_or_default();
+            let body = record["body"].as_str().unwrap_or_default();
+            let from_dlq = self.dead_letter_arn.as_deref().is_some_and(|arn| record["eventSourceARN"] == arn);
+            let left = deadline.saturating_sub(started.elapsed());
+            let settled = if from_dlq {
+                self.processor.dead_letter(body).await
+            } else {
+                self.processor.handle_until(body, left).await
+            };
+            match settled {
+                Ok(outcome) => info!(message = id, ?outcome, "settled"),
+                Err(e) => {
+                    error!(message = id, error = %e, "left for redelivery");
+                    failures.push(json!({ "itemIdentifier": id }));
+                }
+            }
+        }
+        json!({ "batchItemFailures": failures })
+    }
+
+    /// Long-polls the queue until `shutdown`: one message at a time per loop, its visibility
+    /// extended while the job runs (a video can take far longer than any fixed timeout).
+    pub async fn run_worker(&self, visibility: Duration, mut shutdown: watch::Receiver<bool>) {
+        let sqs = &self.stack.clients.sqs;
+        let url = self.stack.settings.queue_url.as_str();
+        loop {
+            let received = tokio::select! {
+                r = sqs.receive_message().queue_url(url).max_number_of_messages(1).wait_time_seconds(20)
+                    .visibility_timeout(visibility.as_secs() as i32).send() => r,
+                _ = shutdown.changed() => return,
+            };
+            let messages = match received {
+                Ok(out) => out.messages.unwrap_or_default(),
+                Err(e) => {
+                    warn!(error = %iprod_aws::sdk_error::context(&e), "receive failed; retrying in 5 s");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+            };
+            for message in messages {
+                let (Some(body), Some(receipt)) = (message.body(), message.receipt_handle()) else {
+                    continue;
+                };
+                let extend = async {
+                    let mut beat = tokio::time::interval(visibility / 3);
+                    beat.tick().await;
+                    loop {
+                        beat.tick().await;
+                        let _ = sqs
+                            .change_message_visibility()
+                            .queue_url(url)
+                            .receipt_handle(receipt)
+                            .visibility_timeout(visibility.as_secs() as i32)
+                            .send()
+                            .await;
+                    }
+                };
+                let settled = tokio::select! {
+                    settled = self.processor.handle(body) => settled,
+                    _ = extend => unreachable!("the extension loop never ends"),
+                };
+                match settled {
+                    Ok(outcome) => {
+                        info!(?outcome, "settled");
+                        if let Err(e) =
+                            sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await
+                        {
+                            warn!(error = %iprod_aws::sdk_error::context(&e), "could not delete a settled message");
+                        }
+                    }
+                    Err(e) => error!(error = %e, "left for redelivery"),
+                }
+            }
+        }
+    }
+}
+
+/// Time left until a Lambda deadline (milliseconds since the epoch).
+fn remaining(deadline_ms: u64) -> Duration {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Duration::from_millis(deadline_ms).saturating_sub(now)
+}
