@@ -14,12 +14,13 @@ serve: setup-serve
 	$(CARGO) build --release -p iprod-cli
 	./target/release/iprod serve
 
-## The whole test suite: format, lints, every test of the workspace.
+## The whole test suite: format, lints, every test of the workspace (the AWS ones against one
+## moto server started for the run), and the SAM template's offline validation.
 test: setup-test lint
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast; \
+		scripts/with-moto.sh $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
-		$(CARGO) test --workspace --no-fail-fast; \
+		scripts/with-moto.sh $(CARGO) test --workspace --no-fail-fast; \
 	fi
 
 lint:

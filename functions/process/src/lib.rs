@@ -31,9 +31,16 @@ impl Process {
     pub async fn from_env() -> Result<Self, Error> {
         let settings = AwsSettings::from_env(|k| std::env::var(k).ok())?;
         let stack = Arc::new(AwsStack::new(AwsClients::from_env().await, settings).await?);
+        // The template points these at the layers: /opt/model-pack, /opt/bin/ffmpeg.
         let mut engine_settings = EngineSettings::default();
         if let Ok(dir) = std::env::var("IPROD_MODEL_DIR") {
             engine_settings.model_dir = dir.into();
+        }
+        if let Ok(path) = std::env::var("IPROD_FFMPEG") {
+            engine_settings.ffmpeg = path.into();
+        }
+        if let Ok(path) = std::env::var("IPROD_FFPROBE") {
+            engine_settings.ffprobe = path.into();
         }
         let engine = Arc::new(Engine::new(engine_settings));
         Ok(Self::new(stack, engine, std::env::temp_dir(), std::env::var("IPROD_DEAD_LETTER_ARN").ok()))

@@ -1,0 +1,170 @@
+//! The SAM template, validated offline: `cfn-lint` and `sam validate --lint` must pass, and the
+//! checks those linters do not make are made here (queue visibility against the function's
+//! timeout, SQS batch sizes and MaximumConcurrency, least-privilege resources, the table's
+//! indexes against the DynamoDB store's schema).
+
+use std::process::Command;
+
+use iprod_aws::dynamo::schema::{INDEXES, KEY};
+use iprod_tests::repo_root;
+use serde_json::Value;
+
+fn venv_tool(name: &str) -> std::path::PathBuf {
+    repo_root().join(".iprod/aws-venv/bin").join(name)
+}
+
+fn run(tool: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(venv_tool(tool))
+        .args(args)
+        .current_dir(repo_root())
+        .env("AWS_REGION", "us-east-1")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} runs (scripts/setup.sh test installs it): {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// The template as JSON; short-form intrinsics (`!Ref`, `!Sub`…) become their long forms.
+fn template() -> Value {
+    const TO_JSON: &str = r#"
+import json, sys, yaml
+class Loader(yaml.SafeLoader):
+    pass
+def intrinsic(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix if suffix in ("Ref", "Condition") else "Fn::" + suffix: value}
+Loader.add_multi_constructor("!", intrinsic)
+print(json.dumps(yaml.load(open(sys.argv[1]), Loader=Loader)))
+"#;
+    let (ok, text) = run("python", &["-c", TO_JSON, "template.yaml"]);
+    assert!(ok, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn cfn_lint_passes() {
+    let (ok, text) = run("cfn-lint", &["template.yaml"]);
+    assert!(ok, "cfn-lint found problems:\n{text}");
+}
+
+#[test]
+fn sam_validate_lint_passes() {
+    let (ok, text) = run("sam", &["validate", "--lint", "-t", "template.yaml"]);
+    assert!(ok && text.contains("is a valid SAM Template"), "{text}");
+}
+
+fn resources_of(t: &Value, kind: &str) -> Vec<(String, Value)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(name, r)| (name.clone(), r.clone()))
+        .collect()
+}
+
+/// A number written literally, or the smallest value a parameter allows.
+fn least(t: &Value, v: &Value) -> i64 {
+    match v.get("Ref").and_then(Value::as_str) {
+        Some(param) => {
+            t["Parameters"][param]["MinValue"].as_i64().expect("a numeric parameter has a MinValue")
+        }
+        None => v.as_i64().unwrap_or_else(|| v.as_str().unwrap().parse().unwrap()),
+    }
+}
+
+#[test]
+fn sqs_event_sources_are_within_limits_and_report_item_failures() {
+    let t = template();
+    let function_timeout = |name: &str| t["Resources"][name]["Properties"]["Timeout"].as_i64().unwrap();
+    let mut seen = 0;
+    for (name, function) in resources_of(&t, "AWS::Serverless::Function") {
+        for event in function["Properties"]["Events"].as_object().into_iter().flat_map(|e| e.values()) {
+            if event["Type"] != "SQS" {
+                continue;
+            }
+            seen += 1;
+            let p = &event["Properties"];
+            let batch = p["BatchSize"].as_i64().unwrap();
+            assert!((1..=10).contains(&batch), "{name}: BatchSize {batch} (1-10 without a batching window)");
+            assert!(
+                least(&t, &p["ScalingConfig"]["MaximumConcurrency"]) >= 2,
+                "{name}: MaximumConcurrency < 2"
+            );
+            assert_eq!(p["FunctionResponseTypes"], serde_json::json!(["ReportBatchItemFailures"]), "{name}");
+            let queue = p["Queue"]["Fn::GetAtt"].as_str().unwrap().split('.').next().unwrap().to_owned();
+            let visibility = t["Resources"][&queue]["Properties"]["VisibilityTimeout"].as_i64().unwrap();
+            assert!(
+                visibility >= 6 * function_timeout(&name),
+                "{queue}'s visibility {visibility}s is under six times {name}'s timeout"
+            );
+        }
+    }
+    assert_eq!(seen, 2, "the job queue and its dead-letter queue feed the process function");
+    let redrive = &t["Resources"]["JobQueue"]["Properties"]["RedrivePolicy"];
+    assert_eq!(redrive["deadLetterTargetArn"]["Fn::GetAtt"], "JobDeadLetterQueue.Arn");
+    assert!(redrive["maxReceiveCount"].as_i64().unwrap() >= 3);
+}
+
+#[test]
+fn functions_are_least_privilege_and_built_from_this_workspace() {
+    let t = template();
+    let functions = resources_of(&t, "AWS::Serverless::Function");
+    assert_eq!(functions.len(), 3);
+    for (name, function) in &functions {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+        let manifest = std::fs::read_to_string(repo_root().join("functions").join(binary).join("Cargo.toml"))
+            .unwrap_or_else(|_| {
+                panic!("{name} builds binary {binary}, which functions/{binary} must define")
+            });
+        assert!(manifest.contains(&format!("name = \"{binary}\"")), "{name}");
+        let arch = function["Properties"]["Architectures"][0].as_str().unwrap();
+        assert_eq!(arch, if binary == "process" { "x86_64" } else { "arm64" }, "{name}");
+        for policy in function["Properties"]["Policies"].as_array().unwrap() {
+            for statement in policy["Statement"].as_array().unwrap() {
+                let text = statement.to_string();
+                assert!(!text.contains("\"*\""), "{name}: no wildcard action or resource: {text}");
+                if text.contains("s3:") {
+                    assert!(
+                        text.contains("-media-") || text.contains("ExtraBuckets"),
+                        "{name}: S3 only on the allowed buckets: {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_table_matches_the_store_schema() {
+    let t = template();
+    let table = &t["Resources"]["JobTable"]["Properties"];
+    assert_eq!(table["KeySchema"][0]["AttributeName"], KEY);
+    assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_IMAGE", "notify reads the stream");
+    let types: std::collections::HashMap<&str, &str> = table["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["AttributeName"].as_str().unwrap(), a["AttributeType"].as_str().unwrap()))
+        .collect();
+    let gsis = table["GlobalSecondaryIndexes"].as_array().unwrap();
+    assert_eq!(gsis.len(), INDEXES.len());
+    for index in INDEXES {
+        let gsi = gsis
+            .iter()
+            .find(|g| g["IndexName"] == index.name)
+            .unwrap_or_else(|| panic!("index {}", index.name));
+        assert_eq!(gsi["KeySchema"][0]["AttributeName"], index.partition, "{}", index.name);
+        assert_eq!(gsi["KeySchema"][1]["AttributeName"], index.sort.0, "{}", index.name);
+        assert_eq!(gsi["Projection"]["ProjectionType"], "ALL");
+        assert_eq!(types[index.partition], "S");
+        assert_eq!(types[index.sort.0], if index.sort.1 { "N" } else { "S" }, "{}", index.name);
+    }
+}
