@@ -565,3 +565,97 @@ async fn racing_processors_hold_a_pipeline_concurrency() {
     assert_eq!(peak, 2, "two at a time, never more: {:?}", outcomes.lock().unwrap());
     assert!(outcomes.lock().unwrap().get("PipelineFull").copied().unwrap_or(0) > 0, "some had to wait");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_pipeline_keeps_its_jobs_and_resuming_announces_them_again() {
+    let w = world().await;
+    w.put("in/astronaut.png", astronaut()).await;
+    let submit = w.submit_fn("");
+    let (_, added) =
+        w.api(&submit, &[("Action", "AddPipeline"), ("Name", "later"), ("State", "Paused")]).await;
+    let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
+    let (_, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+                ("PipelineId", &pipeline),
+            ],
+        )
+        .await;
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    let process = w.process_fn(image_engine(), None);
+    let messages = w.job_messages().await;
+    assert_eq!(process.processor().handle(&messages[0]).await.unwrap(), Outcome::PipelinePaused);
+    assert_eq!(w.job(&job_id).await.state, JobState::Queuing, "the job waits");
+    assert!(w.job_messages().await.is_empty(), "its message was consumed");
+    let (status, _) =
+        w.api(&submit, &[("Action", "UpdatePipeline"), ("PipelineId", &pipeline), ("State", "Active")]).await;
+    assert_eq!(status, 200);
+    let announced = w.job_messages().await;
+    assert_eq!(announced.len(), 1, "resuming announced the queued job again");
+    assert_eq!(process.processor().handle(&announced[0]).await.unwrap(), Outcome::Ran(JobState::Success));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_whose_job_cannot_be_queued_fails_cleanly_and_leaves_no_job() {
+    let w = world().await;
+    let mut settings = w.stack.settings.clone();
+    settings.queue_url = format!("{}/123456789012/{}", w._moto.endpoint, unique("deleted-queue"));
+    let broken = AwsStack::new(w.clients.clone(), settings).await.unwrap();
+    let submit = iprod_submit::Submit::new(&broken, Vec::new());
+    let (status, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/a.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+                ("ClientToken", "retry-me"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["Code"], "ServiceUnavailable.Queue");
+    let message = answer["Message"].as_str().unwrap();
+    assert!(
+        message.contains("queue does not exist") && message.len() < 300,
+        "short and to the point: {message}"
+    );
+    let (_, listed) = w.api(&submit, &[("Action", "ListIProductionJobs")]).await;
+    assert_eq!(listed["Jobs"], json!([]), "the job was withdrawn");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_announces_a_job_whose_message_was_lost() {
+    let w = world().await;
+    w.put("in/astronaut.png", astronaut()).await;
+    let submit = w.submit_fn("");
+    let (_, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+            ],
+        )
+        .await;
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    assert_eq!(w.job_messages().await.len(), 1, "the message is taken and lost");
+    let notify = iprod_notify::Notify::new(&w.stack).unwrap();
+    let report = notify.handle_event(&fixture("notify-schedule.json")).await.unwrap();
+    assert_eq!(report.reannounced, 0, "a job queued a moment ago is not stale");
+    let eager = iprod_notify::Notify::new(&w.stack).unwrap().with_stale_after(Duration::ZERO);
+    let report = eager.handle_event(&fixture("notify-schedule.json")).await.unwrap();
+    assert_eq!(report.reannounced, 1);
+    let announced = w.job_messages().await;
+    let process = w.process_fn(image_engine(), None);
+    assert_eq!(process.processor().handle(&announced[0]).await.unwrap(), Outcome::Ran(JobState::Success));
+    assert_eq!(w.job(&job_id).await.state, JobState::Success);
+}

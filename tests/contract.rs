@@ -65,4 +65,5 @@ contract!(
     listing_pages_newest_first_with_filters,
     claim_next_takes_priority_then_arrival_and_skips_blocked_work,
     pipelines_are_created_updated_and_listed,
+    a_withdrawn_job_leaves_no_trace_and_frees_its_client_token,
 );

@@ -336,3 +336,19 @@ pub async fn pipelines_are_created_updated_and_listed(store: Arc<dyn JobStore>) 
     let e = store.update_pipeline(&PipelineId::generate(), PipelineUpdate::default()).await.unwrap_err();
     assert_eq!(e.code(), "NotFound.Pipeline");
 }
+
+pub async fn a_withdrawn_job_leaves_no_trace_and_frees_its_client_token(store: Arc<dyn JobStore>) {
+    let p = pipeline(store.as_ref(), 2, None).await;
+    let mut job = queued_job(&p.id, 6, 1_000);
+    job.client_token = Some("withdrawn-token".into());
+    store.create_job(job.clone()).await.unwrap();
+    store.withdraw_job(&job).await.unwrap();
+    assert!(store.job(&job.id).await.unwrap().is_none());
+    let mut retry = queued_job(&p.id, 6, 2_000);
+    retry.client_token = Some("withdrawn-token".into());
+    assert_eq!(store.create_job(retry.clone()).await.unwrap().id, retry.id, "the token is free again");
+    // A job that already started is never withdrawn.
+    started(store.claim(&retry.id, Timestamp::now(), LEASE).await.unwrap());
+    store.withdraw_job(&retry).await.unwrap();
+    assert_eq!(store.job(&retry.id).await.unwrap().unwrap().state, JobState::Analysing);
+}

@@ -130,7 +130,7 @@ impl Processor {
                     ErrorClass::Internal,
                     "InternalError.Timeout",
                     format!(
-                        "the job did not finish within the process function's {} s; run long videos on a worker host (`process --worker`)",
+                        "the job did not finish in the {} s its process invocation had (Lambda allows 15 minutes); run long videos on a worker host (`process --worker`)",
                         deadline.as_secs()
                     ),
                 );

@@ -44,6 +44,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("IPROD_FFMPEG", "engine.ffmpeg"),
     ("IPROD_FFPROBE", "engine.ffprobe"),
     ("IPROD_INFERENCE_THREADS", "engine.inference_threads"),
+    ("IPROD_GPU", "engine.gpu"),
 ];
 
 impl Config {

@@ -104,6 +104,10 @@ pub trait JobStore: Send + Sync {
     /// Inserts a queued job. If its client token was used before, nothing is written and the
     /// job created by the earlier request is returned.
     async fn create_job(&self, job: Job) -> Result<Job>;
+    /// Removes a job that `create_job` has just written and that is still queued at attempt 0
+    /// (its client token goes with it): a submit that could not announce its job is undone, so
+    /// the client sees the error and no job that would never start. Otherwise a no-op.
+    async fn withdraw_job(&self, job: &Job) -> Result<()>;
     async fn job(&self, id: &JobId) -> Result<Option<Job>>;
     /// The jobs that exist among `ids`, in any order.
     async fn jobs(&self, ids: &[JobId]) -> Result<Vec<Job>>;

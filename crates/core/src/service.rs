@@ -92,9 +92,17 @@ impl JobService {
     /// Validates everything before writing anything: a rejected submit leaves no trace.
     pub async fn submit(&self, request: SubmitRequest, now: Timestamp) -> Result<Job> {
         let job = self.validate_submit(&request, now).await?;
+        let new_id = job.id.clone();
         let stored = self.store.create_job(job).await?;
-        if stored.state == JobState::Queuing {
-            self.queue.announce(&stored, Duration::ZERO).await?;
+        if stored.state == JobState::Queuing
+            && let Err(e) = self.queue.announce(&stored, Duration::ZERO).await
+        {
+            // Unannounced, the job would never start: undo it (an earlier job returned for the
+            // same ClientToken keeps its own announcement and stays).
+            if stored.id == new_id {
+                self.store.withdraw_job(&stored).await?;
+            }
+            return Err(e);
         }
         Ok(stored)
     }

@@ -28,6 +28,9 @@ pub struct EngineSettings {
     pub model_dir: PathBuf,
     /// Threads per inference session.
     pub inference_threads: usize,
+    /// Use ONNX Runtime's CUDA provider when the library in `model_dir` has it (put
+    /// onnxruntime-gpu's there on a GPU host); the CPU otherwise.
+    pub gpu: bool,
     /// Longest a single ffmpeg/ffprobe run may take, in seconds.
     pub process_timeout_secs: u64,
     /// What an image input may be (checked on the probe, before decoding).
@@ -43,6 +46,7 @@ impl Default for EngineSettings {
             ffprobe: "ffprobe".into(),
             model_dir: ".iprod/model-pack".into(),
             inference_threads: 2,
+            gpu: false,
             process_timeout_secs: 3600,
             image_limits: ImageLimits::default(),
             video_limits: VideoLimits::default(),
@@ -65,7 +69,9 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(settings: EngineSettings) -> Self {
-        let runtime = Arc::new(OnnxRuntime::new(settings.model_dir.clone(), settings.inference_threads));
+        let runtime = Arc::new(
+            OnnxRuntime::new(settings.model_dir.clone(), settings.inference_threads).with_gpu(settings.gpu),
+        );
         Self { settings, runtime }
     }
 

@@ -47,12 +47,20 @@ pub type SharedSession = Arc<Mutex<Session>>;
 pub struct OnnxRuntime {
     model_dir: PathBuf,
     threads: usize,
+    /// Ask for ONNX Runtime's CUDA provider first (a GPU worker host with onnxruntime-gpu's
+    /// library in the model directory); ONNX Runtime falls back to the CPU when it lacks it.
+    gpu: bool,
     sessions: Mutex<HashMap<&'static str, SharedSession>>,
 }
 
 impl OnnxRuntime {
     pub fn new(model_dir: PathBuf, threads: usize) -> Self {
-        Self { model_dir, threads: threads.max(1), sessions: Mutex::default() }
+        Self { model_dir, threads: threads.max(1), gpu: false, sessions: Mutex::default() }
+    }
+
+    pub fn with_gpu(mut self, gpu: bool) -> Self {
+        self.gpu = gpu;
+        self
     }
 
     /// The session for `model`, created on first use after checking the file's sha256.
@@ -67,8 +75,15 @@ impl OnnxRuntime {
         // ort's builder errors are not Send: keep only their text.
         let failed =
             |e: &dyn std::fmt::Display| pack_error(format!("loading model {} failed: {e}", path.display()));
-        let session = Session::builder(env)
-            .map_err(|e| failed(&e))?
+        let mut builder = Session::builder(env).map_err(|e| failed(&e))?;
+        if self.gpu {
+            // Without CUDA in the library (the CPU build), registration fails and ONNX Runtime
+            // goes on with the CPU: the same models run, only slower.
+            builder = builder
+                .with_execution_providers([ort::ep::CUDA::default().build()])
+                .map_err(|e| failed(&e))?;
+        }
+        let session = builder
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| failed(&e))?
             .with_intra_threads(self.threads)

@@ -63,6 +63,16 @@ fn the_u2netp_mask_agrees_with_rembg_on_real_photos() {
     }
 }
 
+#[test]
+fn asking_for_the_gpu_without_one_runs_the_same_model_on_the_cpu() {
+    // The pack's library is ONNX Runtime's CPU build: the CUDA provider cannot register, and the
+    // session must still load and give the CPU's answer (a GPU worker host falls back the same way).
+    let photo = test_image("astronaut.png");
+    let cpu = matting::raw_mask(&runtime(), &U2NETP, &photo).unwrap();
+    let gpu_requested = matting::raw_mask(&runtime().with_gpu(true), &U2NETP, &photo).unwrap();
+    assert_eq!(cpu, gpu_requested);
+}
+
 /// A red disk on a grey textured background, `scale` × 800x600: the ground truth alpha is the disk.
 fn disk_scene(scale: u32) -> (RgbImage, GrayImage) {
     let s = scale as f32;

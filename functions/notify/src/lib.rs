@@ -9,6 +9,7 @@
 //! the dual write the outbox exists to avoid.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use iprod_aws::stack::AwsStack;
 use iprod_aws::{AwsClients, AwsNotifier, AwsSettings, DynamoStore};
@@ -25,6 +26,8 @@ pub struct Notify {
     queue: Arc<dyn Queue>,
     notifier: AwsNotifier,
     policy: RetryPolicy,
+    /// A startable job queued this long has lost its message and is announced again.
+    stale_after: Duration,
 }
 
 /// What one invocation did.
@@ -37,6 +40,8 @@ pub struct Report {
     pub retried: usize,
     /// Running jobs whose lease ran out, re-queued or failed.
     pub recovered: usize,
+    /// Startable jobs whose announcement was lost, announced again.
+    pub reannounced: usize,
 }
 
 impl Notify {
@@ -52,7 +57,13 @@ impl Notify {
             queue: stack.job_queue(),
             notifier: stack.notifier()?,
             policy: RetryPolicy::default(),
+            stale_after: Duration::from_secs(600),
         })
+    }
+
+    pub fn with_stale_after(mut self, stale_after: Duration) -> Self {
+        self.stale_after = stale_after;
+        self
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -62,6 +73,7 @@ impl Notify {
             "Failed": report.failed,
             "Retried": report.retried,
             "Recovered": report.recovered,
+            "Reannounced": report.reannounced,
         }))
     }
 
@@ -117,6 +129,10 @@ impl Notify {
         }
         report.recovered =
             recover_expired(store, self.queue.as_ref(), DEFAULT_MAX_ATTEMPTS, Timestamp::now()).await?;
+        for job in self.store.stale_queued(Timestamp::now(), self.stale_after, 100).await? {
+            self.queue.announce(&job, Duration::ZERO).await?;
+            report.reannounced += 1;
+        }
         Ok(report)
     }
 }

@@ -42,6 +42,8 @@ impl Process {
         if let Ok(path) = std::env::var("IPROD_FFPROBE") {
             engine_settings.ffprobe = path.into();
         }
+        // GPU worker hosts: IPROD_GPU=true and onnxruntime-gpu's library in IPROD_MODEL_DIR.
+        engine_settings.gpu = std::env::var("IPROD_GPU").is_ok_and(|v| v == "true" || v == "1");
         let engine = Arc::new(Engine::new(engine_settings));
         Ok(Self::new(stack, engine, std::env::temp_dir(), std::env::var("IPROD_DEAD_LETTER_ARN").ok()))
     }
@@ -65,8 +67,9 @@ impl Process {
     /// An SQS event: every record settled; the ones that hit an infrastructure error are reported
     /// as batch item failures so only they come back.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let deadline = remaining(event.context.deadline).saturating_sub(DEADLINE_MARGIN);
-        Ok(self.handle_records(&event.payload, deadline).await)
+        let budget = budget(event.context.deadline);
+        info!(budget_secs = budget.as_secs(), "invocation");
+        Ok(self.handle_records(&event.payload, budget).await)
     }
 
     pub async fn handle_records(&self, event: &Value, deadline: Duration) -> Value {
@@ -150,8 +153,42 @@ impl Process {
     }
 }
 
-/// Time left until a Lambda deadline (milliseconds since the epoch).
-fn remaining(deadline_ms: u64) -> Duration {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Duration::from_millis(deadline_ms).saturating_sub(now)
+/// The longest a Lambda invocation may run.
+const LAMBDA_LIMIT: Duration = Duration::from_secs(900);
+
+/// How long this invocation's jobs may run: the time left until the Lambda deadline
+/// (milliseconds since the epoch) less a margin to record a timeout (at most a quarter of the
+/// time left); the Lambda limit when the runtime gave no deadline.
+pub fn budget(deadline_ms: u64) -> Duration {
+    let left = if deadline_ms == 0 {
+        LAMBDA_LIMIT
+    } else if deadline_ms < 1_000_000_000_000 {
+        // Not an instant (that would be before 2001): `cargo lambda watch` sends its invoke
+        // timeout in milliseconds (600000) instead of a deadline.
+        Duration::from_millis(deadline_ms).min(LAMBDA_LIMIT)
+    } else {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Duration::from_millis(deadline_ms).saturating_sub(now)
+    };
+    left.saturating_sub(DEADLINE_MARGIN.min(left / 4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_secs(secs: u64) -> u64 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        (now + Duration::from_secs(secs)).as_millis() as u64
+    }
+
+    #[test]
+    fn the_budget_keeps_a_margin_but_never_eats_a_short_deadline() {
+        let full = budget(in_secs(900)).as_secs();
+        assert!((878..=880).contains(&full), "{full}");
+        let short = budget(in_secs(8)).as_secs_f64();
+        assert!((5.5..=6.0).contains(&short), "{short}");
+        assert_eq!(budget(0), LAMBDA_LIMIT - DEADLINE_MARGIN, "no deadline given");
+        assert_eq!(budget(600_000), Duration::from_secs(580), "cargo lambda's relative timeout");
+    }
 }

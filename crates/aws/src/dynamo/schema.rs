@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use iprod_core::Result;
 
-use crate::sdk_error::transient;
+use crate::sdk_error::{transient, unbuildable};
 
 /// The partition key of every item: a job id, `pipeline#ID`, `token#TOKEN` or `callback#ID`.
 pub const KEY: &str = "Id";
@@ -52,18 +52,18 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
             AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build()
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| transient("Database", "building the table definition", e))?;
+        .map_err(|e| unbuildable("building the table definition", e))?;
     let key =
         |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
     let mut indexes = Vec::new();
     for index in INDEXES {
         let built = GlobalSecondaryIndex::builder()
             .index_name(index.name)
-            .key_schema(key(index.partition, KeyType::Hash).map_err(|e| transient("Database", "index", e))?)
-            .key_schema(key(index.sort.0, KeyType::Range).map_err(|e| transient("Database", "index", e))?)
+            .key_schema(key(index.partition, KeyType::Hash).map_err(|e| unbuildable("index", e))?)
+            .key_schema(key(index.sort.0, KeyType::Range).map_err(|e| unbuildable("index", e))?)
             .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
-            .map_err(|e| transient("Database", "building an index definition", e))?;
+            .map_err(|e| unbuildable("building an index definition", e))?;
         indexes.push(built);
     }
     client
@@ -71,14 +71,14 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(definitions))
-        .key_schema(key(KEY, KeyType::Hash).map_err(|e| transient("Database", "key", e))?)
+        .key_schema(key(KEY, KeyType::Hash).map_err(|e| unbuildable("key", e))?)
         .set_global_secondary_indexes(Some(indexes))
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
                 .stream_view_type(StreamViewType::NewImage)
                 .build()
-                .map_err(|e| transient("Database", "stream", e))?,
+                .map_err(|e| unbuildable("stream", e))?,
         )
         .send()
         .await

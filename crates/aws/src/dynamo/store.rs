@@ -57,6 +57,50 @@ impl DynamoStore {
         self.table.get(&pipeline_key(id)).await?.map(|item| decode_pipeline(&item)).transpose()
     }
 
+    /// Queued jobs that could start (their pipeline is Active with a free slot, their backoff is
+    /// over) yet have waited longer than `older_than`: their announcement was lost (a failed
+    /// re-announcement after a recovery, say). Announcing them again is harmless: claims are
+    /// conditional, so a duplicate message is only acknowledged.
+    pub async fn stale_queued(&self, now: Timestamp, older_than: Duration, limit: usize) -> Result<Vec<Job>> {
+        let waiting = self
+            .query_all(
+                IndexQuery {
+                    index: WAITING_INDEX.name,
+                    condition: "#Waiting = :w",
+                    values: vec![(":w", s(WAITING))],
+                    filter: None,
+                    forward: true,
+                    limit: Some(100),
+                    start: None,
+                },
+                1000,
+            )
+            .await?;
+        let cutoff = now.millis() - older_than.as_millis() as i64;
+        let mut open: HashMap<String, bool> = HashMap::new();
+        let mut stale = Vec::new();
+        for item in &waiting {
+            let job = decode_job(item)?;
+            if job.not_before.unwrap_or(job.create_time).millis() > cutoff {
+                continue;
+            }
+            let pipeline = job.pipeline_id.as_str().to_owned();
+            if !open.contains_key(&pipeline) {
+                let free = self.pipeline_slots(&job.pipeline_id).await?.is_some_and(|(p, running)| {
+                    p.state == PipelineState::Active && running < i64::from(p.concurrency)
+                });
+                open.insert(pipeline.clone(), free);
+            }
+            if open[&pipeline] {
+                stale.push(job);
+                if stale.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(stale)
+    }
+
     /// Every page of an index query with a fixed condition.
     async fn query_all(&self, mut query: IndexQuery<'_>, max: usize) -> Result<Vec<Item>> {
         let mut items = Vec::new();
@@ -167,6 +211,24 @@ impl JobStore for DynamoStore {
                 Err(Error::transient("Database", format!("creating job {} failed: {reasons:?}", job.id)))
             }
         }
+    }
+
+    async fn withdraw_job(&self, job: &Job) -> Result<()> {
+        let mut deletes = vec![self.table.delete_item(
+            job.id.as_str(),
+            "#State = :queuing AND #Attempts = :zero",
+            vec![(":queuing", s(JobState::Queuing.as_str())), (":zero", n(0))],
+        )?];
+        if let Some(token) = &job.client_token {
+            deletes.push(self.table.delete_item(
+                &token_key(token),
+                "#JobId = :job",
+                vec![(":job", s(job.id.as_str()))],
+            )?);
+        }
+        // A job that started meanwhile (or a token of another job) stays: nothing to undo.
+        self.table.transact(deletes).await?.ok();
+        Ok(())
     }
 
     async fn job(&self, id: &JobId) -> Result<Option<Job>> {

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use iprod_core::Result;
 
 use super::items::{Item, key};
-use crate::sdk_error::transient;
+use crate::sdk_error::{transient, unbuildable};
 
 /// `#Name` → `Name` for every `#Name` in the expressions.
 fn names(expressions: &[&str]) -> HashMap<String, String> {
@@ -79,7 +79,7 @@ impl Table {
                     .set_keys(Some(std::mem::take(&mut keys)))
                     .consistent_read(true)
                     .build()
-                    .map_err(|e| transient("Database", "building a batch read", e))?;
+                    .map_err(|e| unbuildable("building a batch read", e))?;
                 let out = self
                     .client
                     .batch_get_item()
@@ -154,7 +154,7 @@ impl Table {
             .condition_expression("attribute_not_exists(#Id)")
             .expression_attribute_names("#Id", "Id")
             .build()
-            .map_err(|e| transient("Database", "building a write", e))?;
+            .map_err(|e| unbuildable("building a write", e))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -173,8 +173,25 @@ impl Table {
             .set_expression_attribute_names(Some(names(&[update, condition.unwrap_or("")])))
             .set_expression_attribute_values(self::values(values))
             .build()
-            .map_err(|e| transient("Database", "building an update", e))?;
+            .map_err(|e| unbuildable("building an update", e))?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    pub fn delete_item(
+        &self,
+        id: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(key(id)))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&[condition])))
+            .set_expression_attribute_values(self::values(values))
+            .build()
+            .map_err(|e| unbuildable("building a delete", e))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Writes all or nothing. `Err(reasons)` inside `Ok` when a condition failed. A conflict with

@@ -218,6 +218,17 @@ impl JobStore for SqliteStore {
             .await
     }
 
+    async fn withdraw_job(&self, job: &Job) -> Result<()> {
+        let id = job.id.as_str().to_owned();
+        self.db
+            .write(move |conn| {
+                conn.execute("DELETE FROM jobs WHERE id = ?1 AND state = 'Queuing' AND attempts = 0", [id])
+                    .map_err(db_error)?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn job(&self, id: &JobId) -> Result<Option<Job>> {
         let id = id.as_str().to_owned();
         self.db.read(move |conn| job_by_id(conn, &id)).await
