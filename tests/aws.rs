@@ -659,3 +659,142 @@ async fn the_sweep_announces_a_job_whose_message_was_lost() {
     assert_eq!(process.processor().handle(&announced[0]).await.unwrap(), Outcome::Ran(JobState::Success));
     assert_eq!(w.job(&job_id).await.state, JobState::Success);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_reach_an_sns_topic_and_a_signed_webhook() {
+    let w = world().await;
+    let topic = unique("iprod-events");
+    let topic_arn = w.clients.sns.create_topic().name(&topic).send().await.unwrap().topic_arn.unwrap();
+    let inbox =
+        w.clients.sqs.create_queue().queue_name(unique("inbox")).send().await.unwrap().queue_url.unwrap();
+    let inbox_arn = w
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&inbox)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    w.clients.sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(inbox_arn).send().await.unwrap();
+    let hook = iprod_tests::WebhookReceiver::start().await;
+    let submit = w.submit_fn("");
+    let (status, added) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "AddPipeline"),
+                ("Name", "announced"),
+                ("NotifyUrl", &format!("mns://sns/topics/{topic}")),
+                ("Secret", "s3cret"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{added}");
+    let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
+    w.put("in/a.png", b"bytes".to_vec()).await;
+    let (status, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/a.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+                ("PipelineId", &pipeline),
+                ("NotifyUrl", &hook.url),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    let process = w.process_fn(Arc::new(CopyEngine::default()), None);
+    for body in w.job_messages().await {
+        process.processor().handle(&body).await.unwrap();
+    }
+    let callbacks = w.stack.store.callbacks_of(&JobId::parse(&job_id).unwrap()).await.unwrap();
+    assert_eq!(callbacks.len(), 2, "the pipeline's topic and the job's webhook");
+    let ids: Vec<String> = callbacks.iter().map(|c| c.delivery_id.clone()).collect();
+    let notify = iprod_notify::Notify::new(&w.stack).unwrap();
+    let report = notify.handle_event(&World::stream_event(&ids)).await.unwrap();
+    assert_eq!((report.delivered, report.failed), (2, 0));
+
+    let envelopes = w.drain(&inbox).await;
+    assert_eq!(envelopes.len(), 1);
+    let envelope: Value = serde_json::from_str(&envelopes[0]).unwrap();
+    let message: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (message["JobId"].as_str(), message["State"].as_str()),
+        (Some(job_id.as_str()), Some("Success"))
+    );
+
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let (headers, body) = &received[0];
+    assert_eq!(headers["x-iproduction-signature"], iprod_core::callback::sign("s3cret", body.as_bytes()));
+    assert!(ids.contains(&headers["x-iproduction-delivery"]), "the delivery id is sent for de-duplication");
+    let sent: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(sent["JobId"].as_str(), Some(job_id.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_keeps_a_long_jobs_message_hidden_until_it_is_done() {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+    };
+    let w = world().await;
+    w.put("in/slow.png", b"bytes".to_vec()).await;
+    let submit = w.submit_fn("");
+    let (_, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageH2V"),
+                ("Input", &format!("oss://{}/in/slow.png", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
+            ],
+        )
+        .await;
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    // The job takes 4 s; the message's visibility is 2 s, renewed every 2/3 s while it runs.
+    let engine = Arc::new(CopyEngine::with_delay(Duration::from_secs(4)));
+    let process = Arc::new(w.process_fn(engine.clone(), None));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = {
+        let process = process.clone();
+        tokio::spawn(async move { process.run_worker(Duration::from_secs(2), stopped).await })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let counts = w
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&w.stack.settings.queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(w.job(&job_id).await.state, JobState::Analysing, "still running at 3 s");
+    assert_eq!(
+        counts[&ApproximateNumberOfMessages], "0",
+        "past its 2 s visibility, the message is still hidden"
+    );
+    assert_eq!(counts[&ApproximateNumberOfMessagesNotVisible], "1");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while w.job(&job_id).await.state != JobState::Success {
+        assert!(tokio::time::Instant::now() < deadline, "the worker finished the job");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert!(w.job_messages().await.is_empty(), "the settled message was deleted");
+    assert_eq!(engine.processed.load(std::sync::atomic::Ordering::Relaxed), 1);
+}

@@ -67,3 +67,53 @@ contract!(
     pipelines_are_created_updated_and_listed,
     a_withdrawn_job_leaves_no_trace_and_frees_its_client_token,
 );
+
+mod object_stores {
+    use super::*;
+    use iprod_aws::S3ObjectStore;
+    use iprod_local::objects::DirObjectStore;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn directory_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirObjectStore::new(dir.path().join("buckets"), ["media"]).unwrap();
+        iprod_tests::contract::objects_round_trip_and_a_missing_input_is_named(Arc::new(store), "media")
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn s3_buckets() {
+        let moto = Moto::start();
+        let clients = moto.clients().await;
+        let bucket = unique("media");
+        clients.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let store = S3ObjectStore::new(clients.s3.clone());
+        iprod_tests::contract::objects_round_trip_and_a_missing_input_is_named(Arc::new(store), &bucket)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_outputs_go_up_in_parts() {
+        use iprod_core::object_url::ObjectUrl;
+        use iprod_core::ports::ObjectStore;
+        let moto = Moto::start();
+        let clients = moto.clients().await;
+        let bucket = unique("media");
+        clients.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let store = S3ObjectStore::new(clients.s3.clone()).with_part_size(5 * 1024 * 1024);
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("big.mp4");
+        let body: Vec<u8> = (0..11 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&src, &body).unwrap();
+        let url = ObjectUrl { bucket: bucket.clone(), key: "out/big.mp4".into() };
+        store.store(&url, &src).await.unwrap();
+        let head = clients.s3.head_object().bucket(&bucket).key("out/big.mp4").send().await.unwrap();
+        let etag = head.e_tag().unwrap();
+        assert!(etag.trim_matches('"').ends_with("-3"), "three parts (5 + 5 + 1 MiB): ETag {etag}");
+        let back = dir.path().join("back.mp4");
+        assert_eq!(store.fetch(&url, &back).await.unwrap(), body.len() as u64);
+        assert!(std::fs::read(&back).unwrap() == body, "the parts join into the original");
+        let uploads = clients.s3.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
+        assert!(uploads.uploads().is_empty(), "no upload left open");
+    }
+}

@@ -352,3 +352,29 @@ pub async fn a_withdrawn_job_leaves_no_trace_and_frees_its_client_token(store: A
     store.withdraw_job(&retry).await.unwrap();
     assert_eq!(store.job(&retry.id).await.unwrap().unwrap().state, JobState::Analysing);
 }
+
+/// The behaviour every `ObjectStore` must have (bucket `bucket` exists and is allowed).
+pub async fn objects_round_trip_and_a_missing_input_is_named(
+    objects: Arc<dyn iprod_core::ports::ObjectStore>,
+    bucket: &str,
+) {
+    use iprod_core::object_url::ObjectUrl;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.bin");
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&src, &body).unwrap();
+    let url = ObjectUrl { bucket: bucket.into(), key: "out/deep/my clip ü+1.mp4".into() };
+    objects.store(&url, &src).await.unwrap();
+    let back = dir.path().join("back.bin");
+    assert_eq!(objects.fetch(&url, &back).await.unwrap(), body.len() as u64);
+    assert_eq!(std::fs::read(&back).unwrap(), body, "keys with spaces, '+' and non-ASCII letters");
+    // Writing again replaces the whole object.
+    std::fs::write(&src, b"short").unwrap();
+    objects.store(&url, &src).await.unwrap();
+    objects.fetch(&url, &back).await.unwrap();
+    assert_eq!(std::fs::read(&back).unwrap(), b"short");
+    let missing = ObjectUrl { bucket: bucket.into(), key: "in/nope.mp4".into() };
+    let e = objects.fetch(&missing, &back).await.unwrap_err();
+    assert_eq!(e.code(), "InvalidInput.NotFound");
+    assert!(e.message().contains("in/nope.mp4"), "{}", e.message());
+}
