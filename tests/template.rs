@@ -168,3 +168,50 @@ fn the_table_matches_the_store_schema() {
         assert_eq!(types[index.sort.0], if index.sort.1 { "N" } else { "S" }, "{}", index.name);
     }
 }
+
+#[test]
+fn the_layers_build_and_leave_room_for_the_function() {
+    // What `sam build` runs for the two layers (BuildMethod: makefile), into temporary artefact
+    // directories; the model pack comes from the copy `make test` already fetched.
+    let out = tempfile::tempdir().unwrap();
+    let pack = repo_root().join(".iprod/model-pack");
+    let mut total = 0;
+    for layer in ["FfmpegLayer", "ModelLayer"] {
+        let artifacts = out.path().join(layer);
+        std::fs::create_dir_all(&artifacts).unwrap();
+        let built = Command::new("make")
+            .arg("-s")
+            .arg(format!("build-{layer}"))
+            .arg(format!("ARTIFACTS_DIR={}", artifacts.display()))
+            .arg(format!("PACK={}", pack.display()))
+            .current_dir(repo_root().join("layers"))
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{layer}: {}", String::from_utf8_lossy(&built.stderr));
+        total += dir_size(&artifacts);
+    }
+    let ffmpeg = out.path().join("FfmpegLayer/bin/ffmpeg");
+    let version = Command::new(&ffmpeg).arg("-version").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains("--enable-libx264"),
+        "the layer's ffmpeg encodes H.264"
+    );
+    let models = out.path().join("ModelLayer/model-pack");
+    for file in ["libonnxruntime.so", "u2netp.onnx", "centerface-dynamic.onnx"] {
+        assert!(models.join(file).exists(), "{file} is in the model layer");
+    }
+    assert!(!models.join("u2net.onnx").exists(), "the full U²-Net does not fit a Lambda");
+    // Lambda allows 250 MB unzipped for a function and its layers: keep 40 MB for the binary.
+    assert!(total < 210 * 1024 * 1024, "the layers take {} MB", total / (1024 * 1024));
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            if meta.is_dir() { dir_size(&e.path()) } else { meta.len() }
+        })
+        .sum()
+}
