@@ -104,6 +104,26 @@ impl World {
         (status, serde_json::from_str(response["body"].as_str().unwrap()).unwrap())
     }
 
+    /// Submits an ImageH2V job on `input` (a key in the test bucket) through the API.
+    async fn submit_image(
+        &self,
+        submit: &iprod_submit::Submit,
+        input: &str,
+        output: &str,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let input = format!("oss://{}/{input}", self.bucket);
+        let output = format!("oss://{}/{output}", self.bucket);
+        let mut params = vec![
+            ("Action", "SubmitIProductionJob"),
+            ("FunctionName", "ImageH2V"),
+            ("Input", input.as_str()),
+            ("Output", output.as_str()),
+        ];
+        params.extend_from_slice(extra);
+        self.api(submit, &params).await
+    }
+
     async fn put(&self, key: &str, bytes: Vec<u8>) {
         self.clients
             .s3
@@ -287,17 +307,7 @@ async fn a_crashed_processing_attempt_is_retried_and_completes() {
     let w = world().await;
     w.put("in/astronaut.png", astronaut()).await;
     let submit = w.submit_fn("");
-    let (_, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-            ],
-        )
-        .await;
+    let (_, answer) = w.submit_image(&submit, "in/astronaut.png", "out/{source}.jpg", &[]).await;
     let job_id = answer["JobId"].as_str().unwrap().to_owned();
     let messages = w.job_messages().await;
     // An invocation claims the job and dies (out of memory, killed) before it settles anything:
@@ -415,17 +425,7 @@ async fn bad_messages_and_vanished_inputs_end_cleanly() {
 
     // The input is deleted between submit and processing: the job fails with a code and says so.
     w.put("in/gone.png", astronaut()).await;
-    let (_, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/gone.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-            ],
-        )
-        .await;
+    let (_, answer) = w.submit_image(&submit, "in/gone.png", "out/{source}.jpg", &[]).await;
     let gone = answer["JobId"].as_str().unwrap().to_owned();
     w.clients.s3.delete_object().bucket(&w.bucket).key("in/gone.png").send().await.unwrap();
     let messages = w.job_messages().await;
@@ -438,17 +438,7 @@ async fn bad_messages_and_vanished_inputs_end_cleanly() {
     assert!(error.message.contains("in/gone.png"), "{}", error.message);
 
     // A message the queue gave up on (the dead-letter queue) fails its job with a code.
-    let (_, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/never.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-            ],
-        )
-        .await;
+    let (_, answer) = w.submit_image(&submit, "in/never.png", "out/{source}.jpg", &[]).await;
     let stuck = answer["JobId"].as_str().unwrap().to_owned();
     let messages = w.job_messages().await;
     let batch = process.handle_records(&sqs_event(&messages, DLQ_ARN), Duration::from_secs(60)).await;
@@ -486,18 +476,8 @@ async fn racing_processors_hold_a_pipeline_concurrency() {
     for i in 0..6 {
         let key = format!("in/race-{i}.png");
         w.put(&key, b"not really a png".to_vec()).await;
-        let (status, answer) = w
-            .api(
-                &submit,
-                &[
-                    ("Action", "SubmitIProductionJob"),
-                    ("FunctionName", "ImageH2V"),
-                    ("Input", &format!("oss://{}/{key}", w.bucket)),
-                    ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-                    ("PipelineId", &pipeline),
-                ],
-            )
-            .await;
+        let (status, answer) =
+            w.submit_image(&submit, &key, "out/{source}.jpg", &[("PipelineId", &pipeline)]).await;
         assert_eq!(status, 200, "{answer}");
         ids.push(answer["JobId"].as_str().unwrap().to_owned());
     }
@@ -574,18 +554,8 @@ async fn a_paused_pipeline_keeps_its_jobs_and_resuming_announces_them_again() {
     let (_, added) =
         w.api(&submit, &[("Action", "AddPipeline"), ("Name", "later"), ("State", "Paused")]).await;
     let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
-    let (_, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-                ("PipelineId", &pipeline),
-            ],
-        )
-        .await;
+    let (_, answer) =
+        w.submit_image(&submit, "in/astronaut.png", "out/{source}.jpg", &[("PipelineId", &pipeline)]).await;
     let job_id = answer["JobId"].as_str().unwrap().to_owned();
     let process = w.process_fn(image_engine(), None);
     let messages = w.job_messages().await;
@@ -607,18 +577,8 @@ async fn a_submit_whose_job_cannot_be_queued_fails_cleanly_and_leaves_no_job() {
     settings.queue_url = format!("{}/123456789012/{}", w._moto.endpoint, unique("deleted-queue"));
     let broken = AwsStack::new(w.clients.clone(), settings).await.unwrap();
     let submit = iprod_submit::Submit::new(&broken, Vec::new());
-    let (status, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/a.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-                ("ClientToken", "retry-me"),
-            ],
-        )
-        .await;
+    let (status, answer) =
+        w.submit_image(&submit, "in/a.png", "out/{source}.jpg", &[("ClientToken", "retry-me")]).await;
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["Code"], "ServiceUnavailable.Queue");
     let message = answer["Message"].as_str().unwrap();
@@ -635,17 +595,7 @@ async fn the_sweep_announces_a_job_whose_message_was_lost() {
     let w = world().await;
     w.put("in/astronaut.png", astronaut()).await;
     let submit = w.submit_fn("");
-    let (_, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/astronaut.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-            ],
-        )
-        .await;
+    let (_, answer) = w.submit_image(&submit, "in/astronaut.png", "out/{source}.jpg", &[]).await;
     let job_id = answer["JobId"].as_str().unwrap().to_owned();
     assert_eq!(w.job_messages().await.len(), 1, "the message is taken and lost");
     let notify = iprod_notify::Notify::new(&w.stack).unwrap();
@@ -697,16 +647,11 @@ async fn callbacks_reach_an_sns_topic_and_a_signed_webhook() {
     let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
     w.put("in/a.png", b"bytes".to_vec()).await;
     let (status, answer) = w
-        .api(
+        .submit_image(
             &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/a.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-                ("PipelineId", &pipeline),
-                ("NotifyUrl", &hook.url),
-            ],
+            "in/a.png",
+            "out/{source}.jpg",
+            &[("PipelineId", &pipeline), ("NotifyUrl", &hook.url)],
         )
         .await;
     assert_eq!(status, 200, "{answer}");
@@ -748,17 +693,7 @@ async fn a_worker_keeps_a_long_jobs_message_hidden_until_it_is_done() {
     let w = world().await;
     w.put("in/slow.png", b"bytes".to_vec()).await;
     let submit = w.submit_fn("");
-    let (_, answer) = w
-        .api(
-            &submit,
-            &[
-                ("Action", "SubmitIProductionJob"),
-                ("FunctionName", "ImageH2V"),
-                ("Input", &format!("oss://{}/in/slow.png", w.bucket)),
-                ("Output", &format!("oss://{}/out/{{source}}.jpg", w.bucket)),
-            ],
-        )
-        .await;
+    let (_, answer) = w.submit_image(&submit, "in/slow.png", "out/{source}.jpg", &[]).await;
     let job_id = answer["JobId"].as_str().unwrap().to_owned();
     // The job takes 4 s; the message's visibility is 2 s, renewed every 2/3 s while it runs.
     let engine = Arc::new(CopyEngine::with_delay(Duration::from_secs(4)));

@@ -16,27 +16,14 @@ const LEASE: Duration = Duration::from_secs(60);
 
 pub fn queued_job(pipeline: &PipelineId, priority: u8, created_ms: i64) -> Job {
     Job {
-        id: JobId::generate(),
         function: FunctionName::ImageH2V,
-        model_id: String::new(),
         input: "oss://media/in/a b ü.jpg".into(),
         output: "oss://media/out/{source}.jpg".into(),
-        job_params: String::new(),
         pipeline_id: pipeline.clone(),
         user_data: Some("{\"k\":1}".into()),
-        notify_url: None,
         priority: Priority::parse(&priority.to_string()).unwrap(),
-        client_token: None,
-        state: JobState::Queuing,
-        progress: 0,
-        result: None,
-        output_files: vec![],
-        error: None,
-        attempts: 0,
-        not_before: None,
         create_time: Timestamp::from_millis(created_ms),
-        start_time: None,
-        finish_time: None,
+        ..Job::example()
     }
 }
 

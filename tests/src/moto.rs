@@ -1,4 +1,5 @@
-//! The AWS emulator for tests: the `moto` server from PyPI on 127.0.0.1. The test command starts
+//! The AWS emulator for tests: the `moto` server from PyPI on 127.0.0.1 (through
+//! `scripts/moto-server.py`, which isolates DynamoDB transactions). The test command starts
 //! one for the whole run and exports `IPROD_MOTO_ENDPOINT`; a test run without it (one test from
 //! an editor) starts a private server and stops it when dropped. Every test names its own table,
 //! queues and buckets, so tests share the server safely.
@@ -17,12 +18,14 @@ pub struct Moto {
     child: Option<Child>,
 }
 
-fn moto_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("IPROD_MOTO_SERVER") {
+/// The venv's python, which runs `scripts/moto-server.py` (moto with isolated DynamoDB
+/// transactions).
+fn python() -> PathBuf {
+    if let Ok(path) = std::env::var("IPROD_AWS_PYTHON") {
         return path.into();
     }
-    let venv = crate::repo_root().join(".iprod/aws-venv/bin/moto_server");
-    if venv.exists() { venv } else { "moto_server".into() }
+    let venv = crate::repo_root().join(".iprod/aws-venv/bin/python");
+    if venv.exists() { venv } else { "python3".into() }
 }
 
 impl Moto {
@@ -31,15 +34,16 @@ impl Moto {
             return Self { endpoint, child: None };
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(moto_binary())
+        let child = Command::new(python())
+            .arg(crate::repo_root().join("scripts/moto-server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server runs (scripts/setup.sh test installs it into .iprod/aws-venv)");
+            .expect("moto runs (scripts/setup.sh test installs it into .iprod/aws-venv)");
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start in 30 s");
+            assert!(started.elapsed() < Duration::from_secs(30), "moto did not start in 30 s");
             std::thread::sleep(Duration::from_millis(100));
         }
         Self { endpoint: format!("http://127.0.0.1:{port}"), child: Some(child) }

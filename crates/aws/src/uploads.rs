@@ -6,7 +6,7 @@
 //! emulators omit. Keys arrive URL-encoded with `+` for spaces. Each submit carries a ClientToken
 //! from the bucket, key, ETag and sequencer, so a duplicate delivery of one upload makes one job.
 
-use iprod_core::service::{JobService, SubmitRequest};
+use iprod_core::service::JobService;
 use iprod_core::{Error, Result, Timestamp};
 use iprod_local::triggers::TriggerRule;
 use serde_json::Value;
@@ -107,18 +107,8 @@ pub async fn submit_uploads(
             object["eTag"].as_str().unwrap_or(""),
             object["sequencer"].as_str().unwrap_or("")
         );
-        let token = hex::encode(Sha256::digest(identity));
         let input = format!("oss://{bucket}/{key}");
-        let request = SubmitRequest {
-            function_name: Some(rule.function_name.clone()),
-            model_id: Some(rule.model_id.clone()),
-            input: Some(input.clone()),
-            output: Some(rule.output.clone()),
-            job_params: Some(rule.job_params.clone()),
-            pipeline_id: Some(rule.pipeline_id.clone()),
-            client_token: Some(format!("upload-{}", &token[..40])),
-            ..SubmitRequest::default()
-        };
+        let request = rule.request(&input, &hex::encode(Sha256::digest(identity)));
         match service.submit(request, Timestamp::now()).await {
             Ok(job) => {
                 info!(%input, job = %job.id, "upload submitted a job");

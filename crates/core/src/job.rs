@@ -200,20 +200,9 @@ impl Job {
         Ok(())
     }
 
-    /// Back to the queue after a lost or transiently failed attempt, not to start before `not_before`.
-    pub fn requeue(&mut self, not_before: Option<Timestamp>) -> Result<()> {
-        self.transition(&[JobState::Analysing], JobState::Queuing)?;
-        self.progress = 0;
-        self.not_before = not_before;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub fn sample_job() -> Job {
+    /// A queued Cover job in the default pipeline with typical values, for the tests of every
+    /// crate (each changes what it needs).
+    pub fn example() -> Job {
         Job {
             id: JobId::generate(),
             function: FunctionName::Cover,
@@ -237,6 +226,23 @@ pub(crate) mod tests {
             start_time: None,
             finish_time: None,
         }
+    }
+
+    /// Back to the queue after a lost or transiently failed attempt, not to start before `not_before`.
+    pub fn requeue(&mut self, not_before: Option<Timestamp>) -> Result<()> {
+        self.transition(&[JobState::Analysing], JobState::Queuing)?;
+        self.progress = 0;
+        self.not_before = not_before;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample_job() -> Job {
+        Job::example()
     }
 
     #[test]

@@ -94,6 +94,27 @@ pub struct PipelineUpdate {
     pub secret: Option<Option<String>>,
 }
 
+impl PipelineUpdate {
+    /// The pipeline with the given fields changed.
+    pub fn apply(self, pipeline: &mut Pipeline) {
+        if let Some(name) = self.name {
+            pipeline.name = name;
+        }
+        if let Some(state) = self.state {
+            pipeline.state = state;
+        }
+        if let Some(concurrency) = self.concurrency {
+            pipeline.concurrency = concurrency;
+        }
+        if let Some(notify) = self.notify {
+            pipeline.notify = notify;
+        }
+        if let Some(secret) = self.secret {
+            pipeline.secret = secret;
+        }
+    }
+}
+
 /// The durable record of jobs and pipelines, and the callback outbox.
 ///
 /// Every state change is conditional on the state the caller last saw, so two workers can never

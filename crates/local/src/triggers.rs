@@ -53,6 +53,21 @@ impl TriggerRule {
         }
         Ok(())
     }
+
+    /// The submit for an upload at `input`; `identity_hash` (hex) names the upload, so the same
+    /// upload always gets the same ClientToken and makes one job.
+    pub fn request(&self, input: &str, identity_hash: &str) -> SubmitRequest {
+        SubmitRequest {
+            function_name: Some(self.function_name.clone()),
+            model_id: Some(self.model_id.clone()),
+            input: Some(input.to_owned()),
+            output: Some(self.output.clone()),
+            job_params: Some(self.job_params.clone()),
+            pipeline_id: Some(self.pipeline_id.clone()),
+            client_token: Some(format!("upload-{}", &identity_hash[..identity_hash.len().min(40)])),
+            ..SubmitRequest::default()
+        }
+    }
 }
 
 type FileIdentity = (u64, u128);
@@ -97,16 +112,7 @@ impl TriggerWatcher {
             return;
         }
         let token = Sha256::digest(format!("{}\0{key}\0{}\0{}", rule.bucket, identity.0, identity.1));
-        let request = SubmitRequest {
-            function_name: Some(rule.function_name.clone()),
-            model_id: Some(rule.model_id.clone()),
-            input: Some(input.clone()),
-            output: Some(rule.output.clone()),
-            job_params: Some(rule.job_params.clone()),
-            pipeline_id: Some(rule.pipeline_id.clone()),
-            client_token: Some(format!("upload-{}", &hex::encode(token)[..40])),
-            ..SubmitRequest::default()
-        };
+        let request = rule.request(&input, &hex::encode(token));
         match self.service.submit(request, Timestamp::now()).await {
             Ok(job) => info!(%input, job = %job.id, "upload submitted a job"),
             Err(e) => warn!(%input, error = %e, "upload could not be submitted"),

@@ -175,37 +175,11 @@ pub fn decode_callback(item: &Item) -> Result<Callback> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iprod_core::{FunctionName, Priority};
-
-    fn sample_job() -> Job {
-        Job {
-            id: JobId::generate(),
-            function: FunctionName::Cover,
-            model_id: String::new(),
-            input: "oss://in/a.mp4".into(),
-            output: "oss://out/{source}.jpg".into(),
-            job_params: String::new(),
-            pipeline_id: PipelineId::default_pipeline(),
-            user_data: None,
-            notify_url: None,
-            priority: Priority::DEFAULT,
-            client_token: None,
-            state: JobState::Queuing,
-            progress: 0,
-            result: None,
-            output_files: vec![],
-            error: None,
-            attempts: 0,
-            not_before: None,
-            create_time: Timestamp::from_millis(1),
-            start_time: None,
-            finish_time: None,
-        }
-    }
+    use iprod_core::Priority;
 
     #[test]
     fn rank_orders_by_priority_then_arrival() {
-        let mut early = sample_job();
+        let mut early = Job::example();
         early.create_time = Timestamp::from_millis(1_000);
         let mut late_urgent = early.clone();
         late_urgent.create_time = Timestamp::from_millis(9_000);
@@ -226,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_job_round_trips_and_heartbeat_progress_wins() {
-        let job = sample_job();
+        let job = Job::example();
         let mut item = job_item(&job).unwrap();
         assert_eq!(decode_job(&item).unwrap(), job);
         item.insert("Progress".into(), n(42));

@@ -62,20 +62,7 @@ impl DynamoStore {
     /// re-announcement after a recovery, say). Announcing them again is harmless: claims are
     /// conditional, so a duplicate message is only acknowledged.
     pub async fn stale_queued(&self, now: Timestamp, older_than: Duration, limit: usize) -> Result<Vec<Job>> {
-        let waiting = self
-            .query_all(
-                IndexQuery {
-                    index: WAITING_INDEX.name,
-                    condition: "#Waiting = :w",
-                    values: vec![(":w", s(WAITING))],
-                    filter: None,
-                    forward: true,
-                    limit: Some(100),
-                    start: None,
-                },
-                1000,
-            )
-            .await?;
+        let waiting = self.waiting(1000).await?;
         let cutoff = now.millis() - older_than.as_millis() as i64;
         let mut open: HashMap<String, bool> = HashMap::new();
         let mut stale = Vec::new();
@@ -99,6 +86,12 @@ impl DynamoStore {
             }
         }
         Ok(stale)
+    }
+
+    /// Up to `max` queued jobs' items, most urgent first.
+    async fn waiting(&self, max: usize) -> Result<Vec<Item>> {
+        let query = IndexQuery::on(WAITING_INDEX.name, "#Waiting = :w", vec![(":w", s(WAITING))]);
+        self.query_all(query.page_size(100), max).await
     }
 
     /// Every page of an index query with a fixed condition.
@@ -289,20 +282,7 @@ impl JobStore for DynamoStore {
     }
 
     async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>> {
-        let waiting = self
-            .query_all(
-                IndexQuery {
-                    index: WAITING_INDEX.name,
-                    condition: "#Waiting = :w",
-                    values: vec![(":w", s(WAITING))],
-                    filter: None,
-                    forward: true,
-                    limit: Some(100),
-                    start: None,
-                },
-                500,
-            )
-            .await?;
+        let waiting = self.waiting(500).await?;
         // Pipelines found full or paused in this pass are not asked again.
         let mut blocked: HashMap<String, bool> = HashMap::new();
         for item in &waiting {
@@ -405,15 +385,12 @@ impl JobStore for DynamoStore {
     async fn expired_leases(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>> {
         let items = self
             .query_all(
-                IndexQuery {
-                    index: LEASES.name,
-                    condition: "#Leased = :leased AND #LeaseUntil < :now",
-                    values: vec![(":leased", s(LEASED)), (":now", n(now.millis()))],
-                    filter: None,
-                    forward: true,
-                    limit: Some(limit.clamp(1, 1000) as i32),
-                    start: None,
-                },
+                IndexQuery::on(
+                    LEASES.name,
+                    "#Leased = :leased AND #LeaseUntil < :now",
+                    vec![(":leased", s(LEASED)), (":now", n(now.millis()))],
+                )
+                .page_size(limit),
                 limit,
             )
             .await?;
@@ -435,15 +412,7 @@ impl JobStore for DynamoStore {
     async fn pipelines(&self, ids: &[PipelineId]) -> Result<Vec<Pipeline>> {
         let items = if ids.is_empty() {
             self.query_all(
-                IndexQuery {
-                    index: BY_KIND.name,
-                    condition: "#Kind = :k",
-                    values: vec![(":k", s(KIND_PIPELINE))],
-                    filter: None,
-                    forward: true,
-                    limit: None,
-                    start: None,
-                },
+                IndexQuery::on(BY_KIND.name, "#Kind = :k", vec![(":k", s(KIND_PIPELINE))]),
                 usize::MAX,
             )
             .await?
@@ -461,21 +430,7 @@ impl JobStore for DynamoStore {
         let mut p = self.pipeline(id).await?.ok_or_else(|| {
             Error::not_found("Pipeline", format!("PipelineId {:?} does not exist", id.as_str()))
         })?;
-        if let Some(name) = update.name {
-            p.name = name;
-        }
-        if let Some(state) = update.state {
-            p.state = state;
-        }
-        if let Some(concurrency) = update.concurrency {
-            p.concurrency = concurrency;
-        }
-        if let Some(notify) = update.notify {
-            p.notify = notify;
-        }
-        if let Some(secret) = update.secret {
-            p.secret = secret;
-        }
+        update.apply(&mut p);
         // The running-slot counter is not touched: claims in flight keep their slots.
         let written = self
             .table
@@ -499,15 +454,12 @@ impl JobStore for DynamoStore {
     async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>> {
         let items = self
             .query_all(
-                IndexQuery {
-                    index: OUTBOX_INDEX.name,
-                    condition: "#Outbox = :pending AND #Due <= :now",
-                    values: vec![(":pending", s(OUTBOX)), (":now", n(now.millis()))],
-                    filter: None,
-                    forward: true,
-                    limit: Some(limit.clamp(1, 1000) as i32),
-                    start: None,
-                },
+                IndexQuery::on(
+                    OUTBOX_INDEX.name,
+                    "#Outbox = :pending AND #Due <= :now",
+                    vec![(":pending", s(OUTBOX)), (":now", n(now.millis()))],
+                )
+                .page_size(limit),
                 limit,
             )
             .await?;
@@ -541,15 +493,7 @@ impl JobStore for DynamoStore {
     async fn callbacks_of(&self, job_id: &JobId) -> Result<Vec<Callback>> {
         let items = self
             .query_all(
-                IndexQuery {
-                    index: BY_JOB.name,
-                    condition: "#JobId = :job",
-                    values: vec![(":job", s(job_id.as_str()))],
-                    filter: None,
-                    forward: true,
-                    limit: None,
-                    start: None,
-                },
+                IndexQuery::on(BY_JOB.name, "#JobId = :job", vec![(":job", s(job_id.as_str()))]),
                 usize::MAX,
             )
             .await?;

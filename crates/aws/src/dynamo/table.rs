@@ -47,6 +47,18 @@ pub struct IndexQuery<'a> {
     pub start: Option<Item>,
 }
 
+impl<'a> IndexQuery<'a> {
+    /// All items of `index` matching `condition`, in ascending sort-key order.
+    pub fn on(index: &'a str, condition: &'a str, values: Vec<(&'a str, AttributeValue)>) -> Self {
+        Self { index, condition, values, filter: None, forward: true, limit: None, start: None }
+    }
+
+    pub fn page_size(mut self, limit: usize) -> Self {
+        self.limit = Some(limit.clamp(1, 1000) as i32);
+        self
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Table {
     pub client: Client,

@@ -476,21 +476,7 @@ impl JobStore for SqliteStore {
                 let mut p = pipeline_by_id(conn, &id)?.ok_or_else(|| {
                     Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist"))
                 })?;
-                if let Some(name) = update.name {
-                    p.name = name;
-                }
-                if let Some(state) = update.state {
-                    p.state = state;
-                }
-                if let Some(concurrency) = update.concurrency {
-                    p.concurrency = concurrency;
-                }
-                if let Some(notify) = update.notify {
-                    p.notify = notify;
-                }
-                if let Some(secret) = update.secret {
-                    p.secret = secret;
-                }
+                update.apply(&mut p);
                 conn.execute(
                     "UPDATE pipelines SET state = ?2, concurrency = ?3, body = ?4 WHERE id = ?1",
                     params![id, p.state.as_str(), p.concurrency, to_json(&p)?],
