@@ -72,12 +72,11 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::function::FunctionName;
-    use crate::job::tests::sample_job;
     use crate::time::Timestamp;
 
     #[test]
     fn success_message_has_the_exact_seed_shape() {
-        let mut job = sample_job();
+        let mut job = Job::example();
         job.id = crate::job::JobId::parse("39f8e0bc005e4f309379701645f4744c").unwrap();
         job.function = FunctionName::VideoH2V;
         job.start(Timestamp::from_millis(2)).unwrap();
@@ -93,7 +92,7 @@ mod tests {
 
     #[test]
     fn failure_carries_the_error_code() {
-        let mut job = sample_job();
+        let mut job = Job::example();
         job.start(Timestamp::from_millis(2)).unwrap();
         job.fail(&crate::Error::invalid_input("Media", "not a video"), Timestamp::from_millis(3)).unwrap();
         let msg = CallbackMessage::for_job(&job).unwrap();
@@ -101,7 +100,7 @@ mod tests {
             (msg.code.as_str(), msg.state.as_str(), msg.message.as_str()),
             ("InvalidInput.Media", "Fail", "not a video")
         );
-        assert!(CallbackMessage::for_job(&sample_job()).is_none());
+        assert!(CallbackMessage::for_job(&Job::example()).is_none());
     }
 
     #[test]

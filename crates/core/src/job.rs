@@ -238,12 +238,8 @@ impl Job {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub fn sample_job() -> Job {
-        Job::example()
-    }
 
     #[test]
     fn job_ids_are_32_lowercase_hex() {
@@ -257,7 +253,7 @@ pub(crate) mod tests {
 
     #[test]
     fn legal_path_through_the_machine() {
-        let mut job = sample_job();
+        let mut job = Job::example();
         job.start(Timestamp::from_millis(2)).unwrap();
         assert_eq!((job.state, job.attempts), (JobState::Analysing, 1));
         job.requeue(None).unwrap();
@@ -269,7 +265,7 @@ pub(crate) mod tests {
 
     #[test]
     fn illegal_transitions_are_conflicts() {
-        let mut job = sample_job();
+        let mut job = Job::example();
         assert_eq!(
             job.fail(&Error::internal("x"), Timestamp::from_millis(2)).unwrap_err().code(),
             "Conflict.JobState"
