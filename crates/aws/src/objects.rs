@@ -17,8 +17,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::sdk_error::transient;
 
-/// S3's smallest part (except the last) is 5 MiB; 16 MiB keeps a 5 GB output under 10,000 parts…
-/// and at 320 parts, so it is also S3's limit that bounds the largest output (~160 GB).
+/// The part size of multipart uploads. S3 takes at most 10,000 parts of at least 5 MiB (all but
+/// the last): 16 MiB parts carry outputs up to about 160 GB, and smaller outputs go up in one PUT.
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone)]

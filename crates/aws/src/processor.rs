@@ -134,7 +134,7 @@ impl Processor {
                         deadline.as_secs()
                     ),
                 );
-                self.fail_running(&id, &error).await
+                self.fail_unfinished(&id, &error).await
             }
         }
     }
@@ -150,10 +150,10 @@ impl Processor {
             "InternalError.AttemptsExhausted",
             "the job's message was received too often without the job finishing; it is not retried again",
         );
-        self.fail_running(&id, &error).await
+        self.fail_unfinished(&id, &error).await
     }
 
-    async fn fail_running(&self, id: &JobId, error: &Error) -> Result<Outcome> {
+    async fn fail_unfinished(&self, id: &JobId, error: &Error) -> Result<Outcome> {
         let Some(mut job) = self.store.job(id).await? else {
             return Ok(Outcome::UnknownJob(id.clone()));
         };
