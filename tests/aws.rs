@@ -124,6 +124,17 @@ impl World {
         self.api(submit, &params).await
     }
 
+    /// A new SQS queue of this test: its URL and ARN.
+    async fn queue(&self, prefix: &str) -> (String, String) {
+        use aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let sqs = &self.clients.sqs;
+        let url = sqs.create_queue().queue_name(unique(prefix)).send().await.unwrap().queue_url.unwrap();
+        let attributes =
+            sqs.get_queue_attributes().queue_url(&url).attribute_names(QueueArn).send().await.unwrap();
+        let arn = attributes.attributes.unwrap()[&QueueArn].clone();
+        (url, arn)
+    }
+
     async fn put(&self, key: &str, bytes: Vec<u8>) {
         self.clients
             .s3
@@ -339,20 +350,7 @@ async fn a_crashed_processing_attempt_is_retried_and_completes() {
 async fn uploads_with_spaces_and_unicode_submit_one_job_each() {
     let w = world().await;
     // Moto's own S3 → SQS notifications, as a deployment's bucket would send them.
-    let uploads =
-        w.clients.sqs.create_queue().queue_name(unique("uploads")).send().await.unwrap().queue_url.unwrap();
-    let arn = w
-        .clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&uploads)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let (uploads, arn) = w.queue("uploads").await;
     let config = aws_sdk_s3::types::NotificationConfiguration::builder()
         .queue_configurations(
             aws_sdk_s3::types::QueueConfiguration::builder()
@@ -615,20 +613,7 @@ async fn callbacks_reach_an_sns_topic_and_a_signed_webhook() {
     let w = world().await;
     let topic = unique("iprod-events");
     let topic_arn = w.clients.sns.create_topic().name(&topic).send().await.unwrap().topic_arn.unwrap();
-    let inbox =
-        w.clients.sqs.create_queue().queue_name(unique("inbox")).send().await.unwrap().queue_url.unwrap();
-    let inbox_arn = w
-        .clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&inbox)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let (inbox, inbox_arn) = w.queue("inbox").await;
     w.clients.sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(inbox_arn).send().await.unwrap();
     let hook = iprod_tests::WebhookReceiver::start().await;
     let submit = w.submit_fn("");

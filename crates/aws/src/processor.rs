@@ -10,7 +10,7 @@ use std::time::Duration;
 use iprod_core::outbox::callbacks_for;
 use iprod_core::ports::{Claim, JobStore, Queue};
 use iprod_core::worker::{Worker, recover_expired};
-use iprod_core::{Error, ErrorClass, Job, JobId, JobState, Result, Timestamp};
+use iprod_core::{Error, ErrorClass, JobId, JobState, Result, Timestamp};
 use tracing::{info, warn};
 
 use crate::queue::JobMessage;
@@ -61,10 +61,6 @@ impl Processor {
         settings: ProcessorSettings,
     ) -> Self {
         Self { store, queue, worker, settings }
-    }
-
-    pub fn store(&self) -> &Arc<dyn JobStore> {
-        &self.store
     }
 
     /// Settles one message body.
@@ -174,9 +170,4 @@ impl Processor {
             Err(e) => Err(e),
         }
     }
-}
-
-/// For tests and tools: the job a message names.
-pub fn message_for(job: &Job) -> String {
-    serde_json::to_string(&JobMessage::for_job(job)).unwrap_or_default()
 }

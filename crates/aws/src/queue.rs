@@ -59,14 +59,6 @@ impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>, store: Arc<dyn JobStore>) -> Self {
         Self { client, url: url.into(), store }
     }
-
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
 }
 
 #[async_trait]
