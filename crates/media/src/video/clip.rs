@@ -19,7 +19,7 @@ use iprod_core::params::ClipParams;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, for_each_frame, shot_pass};
+use super::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, shot_pass};
 use super::info::VideoInfo;
 use super::meter::Meter;
 use super::shots::ShotSettings;
@@ -28,7 +28,8 @@ use crate::process::Process;
 use crate::vision::faces;
 use crate::vision::quality::saliency_concentration;
 
-const FACES: AnalysisSpec = AnalysisSpec { width: 320, fps: Some(1.0), rgb: true, decode: Decode::Full };
+const FACES: AnalysisSpec =
+    AnalysisSpec { width: 320, fps: Some(1.0), pixels: Pixels::Rgb, decode: Decode::Full };
 /// Audio loudness is measured over windows of this many seconds.
 const AUDIO_WINDOW: f64 = 0.1;
 const AUDIO_RATE: usize = 8000;

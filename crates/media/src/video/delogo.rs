@@ -9,14 +9,15 @@ use iprod_core::Result;
 use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame};
+use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
 use super::info::VideoInfo;
 use super::meter::Meter;
 use super::static_logo::StaticOverlayFinder;
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
-const ANALYSIS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(2.0), rgb: false, decode: Decode::Full };
+const ANALYSIS: AnalysisSpec =
+    AnalysisSpec { width: 480, fps: Some(2.0), pixels: Pixels::Gray, decode: Decode::Full };
 
 pub async fn find_static_logos(
     ffmpeg: &Path,

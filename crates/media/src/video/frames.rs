@@ -12,7 +12,7 @@ use super::meter::Meter;
 use super::shots::ShotDetector;
 use crate::process::{Process, ProcessError};
 
-/// One decoded analysis frame: 8-bit grey, or RGB when asked for, row-major.
+/// One decoded analysis frame: 8-bit grey, RGB or planar YUV 4:2:0 (as the spec asks), row-major.
 pub struct GrayFrame<'a> {
     pub index: usize,
     /// Seconds from the start.
@@ -26,9 +26,61 @@ pub struct AnalysisSpec {
     pub width: u32,
     /// `None`: every frame of the source.
     pub fps: Option<f64>,
-    /// RGB (3 bytes a pixel) instead of grey, for the face and saliency models.
-    pub rgb: bool,
+    pub pixels: Pixels,
     pub decode: Decode,
+}
+
+/// The frames' pixel format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pixels {
+    /// 8-bit luma: shot and logo statistics.
+    Gray,
+    /// RGB, 3 bytes a pixel: the face and saliency models.
+    Rgb,
+    /// Planar YUV 4:2:0 (BT.601, limited range): the luma plane first, usable as grey, and
+    /// colour at half size for the frames a model looks at ([`yuv420_to_rgb`]). Cheapest when
+    /// every frame needs grey and a few need colour.
+    Yuv420,
+}
+
+impl Pixels {
+    fn format(self) -> &'static str {
+        match self {
+            Pixels::Gray => "gray",
+            Pixels::Rgb => "rgb24",
+            Pixels::Yuv420 => "yuv420p",
+        }
+    }
+
+    fn frame_bytes(self, w: u32, h: u32) -> usize {
+        let luma = (w * h) as usize;
+        match self {
+            Pixels::Gray => luma,
+            Pixels::Rgb => 3 * luma,
+            Pixels::Yuv420 => luma + 2 * (w.div_ceil(2) * h.div_ceil(2)) as usize,
+        }
+    }
+}
+
+/// An RGB picture from a [`Pixels::Yuv420`] frame (BT.601 limited range, as ffmpeg writes it).
+pub fn yuv420_to_rgb(pixels: &[u8], width: usize, height: usize) -> Option<image::RgbImage> {
+    let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+    if pixels.len() < width * height + 2 * cw * ch {
+        return None;
+    }
+    let (luma, chroma) = pixels.split_at(width * height);
+    let (u, v) = chroma.split_at(cw * ch);
+    let mut out = Vec::with_capacity(3 * width * height);
+    for y in 0..height {
+        for x in 0..width {
+            let c = (y / 2) * cw + x / 2;
+            let l = 1.164 * (f32::from(luma[y * width + x]) - 16.0);
+            let (cb, cr) = (f32::from(u[c]) - 128.0, f32::from(v[c]) - 128.0);
+            let clamp = |f: f32| f.round().clamp(0.0, 255.0) as u8;
+            out.extend([clamp(l + 1.596 * cr), clamp(l - 0.392 * cb - 0.813 * cr), clamp(l + 2.017 * cb)]);
+        }
+    }
+    image::RgbImage::from_raw(width as u32, height as u32, out)
 }
 
 /// How much of the decoder's work analysis needs.
@@ -47,7 +99,7 @@ pub enum Decode {
 
 /// Shot detection's frames: every frame, grey, 160 px, fast decode.
 pub const SHOT_FRAMES: AnalysisSpec =
-    AnalysisSpec { width: 160, fps: None, rgb: false, decode: Decode::Fast };
+    AnalysisSpec { width: 160, fps: None, pixels: Pixels::Gray, decode: Decode::Fast };
 
 /// The analysis size for a source of `width`×`height`: at most `max_width` wide, even sides.
 pub fn analysis_size(width: u32, height: u32, max_width: u32) -> (u32, u32) {
@@ -86,9 +138,7 @@ pub async fn frames_from(
 const SPLIT_SECONDS: f64 = 8.0;
 
 /// Shot detection's pass: every frame as [`SHOT_FRAMES`], into a [`ShotDetector`], with
-/// `measure` applied to each frame's grey pixels (kept in frame order). A long video is decoded
-/// as two halves at the same time and the detectors joined: one ffmpeg keeps ~1.5 cores busy
-/// (its filtering and output are serial), two keep both.
+/// `measure` applied to each frame's grey pixels (kept in frame order).
 pub async fn shot_pass<T: Send>(
     ffmpeg: &Path,
     input: &Path,
@@ -96,17 +146,34 @@ pub async fn shot_pass<T: Send>(
     (timeout, meter): (Duration, &Meter),
     measure: impl Fn(&[u8]) -> T + Sync,
 ) -> Result<(ShotDetector, Vec<T>)> {
+    shot_pass_with(ffmpeg, input, info, &SHOT_FRAMES, (timeout, meter), |_, f, _| measure(f.pixels)).await
+}
+
+/// Shot detection over every frame decoded as `spec` (grey or YUV: the detector reads the luma),
+/// with `measure` applied to each frame, its part's number and the part's detector so far (the
+/// values kept in frame order). A long
+/// video is decoded as two halves at the same time and the detectors joined: one ffmpeg keeps
+/// ~1.5 cores busy (its filtering and output are serial), two keep both. Within a part, frames
+/// come in order; the parts' frames interleave.
+pub async fn shot_pass_with<T: Send>(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    spec: &AnalysisSpec,
+    (timeout, meter): (Duration, &Meter),
+    measure: impl Fn(usize, &GrayFrame<'_>, &ShotDetector) -> T + Sync,
+) -> Result<(ShotDetector, Vec<T>)> {
     let source = (info.width, info.height, info.fps);
     meter.expect(info.duration);
     let total = (info.duration * info.fps).round() as usize;
-    let part = |span: Option<(f64, usize)>| {
+    let part = |number: usize, span: Option<(f64, usize)>| {
         let measure = &measure;
         async move {
             let mut detector = ShotDetector::default();
             let mut values = Vec::new();
-            decode(ffmpeg, input, source, &SHOT_FRAMES, span, timeout, |f| {
-                detector.push(f.time, f.pixels, f.width, f.height);
-                values.push(measure(f.pixels));
+            decode(ffmpeg, input, source, spec, span, timeout, |f| {
+                detector.push(f.time, &f.pixels[..f.width * f.height], f.width, f.height);
+                values.push(measure(number, &f, &detector));
                 meter.advance(1.0 / info.fps);
                 true
             })
@@ -115,11 +182,12 @@ pub async fn shot_pass<T: Send>(
         }
     };
     if info.duration < SPLIT_SECONDS || total < 4 {
-        return part(None).await;
+        return part(0, None).await;
     }
     let half = total / 2;
     // The second half starts on a frame boundary, so its frame times continue the first's.
-    let (first, second) = tokio::join!(part(Some((0.0, half))), part(Some((half as f64 / info.fps, total))));
+    let (first, second) =
+        tokio::join!(part(0, Some((0.0, half))), part(1, Some((half as f64 / info.fps, total))));
     let ((a, mut values), (b, rest)) = (first?, second?);
     values.extend(rest);
     Ok((a.join(b), values))
@@ -137,7 +205,7 @@ async fn decode(
 ) -> Result<usize> {
     let (w, h) = analysis_size(source.0, source.1, spec.width);
     let rate = spec.fps.unwrap_or(source.2);
-    let pix_fmt = if spec.rgb { "rgb24" } else { "gray" };
+    let pix_fmt = spec.pixels.format();
     // Area averaging is the better picture; the fast decode takes the cheaper bilinear
     // (measured: 6 % of the fast decode's time on 720p), which its statistics do not notice.
     let flags = if spec.decode == Decode::Fast { "fast_bilinear" } else { "area" };
@@ -146,7 +214,7 @@ async fn decode(
     if spec.decode != Decode::Keyframes {
         filter = format!("fps={rate},{filter}");
     }
-    let frame_bytes = (w * h) as usize * if spec.rgb { 3 } else { 1 };
+    let frame_bytes = spec.pixels.frame_bytes(w, h);
     let mut process = Process::new(ffmpeg, timeout).args(["-nostdin", "-v", "error"]);
     process = match spec.decode {
         Decode::Full => process,
@@ -190,6 +258,16 @@ async fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yuv_frames_convert_to_rgb() {
+        // 2×2 luma, one chroma sample each: ffmpeg's limited-range grey 50 % and pure red.
+        let grey = yuv420_to_rgb(&[126, 126, 126, 126, 128, 128], 2, 2).unwrap();
+        assert!(grey.pixels().all(|p| p.0.iter().all(|c| c.abs_diff(128) <= 1)), "{grey:?}");
+        let red = yuv420_to_rgb(&[81, 81, 81, 81, 90, 240], 2, 2).unwrap();
+        assert!(red.pixels().all(|p| p[0] >= 250 && p[1] <= 5 && p[2] <= 5), "{red:?}");
+        assert!(yuv420_to_rgb(&[0; 5], 2, 2).is_none(), "short frame");
+    }
 
     #[test]
     fn analysis_size_is_small_and_even() {

@@ -1,38 +1,51 @@
 //! VideoH2V: a landscape video reframed to 9:16 with a virtual camera that keeps the subject.
 //!
-//! Analysis (bounded memory, one frame at a time): grey frames at the source rate and 160 px for
-//! shot boundaries; RGB frames at 5 a second and ≤ 480 px for faces (CenterFace), with saliency
-//! (U²-Net-p, at most once a second) when a frame has no face. Each sample is framed as a still
+//! Analysis is one decode (bounded memory: one frame per decoder and a few queued for the
+//! models): every frame at 320 px for shot boundaries, and 2.5 frames a second of those for faces
+//! (CenterFace), with saliency (U²-Net-p, reused while the picture stays the same) when a frame
+//! has no face; the models run on their own thread while the decode goes on. Each sample is framed as a still
 //! image would be (`image::h2v::plan`). Per shot the camera is stationary when the subject stays
 //! within a tenth of the frame, else it tracks it along a zero-phase smoothed path; it never
 //! pans across a cut. Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio
 //! copied, H.264 MP4 with +faststart.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
 
-use image::RgbImage;
 use iprod_core::params::Aspect;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, analysis_size, for_each_frame, shot_pass};
+use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, shot_pass_with, yuv420_to_rgb};
 use super::info::VideoInfo;
 use super::meter::Meter;
-use super::shots::{FrameSignature, ShotSettings};
+use super::shots::ShotSettings;
 use crate::image::h2v::{Mode, plan};
 use crate::onnx::OnnxRuntime;
-use crate::vision::{faces, saliency};
+use crate::vision::faces;
+use crate::vision::saliency::{self, SaliencyMap};
 
-const SUBJECTS: AnalysisSpec = AnalysisSpec { width: 480, fps: Some(5.0), rgb: true, decode: Decode::Full };
-/// Saliency costs ~0.25 s, so a map is reused until the picture changes: it is recomputed at
-/// most once per `SALIENCY_EVERY` seconds, and then only after a cut, when the picture has
-/// changed by more than `SALIENCY_CHANGE` (shot signature distance), or after
-/// `SALIENCY_MAX_AGE` seconds whatever happened.
-const SALIENCY_EVERY: f64 = 1.0;
-const SALIENCY_CHANGE: f32 = 0.08;
-const SALIENCY_MAX_AGE: f64 = 4.0;
+/// One decode serves both analyses: every frame (cuts must be frame-accurate) at 320 px in YUV
+/// 4:2:0, whose luma feeds the shot detector and of which a few frames a second are turned to
+/// RGB for the models. (Faces smaller than ~12 px at this size, ~50 px in a 1280-wide source,
+/// are not found.)
+const FRAMES: AnalysisSpec =
+    AnalysisSpec { width: 320, fps: None, pixels: Pixels::Yuv420, decode: Decode::Fast };
+/// Faces, and saliency where there is no face, are looked for this many times a second.
+const SUBJECT_RATE: f64 = 2.5;
+/// Entries a second of the crop path in the Result.
+const PATH_RATE: f64 = 5.0;
+/// Frames queued for the models at most: the decoders wait while the models are behind.
+const MODEL_BACKLOG: usize = 4;
+/// Saliency costs ~0.25 s (more than everything else per sample), so a map serves a shot: it is
+/// made again after a change as large as a cut's, or once it is `SALIENCY_MAX_AGE` seconds old
+/// (a subject moving within the shot). Measured on the bench clip, whose shots change a lot
+/// within themselves: re-making it whenever the picture's signature moved (> 0.08 after 1 s)
+/// cost ~32 maps in 30 s against ~20 now.
+const SALIENCY_MAX_AGE: f64 = 2.0;
 /// A subject moving less than this fraction of the width within a shot gets a still camera.
 const STATIONARY: f32 = 0.1;
 /// Smoothing of a tracking camera (Gaussian sigma, seconds).
@@ -62,95 +75,86 @@ pub struct Shot {
 /// A shot is padded when at least this share of its samples cannot be cropped.
 const PADDED_SHARE: f64 = 0.5;
 
+/// A frame for the models: which part of the shot pass decoded it (parts interleave), when, and
+/// whether the picture changed as at a cut since the part's previous sample.
+struct Subject {
+    part: usize,
+    time: f64,
+    new_picture: bool,
+    pixels: Vec<u8>,
+}
+
+/// The cuts and the subject samples, from one decode of the video.
 pub async fn analyse(
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
-    runtime: std::sync::Arc<OnnxRuntime>,
+    runtime: Arc<OnnxRuntime>,
     (timeout, meter): (Duration, Arc<Meter>),
 ) -> Result<(Vec<f64>, Vec<Sample>)> {
-    meter.expect(info.duration);
-    let (shots, _) = shot_pass(ffmpeg, input, info, (timeout, &meter), |_| ()).await?;
-    let cuts = shots.cuts(&ShotSettings::default());
-
-    // The models run on a blocking thread; ffmpeg's pipe is driven from there too.
-    let (ffmpeg, input) = (ffmpeg.to_owned(), input.to_owned());
-    let handle = tokio::runtime::Handle::current();
-    let info = *info;
-    let cuts_for_subjects = cuts.clone();
-    let samples = tokio::task::spawn_blocking(move || {
-        subject_samples(&handle, (&ffmpeg, &input, &info), &cuts_for_subjects, &runtime, (timeout, &meter))
+    let (aw, ah) = analysis_size(info.width, info.height, FRAMES.width);
+    let scale = info.width as f32 / aw as f32;
+    let (to_models, inbox) = sync_channel::<Subject>(MODEL_BACKLOG);
+    let models = tokio::task::spawn_blocking(move || find_subjects(&inbox, &runtime, (aw, ah), scale));
+    let half_frame = 0.5 / info.fps;
+    let settings = ShotSettings::default();
+    let pass = shot_pass_with(ffmpeg, input, info, &FRAMES, (timeout, &meter), |part, f, detector| {
+        // The frame nearest each sampling instant goes to the models.
+        let offset = f.time - (f.time * SUBJECT_RATE).round() / SUBJECT_RATE;
+        if (-half_frame..half_frame).contains(&offset) {
+            let new_picture = detector.changed_since(f.time - 1.0 / SUBJECT_RATE, &settings);
+            // Sending fails only when the models stopped on an error, reported below.
+            let _ = to_models.send(Subject { part, time: f.time, new_picture, pixels: f.pixels.to_vec() });
+        }
     })
-    .await
-    .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
-    Ok((cuts, samples))
+    .await;
+    drop(to_models);
+    let samples = models.await.map_err(|e| Error::internal("the analysis task failed").with_source(e))?;
+    let (detector, _) = pass?;
+    Ok((detector.cuts(&settings), samples?))
 }
 
-fn subject_samples(
-    handle: &tokio::runtime::Handle,
-    (ffmpeg, input, info): (&Path, &Path, &VideoInfo),
-    cuts: &[f64],
+/// Frames each sample as a still image would be (`image::h2v::plan`): faces first, else the
+/// salient subject, else the centre.
+fn find_subjects(
+    inbox: &Receiver<Subject>,
     runtime: &OnnxRuntime,
-    (timeout, meter): (Duration, &Meter),
+    (aw, ah): (u32, u32),
+    scale: f32,
 ) -> Result<Vec<Sample>> {
-    let (aw, ah) = analysis_size(info.width, info.height, SUBJECTS.width);
-    let scale = info.width as f32 / aw as f32;
     let mut samples = Vec::new();
-    let mut failure = None;
-    // The last map, when it was made, and what the picture looked like then.
-    let mut last_saliency: Option<(f64, saliency::SaliencyMap, FrameSignature)> = None;
-    handle.block_on(for_each_frame(
-        ffmpeg,
-        input,
-        (info.width, info.height, info.fps),
-        &SUBJECTS,
-        timeout,
-        |f| {
-            if failure.is_some() {
-                return false;
+    // Per part: the last map, and when it was made.
+    let mut maps: HashMap<usize, (f64, SaliencyMap)> = HashMap::new();
+    for subject in inbox {
+        let image = yuv420_to_rgb(&subject.pixels, aw as usize, ah as usize)
+            .ok_or_else(|| Error::internal("an analysis frame was short"))?;
+        let found = faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD)?;
+        // Only a frame without faces is framed on saliency.
+        let salient = if found.is_empty() {
+            let stale = |(made, _): &(f64, SaliencyMap)| {
+                subject.new_picture || subject.time - made >= SALIENCY_MAX_AGE
+            };
+            if maps.get(&subject.part).is_none_or(stale) {
+                maps.insert(subject.part, (subject.time, saliency::saliency(runtime, &image)?));
             }
-            let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
-                return false;
-            };
-            let found = match faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD) {
-                Ok(found) => found,
-                Err(e) => {
-                    failure = Some(e);
-                    return false;
-                }
-            };
-            // Only a frame without faces is framed on saliency: only it needs the signature.
-            let now = found.is_empty().then(|| FrameSignature::of_rgb(&image));
-            if let Some(now) = now {
-                let stale = |(t, _, seen): &(f64, saliency::SaliencyMap, FrameSignature)| {
-                    let age = f.time - t;
-                    let cut = cuts.iter().any(|c| *c > *t && *c <= f.time);
-                    cut || age >= SALIENCY_MAX_AGE
-                        || (age >= SALIENCY_EVERY && seen.distance(&now) > SALIENCY_CHANGE)
-                };
-                if last_saliency.as_ref().is_none_or(stale) {
-                    match saliency::saliency(runtime, &image) {
-                        Ok(map) => last_saliency = Some((f.time, map, now)),
-                        Err(e) => failure = Some(e),
-                    }
-                }
-            }
-            let salient = if found.is_empty() { last_saliency.as_ref().map(|(_, m, _)| m) } else { None };
-            let framing = plan(aw, ah, Aspect::default(), &found, salient);
-            // A frame whose content cannot fit (pad) is framed on its centre.
-            let center = match framing.mode {
-                Mode::Crop => framing.window.x as f32 + framing.window.width as f32 / 2.0,
-                Mode::Pad => aw as f32 / 2.0,
-            };
-            samples.push(Sample { time: f.time, center: center * scale, padded: framing.mode == Mode::Pad });
-            meter.advance(1.0 / SUBJECTS.fps.unwrap_or(info.fps));
-            true
-        },
-    ))?;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(samples),
+            maps.get(&subject.part).map(|(_, map)| map)
+        } else {
+            None
+        };
+        let framing = plan(aw, ah, Aspect::default(), &found, salient);
+        // A frame whose content cannot fit (pad) is framed on its centre.
+        let center = match framing.mode {
+            Mode::Crop => framing.window.x as f32 + framing.window.width as f32 / 2.0,
+            Mode::Pad => aw as f32 / 2.0,
+        };
+        samples.push(Sample {
+            time: subject.time,
+            center: center * scale,
+            padded: framing.mode == Mode::Pad,
+        });
     }
+    samples.sort_by(|a, b| a.time.total_cmp(&b.time));
+    Ok(samples)
 }
 
 /// Per shot: a still or a smoothed tracking camera, as window x positions (source pixels).
@@ -311,7 +315,7 @@ pub fn result(shots: &[Shot], window: (u32, u32), source: (u32, u32), duration: 
         .iter()
         .map(|s| json!({"Start": round3(s.start), "End": round3(s.end), "Mode": mode(s)}))
         .collect();
-    let rate = SUBJECTS.fps.unwrap_or(5.0);
+    let rate = PATH_RATE;
     let y = (source.1 - window.1) / 2;
     let path: Vec<Value> = (0..=((duration * rate).floor() as usize))
         .map(|k| {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use image::RgbImage;
 use iprod_core::{Error, Result};
 
-use super::frames::{AnalysisSpec, Decode, for_each_frame, frames_from};
+use super::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, frames_from};
 use super::info::VideoInfo;
 use crate::process::Process;
 
@@ -33,9 +33,9 @@ const MAX_EARLY: usize = 64;
 const MAX_SEEKS: usize = 64;
 
 const KEYFRAMES: AnalysisSpec =
-    AnalysisSpec { width: SAMPLE_WIDTH, fps: None, rgb: true, decode: Decode::Keyframes };
+    AnalysisSpec { width: SAMPLE_WIDTH, fps: None, pixels: Pixels::Rgb, decode: Decode::Keyframes };
 const SEEK: AnalysisSpec =
-    AnalysisSpec { width: SAMPLE_WIDTH, fps: Some(1.0), rgb: true, decode: Decode::Full };
+    AnalysisSpec { width: SAMPLE_WIDTH, fps: Some(1.0), pixels: Pixels::Rgb, decode: Decode::Full };
 
 /// One sampled frame, RGB at [`SAMPLE_WIDTH`].
 pub struct Sample {

@@ -151,6 +151,19 @@ impl ShotDetector {
         let undoes = self.returns[t].iter().any(|r| *r < 0.3 * score);
         undone || undoes
     }
+    /// Whether a frame after `since` (seconds) changed as a cut does, judged from the frames
+    /// seen so far: its score is at least `min_score` and `ratio` times the mean of the
+    /// `window` scores before it. The final [`cuts`](Self::cuts) also look ahead; this is for
+    /// decisions that cannot wait for the end of the pass.
+    pub fn changed_since(&self, since: f64, settings: &ShotSettings) -> bool {
+        let first = self.scores.partition_point(|(t, _)| *t <= since).max(1);
+        (first..self.scores.len()).any(|i| {
+            let before = &self.scores[i.saturating_sub(settings.window)..i];
+            let mean = before.iter().map(|s| s.1).sum::<f32>() / before.len().max(1) as f32;
+            let score = self.scores[i].1;
+            score >= settings.min_score && score >= settings.ratio * mean
+        })
+    }
 
     pub fn scores(&self) -> &[(f64, f32)] {
         &self.scores
@@ -187,6 +200,21 @@ mod tests {
 
     fn frame(level: u8, stripe: usize) -> Vec<u8> {
         (0..64 * 36).map(|i| if (i % 64) / 8 == stripe { 255 } else { level }).collect()
+    }
+
+    #[test]
+    fn a_change_as_large_as_a_cut_is_seen_as_it_comes() {
+        let mut detector = ShotDetector::default();
+        for n in 0..10 {
+            detector.push(n as f64 * 0.04, &frame(if n < 6 { 40 } else { 200 }, n / 3), 64, 36);
+        }
+        let settings = ShotSettings::default();
+        assert!(
+            detector.changed_since(0.1, &settings),
+            "the cut at frame 6 (0.24 s): {:?}",
+            detector.scores()
+        );
+        assert!(!detector.changed_since(0.3, &settings), "nothing after it");
     }
 
     #[test]
