@@ -136,19 +136,24 @@ impl Engine {
             JobParams::VideoDelogo { logos } => {
                 use crate::video::delogo;
                 let detected = logos.is_empty();
-                let boxes = if detected {
+                let found = if detected {
                     let meter = Meter::default();
                     let finding = delogo::find_static_logos(ffmpeg, &task.input, &info, (timeout, &meter));
                     metered(finding, &meter, |f| progress.report(5 + (f * 25.0) as u8)).await?
                 } else {
-                    logos.clone()
+                    logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect()
                 };
                 progress.report(30);
-                let pixel_boxes: Vec<_> =
-                    boxes.iter().map(|b| delogo::delogo_box(b, info.width, info.height)).collect();
-                pass.run(&delogo::filter(&pixel_boxes), 18, |f| progress.report(30 + (f * 65.0) as u8))
+                let logos: Vec<_> = found
+                    .into_iter()
+                    .map(|l| {
+                        let pixels = delogo::delogo_box(&l.area, info.width, info.height);
+                        (l, pixels)
+                    })
+                    .collect();
+                pass.run(&delogo::filter(&logos, &info), 18, |f| progress.report(30 + (f * 65.0) as u8))
                     .await?;
-                delogo::result(&info, &boxes, &pixel_boxes, detected)
+                delogo::result(&info, &logos, detected)
             }
             JobParams::VideoH2V => {
                 use crate::video::h2v;

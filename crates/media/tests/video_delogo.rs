@@ -93,11 +93,8 @@ fn psnr_in(a: &RgbImage, b: &RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f6
     10.0 * (255.0 * 255.0 / mse.max(1e-9)).log10()
 }
 
-/// Burns the test logo into bikes at [`LOGO`] with `opacity`, runs automatic VideoDelogo, and
-/// checks the box found (IoU ≥ 0.7) and that the box is closer to the logo-free source after.
-async fn found_and_removed(opacity: f64) {
-    let dir = tempfile::tempdir().unwrap();
-    let marked = dir.path().join("marked.mp4");
+/// Bikes with the test logo burnt in at [`LOGO`] with `opacity`, shown while `enable` holds.
+fn burn_logo(opacity: f64, enable: &str, marked: &Path) {
     let logo = format!(
         "color=c=white:s=72x28,drawbox=x=4:y=4:w=64:h=20:color=red:t=fill,drawbox=x=14:y=10:w=44:h=8:color=white:t=fill,format=rgba,colorchannelmixer=aa={opacity}"
     );
@@ -109,7 +106,7 @@ async fn found_and_removed(opacity: f64) {
         "-i",
         &logo,
         "-filter_complex",
-        "[0:v][1:v]overlay=552:12:shortest=1",
+        &format!("[0:v][1:v]overlay=552:12:shortest=1:enable='{enable}'"),
         "-c:v",
         "libx264",
         "-crf",
@@ -118,9 +115,12 @@ async fn found_and_removed(opacity: f64) {
         "yuv420p",
         marked.to_str().unwrap(),
     ]);
-    let out = delogo(&marked, dir.path(), "", &Recorder::default()).await;
-    let logos = out.result["Logos"].as_array().unwrap();
-    assert!(!logos.is_empty(), "opacity {opacity}: {}", out.result);
+}
+
+/// The first logo found, checked against [`LOGO`] (IoU ≥ 0.7).
+fn first_found(result: &serde_json::Value, case: &str) -> serde_json::Value {
+    let logos = result["Logos"].as_array().unwrap();
+    assert!(!logos.is_empty(), "{case}: {result}");
     assert_eq!(logos[0]["Source"], "detected");
     let (x, y, w, h) = (
         logos[0]["X"].as_u64().unwrap() as f64,
@@ -131,8 +131,20 @@ async fn found_and_removed(opacity: f64) {
     let (tx, ty, tw, th) = (f64::from(LOGO.0), f64::from(LOGO.1), f64::from(LOGO.2), f64::from(LOGO.3));
     let inter = ((x + w).min(tx + tw) - x.max(tx)).max(0.0) * ((y + h).min(ty + th) - y.max(ty)).max(0.0);
     let iou = inter / (w * h + tw * th - inter);
-    println!("opacity {opacity}: found {:?}, IoU {iou:.2}", logos[0]);
-    assert!(iou >= 0.7, "opacity {opacity}: IoU {iou}");
+    println!("{case}: found {:?}, IoU {iou:.2}", logos[0]);
+    assert!(iou >= 0.7, "{case}: IoU {iou}");
+    logos[0].clone()
+}
+
+/// Burns the test logo into bikes at [`LOGO`] with `opacity`, runs automatic VideoDelogo, and
+/// checks the box found (IoU ≥ 0.7) and that the box is closer to the logo-free source after.
+async fn found_and_removed(opacity: f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = dir.path().join("marked.mp4");
+    burn_logo(opacity, "1", &marked);
+    let out = delogo(&marked, dir.path(), "", &Recorder::default()).await;
+    let found = first_found(&out.result, &format!("opacity {opacity}"));
+    assert_eq!(found["Shown"], serde_json::json!([[0.0, 10.0]]), "shown throughout");
 
     let cleaned = &out.files[0];
     for t in ["2.0", "6.5"] {
@@ -156,6 +168,35 @@ async fn a_burnt_in_logo_is_found_and_removed() {
 #[tokio::test]
 async fn a_semi_transparent_logo_is_found_and_removed() {
     found_and_removed(0.5).await;
+}
+
+#[tokio::test]
+async fn a_logo_shown_for_part_of_the_video_is_found_with_its_time_and_removed_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = dir.path().join("marked.mp4");
+    burn_logo(1.0, "between(t,3,8)", &marked);
+    let out = delogo(&marked, dir.path(), "", &Recorder::default()).await;
+    let found = first_found(&out.result, "shown 3-8 s");
+    let shown = found["Shown"].as_array().unwrap();
+    assert_eq!(shown.len(), 1, "{found}");
+    let (start, end) = (shown[0][0].as_f64().unwrap(), shown[0][1].as_f64().unwrap());
+    assert!((start - 3.0).abs() <= 0.5 && (end - 8.0).abs() <= 0.5, "shown {start}-{end} s, truly 3-8 s");
+    let cleaned = &out.files[0];
+    // Where the logo is shown, the box gets closer to the source; where it is not, the box is
+    // left as it was: only the re-encode's loss (~3 dB here), not a needless delogo's smear
+    // (~20 dB in the box).
+    for (t, logo_shown) in [("1.5", false), ("5.5", true), ("9.0", false)] {
+        let clean = frame_at(&bikes(), t, dir.path(), "clean.png");
+        let marked = frame_at(&marked, t, dir.path(), "marked.png");
+        let result = frame_at(cleaned, t, dir.path(), "result.png");
+        let (before, after) = (psnr_in(&marked, &clean, LOGO), psnr_in(&result, &clean, LOGO));
+        println!("t={t}: PSNR in the box {before:.1} -> {after:.1} dB");
+        if logo_shown {
+            assert!(after > before + 3.0, "t={t}: {before} -> {after} dB");
+        } else {
+            assert!(after >= 35.0, "t={t}: untouched should stay near {before}: {after} dB");
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
-//! VideoDelogo: the given boxes, or the static overlays found on sparse analysis frames, removed
-//! in one ffmpeg pass with its `delogo` filter (interpolation from the box's surroundings), audio
-//! kept, H.264 MP4 with +faststart.
+//! VideoDelogo: the given boxes, or the static overlays found on sparse analysis frames (with the
+//! time ranges they are shown in), removed in one ffmpeg pass with its `delogo` filter
+//! (interpolation from the box's surroundings; `enable` limits it to the ranges), audio kept,
+//! H.264 MP4 with +faststart.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
 use super::info::VideoInfo;
+use super::logo_times::shown;
 use super::meter::Meter;
 use super::static_logo::StaticOverlayFinder;
 
@@ -19,22 +21,61 @@ use super::static_logo::StaticOverlayFinder;
 const ANALYSIS: AnalysisSpec =
     AnalysisSpec { width: 480, fps: Some(2.0), pixels: Pixels::Gray, decode: Decode::Full };
 
+/// When a found logo is on screen is asked of this many frames a second (a second pass, only
+/// when something was found): the ranges' ends are this precise.
+const PRESENCE_FPS: f64 = 5.0;
+
+/// A logo to remove, and when (seconds; the whole video for a given box).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logo {
+    pub area: LogoBox,
+    pub shown: Vec<(f64, f64)>,
+}
+
+impl Logo {
+    pub fn whole(area: LogoBox, duration: f64) -> Self {
+        Self { area, shown: vec![(0.0, duration)] }
+    }
+}
+
+/// The static overlays of the video, each with the time ranges it is shown in.
 pub async fn find_static_logos(
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
     (timeout, meter): (Duration, &Meter),
-) -> Result<Vec<LogoBox>> {
+) -> Result<Vec<Logo>> {
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
+    let source = (info.width, info.height, info.fps);
     let mut finder = StaticOverlayFinder::new(w as usize, h as usize);
     meter.expect(info.duration);
-    for_each_frame(ffmpeg, input, (info.width, info.height, info.fps), &ANALYSIS, timeout, |frame| {
+    for_each_frame(ffmpeg, input, source, &ANALYSIS, timeout, |frame| {
         finder.push(frame.pixels);
         meter.advance(1.0 / ANALYSIS.fps.unwrap_or(info.fps));
         true
     })
     .await?;
-    Ok(finder.boxes(iprod_core::params::MAX_LOGO_BOXES))
+    let boxes = finder.boxes(iprod_core::params::MAX_LOGO_BOXES);
+    if boxes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let templates: Vec<_> = boxes.iter().map(|b| finder.template(b)).collect();
+    let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); boxes.len()];
+    let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
+    meter.expect(info.duration);
+    for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
+        for (template, scores) in templates.iter().zip(&mut scores) {
+            scores.push((frame.time, template.presence(frame.pixels)));
+        }
+        meter.advance(1.0 / PRESENCE_FPS);
+        true
+    })
+    .await?;
+    Ok(boxes
+        .into_iter()
+        .zip(&scores)
+        .map(|(area, scores)| Logo { area, shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration) })
+        .collect())
 }
 
 /// A box in source pixels that ffmpeg's delogo accepts: inside the frame with a 1 px margin.
@@ -48,27 +89,42 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> (u32, u32, u32, u3
     (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
 }
 
-/// The filter that removes every box (a pass-through when there is none).
-pub fn filter(boxes: &[(u32, u32, u32, u32)]) -> String {
-    if boxes.is_empty() {
+/// The filter that removes every box while it is shown (a pass-through when there is none).
+/// `enable` sees the frames' own timestamps, which start at the file's first timestamp.
+pub fn filter(logos: &[(Logo, (u32, u32, u32, u32))], info: &VideoInfo) -> String {
+    if logos.is_empty() {
         return "null".to_owned();
     }
-    boxes.iter().map(|(x, y, w, h)| format!("delogo=x={x}:y={y}:w={w}:h={h}")).collect::<Vec<_>>().join(",")
+    logos
+        .iter()
+        .map(|(logo, (x, y, w, h))| {
+            let throughout = logo.shown.first().is_some_and(|r| r.0 <= 0.0 && r.1 >= info.duration);
+            if throughout {
+                format!("delogo=x={x}:y={y}:w={w}:h={h}")
+            } else {
+                let when: Vec<String> = logo
+                    .shown
+                    .iter()
+                    .map(|(a, b)| format!("between(t,{:.3},{:.3})", a + info.start, b + info.start))
+                    .collect();
+                format!("delogo=x={x}:y={y}:w={w}:h={h}:enable='{}'", when.join("+"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
-pub fn result(
-    info: &VideoInfo,
-    logos: &[LogoBox],
-    pixel_boxes: &[(u32, u32, u32, u32)],
-    detected: bool,
-) -> Value {
+pub fn result(info: &VideoInfo, logos: &[(Logo, (u32, u32, u32, u32))], detected: bool) -> Value {
+    let round2 = |t: f64| (t * 100.0).round() / 100.0;
     let logos: Vec<Value> = logos
         .iter()
-        .zip(pixel_boxes)
-        .map(|(l, (x, y, w, h))| {
+        .map(|(logo, (x, y, w, h))| {
+            let l = &logo.area;
+            let shown: Vec<Value> = logo.shown.iter().map(|(a, b)| json!([round2(*a), round2(*b)])).collect();
             json!({
                 "Box": [round4(l.x), round4(l.y), round4(l.width), round4(l.height)],
                 "X": x, "Y": y, "Width": w, "Height": h,
+                "Shown": shown,
                 "Source": if detected { "detected" } else { "given" }
             })
         })
@@ -90,5 +146,26 @@ mod tests {
         assert_eq!(delogo_box(&corner, 640, 360), (1, 1, 63, 35));
         let edge = LogoBox { x: 0.9, y: 0.9, width: 0.1, height: 0.1 };
         assert_eq!(delogo_box(&edge, 640, 360), (576, 324, 63, 35));
+    }
+
+    #[test]
+    fn a_logo_shown_for_part_of_the_video_is_removed_only_then() {
+        let area = LogoBox { x: 0.8, y: 0.0, width: 0.1, height: 0.1 };
+        let info =
+            VideoInfo { width: 640, height: 360, fps: 25.0, duration: 10.0, has_audio: false, start: 0.0 };
+        let always = (Logo::whole(area, 10.0), (512, 1, 64, 36));
+        let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, (8, 8, 32, 16));
+        assert_eq!(filter(&[always.clone()], &info), "delogo=x=512:y=1:w=64:h=36");
+        assert_eq!(
+            filter(&[always, sometimes.clone()], &info),
+            "delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
+             enable='between(t,2.800,8.200)+between(t,9.000,10.000)'"
+        );
+        let late = VideoInfo { start: 1.5, ..info };
+        assert!(
+            filter(&[sometimes.clone()], &late)
+                .ends_with("enable='between(t,4.300,9.700)+between(t,10.500,11.500)'")
+        );
+        assert_eq!(result(&info, &[sometimes], true)["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
     }
 }

@@ -7,6 +7,7 @@ pub mod delogo;
 pub mod frames;
 pub mod h2v;
 pub mod info;
+pub mod logo_times;
 pub mod meter;
 pub mod sampling;
 pub mod shots;

@@ -8,6 +8,8 @@
 
 use iprod_core::params::LogoBox;
 
+use super::logo_times::LogoTemplate;
+
 /// An edge stronger than this (Sobel magnitude / 8, grey levels per pixel) counts.
 const EDGE: f32 = 12.0;
 /// A logo pixel is on an edge in at least this fraction of the frames…
@@ -64,11 +66,7 @@ impl StaticOverlayFinder {
                 self.mean[i] += delta / k;
                 self.m2[i] += delta * (v - self.mean[i]);
                 if x > 0 && y > 0 && x + 1 < w && y + 1 < h {
-                    let p = |dx: isize, dy: isize| {
-                        f32::from(pixels[(y as isize + dy) as usize * w + (x as isize + dx) as usize])
-                    };
-                    let gx = p(1, -1) + 2.0 * p(1, 0) + p(1, 1) - p(-1, -1) - 2.0 * p(-1, 0) - p(-1, 1);
-                    let gy = p(-1, 1) + 2.0 * p(0, 1) + p(1, 1) - p(-1, -1) - 2.0 * p(0, -1) - p(1, -1);
+                    let (gx, gy) = sobel(pixels, w, x, y);
                     if (gx.abs() + gy.abs()) / 8.0 > EDGE {
                         self.edge_count[i] += 1;
                     }
@@ -79,6 +77,25 @@ impl StaticOverlayFinder {
                 }
             }
         }
+    }
+
+    /// What `logo` (a box from [`boxes`](Self::boxes)) looks like on average: its pixels' mean
+    /// signed gradient (Sobel / 8) over the frames, in analysis pixels.
+    pub fn template(&self, logo: &LogoBox) -> LogoTemplate {
+        let (w, h) = (self.width, self.height);
+        let x0 = ((logo.x * w as f64).floor() as usize).clamp(1, w.saturating_sub(2).max(1));
+        let y0 = ((logo.y * h as f64).floor() as usize).clamp(1, h.saturating_sub(2).max(1));
+        let x1 = (((logo.x + logo.width) * w as f64).ceil() as usize).clamp(x0 + 1, w - 1);
+        let y1 = (((logo.y + logo.height) * h as f64).ceil() as usize).clamp(y0 + 1, h - 1);
+        let frames = self.frames.max(1) as f32;
+        let gradient = (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let [sx, sy, _] = self.gradient[y * w + x];
+                (sx / frames, sy / frames)
+            })
+            .collect();
+        LogoTemplate { width: w, area: (x0, y0, x1, y1), gradient }
     }
 
     /// Up to `max` boxes (normalised), most prominent first. Empty when the video is too short or
@@ -141,6 +158,15 @@ impl StaticOverlayFinder {
             })
             .collect()
     }
+}
+
+/// The Sobel gradient (x, y) at an inner pixel.
+pub(super) fn sobel(pixels: &[u8], w: usize, x: usize, y: usize) -> (f32, f32) {
+    let p =
+        |dx: isize, dy: isize| f32::from(pixels[(y as isize + dy) as usize * w + (x as isize + dx) as usize]);
+    let gx = p(1, -1) + 2.0 * p(1, 0) + p(1, 1) - p(-1, -1) - 2.0 * p(-1, 0) - p(-1, 1);
+    let gy = p(-1, 1) + 2.0 * p(0, 1) + p(1, 1) - p(-1, -1) - 2.0 * p(0, -1) - p(1, -1);
+    (gx, gy)
 }
 
 fn dilate(src: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
