@@ -78,8 +78,11 @@ pub async fn find_static_logos(
         .collect())
 }
 
+/// x, y, width, height in source pixels.
+pub type PixelBox = (u32, u32, u32, u32);
+
 /// A box in source pixels that ffmpeg's delogo accepts: inside the frame with a 1 px margin.
-pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> (u32, u32, u32, u32) {
+pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
     let clamp = |v: f64, lo: f64, hi: f64| v.max(lo).min(hi);
     let (fw, fh) = (f64::from(width), f64::from(height));
     let x0 = clamp((logo.x * fw).floor(), 1.0, fw - 3.0);
@@ -91,7 +94,7 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> (u32, u32, u32, u3
 
 /// The filter that removes every box while it is shown (a pass-through when there is none).
 /// `enable` sees the frames' own timestamps, which start at the file's first timestamp.
-pub fn filter(logos: &[(Logo, (u32, u32, u32, u32))], info: &VideoInfo) -> String {
+pub fn filter(logos: &[(Logo, PixelBox)], info: &VideoInfo) -> String {
     if logos.is_empty() {
         return "null".to_owned();
     }
@@ -114,7 +117,7 @@ pub fn filter(logos: &[(Logo, (u32, u32, u32, u32))], info: &VideoInfo) -> Strin
         .join(",")
 }
 
-pub fn result(info: &VideoInfo, logos: &[(Logo, (u32, u32, u32, u32))], detected: bool) -> Value {
+pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], detected: bool) -> Value {
     let round2 = |t: f64| (t * 100.0).round() / 100.0;
     let logos: Vec<Value> = logos
         .iter()
@@ -155,7 +158,7 @@ mod tests {
             VideoInfo { width: 640, height: 360, fps: 25.0, duration: 10.0, has_audio: false, start: 0.0 };
         let always = (Logo::whole(area, 10.0), (512, 1, 64, 36));
         let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, (8, 8, 32, 16));
-        assert_eq!(filter(&[always.clone()], &info), "delogo=x=512:y=1:w=64:h=36");
+        assert_eq!(filter(std::slice::from_ref(&always), &info), "delogo=x=512:y=1:w=64:h=36");
         assert_eq!(
             filter(&[always, sometimes.clone()], &info),
             "delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
@@ -163,7 +166,7 @@ mod tests {
         );
         let late = VideoInfo { start: 1.5, ..info };
         assert!(
-            filter(&[sometimes.clone()], &late)
+            filter(std::slice::from_ref(&sometimes), &late)
                 .ends_with("enable='between(t,4.300,9.700)+between(t,10.500,11.500)'")
         );
         assert_eq!(result(&info, &[sometimes], true)["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
