@@ -128,12 +128,15 @@ impl StaticOverlayFinder {
         }
         let r = (w / 80).max(2);
         let grown = dilate(&steady_edge, w, h, r);
+        // The smallest logo side (analysis pixels, 8 at 480 px wide): a few steady pixels are a
+        // fragment (e.g. of a logo shown too briefly to be found whole), not a logo.
+        let min_side = (w / 60).max(4) + 2 * r;
         let mut found: Vec<(usize, usize, usize, usize, usize)> = components(&grown, w, h)
             .into_iter()
             .filter(|c| {
                 let (bw, bh) = (c.2 - c.0 + 1, c.3 - c.1 + 1);
-                // Logos are compact: not a sliver, not a large part of the frame.
-                bw >= 4 && bh >= 4 && bw * bh <= w * h / 8 && bw <= w / 2 && bh <= h / 2
+                // Logos are compact: not a fragment, not a large part of the frame.
+                bw >= min_side && bh >= min_side && bw * bh <= w * h / 8 && bw <= w / 2 && bh <= h / 2
             })
             .collect();
         found.sort_by_key(|c| std::cmp::Reverse(c.4));
