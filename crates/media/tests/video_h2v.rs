@@ -1,6 +1,7 @@
-//! VideoH2V on synthetic clips with real faces (grace_hopper) at known positions: the face stays
-//! in the vertical frame while it moves, the camera is smooth within a shot and jumps only at the
-//! cut, audio is kept; two people too far apart for one window get a padded shot.
+//! VideoH2V on synthetic clips with real faces (grace_hopper) at known positions: the faces stay
+//! in the vertical frame while one moves and a second appears, the camera is smooth within a
+//! shot and jumps only at the cuts, audio is kept; two people too far apart for one window get a
+//! padded shot; and on real footage (bikes.mp4), the shots and the output's shape and length.
 
 mod video_common;
 
@@ -9,13 +10,20 @@ use iprod_media::onnx::OnnxRuntime;
 use iprod_media::vision::faces;
 use video_common::*;
 
+/// The shot of a time in the three-shot clip below.
+fn shot_of(t: f64) -> usize {
+    usize::from(t >= 4.0) + usize::from(t >= 6.0)
+}
+
 #[tokio::test]
-async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() {
+async fn the_faces_stay_in_the_vertical_frame_and_the_camera_respects_the_cuts() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("wide.mp4");
     let face = repo(".iprod/test-media/grace_hopper.jpg");
     // Shot 1 (0-4 s): the portrait (scaled to 300 px wide) glides from x=40 to x=840 over a
-    // blue-grey scene. Shot 2 (4-6 s): a warm scene, the portrait still at x=940. Audio: a tone.
+    // blue-grey scene. Shot 2 (4-6 s): a warm scene, the portrait still at x=940. Shot 3
+    // (6-9 s): a green scene, a smaller portrait (160 px) at x=240, and from 7 s a second one at
+    // x=440. Audio: a tone.
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -25,6 +33,10 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
         "lavfi",
         "-i",
         "color=c=0x8a5a3a:s=1280x720:r=25:d=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x4a7a4a:s=1280x720:r=25:d=3",
         "-loop",
         "1",
         "-i",
@@ -32,13 +44,16 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
         "-f",
         "lavfi",
         "-i",
-        "sine=frequency=330:duration=6",
+        "sine=frequency=330:duration=9",
         "-filter_complex",
-        "[2:v]scale=300:-2,split[p1][p2];[0:v][p1]overlay=x='40+200*t':y=120:shortest=1[a];[1:v][p2]overlay=x=940:y=140:shortest=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]",
+        "[3:v]split[f1][f2];[f1]scale=300:-2,split[p1][p2];[f2]scale=160:-2,split[pa][pb];\
+         [0:v][p1]overlay=x='40+200*t':y=120:shortest=1[a];[1:v][p2]overlay=x=940:y=140:shortest=1[b];\
+         [2:v][pa]overlay=x=240:y=200:shortest=1[c0];[c0][pb]overlay=x=440:y=200:enable='gte(t,1)':shortest=1[c];\
+         [a][b][c]concat=n=3:v=1:a=0,format=yuv420p[v]",
         "-map",
         "[v]",
         "-map",
-        "3:a",
+        "4:a",
         "-c:v",
         "libx264",
         "-crf",
@@ -53,7 +68,7 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
         run_reporting(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/o/{source}.mp4", &progress)
             .await
             .unwrap();
-    // Progress moves during the analysis (5-50: shots, then faces), not only in the render.
+    // Progress moves during the analysis (5-50), not only in the render.
     let reports = progress.0.lock().unwrap().clone();
     assert!(reports.iter().any(|p| (6..50).contains(p)), "{reports:?}");
     assert!(reports.windows(2).all(|w| w[0] <= w[1]), "never backwards: {reports:?}");
@@ -61,67 +76,90 @@ async fn the_face_stays_in_the_vertical_frame_and_the_camera_respects_the_cut() 
     println!("{result}");
     assert_eq!((result["Width"].as_u64(), result["Height"].as_u64()), (Some(404), Some(720)));
     let shots = result["Shots"].as_array().unwrap();
-    assert_eq!(shots.len(), 2, "one cut, at 4 s: {result}");
+    assert_eq!(shots.len(), 3, "cuts at 4 s and 6 s: {result}");
     assert!((shots[1]["Start"].as_f64().unwrap() - 4.0).abs() < 0.1);
+    assert!((shots[2]["Start"].as_f64().unwrap() - 6.0).abs() < 0.1);
     assert_eq!(shots[0]["Mode"], "tracking");
     assert_eq!(shots[1]["Mode"], "stationary");
     assert_eq!(result["Mode"], "crop");
-    // The crop path at the analysis rate (5 a second): [t, x, y, w, h].
+    // The crop path at 5 entries a second: [t, x, y, w, h].
     let path: Vec<[f64; 5]> = result["CropPath"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| std::array::from_fn(|i| p[i].as_f64().unwrap()))
         .collect();
-    assert_eq!(path.len(), 31, "6 s at 5 a second");
+    assert_eq!(path.len(), 46, "9 s at 5 a second");
     assert!(path.iter().all(|p| p[2] == 0.0 && p[3] == 404.0 && p[4] == 720.0));
     // The window of each rendered frame (25 fps): linear between path entries, as the render.
     let window_at = |t: f64| {
         let i = path.iter().rposition(|p| p[0] <= t + 1e-9).unwrap();
         let (a, b) = (path[i], path[(i + 1).min(path.len() - 1)]);
-        let same_shot = (a[0] < 4.0) == (b[0] < 4.0) && b[0] > a[0];
-        if same_shot { a[1] + (b[1] - a[1]) * (t - a[0]) / (b[0] - a[0]) } else { a[1] }
+        if shot_of(a[0]) == shot_of(b[0]) && b[0] > a[0] {
+            a[1] + (b[1] - a[1]) * (t - a[0]) / (b[0] - a[0])
+        } else {
+            a[1]
+        }
     };
-    // Ground truth: the face's box in the portrait, moved as the clip moves the portrait.
+    // Ground truth: the face's box in each portrait size, moved as the clip moves the portraits.
     let runtime = OnnxRuntime::new(repo(".iprod/model-pack"), 2);
     let portrait = image::open(&face).unwrap().to_rgb8();
-    let scaled = image::imageops::resize(
-        &portrait,
-        300,
-        ((300.0 * f64::from(portrait.height()) / f64::from(portrait.width()) / 2.0).round() * 2.0) as u32,
-        image::imageops::FilterType::Triangle,
-    );
-    let truth = faces::detect(&runtime, &scaled, faces::DEFAULT_THRESHOLD).unwrap()[0].rect;
-    let frames: Vec<f64> = (0..150).map(|n| f64::from(n) / 25.0).collect();
+    let face_in = |width: u32| {
+        let height =
+            (f64::from(width) * f64::from(portrait.height()) / f64::from(portrait.width()) / 2.0).round();
+        let scaled = image::imageops::resize(
+            &portrait,
+            width,
+            (height * 2.0) as u32,
+            image::imageops::FilterType::Triangle,
+        );
+        faces::detect(&runtime, &scaled, faces::DEFAULT_THRESHOLD).unwrap()[0].rect
+    };
+    let (large, small) = (face_in(300), face_in(160));
+    // (left, width) of every face shown at `t`.
+    let faces_at = |t: f64| -> Vec<(f64, f64)> {
+        let (large_x, small_x) = (f64::from(large.x), f64::from(small.x));
+        match shot_of(t) {
+            0 => vec![(40.0 + 200.0 * t + large_x, f64::from(large.width))],
+            1 => vec![(940.0 + large_x, f64::from(large.width))],
+            _ => std::iter::once(240.0)
+                .chain((t >= 7.0).then_some(440.0))
+                .map(|x| (x + small_x, f64::from(small.width)))
+                .collect(),
+        }
+    };
+    let frames: Vec<f64> = (0..225).map(|n| f64::from(n) / 25.0).collect();
     let inside = frames
         .iter()
         .filter(|t| {
-            let left = if **t < 4.0 { 40.0 + 200.0 * **t } else { 940.0 } + f64::from(truth.x);
             let x = window_at(**t);
-            left >= x && left + f64::from(truth.width) <= x + 404.0
+            faces_at(**t).iter().all(|(left, width)| *left >= x && left + width <= x + 404.0)
         })
         .count();
-    println!("the true face is inside the window in {inside} of 150 frames");
-    assert!(inside as f64 >= 0.95 * 150.0, "{inside} of 150 frames");
+    println!("every true face is inside the window in {inside} of 225 frames");
+    assert!(inside as f64 >= 0.95 * 225.0, "{inside} of 225 frames");
     // Smoothness: mean |second difference| of the window's x, in pixels per frame², within the
-    // tracking shot (the cut is a jump by design).
+    // tracking shot (the cuts are jumps by design).
     let xs: Vec<f64> = frames.iter().filter(|t| **t < 4.0).map(|t| window_at(*t)).collect();
     let jerk = xs.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()).sum::<f64>() / (xs.len() - 2) as f64;
     println!("mean |second difference| of the window: {jerk:.3} px/frame²");
     assert!(jerk <= 0.5, "{jerk} px/frame²");
     // The still shot's window does not move.
-    assert!(frames.iter().filter(|t| **t >= 4.0).all(|t| window_at(*t) == window_at(4.0)));
+    assert!(frames.iter().filter(|t| shot_of(**t) == 1).all(|t| window_at(*t) == window_at(4.0)));
 
-    // The face is in the rendered vertical frames, in both shots.
-    for t in ["0.5", "1.5", "2.5", "3.5", "4.5", "5.5"] {
+    // The faces are in the rendered vertical frames, in every shot, none cut by the frame.
+    for (t, count) in
+        [("0.5", 1), ("1.5", 1), ("2.5", 1), ("3.5", 1), ("4.5", 1), ("5.5", 1), ("6.5", 1), ("8.0", 2)]
+    {
         let frame = dir.path().join(format!("out-{t}.png"));
         ffmpeg(&["-ss", t, "-i", out.files[0].to_str().unwrap(), "-frames:v", "1", frame.to_str().unwrap()]);
         let image = image::open(&frame).unwrap().to_rgb8();
         assert_eq!(image.dimensions(), (404, 720));
         let found = faces::detect(&runtime, &image, faces::DEFAULT_THRESHOLD).unwrap();
-        assert!(!found.is_empty(), "t={t}: no face in the vertical frame");
-        let f = found[0].rect;
-        assert!(f.x >= 0.0 && f.right() <= 404.0, "t={t}: face {f:?} cut by the frame");
+        assert_eq!(found.len(), count, "t={t}: {found:?}");
+        for f in found {
+            assert!(f.rect.x >= 0.0 && f.rect.right() <= 404.0, "t={t}: face {:?} cut by the frame", f.rect);
+        }
     }
     assert!(ffprobe(&out.files[0], "stream=codec_type", None).contains("audio"), "audio kept");
 }
@@ -171,4 +209,30 @@ async fn two_people_far_apart_get_a_padded_shot_with_both_in_view() {
     };
     assert!(faces_at("1.5") >= 2, "both people in the padded shot");
     assert_eq!(faces_at("4.0"), 1, "the cropped shot after it");
+}
+
+#[tokio::test]
+async fn real_footage_is_reframed_shot_by_shot_with_its_length_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let bikes = repo(".iprod/test-media/bikes.mp4");
+    let out =
+        run(FunctionName::VideoH2V, "", &bikes, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
+    println!("{}", out.result);
+    // bikes.mp4 (640x272, 10 s) has five cuts (checked by eye); each starts a shot.
+    let starts: Vec<f64> =
+        out.result["Shots"].as_array().unwrap().iter().map(|s| s["Start"].as_f64().unwrap()).collect();
+    let cuts = [1.20, 3.04, 5.48, 7.48, 9.68];
+    assert_eq!(starts.len(), cuts.len() + 1, "{starts:?}");
+    assert!(starts[1..].iter().zip(cuts).all(|(s, c)| (s - c).abs() <= 0.08), "{starts:?}");
+    let path = out.result["CropPath"].as_array().unwrap();
+    assert_eq!(path.len(), 51, "10 s at 5 a second");
+    // Every window lies inside the source, 152x272 (9:16 at full height, even sides).
+    for p in path {
+        let [x, w, h] = [1, 3, 4].map(|i| p[i].as_u64().unwrap());
+        assert!((w, h) == (152, 272) && x + w <= 640 || (w, h) == (640, 272), "{p}");
+    }
+    let size = ffprobe(&out.files[0], "stream=codec_name,width,height", Some("v:0"));
+    assert!(size.contains("h264") && size.contains("152") && size.contains("272"), "{size}");
+    let length = |p: &std::path::Path| ffprobe(p, "format=duration", None).trim().parse::<f64>().unwrap();
+    assert!((length(&out.files[0]) - length(&bikes)).abs() < 0.1);
 }
