@@ -88,6 +88,8 @@ impl OnnxRuntime {
             .map_err(|e| failed(&e))?
             .with_intra_threads(self.threads)
             .map_err(|e| failed(&e))?
+            .with_intra_op_spinning(false)
+            .map_err(|e| failed(&e))?
             // Memory-pattern planning kept ~200 MB of buffers alive per process for no measurable
             // speed (VideoH2V on bikes.mp4: 565 → 364 MB peak, same time).
             .with_memory_pattern(false)

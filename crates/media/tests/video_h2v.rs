@@ -236,3 +236,55 @@ async fn real_footage_is_reframed_shot_by_shot_with_its_length_kept() {
     let length = |p: &std::path::Path| ffprobe(p, "format=duration", None).trim().parse::<f64>().unwrap();
     assert!((length(&out.files[0]) - length(&bikes)).abs() < 0.1);
 }
+
+#[tokio::test]
+async fn a_moving_subject_without_a_face_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("ball.mp4");
+    // One 6 s shot: a 160 px red-and-white target crosses a calm blue scene from x=40 to x=1080.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x2a4a6a:s=1280x720:r=25:d=6",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0xd02020:s=160x160:r=25:d=6,drawbox=x=40:y=40:w=80:h=80:color=white:t=fill,drawbox=x=64:y=64:w=32:h=32:color=0xd02020:t=fill",
+        "-filter_complex",
+        "[0:v][1:v]overlay=x='40+1040*t/6':y=280:shortest=1,format=yuv420p[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        clip.to_str().unwrap(),
+    ]);
+    let out = run(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
+    println!("{}", out.result);
+    let shots = out.result["Shots"].as_array().unwrap();
+    assert_eq!(shots.len(), 1, "{}", out.result);
+    assert_eq!(shots[0]["Mode"], "tracking");
+    let path: Vec<[f64; 2]> = out.result["CropPath"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()])
+        .collect();
+    let window_at = |t: f64| {
+        let i = path.iter().rposition(|p| p[0] <= t + 1e-9).unwrap();
+        let (a, b) = (path[i], path[(i + 1).min(path.len() - 1)]);
+        if b[0] > a[0] { a[1] + (b[1] - a[1]) * (t - a[0]) / (b[0] - a[0]) } else { a[1] }
+    };
+    let frames: Vec<f64> = (0..150).map(|n| f64::from(n) / 25.0).collect();
+    let inside = frames
+        .iter()
+        .filter(|t| {
+            let (left, x) = (40.0 + 1040.0 * **t / 6.0, window_at(**t));
+            left >= x && left + 160.0 <= x + 404.0
+        })
+        .count();
+    println!("the target is inside the window in {inside} of 150 frames");
+    assert!(inside as f64 >= 0.95 * 150.0, "{inside} of 150 frames");
+}

@@ -23,6 +23,7 @@ use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, shot_pass_with,
 use super::info::VideoInfo;
 use super::meter::Meter;
 use super::shots::ShotSettings;
+use super::subject_track::SubjectTrack;
 use crate::image::h2v::{Mode, plan};
 use crate::onnx::OnnxRuntime;
 use crate::vision::faces;
@@ -41,11 +42,11 @@ const PATH_RATE: f64 = 5.0;
 /// Frames queued for the models at most: the decoders wait while the models are behind.
 const MODEL_BACKLOG: usize = 4;
 /// Saliency costs ~0.25 s (more than everything else per sample), so a map serves a shot: it is
-/// made again after a change as large as a cut's, or once it is `SALIENCY_MAX_AGE` seconds old
-/// (a subject moving within the shot). Measured on the bench clip, whose shots change a lot
-/// within themselves: re-making it whenever the picture's signature moved (> 0.08 after 1 s)
-/// cost ~32 maps in 30 s against ~20 now.
-const SALIENCY_MAX_AGE: f64 = 2.0;
+/// made again after a change as large as a cut's, or once it is `SALIENCY_MAX_AGE` seconds old;
+/// in between, its subject is followed by block matching (`subject_track`). Measured on the
+/// bench clip, whose shots change a lot within themselves: re-making it whenever the picture's
+/// signature moved (> 0.08 after 1 s) cost ~32 maps in 30 s, every 2 s ~20, every 4 s ~17.
+const SALIENCY_MAX_AGE: f64 = 4.0;
 /// A subject moving less than this fraction of the width within a shot gets a still camera.
 const STATIONARY: f32 = 0.1;
 /// Smoothing of a tracking camera (Gaussian sigma, seconds).
@@ -123,29 +124,44 @@ fn find_subjects(
     scale: f32,
 ) -> Result<Vec<Sample>> {
     let mut samples = Vec::new();
-    // Per part: the last map, and when it was made.
-    let mut maps: HashMap<usize, (f64, SaliencyMap)> = HashMap::new();
+    // Per part: the last map, when it was made, and its subject followed since.
+    let mut maps: HashMap<usize, (f64, SaliencyMap, Option<SubjectTrack>)> = HashMap::new();
     for subject in inbox {
         let image = yuv420_to_rgb(&subject.pixels, aw as usize, ah as usize)
             .ok_or_else(|| Error::internal("an analysis frame was short"))?;
         let found = faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD)?;
+        let luma = &subject.pixels[..(aw * ah) as usize];
         // Only a frame without faces is framed on saliency.
+        let mut followed = None;
         let salient = if found.is_empty() {
-            let stale = |(made, _): &(f64, SaliencyMap)| {
+            let stale = |(made, _, _): &(f64, SaliencyMap, Option<SubjectTrack>)| {
                 subject.new_picture || subject.time - made >= SALIENCY_MAX_AGE
             };
-            if maps.get(&subject.part).is_none_or(stale) {
-                maps.insert(subject.part, (subject.time, saliency::saliency(runtime, &image)?));
+            match maps.get_mut(&subject.part) {
+                Some(entry) if !stale(entry) => {
+                    followed = entry.2.as_mut().map(|track| {
+                        track.follow(luma);
+                        track.center()
+                    });
+                }
+                _ => {
+                    let map = saliency::saliency(runtime, &image)?;
+                    let track = SubjectTrack::start(&map, luma, aw as usize, ah as usize);
+                    followed = track.as_ref().map(SubjectTrack::center);
+                    maps.insert(subject.part, (subject.time, map, track));
+                }
             }
-            maps.get(&subject.part).map(|(_, map)| map)
+            maps.get(&subject.part).map(|(_, map, _)| map)
         } else {
             None
         };
         let framing = plan(aw, ah, Aspect::default(), &found, salient);
-        // A frame whose content cannot fit (pad) is framed on its centre.
-        let center = match framing.mode {
-            Mode::Crop => framing.window.x as f32 + framing.window.width as f32 / 2.0,
-            Mode::Pad => aw as f32 / 2.0,
+        // A frame whose content cannot fit (pad) is framed on its centre; one framed on a
+        // followed subject, on where the subject is now.
+        let center = match (framing.mode, framing.basis, followed) {
+            (Mode::Crop, "saliency", Some(center)) => center,
+            (Mode::Crop, ..) => framing.window.x as f32 + framing.window.width as f32 / 2.0,
+            (Mode::Pad, ..) => aw as f32 / 2.0,
         };
         samples.push(Sample {
             time: subject.time,

@@ -12,6 +12,7 @@ pub mod meter;
 pub mod sampling;
 pub mod shots;
 pub mod static_logo;
+pub mod subject_track;
 
 use std::path::Path;
 use std::time::Duration;
