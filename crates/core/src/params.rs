@@ -65,12 +65,17 @@ impl Default for ClipParams {
     }
 }
 
-/// The largest output width `ImageH2V.Width` accepts, in pixels.
+/// The largest output width `ImageH2V.Width` and `VideoH2V.Width` accept, in pixels.
 pub const MAX_OUTPUT_WIDTH: u32 = 8192;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum JobParams {
-    VideoH2V,
+    /// `width`: the output's width in pixels (even; the height follows the aspect); `None`: the
+    /// window's own size in the source.
+    VideoH2V {
+        aspect: Aspect,
+        width: Option<u32>,
+    },
     /// Empty `logos`: find static logos automatically.
     VideoDelogo {
         logos: Vec<LogoBox>,
@@ -104,7 +109,9 @@ impl JobParams {
         }
         let mut fields = parse_object(raw)?;
         let params = match function {
-            FunctionName::VideoH2V => Self::VideoH2V,
+            FunctionName::VideoH2V => {
+                Self::VideoH2V { aspect: take_aspect(&mut fields)?, width: take_output_width(&mut fields)? }
+            }
             FunctionName::VideoClip => Self::VideoClip(take_clip(&mut fields)?),
             FunctionName::ImageMatting => Self::ImageMatting,
             FunctionName::ImageH2V => {
@@ -130,7 +137,7 @@ impl JobParams {
 
     pub fn function(&self) -> FunctionName {
         match self {
-            Self::VideoH2V => FunctionName::VideoH2V,
+            Self::VideoH2V { .. } => FunctionName::VideoH2V,
             Self::VideoDelogo { .. } => FunctionName::VideoDelogo,
             Self::Cover { .. } => FunctionName::Cover,
             Self::VideoClip(_) => FunctionName::VideoClip,
@@ -146,7 +153,7 @@ fn known_keys(function: FunctionName) -> &'static str {
         FunctionName::VideoDelogo | FunctionName::ImageDelogo => "the only key is Logo",
         FunctionName::Cover => "the keys are Model and Count",
         FunctionName::VideoClip => "the keys are Duration, MaxSegments and MinSegmentDuration",
-        FunctionName::ImageH2V => "the keys are Aspect and Width",
+        FunctionName::ImageH2V | FunctionName::VideoH2V => "the keys are Aspect and Width",
         _ => "this function takes no JobParams",
     }
 }
@@ -313,7 +320,10 @@ mod tests {
             JobParams::parse(FunctionName::Cover, "").unwrap(),
             JobParams::Cover { model: CoverModel::Still, count: 3 }
         );
-        assert_eq!(JobParams::parse(FunctionName::VideoH2V, "{}").unwrap(), JobParams::VideoH2V);
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoH2V, "{}").unwrap(),
+            JobParams::VideoH2V { aspect: Aspect::default(), width: None }
+        );
         assert_eq!(
             JobParams::parse(FunctionName::VideoDelogo, " ").unwrap(),
             JobParams::VideoDelogo { logos: vec![] }
@@ -396,7 +406,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_json_are_named() {
-        let e = err(FunctionName::VideoH2V, r#"{"Aspect":"9:16"}"#);
+        let e = err(FunctionName::VideoClip, r#"{"Aspect":"9:16"}"#);
         assert_eq!(e.code(), "InvalidParameter.JobParams");
         assert!(e.message().contains("\"Aspect\""), "{}", e.message());
         let e = err(FunctionName::Cover, r#"{"Model":"gif","Logo":[]}"#);
@@ -417,6 +427,13 @@ mod tests {
         );
         assert!(err(FunctionName::ImageH2V, r#"{"Aspect":"wide"}"#).message().contains("W:H"));
         assert!(err(FunctionName::ImageH2V, r#"{"Width":5}"#).message().contains("16 to"));
+        assert_eq!(
+            JobParams::parse(FunctionName::VideoH2V, r#"{"Aspect":"1:1","Width":720}"#).unwrap(),
+            JobParams::VideoH2V { aspect: Aspect { width: 1, height: 1 }, width: Some(720) }
+        );
+        assert!(
+            err(FunctionName::VideoH2V, r#"{"Aspect":"9:16","Mode":"x"}"#).message().contains("\"Mode\"")
+        );
     }
 
     #[test]

@@ -155,21 +155,32 @@ impl Engine {
                     .await?;
                 delogo::result(&info, &logos, detected)
             }
-            JobParams::VideoH2V => {
+            JobParams::VideoH2V { aspect, width } => {
                 use crate::video::h2v;
+                // A shape the camera cannot make fails before any decoding.
+                let window = h2v::window_size(info.width, info.height, *aspect)?;
+                let output = width.map(|w| h2v::output_size(w, *aspect));
                 let meter = Arc::new(Meter::default());
-                let analysing =
-                    h2v::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), (timeout, meter.clone()));
+                let analysing = h2v::analyse(
+                    (ffmpeg, &task.input, &info),
+                    *aspect,
+                    self.runtime.clone(),
+                    (timeout, meter.clone()),
+                );
                 let (cuts, samples) =
                     metered(analysing, &meter, |f| progress.report(5 + (f * 45.0) as u8)).await?;
                 progress.report(50);
-                let window = h2v::window_size(info.width, info.height);
                 let shots = h2v::camera(&samples, &cuts, info.duration, info.width, window.0);
-                h2v::render(&pass, &task.work_dir, &shots, window, |f| {
+                h2v::render(&pass, (&task.work_dir, &shots), window, output, |f| {
                     progress.report(50 + (f * 45.0) as u8)
                 })
                 .await?;
-                h2v::result(&shots, window, (info.width, info.height), info.duration)
+                h2v::result(
+                    &shots,
+                    (window, output.unwrap_or(window)),
+                    (info.width, info.height),
+                    info.duration,
+                )
             }
             other => {
                 return Err(Error::internal(format!("{} is not a video function", other.function())));

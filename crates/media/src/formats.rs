@@ -42,7 +42,12 @@ mod tests {
     #[test]
     fn extensions_follow_the_function() {
         let t = |raw: &str| OutputTemplate::parse(raw).unwrap();
-        check_output(FunctionName::VideoH2V, &JobParams::VideoH2V, &t("oss://out/{source}.mp4")).unwrap();
+        check_output(
+            FunctionName::VideoH2V,
+            &JobParams::VideoH2V { aspect: Default::default(), width: None },
+            &t("oss://out/{source}.mp4"),
+        )
+        .unwrap();
         check_output(FunctionName::ImageMatting, &JobParams::ImageMatting, &t("oss://out/{source}")).unwrap();
         let e = check_output(FunctionName::ImageMatting, &JobParams::ImageMatting, &t("oss://out/a.jpg"))
             .unwrap_err();

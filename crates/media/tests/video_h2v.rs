@@ -288,3 +288,37 @@ async fn a_moving_subject_without_a_face_is_followed() {
     println!("the target is inside the window in {inside} of 150 frames");
     assert!(inside as f64 >= 0.95 * 150.0, "{inside} of 150 frames");
 }
+
+#[tokio::test]
+async fn an_aspect_and_a_width_shape_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let bikes = repo(".iprod/test-media/bikes.mp4");
+    let params = r#"{"Aspect":"4:5","Width":216}"#;
+    let out =
+        run(FunctionName::VideoH2V, params, &bikes, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
+    // The window is 4:5 of the full 272 px height (218x272, even), scaled to 216 wide.
+    assert_eq!((out.result["Width"].as_u64(), out.result["Height"].as_u64()), (Some(216), Some(270)));
+    let cropped = out.result["CropPath"].as_array().unwrap().iter().find(|p| p[3] != 640).cloned();
+    assert!(cropped.is_none_or(|p| p[3] == 218 && p[4] == 272), "{}", out.result);
+    let size = ffprobe(&out.files[0], "stream=width,height", Some("v:0"));
+    assert_eq!(size, "216,270");
+
+    // A portrait video cannot be reframed to a square by sliding sideways: a parameter error,
+    // before anything is decoded.
+    let portrait = dir.path().join("portrait.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=180x320:rate=25:duration=1",
+        "-pix_fmt",
+        "yuv420p",
+        portrait.to_str().unwrap(),
+    ]);
+    let square = r#"{"Aspect":"1:1"}"#;
+    let e = run(FunctionName::VideoH2V, square, &portrait, dir.path(), "oss://media/o/{source}.mp4")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "InvalidParameter.JobParams");
+    assert!(e.message().contains("wider than the video (180x320)"), "{}", e.message());
+}

@@ -87,16 +87,16 @@ struct Subject {
 
 /// The cuts and the subject samples, from one decode of the video.
 pub async fn analyse(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
+    (ffmpeg, input, info): (&Path, &Path, &VideoInfo),
+    aspect: Aspect,
     runtime: Arc<OnnxRuntime>,
     (timeout, meter): (Duration, Arc<Meter>),
 ) -> Result<(Vec<f64>, Vec<Sample>)> {
     let (aw, ah) = analysis_size(info.width, info.height, FRAMES.width);
     let scale = info.width as f32 / aw as f32;
     let (to_models, inbox) = sync_channel::<Subject>(MODEL_BACKLOG);
-    let models = tokio::task::spawn_blocking(move || find_subjects(&inbox, &runtime, (aw, ah), scale));
+    let models =
+        tokio::task::spawn_blocking(move || find_subjects(&inbox, &runtime, (aw, ah, aspect), scale));
     let half_frame = 0.5 / info.fps;
     let settings = ShotSettings::default();
     let pass = shot_pass_with(ffmpeg, input, info, &FRAMES, (timeout, &meter), |part, f, detector| {
@@ -120,7 +120,7 @@ pub async fn analyse(
 fn find_subjects(
     inbox: &Receiver<Subject>,
     runtime: &OnnxRuntime,
-    (aw, ah): (u32, u32),
+    (aw, ah, aspect): (u32, u32, Aspect),
     scale: f32,
 ) -> Result<Vec<Sample>> {
     let mut samples = Vec::new();
@@ -155,7 +155,7 @@ fn find_subjects(
         } else {
             None
         };
-        let framing = plan(aw, ah, Aspect::default(), &found, salient);
+        let framing = plan(aw, ah, aspect, &found, salient);
         // A frame whose content cannot fit (pad) is framed on its centre; one framed on a
         // followed subject, on where the subject is now.
         let center = match (framing.mode, framing.basis, followed) {
@@ -248,11 +248,12 @@ fn x_at(shots: &[Shot], time: f64) -> f32 {
 
 /// Renders the reframed video in one ffmpeg pass: `crop` moved per frame by a `sendcmd` script;
 /// padded shots show the whole frame over a blurred fill, `streamselect` switching at their cuts.
+/// `output`: the size to scale the window to, when not its own.
 pub async fn render(
     pass: &super::Render<'_>,
-    work: &Path,
-    shots: &[Shot],
+    (work, shots): (&Path, &[Shot]),
     window: (u32, u32),
+    output: Option<(u32, u32)>,
     on_progress: impl FnMut(f64),
 ) -> Result<()> {
     let info = pass.info;
@@ -285,7 +286,7 @@ pub async fn render(
     // Timestamps start at 0 so the script's times match; the crop starts where the camera does.
     let crop = format!("crop@camera=w={w}:h={h}:x={first_x}:y={}", (info.height - h) / 2);
     let script = script.display().to_string().replace('\'', "");
-    let filter = if padding {
+    let mut filter = if padding {
         // Both framings are made for every frame and `streamselect` shows one per shot. The fill
         // is the frame itself, cover-scaled, blurred at an eighth of the size (cheap).
         let small = ((w / 8).max(2) & !1, (h / 8).max(2) & !1);
@@ -303,20 +304,46 @@ pub async fn render(
     } else {
         format!("setpts=PTS-STARTPTS,sendcmd=f='{script}',{crop}")
     };
+    if let Some((ow, oh)) = output {
+        filter.push_str(&format!(",scale={ow}:{oh}:flags=lanczos"));
+    }
     pass.run(&filter, 20, on_progress).await
 }
 
-/// The 9:16 window for a source: full height (even), width from the aspect (even).
-pub fn window_size(width: u32, height: u32) -> (u32, u32) {
+/// The window for a source: full height (even), width from the aspect (even). An error when the
+/// aspect is wider than the source: the camera slides sideways only.
+pub fn window_size(width: u32, height: u32, aspect: Aspect) -> Result<(u32, u32)> {
     let h = height & !1;
-    let w = (((f64::from(h) * 9.0 / 16.0).round() as u32) & !1).clamp(2, width & !1);
+    let exact = f64::from(h) * f64::from(aspect.width) / f64::from(aspect.height);
+    if exact > f64::from(width) + 1.0 {
+        return Err(Error::invalid_parameter(
+            "JobParams",
+            format!(
+                "JobParams.Aspect {}:{} is wider than the video ({width}x{height}): VideoH2V keeps the full height and \
+                 crops the sides; ask for an aspect no wider than the video's",
+                aspect.width, aspect.height
+            ),
+        ));
+    }
+    Ok((((exact.round() as u32) & !1).clamp(2, width & !1), h))
+}
+
+/// The output size for a requested width: even sides, the height from the aspect.
+pub fn output_size(width: u32, aspect: Aspect) -> (u32, u32) {
+    let w = (width & !1).max(2);
+    let h = ((f64::from(w) * f64::from(aspect.height) / f64::from(aspect.width)).round() as u32 & !1).max(2);
     (w, h)
 }
 
-/// The Result: the window size, the shots with their camera mode, and the crop path at the
-/// analysis rate as `[t, x, y, w, h]` in source pixels (a padded shot's entry is the whole frame),
-/// so users can reuse it; between two entries the render moves the window linearly.
-pub fn result(shots: &[Shot], window: (u32, u32), source: (u32, u32), duration: f64) -> Value {
+/// The Result: the output size, the shots with their camera mode, and the crop path at 5
+/// entries a second as `[t, x, y, w, h]` in source pixels (a padded shot's entry is the whole
+/// frame), so users can reuse it; between two entries the render moves the window linearly.
+pub fn result(
+    shots: &[Shot],
+    (window, output): ((u32, u32), (u32, u32)),
+    source: (u32, u32),
+    duration: f64,
+) -> Value {
     let round3 = |t: f64| (t * 1000.0).round() / 1000.0;
     let mode = |s: &Shot| {
         if s.padded {
@@ -350,7 +377,7 @@ pub fn result(shots: &[Shot], window: (u32, u32), source: (u32, u32), duration: 
         (true, true) => "pad",
         (true, false) => "mixed",
     };
-    json!({"Mode": overall, "Width": window.0, "Height": window.1, "Shots": listed, "CropPath": path})
+    json!({"Mode": overall, "Width": output.0, "Height": output.1, "Shots": listed, "CropPath": path})
 }
 
 #[cfg(test)]
@@ -390,7 +417,14 @@ mod tests {
         let xs: Vec<f32> = shots[0].path.iter().map(|p| p.1).collect();
         assert!(xs.windows(2).all(|w| w[1] >= w[0]), "monotonic: {xs:?}");
         assert!(xs.windows(2).all(|w| w[1] - w[0] <= 45.0), "no jumps: {xs:?}");
-        assert_eq!(window_size(1920, 1080), (608, 1080));
-        assert_eq!(window_size(1280, 721), (404, 720));
+        assert_eq!(window_size(1920, 1080, Aspect::default()).unwrap(), (608, 1080));
+        assert_eq!(window_size(1280, 721, Aspect::default()).unwrap(), (404, 720));
+        let square = Aspect { width: 1, height: 1 };
+        assert_eq!(window_size(1280, 720, square).unwrap(), (720, 720));
+        assert_eq!(window_size(1080, 1920, Aspect::default()).unwrap(), (1080, 1920), "already 9:16");
+        let e = window_size(720, 1280, square).unwrap_err();
+        assert_eq!(e.code(), "InvalidParameter.JobParams");
+        assert!(e.message().contains("1:1 is wider than the video (720x1280)"), "{}", e.message());
+        assert_eq!(output_size(541, Aspect::default()), (540, 960));
     }
 }
