@@ -276,22 +276,22 @@ fn main() {
 
     let clip = measured(1, &mut || process(FunctionName::VideoClip, "", "oss://media/o/s.mp4"));
     row("VideoClip, 15 s summary", clip, decode);
-    let h2v = measured(1, &mut || process(FunctionName::VideoH2V, "", "oss://media/o/v.mp4"));
-    let crop = seconds(1, || ffmpeg(&input, "crop=ih*9/16:ih", "20", &out));
+    let h2v = measured(rounds, &mut || process(FunctionName::VideoH2V, "", "oss://media/o/v.mp4"));
+    let crop = seconds(rounds, || ffmpeg(&input, "crop=ih*9/16:ih", "20", &out));
     row("VideoH2V (shots + faces/saliency + sendcmd crop)", h2v, crop);
     row("  baseline: ffmpeg static centre crop", plain(crop), crop);
     let with_face = bench_face_clip(&input);
     let h2v_face =
-        measured(1, &mut || process_on(&with_face, FunctionName::VideoH2V, "", "oss://media/o/v.mp4"));
-    let crop_face = seconds(1, || ffmpeg(&with_face, "crop=ih*9/16:ih", "20", &out));
+        measured(rounds, &mut || process_on(&with_face, FunctionName::VideoH2V, "", "oss://media/o/v.mp4"));
+    let crop_face = seconds(rounds, || ffmpeg(&with_face, "crop=ih*9/16:ih", "20", &out));
     row("VideoH2V, a face in every frame (no saliency)", h2v_face, crop_face);
     row("  baseline: ffmpeg static centre crop", plain(crop_face), crop_face);
-    let given = measured(1, &mut || {
+    let given = measured(rounds, &mut || {
         process(FunctionName::VideoDelogo, r#"{"Logo":[[0.85,0.04,0.12,0.11]]}"#, "oss://media/o/d.mp4")
     });
-    let delogo = seconds(1, || ffmpeg(&input, "delogo=x=1088:y=29:w=154:h=79", "18", &out));
+    let delogo = seconds(rounds, || ffmpeg(&input, "delogo=x=1088:y=29:w=154:h=79", "18", &out));
     row("VideoDelogo, given box", given, delogo);
-    let detected = measured(1, &mut || process(FunctionName::VideoDelogo, "", "oss://media/o/d.mp4"));
+    let detected = measured(rounds, &mut || process(FunctionName::VideoDelogo, "", "oss://media/o/d.mp4"));
     row("VideoDelogo, automatic (static-overlay analysis)", detected, delogo);
     row("  baseline: ffmpeg delogo, same box", plain(delogo), delogo);
 

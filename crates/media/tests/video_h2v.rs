@@ -91,12 +91,16 @@ async fn the_faces_stay_in_the_vertical_frame_and_the_camera_respects_the_cuts()
         .collect();
     assert_eq!(path.len(), 46, "9 s at 5 a second");
     assert!(path.iter().all(|p| p[2] == 0.0 && p[3] == 404.0 && p[4] == 720.0));
-    // The window of each rendered frame (25 fps): linear between path entries, as the render.
+    // The window of each rendered frame (25 fps), as the render moves it: linear between path
+    // entries of a shot, and after a shot's last entry on at the same speed until the cut.
     let window_at = |t: f64| {
         let i = path.iter().rposition(|p| p[0] <= t + 1e-9).unwrap();
         let (a, b) = (path[i], path[(i + 1).min(path.len() - 1)]);
         if shot_of(a[0]) == shot_of(b[0]) && b[0] > a[0] {
             a[1] + (b[1] - a[1]) * (t - a[0]) / (b[0] - a[0])
+        } else if i > 0 && shot_of(path[i - 1][0]) == shot_of(a[0]) {
+            let before = path[i - 1];
+            (a[1] + (a[1] - before[1]) * (t - a[0]) / (a[0] - before[0])).clamp(0.0, 1280.0 - 404.0)
         } else {
             a[1]
         }
@@ -142,8 +146,15 @@ async fn the_faces_stay_in_the_vertical_frame_and_the_camera_respects_the_cuts()
     // tracking shot (the cuts are jumps by design).
     let xs: Vec<f64> = frames.iter().filter(|t| **t < 4.0).map(|t| window_at(*t)).collect();
     let jerk = xs.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()).sum::<f64>() / (xs.len() - 2) as f64;
-    println!("mean |second difference| of the window: {jerk:.3} px/frame²");
+    // Bounded velocity and acceleration: the fastest the window moves and the largest change of
+    // its speed between two frames (the face moves 8 px a frame).
+    let speed = xs.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f64::max);
+    let acceleration = xs.windows(3).map(|w| (w[2] - 2.0 * w[1] + w[0]).abs()).fold(0.0, f64::max);
+    println!(
+        "window: mean |second difference| {jerk:.3} px/frame², top speed {speed:.1} px/frame, top acceleration {acceleration:.2} px/frame²"
+    );
     assert!(jerk <= 0.5, "{jerk} px/frame²");
+    assert!(speed <= 12.0 && acceleration <= 3.0, "speed {speed}, acceleration {acceleration}");
     // The still shot's window does not move.
     assert!(frames.iter().filter(|t| shot_of(**t) == 1).all(|t| window_at(*t) == window_at(4.0)));
 

@@ -213,7 +213,7 @@ pub fn camera(samples: &[Sample], cuts: &[f64], duration: f64, width: u32, windo
                 };
             }
             // Gaussian smoothing over time is zero-phase: the camera does not lag the subject.
-            let path = inside
+            let mut path: Vec<(f64, f32)> = inside
                 .iter()
                 .map(|s| {
                     let (mut sum, mut weight) = (0f64, 0f64);
@@ -225,6 +225,22 @@ pub fn camera(samples: &[Sample], cuts: &[f64], duration: f64, width: u32, windo
                     (s.time, to_x((sum / weight) as f32))
                 })
                 .collect();
+            // The camera keeps its speed from the shot's first frame to its last, as one that
+            // follows a moving subject does, instead of starting late and stopping early.
+            let extend = |(t0, x0): (f64, f32), (t1, x1): (f64, f32), t: f64| {
+                let slope = (x1 - x0) / (t1 - t0).max(1e-9) as f32;
+                (t, (x1 + slope * (t - t1) as f32).clamp(0.0, max_x))
+            };
+            if let [first, second, ..] = path[..]
+                && first.0 > start
+            {
+                path.insert(0, extend(second, first, start));
+            }
+            if let [.., before, last] = path[..]
+                && last.0 < end
+            {
+                path.push(extend(before, last, end));
+            }
             Shot { start, end, stationary: false, padded: false, path }
         })
         .collect()
@@ -337,7 +353,8 @@ pub fn output_size(width: u32, aspect: Aspect) -> (u32, u32) {
 
 /// The Result: the output size, the shots with their camera mode, and the crop path at 5
 /// entries a second as `[t, x, y, w, h]` in source pixels (a padded shot's entry is the whole
-/// frame), so users can reuse it; between two entries the render moves the window linearly.
+/// frame), so users can reuse it; between two entries of a shot the render moves the window
+/// linearly, and after a shot's last entry it goes on at the same speed until the cut.
 pub fn result(
     shots: &[Shot],
     (window, output): ((u32, u32), (u32, u32)),
