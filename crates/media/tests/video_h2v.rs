@@ -10,6 +10,24 @@ use iprod_media::onnx::OnnxRuntime;
 use iprod_media::vision::faces;
 use video_common::*;
 
+/// Makes `clip` from `inputs` through `filter` (its video out as `[v]`, H.264) and reframes it:
+/// the output and the Result's shots.
+async fn reframed(
+    inputs: &[&str],
+    filter: &str,
+    clip: &std::path::Path,
+    dir: &std::path::Path,
+) -> (iprod_core::ports::MediaOutput, Vec<serde_json::Value>) {
+    let mut args = inputs.to_vec();
+    args.extend(["-filter_complex", filter, "-map", "[v]", "-c:v", "libx264", "-crf", "18"]);
+    args.push(clip.to_str().unwrap());
+    ffmpeg(&args);
+    let out = run(FunctionName::VideoH2V, "", clip, dir, "oss://media/o/{source}.mp4").await.unwrap();
+    println!("{}", out.result);
+    let shots = out.result["Shots"].as_array().unwrap().clone();
+    (out, shots)
+}
+
 /// The shot of a time in the three-shot clip below.
 fn shot_of(t: f64) -> usize {
     usize::from(t >= 4.0) + usize::from(t >= 6.0)
@@ -181,7 +199,7 @@ async fn two_people_far_apart_get_a_padded_shot_with_both_in_view() {
     let clip = dir.path().join("pair.mp4");
     let face = repo(".iprod/test-media/grace_hopper.jpg");
     // Shot 1 (0-3 s): the portrait twice, at the far left and the far right. Shot 2 (3-5 s): once.
-    ffmpeg(&[
+    let inputs = [
         "-f",
         "lavfi",
         "-i",
@@ -194,19 +212,9 @@ async fn two_people_far_apart_get_a_padded_shot_with_both_in_view() {
         "1",
         "-i",
         face.to_str().unwrap(),
-        "-filter_complex",
-        "[2:v]scale=260:-2,split=3[p1][p2][p3];[0:v][p1]overlay=x=30:y=150:shortest=1[l];[l][p2]overlay=x=990:y=150:shortest=1[a];[1:v][p3]overlay=x=500:y=150:shortest=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]",
-        "-map",
-        "[v]",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "18",
-        clip.to_str().unwrap(),
-    ]);
-    let out = run(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
-    println!("{}", out.result);
-    let shots = out.result["Shots"].as_array().unwrap();
+    ];
+    let filter = "[2:v]scale=260:-2,split=3[p1][p2][p3];[0:v][p1]overlay=x=30:y=150:shortest=1[l];[l][p2]overlay=x=990:y=150:shortest=1[a];[1:v][p3]overlay=x=500:y=150:shortest=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]";
+    let (out, shots) = reframed(&inputs, filter, &clip, dir.path()).await;
     assert_eq!(shots.len(), 2, "{}", out.result);
     assert_eq!(shots[0]["Mode"], "padded");
     assert_ne!(shots[1]["Mode"], "padded");
@@ -253,7 +261,7 @@ async fn a_moving_subject_without_a_face_is_followed() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("ball.mp4");
     // One 6 s shot: a 160 px red-and-white target crosses a calm blue scene from x=40 to x=1080.
-    ffmpeg(&[
+    let inputs = [
         "-f",
         "lavfi",
         "-i",
@@ -262,19 +270,9 @@ async fn a_moving_subject_without_a_face_is_followed() {
         "lavfi",
         "-i",
         "color=c=0xd02020:s=160x160:r=25:d=6,drawbox=x=40:y=40:w=80:h=80:color=white:t=fill,drawbox=x=64:y=64:w=32:h=32:color=0xd02020:t=fill",
-        "-filter_complex",
-        "[0:v][1:v]overlay=x='40+1040*t/6':y=280:shortest=1,format=yuv420p[v]",
-        "-map",
-        "[v]",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "18",
-        clip.to_str().unwrap(),
-    ]);
-    let out = run(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
-    println!("{}", out.result);
-    let shots = out.result["Shots"].as_array().unwrap();
+    ];
+    let filter = "[0:v][1:v]overlay=x='40+1040*t/6':y=280:shortest=1,format=yuv420p[v]";
+    let (out, shots) = reframed(&inputs, filter, &clip, dir.path()).await;
     assert_eq!(shots.len(), 1, "{}", out.result);
     assert_eq!(shots[0]["Mode"], "tracking");
     let path: Vec<[f64; 2]> = out.result["CropPath"]
