@@ -1,7 +1,7 @@
 //! Every video function on hostile and odd inputs: what cannot be read fails with an
 //! `InvalidInput.*` code and a message (never a crash or an internal error); what is merely odd
-//! (turned by a display matrix, variable frame rate, odd sizes, no audio) works, with outputs
-//! the right way up and of even size.
+//! (turned by a display matrix, variable frame rate, odd sizes, no audio, a first timestamp far
+//! from 0) works, with outputs the right way up, of even size and of the right length.
 
 mod video_common;
 
@@ -108,9 +108,37 @@ async fn odd_but_valid_inputs_work_the_right_way_up() {
             "aac",
         ],
     );
-    for (name, input, displayed) in
-        [("turned", &turned, (180, 320)), ("vfr", &vfr, (320, 180)), ("odd", &odd, (321, 181))]
-    {
+    // An MPEG-TS whose first timestamp is ~11.4 s (broadcast captures start anywhere): ffmpeg's
+    // filters count from 0 all the same, so cut and removal times must too.
+    let late = make(
+        dir.path(),
+        "late.ts",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=25:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=3",
+            "-output_ts_offset",
+            "10",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    for (name, input, displayed) in [
+        ("turned", &turned, (180, 320)),
+        ("vfr", &vfr, (320, 180)),
+        ("odd", &odd, (321, 181)),
+        ("late", &late, (320, 180)),
+    ] {
         for (function, params, template) in FUNCTIONS {
             let work = tempfile::tempdir().unwrap();
             let out = run(function, params, input, work.path(), template)

@@ -458,15 +458,17 @@ pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
     let mut joined = String::new();
     for (i, s) in segments.iter().enumerate() {
         let (a, b) = (s.start as f64 / fps, s.end as f64 / fps);
-        let (va, vb) = (info.start + a - 0.5 / fps, info.start + b - 0.5 / fps);
+        // Filter times count from 0: the ffmpeg command line shifts the input to start there,
+        // whatever the file's first timestamp (`info.start`).
+        let (va, vb) = (a - 0.5 / fps, b - 0.5 / fps);
         graph.push_str(&format!("[v{i}]trim=start={va:.6}:end={vb:.6},setpts=PTS-STARTPTS[vs{i}];"));
         joined.push_str(&format!("[vs{i}]"));
         if info.has_audio {
             let len = b - a;
             graph.push_str(&format!(
                 "[a{i}]atrim=start={:.6}:end={:.6},asetpts=PTS-STARTPTS,afade=t=in:st=0:d={FADE},afade=t=out:st={:.6}:d={FADE}[as{i}];",
-                info.start + a,
-                info.start + b,
+                a,
+                b,
                 (len - FADE).max(0.0)
             ));
             joined.push_str(&format!("[as{i}]"));

@@ -93,7 +93,8 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 }
 
 /// The filter that removes every box while it is shown (a pass-through when there is none).
-/// `enable` sees the frames' own timestamps, which start at the file's first timestamp.
+/// `enable` sees times from 0, whatever the file's first timestamp: the ffmpeg command line
+/// shifts the input to start there.
 pub fn filter(logos: &[(Logo, PixelBox)], info: &VideoInfo) -> String {
     if logos.is_empty() {
         return "null".to_owned();
@@ -105,11 +106,8 @@ pub fn filter(logos: &[(Logo, PixelBox)], info: &VideoInfo) -> String {
             if throughout {
                 format!("delogo=x={x}:y={y}:w={w}:h={h}")
             } else {
-                let when: Vec<String> = logo
-                    .shown
-                    .iter()
-                    .map(|(a, b)| format!("between(t,{:.3},{:.3})", a + info.start, b + info.start))
-                    .collect();
+                let when: Vec<String> =
+                    logo.shown.iter().map(|(a, b)| format!("between(t,{a:.3},{b:.3})")).collect();
                 format!("delogo=x={x}:y={y}:w={w}:h={h}:enable='{}'", when.join("+"))
             }
         })
@@ -164,10 +162,11 @@ mod tests {
             "delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
              enable='between(t,2.800,8.200)+between(t,9.000,10.000)'"
         );
+        // A file whose first timestamp is 1.5 s: ffmpeg's filters still count from 0.
         let late = VideoInfo { start: 1.5, ..info };
         assert!(
             filter(std::slice::from_ref(&sometimes), &late)
-                .ends_with("enable='between(t,4.300,9.700)+between(t,10.500,11.500)'")
+                .ends_with("enable='between(t,2.800,8.200)+between(t,9.000,10.000)'")
         );
         assert_eq!(result(&info, &[sometimes], true)["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
     }

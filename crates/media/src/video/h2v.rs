@@ -1,13 +1,15 @@
-//! VideoH2V: a landscape video reframed to 9:16 with a virtual camera that keeps the subject.
+//! VideoH2V: a landscape video reframed to 9:16 (or a given aspect) with a virtual camera that
+//! keeps the subject.
 //!
-//! Analysis is one decode (bounded memory: one frame per decoder and a few queued for the
-//! models): every frame at 320 px for shot boundaries, and 2.5 frames a second of those for faces
-//! (CenterFace), with saliency (U²-Net-p, reused while the picture stays the same) when a frame
-//! has no face; the models run on their own thread while the decode goes on. Each sample is framed as a still
-//! image would be (`image::h2v::plan`). Per shot the camera is stationary when the subject stays
-//! within a tenth of the frame, else it tracks it along a zero-phase smoothed path; it never
-//! pans across a cut. Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio
-//! copied, H.264 MP4 with +faststart.
+//! Analysis is one decode, bounded in memory (one frame per decoder, a few queued for the
+//! models): every frame at 320 px for shot boundaries, and 2.5 frames a second of those for
+//! faces (CenterFace), with saliency (U²-Net-p, one map per shot refreshed every few seconds,
+//! its subject followed by block matching in between) where a frame has no face. The models run
+//! on their own thread while the decode goes on. Each sample is framed as a still image would be
+//! (`image::h2v::plan`). Per shot the camera is stationary when the subject stays within a tenth
+//! of the frame, else it tracks it along a zero-phase smoothed path; it never pans across a cut.
+//! Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio copied, H.264 MP4
+//! with +faststart.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

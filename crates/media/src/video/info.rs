@@ -34,7 +34,8 @@ pub struct VideoInfo {
     pub fps: f64,
     pub duration: f64,
     pub has_audio: bool,
-    /// The file's first timestamp (seconds): filters that take absolute times (`trim`) add it.
+    /// The file's first timestamp (seconds), as ffprobe reports packet times. ffmpeg's filters
+    /// do not see it: the command line shifts every input to start at 0.
     pub start: f64,
 }
 
