@@ -138,37 +138,14 @@ fn place_faces(spans: &[Span], window: f32, extent: f32) -> Placement {
 }
 
 /// The span holding the central 90 % of the salient mass along the free axis, with its centroid
-/// in `weight`; `None` when nothing stands out.
-fn salient_span(map: &SaliencyMap, horizontal: bool, extent: f32) -> Option<Span> {
+/// in `weight` (pixels of an `extent_px`-long axis); `None` when nothing stands out.
+fn salient_span(map: &SaliencyMap, horizontal: bool, extent_px: f32) -> Option<Span> {
     if map.peak < 0.3 {
         return None;
     }
-    let mut mass = vec![0f32; SIDE];
-    for (i, v) in map.values.iter().enumerate() {
-        if *v > 0.5 {
-            mass[if horizontal { i % SIDE } else { i / SIDE }] += v;
-        }
-    }
-    let total: f32 = mass.iter().sum();
-    // Fewer than ~0.5 % of the map confidently salient: treat as nothing.
-    if total < 0.005 * (SIDE * SIDE) as f32 {
-        return None;
-    }
-    let (mut acc, mut lo, mut hi, mut centroid) = (0.0, None, 0usize, 0.0);
-    for (i, m) in mass.iter().enumerate() {
-        centroid += (i as f32 + 0.5) * m;
-        acc += m;
-        if lo.is_none() && acc >= 0.05 * total {
-            lo = Some(i);
-        }
-        if acc <= 0.95 * total {
-            hi = i + 1;
-        }
-    }
-    let scale = extent / SIDE as f32;
-    let lo = lo.unwrap_or(0) as f32 * scale;
-    let hi = (hi.max(1) as f32 + 1.0) * scale;
-    Some(Span { lo, hi, weight: centroid / total * scale })
+    let extent = map.extent(horizontal)?;
+    let scale = extent_px / SIDE as f32;
+    Some(Span { lo: extent.lo as f32 * scale, hi: extent.hi as f32 * scale, weight: extent.centroid * scale })
 }
 
 /// Renders the plan: the crop (scaled to `out_width` when given), or the whole image centred

@@ -141,10 +141,7 @@ fn find_subjects(
             };
             match maps.get_mut(&subject.part) {
                 Some(entry) if !stale(entry) => {
-                    followed = entry.2.as_mut().map(|track| {
-                        track.follow(luma);
-                        track.center()
-                    });
+                    followed = entry.2.as_mut().map(|track| track.follow(luma));
                 }
                 _ => {
                     let map = saliency::saliency(runtime, &image)?;

@@ -15,8 +15,6 @@ pub struct SubjectTrack {
     /// The subject's box in frame pixels: x, y, w, h.
     area: (usize, usize, usize, usize),
     template: Vec<u8>,
-    /// Horizontal movement since the map (frame pixels).
-    shift: f32,
     lost: bool,
 }
 
@@ -24,15 +22,8 @@ impl SubjectTrack {
     /// The subject of `map` in `luma` (`width`×`height`, the frame the map was made from);
     /// `None` when nothing is salient or the salient part is most of the frame (nothing to follow).
     pub fn start(map: &SaliencyMap, luma: &[u8], width: usize, height: usize) -> Option<Self> {
-        let (mut columns, mut rows) = (vec![0f32; SIDE], vec![0f32; SIDE]);
-        for (i, v) in map.values.iter().enumerate() {
-            if *v > 0.5 {
-                columns[i % SIDE] += v;
-                rows[i / SIDE] += v;
-            }
-        }
-        let (x0, x1) = central(&columns)?;
-        let (y0, y1) = central(&rows)?;
+        let (across, down) = (map.extent(true)?, map.extent(false)?);
+        let (x0, x1, y0, y1) = (across.lo, across.hi, down.lo, down.hi);
         let (sx, sy) = (width as f32 / SIDE as f32, height as f32 / SIDE as f32);
         let x = (x0 as f32 * sx) as usize;
         let y = (y0 as f32 * sy) as usize;
@@ -41,17 +32,16 @@ impl SubjectTrack {
         if w < 4 || h < 4 || w > width * 4 / 5 || x + w > width || y + h > height {
             return None;
         }
-        let mut track =
-            Self { width, height, area: (x, y, w, h), template: Vec::new(), shift: 0.0, lost: false };
+        let mut track = Self { width, height, area: (x, y, w, h), template: Vec::new(), lost: false };
         track.template = track.cut(luma, x, y);
         Some(track)
     }
 
-    /// Finds the subject in the next frame; its horizontal movement since the map (frame
-    /// pixels). Once lost, it stays where it was last seen.
+    /// Finds the subject in the next frame; its horizontal centre there (frame pixels). Once
+    /// lost, it stays where it was last seen.
     pub fn follow(&mut self, luma: &[u8]) -> f32 {
         if self.lost || luma.len() < self.width * self.height {
-            return self.shift;
+            return self.center();
         }
         let (x, y, w, h) = self.area;
         let reach = (self.width / 10).max(4) as isize;
@@ -84,14 +74,13 @@ impl SubjectTrack {
         let (cost, dx, dy) = best;
         if cost > LOST {
             self.lost = true;
-            return self.shift;
+            return self.center();
         }
         let (nx, ny) = place(dx, dy).unwrap_or((x, y));
         self.area = (nx, ny, w, h);
         // The template follows the subject's look as it turns or changes size.
         self.template = self.cut(luma, nx, ny);
-        self.shift += dx as f32;
-        self.shift
+        self.center()
     }
 
     /// The subject's horizontal centre now (frame pixels).
@@ -120,26 +109,6 @@ impl SubjectTrack {
         }
         sum as f32 / count.max(1) as f32
     }
-}
-
-/// The index range holding the central 90 % of `mass`; `None` when there is almost none.
-fn central(mass: &[f32]) -> Option<(usize, usize)> {
-    let total: f32 = mass.iter().sum();
-    if total < 0.005 * (SIDE * SIDE) as f32 {
-        return None;
-    }
-    let (mut acc, mut lo, mut hi) = (0.0, None, 0);
-    for (i, m) in mass.iter().enumerate() {
-        acc += m;
-        if lo.is_none() && acc >= 0.05 * total {
-            lo = Some(i);
-        }
-        if acc <= 0.95 * total {
-            hi = i + 1;
-        }
-    }
-    let lo = lo?;
-    Some((lo, hi.max(lo + 1) + 1))
 }
 
 #[cfg(test)]
@@ -175,9 +144,10 @@ mod tests {
     #[test]
     fn a_moving_subject_is_found_again_frame_after_frame() {
         let mut track = SubjectTrack::start(&map_of(40), &frame(40), 320, 180).unwrap();
+        let first = track.center();
         let mut shift = 0.0;
         for x in (52..=220).step_by(12) {
-            shift = track.follow(&frame(x));
+            shift = track.follow(&frame(x)) - first;
         }
         assert!((shift - 180.0).abs() <= 2.0, "moved 180 px, followed {shift}");
         assert!((track.center() - 240.0).abs() <= 3.0, "{}", track.center());

@@ -24,3 +24,41 @@ pub fn saliency(runtime: &OnnxRuntime, image: &RgbImage) -> Result<SaliencyMap> 
     let range = (max - min).max(1e-12);
     Ok(SaliencyMap { values: prediction.iter().map(|v| (v - min) / range).collect(), peak: max })
 }
+
+/// Where the confidently salient part of a map (values > 0.5) lies along one axis, in map cells.
+pub struct SalientExtent {
+    /// The cells holding the central 90 % of its mass, `lo..hi`.
+    pub lo: usize,
+    pub hi: usize,
+    pub centroid: f32,
+}
+
+impl SaliencyMap {
+    /// The salient extent along x (`horizontal`) or y; `None` when fewer than ~0.5 % of the map
+    /// is confidently salient.
+    pub fn extent(&self, horizontal: bool) -> Option<SalientExtent> {
+        let mut mass = vec![0f32; SIDE];
+        for (i, v) in self.values.iter().enumerate() {
+            if *v > 0.5 {
+                mass[if horizontal { i % SIDE } else { i / SIDE }] += v;
+            }
+        }
+        let total: f32 = mass.iter().sum();
+        if total < 0.005 * (SIDE * SIDE) as f32 {
+            return None;
+        }
+        let (mut acc, mut lo, mut hi, mut centroid) = (0.0, None, 0usize, 0.0);
+        for (i, m) in mass.iter().enumerate() {
+            centroid += (i as f32 + 0.5) * m;
+            acc += m;
+            if lo.is_none() && acc >= 0.05 * total {
+                lo = Some(i);
+            }
+            if acc <= 0.95 * total {
+                hi = i + 1;
+            }
+        }
+        let lo = lo.unwrap_or(0);
+        Some(SalientExtent { lo, hi: hi.max(lo) + 1, centroid: centroid / total })
+    }
+}
