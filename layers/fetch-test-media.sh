@@ -31,11 +31,33 @@ if missing astronaut.png; then
   take skimage/data/astronaut.png astronaut.png
 fi
 
-# 512x600 JPEG portrait of Grace Hopper, matplotlib sample data.
-if missing grace_hopper.jpg; then
-  fetch_pkg matplotlib==3.10.8 "${WHEEL_FLAGS[@]}"
-  take matplotlib/mpl-data/sample_data/grace_hopper.jpg grace_hopper.jpg
-fi
+# The logo and watermark development set (crates/media/tests/marks/): more real photos as clean
+# controls (several with text that belongs to the scene) and real marks with alpha to paste.
+# scikit-image's data photos are public domain or CC0 (see skimage/data/README.txt in the wheel).
+for name in coffee.png chelsea.png rocket.jpg motorcycle_left.png hubble_deep_field.jpg ihc.png \
+  retina.jpg text.png camera.png coins.png brick.png clock_motion.png logo.png; do
+  if missing "$name"; then
+    fetch_pkg scikit-image==0.26.0 "${WHEEL_FLAGS[@]}"
+    take "skimage/data/$name" "$name"
+  fi
+done
+
+# 512x600 JPEG portrait of Grace Hopper, matplotlib sample data; matplotlib's logo (a word beside a
+# multi-colour polar chart, RGBA) and a colour badge-like drawing (RGBA), both from its sample data.
+for name in grace_hopper.jpg logo2.png Minduka_Present_Blue_Pack.png; do
+  if missing "$name"; then
+    fetch_pkg matplotlib==3.10.8 "${WHEEL_FLAGS[@]}"
+    take "matplotlib/mpl-data/sample_data/$name" "$name"
+  fi
+done
+
+# Two 640x427 photos (a temple, a flower) that scikit-learn ships for load_sample_images (CC-BY).
+for name in china.jpg flower.jpg; do
+  if missing "$name"; then
+    fetch_pkg scikit-learn==1.7.2 "${WHEEL_FLAGS[@]}"
+    take "sklearn/datasets/images/$name" "$name"
+  fi
+done
 
 # Short multi-shot street clip (hard cuts) for scene detection; pure-python wheel.
 if missing bikes.mp4; then

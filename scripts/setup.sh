@@ -22,6 +22,12 @@ fi
 
 layers/fetch-model-pack.sh
 if [ "$purpose" = test ]; then
+  # The logo development set renders its overlay text with DejaVu (usually already pulled in by
+  # ffmpeg's fontconfig).
+  if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
+  fi
   layers/fetch-test-media.sh
   # The AWS side's offline tools: the moto emulator, cfn-lint, sam, cargo-lambda (pinned).
   scripts/venv.sh aws scripts/aws-tools.txt

@@ -38,6 +38,15 @@ pub const CENTERFACE: OnnxModel = OnnxModel {
     preprocessing: "RGB 0..255 floats, NCHW, width and height multiples of 32; outputs at 1/4 resolution",
 };
 
+/// PP-OCRv5 text detection (a DB head): a per-pixel text probability at the input's resolution.
+pub const PPOCR_DET: OnnxModel = OnnxModel {
+    file: "ppocrv5-det.onnx",
+    sha256: "4d97c44a20d30a81aad087d6a396b08f786c4635742afc391f6621f5c6ae78ae",
+    input: "x",
+    input_size: None,
+    preprocessing: "BGR, divide by 255, ImageNet mean/std, NCHW, width and height multiples of 32; output [N,1,H,W] text probability",
+};
+
 pub struct ModelEntry {
     pub id: &'static str,
     pub functions: &'static [FunctionName],
@@ -70,8 +79,8 @@ pub const MODELS: &[ModelEntry] = &[
     ModelEntry {
         id: "inpaint",
         functions: &[VideoDelogo, ImageDelogo],
-        description: "static-overlay detection and inpainting",
-        files: &[],
+        description: "overlay text (PP-OCRv5 detection), graphic marks and static overlays found; inpainting",
+        files: &[&PPOCR_DET],
     },
     ModelEntry {
         id: "shots",
@@ -130,7 +139,7 @@ mod tests {
     #[test]
     fn model_files_match_the_pack_manifest() {
         let manifest = include_str!("../../../layers/model-pack.sha256");
-        for model in [&U2NETP, &U2NET, &CENTERFACE] {
+        for model in [&U2NETP, &U2NET, &CENTERFACE, &PPOCR_DET] {
             assert!(
                 manifest.contains(&format!("{}  {}", model.sha256, model.file)),
                 "{} not in the manifest",

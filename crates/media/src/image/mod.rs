@@ -52,7 +52,7 @@ pub fn run(
         }
         JobParams::ImageDelogo { logos } => {
             let mut rgb = image.to_rgb8();
-            let result = delogo::clean(&mut rgb, logos);
+            let result = delogo::clean(runtime, &mut rgb, logos)?;
             Ok((DynamicImage::ImageRgb8(rgb), result))
         }
         other => Err(Error::internal(format!("{} is not an image function", other.function()))),

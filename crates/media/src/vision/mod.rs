@@ -1,9 +1,10 @@
-//! What is in a picture: faces (CenterFace) and the salient subject (U²-Net-p). Shared by the
-//! image functions and, later, the video analysis.
+//! What is in a picture: faces (CenterFace), the salient subject (U²-Net-p) and text (PP-OCRv5).
+//! Shared by the image functions and the video analysis.
 
 pub mod faces;
 pub mod quality;
 pub mod saliency;
+pub mod text;
 
 /// A rectangle in pixels of the analysed image.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

@@ -1,14 +1,18 @@
 //! ImageDelogo: logos, watermarks and burnt-in text found (or given) and removed by inpainting.
 
 pub mod detect;
+pub mod find;
 pub mod inpaint;
 pub mod tiled;
 
 use image::RgbImage;
+use iprod_core::Result;
 use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
-use detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, PixelBox, detect_logos};
+use crate::onnx::OnnxRuntime;
+use detect::PixelBox;
+use find::{Evidence, find_marks};
 use inpaint::{inpaint_telea, overlay_mask};
 
 /// Neighbourhood of known pixels each filled pixel is estimated from.
@@ -27,14 +31,10 @@ pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 
 /// Cleans `image` in place: the given boxes, or (none given) the confidently detected ones.
 /// Returns the job's `Result`: the boxes cleaned, in pixels and normalised.
-pub fn clean(image: &mut RgbImage, given: &[LogoBox]) -> Value {
+pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> Result<Value> {
     let (w, h) = image.dimensions();
-    let regions: Vec<(PixelBox, Option<f32>)> = if given.is_empty() {
-        detect_logos(image)
-            .into_iter()
-            .filter(|d: &DetectedLogo| d.score >= LOGO_SCORE_THRESHOLD)
-            .map(|d| (d.region, Some(d.score)))
-            .collect()
+    let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
+        find_marks(runtime, image)?.into_iter().map(|m| (m.region, Some((m.score, m.evidence)))).collect()
     } else {
         given.iter().map(|l| (to_pixels(l, w, h), None)).collect()
     };
@@ -51,8 +51,9 @@ pub fn clean(image: &mut RgbImage, given: &[LogoBox]) -> Value {
             ],
             "Source": if score.is_some() { "detected" } else { "given" },
         });
-        if let Some(score) = score {
+        if let Some((score, evidence)) = score {
             entry["Score"] = json!(round4(f64::from(score)));
+            entry["Evidence"] = json!(evidence);
         }
         logos.push(entry);
     }
@@ -71,7 +72,7 @@ pub fn clean(image: &mut RgbImage, given: &[LogoBox]) -> Value {
             "Strength": round4(f64::from(mark.strength)), "Tiles": tiles, "Removed": false
         });
     }
-    result
+    Ok(result)
 }
 
 fn round4(v: f64) -> f64 {

@@ -1,0 +1,515 @@
+//! The logo and watermark development set: real photos from registry packages as clean controls,
+//! and marked cases made from them with known ground truth.
+//!
+//! The marks are what users bring: real colour logos with alpha (matplotlib's word-and-ring logo,
+//! scikit-image's ring logo, a colour badge), rendered overlay text (DejaVu, antialiased: channel
+//! names, URLs, copyright lines, faint grey idents), icon-plus-URL lower thirds, semi-transparent
+//! round logos reaching a quarter into the picture, and tiled stock-photo watermarks. Every case
+//! is re-encoded as JPEG (quality 90), as a published picture would be.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use image::{Rgb, RgbImage, RgbaImage};
+use iprod_media::image::delogo::detect::PixelBox;
+
+pub const FONT_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// The test photos, laid out by `layers/fetch-test-media.sh` (`make test` runs it).
+pub fn media_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media")
+}
+
+fn open(name: &str) -> image::DynamicImage {
+    let path = media_dir().join(name);
+    image::open(&path).unwrap_or_else(|e| panic!("{}: {e} (run layers/fetch-test-media.sh)", path.display()))
+}
+
+pub fn load(name: &str) -> RgbImage {
+    open(name).to_rgb8()
+}
+
+/// Clean photos: nothing may be reported on them. Several hold text that belongs to the scene
+/// (a name badge, box labels, handwriting on a board, lettering on a rocket).
+pub const CONTROLS: [&str; 17] = [
+    "astronaut.png",
+    "grace_hopper.jpg",
+    "coffee.png",
+    "chelsea.png",
+    "rocket.jpg",
+    "motorcycle_left.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "retina.jpg",
+    "text.png",
+    "camera.png",
+    "coins.png",
+    "brick.png",
+    "clock_motion.png",
+    "china.jpg",
+    "flower.jpg",
+    "flower.jpg@1600",
+];
+
+/// A control by name; `name@W` is the photo upscaled to W px wide (a larger picture).
+pub fn control(name: &str) -> RgbImage {
+    match name.split_once('@') {
+        Some((file, width)) => {
+            let img = load(file);
+            let w: u32 = width.parse().expect("width");
+            let h = (img.height() as f32 * w as f32 / img.width() as f32).round() as u32;
+            image::imageops::resize(&img, w, h, image::imageops::FilterType::CatmullRom)
+        }
+        None => load(name),
+    }
+}
+
+/// Re-encodes as JPEG, as a mark burnt into a published photo would be.
+pub fn jpeg_roundtrip(img: &RgbImage, quality: u8) -> RgbImage {
+    let mut bytes = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality);
+    img.write_with_encoder(enc).expect("encode");
+    image::load_from_memory(&bytes).expect("decode").to_rgb8()
+}
+
+/// An overlay: straight (not premultiplied) colour and coverage, pasted with an opacity.
+pub struct Layer {
+    pub width: u32,
+    pub height: u32,
+    pub colour: Vec<[f32; 3]>,
+    pub alpha: Vec<f32>,
+}
+
+impl Layer {
+    fn new(width: u32, height: u32) -> Self {
+        let n = (width * height) as usize;
+        Layer { width, height, colour: vec![[0.0; 3]; n], alpha: vec![0.0; n] }
+    }
+
+    /// Paints `other` over this layer at (x, y) (the "over" operator).
+    fn over(&mut self, other: &Layer, x: i32, y: i32) {
+        for oy in 0..other.height as i32 {
+            for ox in 0..other.width as i32 {
+                let (tx, ty) = (x + ox, y + oy);
+                if tx < 0 || ty < 0 || tx >= self.width as i32 || ty >= self.height as i32 {
+                    continue;
+                }
+                let s = (oy as u32 * other.width + ox as u32) as usize;
+                let t = (ty as u32 * self.width + tx as u32) as usize;
+                let (a, b) = (other.alpha[s], self.alpha[t]);
+                let out = a + b * (1.0 - a);
+                if out > 0.0 {
+                    for c in 0..3 {
+                        self.colour[t][c] =
+                            (other.colour[s][c] * a + self.colour[t][c] * b * (1.0 - a)) / out;
+                    }
+                }
+                self.alpha[t] = out;
+            }
+        }
+    }
+
+    /// The tight box of the layer's visible pixels (alpha above 0.05), relative to the layer.
+    fn visible_box(&self) -> PixelBox {
+        let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+        for y in 0..self.height {
+            for x in 0..self.width {
+                if self.alpha[(y * self.width + x) as usize] > 0.05 {
+                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+                }
+            }
+        }
+        assert!(x1 > 0, "an empty layer");
+        PixelBox { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }
+    }
+}
+
+/// `text` in `font` at `px` pixels, `colour`, with an optional dark shadow offset by px/14.
+pub fn text_layer(text: &str, font_path: &str, px: f32, colour: [f32; 3], shadow: bool) -> Layer {
+    let bytes =
+        std::fs::read(font_path).unwrap_or_else(|e| panic!("{font_path}: {e} (scripts/setup.sh test)"));
+    let font = FontRef::try_from_slice(&bytes).expect("font");
+    let scaled = font.as_scaled(PxScale::from(px));
+    let pad = (px / 10.0).ceil() as i32 + 1;
+    let mut pen = 0.0f32;
+    let mut glyphs = Vec::new();
+    let mut last = None;
+    for ch in text.chars() {
+        let id = font.glyph_id(ch);
+        if let Some(prev) = last {
+            pen += scaled.kern(prev, id);
+        }
+        glyphs.push(id.with_scale_and_position(px, ab_glyph::point(pen, scaled.ascent())));
+        pen += scaled.h_advance(id);
+        last = Some(id);
+    }
+    let (w, h) = (
+        pen.ceil() as u32 + 2 * pad as u32,
+        (scaled.ascent() - scaled.descent()).ceil() as u32 + 2 * pad as u32,
+    );
+    let mut coverage = vec![0.0f32; (w * h) as usize];
+    for g in glyphs {
+        if let Some(outlined) = font.outline_glyph(g) {
+            let b = outlined.px_bounds();
+            outlined.draw(|gx, gy, c| {
+                let (x, y) = (b.min.x as i32 + gx as i32 + pad, b.min.y as i32 + gy as i32 + pad);
+                if x >= 0 && y >= 0 && (x as u32) < w && (y as u32) < h {
+                    let i = (y as u32 * w + x as u32) as usize;
+                    coverage[i] = (coverage[i] + c).min(1.0);
+                }
+            });
+        }
+    }
+    let mut fill = Layer::new(w, h);
+    fill.alpha = coverage;
+    fill.colour = vec![colour; (w * h) as usize];
+    if !shadow {
+        return fill;
+    }
+    let off = (px / 14.0).round().max(1.0) as i32;
+    let mut out = Layer::new(w + off as u32, h + off as u32);
+    let mut dark = Layer::new(w, h);
+    dark.alpha = fill.alpha.iter().map(|a| a * 0.8).collect();
+    dark.colour = vec![[15.0, 15.0, 20.0]; (w * h) as usize];
+    out.over(&dark, off, off);
+    out.over(&fill, 0, 0);
+    out
+}
+
+/// A registry PNG with alpha, scaled to `width` px.
+pub fn png_layer(name: &str, width: u32) -> Layer {
+    let img: RgbaImage = open(name).to_rgba8();
+    let h = ((img.height() as f32 * width as f32 / img.width() as f32).round() as u32).max(1);
+    let img = image::imageops::resize(&img, width, h, image::imageops::FilterType::Triangle);
+    let mut l = Layer::new(width, h);
+    for (i, p) in img.pixels().enumerate() {
+        l.colour[i] = [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])];
+        l.alpha[i] = f32::from(p[3]) / 255.0;
+    }
+    l
+}
+
+/// A disc of `colour` with a letter knocked out of it: a round logo (supersampled edges).
+pub fn disc_layer(diameter: u32, colour: [f32; 3], letter: &str) -> Layer {
+    let mut l = Layer::new(diameter, diameter);
+    let r = diameter as f32 / 2.0;
+    for y in 0..diameter {
+        for x in 0..diameter {
+            let mut hits = 0;
+            for s in 0..16 {
+                let fx = x as f32 + ((s % 4) as f32 + 0.5) / 4.0 - r;
+                let fy = y as f32 + ((s / 4) as f32 + 0.5) / 4.0 - r;
+                if fx * fx + fy * fy <= r * r {
+                    hits += 1;
+                }
+            }
+            let i = (y * diameter + x) as usize;
+            l.alpha[i] = hits as f32 / 16.0;
+            l.colour[i] = colour;
+        }
+    }
+    let glyph = text_layer(letter, FONT_BOLD, diameter as f32 * 0.7, [0.0; 3], false);
+    let (gx, gy) = ((diameter as i32 - glyph.width as i32) / 2, (diameter as i32 - glyph.height as i32) / 2);
+    for y in 0..glyph.height as i32 {
+        for x in 0..glyph.width as i32 {
+            let (tx, ty) = (gx + x, gy + y);
+            if tx >= 0 && ty >= 0 && tx < diameter as i32 && ty < diameter as i32 {
+                let a = glyph.alpha[(y as u32 * glyph.width + x as u32) as usize];
+                l.alpha[(ty as u32 * diameter + tx as u32) as usize] *= 1.0 - a;
+            }
+        }
+    }
+    l
+}
+
+/// An icon (a small disc) and text beside it, as in a lower third with a URL.
+pub fn icon_and_text(text: &str, px: f32) -> Layer {
+    let icon = disc_layer((px * 1.3) as u32, [235.0, 60.0, 50.0], "▶");
+    let words = text_layer(text, FONT_BOLD, px, [250.0, 250.0, 250.0], true);
+    let gap = (px * 0.5) as u32;
+    let mut l = Layer::new(icon.width + gap + words.width, icon.height.max(words.height));
+    l.over(&icon, 0, ((l.height - icon.height) / 2) as i32);
+    l.over(&words, (icon.width + gap) as i32, ((l.height - words.height) / 2) as i32);
+    l
+}
+
+/// Pastes `layer` at (x, y) with `opacity`; returns the box of its visible pixels.
+pub fn paste(img: &mut RgbImage, layer: &Layer, x: u32, y: u32, opacity: f32) -> PixelBox {
+    for ly in 0..layer.height {
+        for lx in 0..layer.width {
+            let (tx, ty) = (x + lx, y + ly);
+            if tx >= img.width() || ty >= img.height() {
+                continue;
+            }
+            let i = (ly * layer.width + lx) as usize;
+            let a = layer.alpha[i] * opacity;
+            let p: &mut Rgb<u8> = img.get_pixel_mut(tx, ty);
+            for c in 0..3 {
+                p[c] = (f32::from(p[c]) * (1.0 - a) + layer.colour[i][c] * a).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    let v = layer.visible_box();
+    PixelBox {
+        x: x + v.x,
+        y: y + v.y,
+        width: v.width.min(img.width() - (x + v.x)),
+        height: v.height.min(img.height() - (y + v.y)),
+    }
+}
+
+/// Where a mark goes, with a margin as a fraction of the picture's width.
+#[derive(Clone, Copy, Debug)]
+pub enum Corner {
+    TopLeft,
+    TopRight,
+    BottomLeft,
+    BottomRight,
+    BottomCentre,
+    TopCentre,
+    /// Lower third: left-aligned, 80 % down.
+    LowerThird,
+}
+
+pub fn position(img: &RgbImage, layer: &Layer, at: Corner, margin: f32) -> (u32, u32) {
+    let (w, h) = img.dimensions();
+    let m = (w as f32 * margin).round() as u32;
+    let (right, bottom) = (w.saturating_sub(layer.width + m), h.saturating_sub(layer.height + m));
+    match at {
+        Corner::TopLeft => (m, m),
+        Corner::TopRight => (right, m),
+        Corner::BottomLeft => (m, bottom),
+        Corner::BottomRight => (right, bottom),
+        Corner::BottomCentre => ((w - layer.width) / 2, bottom),
+        Corner::TopCentre => ((w - layer.width) / 2, m),
+        Corner::LowerThird => (m * 2, (h as f32 * 0.8) as u32 - layer.height / 2),
+    }
+}
+
+/// What a case's mark is made of.
+#[derive(Clone, Debug)]
+pub enum MarkKind {
+    /// A registry PNG with alpha at a width fraction of the picture.
+    Png(&'static str, f32),
+    /// White overlay text with a shadow, at a height fraction of the picture.
+    Text(&'static str, f32),
+    /// Grey text at the opacity, no shadow: a faint studio ident.
+    FaintText(&'static str, f32),
+    /// Icon and URL.
+    IconUrl(&'static str, f32),
+    /// A white round logo, diameter as a width fraction of the picture.
+    Disc(f32),
+}
+
+/// One mark of a case: what, where, how opaque.
+#[derive(Clone, Debug)]
+pub struct Mark {
+    pub kind: MarkKind,
+    pub at: Corner,
+    pub opacity: f32,
+}
+
+pub fn layer_for(kind: &MarkKind, img: &RgbImage) -> Layer {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    match kind {
+        MarkKind::Png(name, frac) => png_layer(name, (w * frac) as u32),
+        MarkKind::Text(text, frac) => text_layer(text, FONT_BOLD, h * frac, [250.0, 250.0, 250.0], true),
+        MarkKind::FaintText(text, frac) => text_layer(text, FONT, h * frac, [200.0, 200.0, 200.0], false),
+        MarkKind::IconUrl(text, frac) => icon_and_text(text, h * frac),
+        MarkKind::Disc(frac) => disc_layer((w * frac) as u32, [255.0, 255.0, 255.0], "R"),
+    }
+}
+
+/// A marked case: the clean photo, the marked picture and where the marks are.
+pub struct Case {
+    pub name: String,
+    pub clean: RgbImage,
+    pub marked: RgbImage,
+    pub truth: Vec<PixelBox>,
+    /// A tiled watermark covers the picture (truth then holds the corner badge, if any).
+    pub tiled: bool,
+}
+
+fn marked_case(name: &str, photo: &str, marks: &[Mark]) -> Case {
+    let clean = control(photo);
+    let mut img = clean.clone();
+    let mut truth = Vec::new();
+    for m in marks {
+        let layer = layer_for(&m.kind, &img);
+        let (x, y) = position(&img, &layer, m.at, 0.03);
+        truth.push(paste(&mut img, &layer, x, y, m.opacity));
+    }
+    Case {
+        name: name.to_owned(),
+        marked: jpeg_roundtrip(&img, 90),
+        clean: jpeg_roundtrip(&clean, 90),
+        truth,
+        tiled: false,
+    }
+}
+
+/// A stock-photo watermark: `text` tiled on a lattice (every other row shifted by half a
+/// period) at `opacity`, plus an optional badge in the lower-right corner.
+fn tiled_case(name: &str, photo: &str, text: &'static str, opacity: f32, badge: bool) -> Case {
+    let clean = control(photo);
+    let mut img = clean.clone();
+    let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.09, [255.0, 255.0, 255.0], false);
+    let (px, py) = (tile.width + img.width() / 8, tile.height * 3);
+    let mut row = 0;
+    let mut y = py / 3;
+    while y + tile.height < img.height() {
+        let mut x = if row % 2 == 0 { px / 4 } else { px * 3 / 4 };
+        while x + tile.width < img.width() {
+            paste(&mut img, &tile, x, y, opacity);
+            x += px;
+        }
+        y += py;
+        row += 1;
+    }
+    let mut truth = Vec::new();
+    if badge {
+        let layer = text_layer("123RF", FONT_BOLD, img.height() as f32 * 0.04, [255.0, 255.0, 255.0], true);
+        let (x, y) = position(&img, &layer, Corner::BottomRight, 0.02);
+        truth.push(paste(&mut img, &layer, x, y, 0.9));
+    }
+    Case {
+        name: name.to_owned(),
+        marked: jpeg_roundtrip(&img, 90),
+        clean: jpeg_roundtrip(&clean, 90),
+        truth,
+        tiled: true,
+    }
+}
+
+/// The marked cases (at least 30).
+pub fn cases() -> Vec<Case> {
+    use Corner::*;
+    use MarkKind::*;
+    let one = |kind: MarkKind, at: Corner, opacity: f32| vec![Mark { kind, at, opacity }];
+    let mut out = vec![
+        // Real colour logos with alpha.
+        marked_case("mpl-logo-br-25", "china.jpg", &one(Png("logo2.png", 0.25), BottomRight, 1.0)),
+        marked_case("mpl-logo-tl-20", "coffee.png", &one(Png("logo2.png", 0.20), TopLeft, 1.0)),
+        marked_case("mpl-logo-tr-30-a60", "astronaut.png", &one(Png("logo2.png", 0.30), TopRight, 0.6)),
+        marked_case("sk-logo-br-14", "chelsea.png", &one(Png("logo.png", 0.14), BottomRight, 1.0)),
+        marked_case("sk-logo-bl-18-a50", "flower.jpg", &one(Png("logo.png", 0.18), BottomLeft, 0.5)),
+        marked_case("sk-logo-tr-10", "motorcycle_left.png", &one(Png("logo.png", 0.10), TopRight, 1.0)),
+        marked_case(
+            "badge-br-12",
+            "grace_hopper.jpg",
+            &one(Png("Minduka_Present_Blue_Pack.png", 0.12), BottomRight, 1.0),
+        ),
+        marked_case(
+            "badge-tl-10",
+            "rocket.jpg",
+            &one(Png("Minduka_Present_Blue_Pack.png", 0.10), TopLeft, 1.0),
+        ),
+        marked_case(
+            "badge-bl-16-a70",
+            "coffee.png",
+            &one(Png("Minduka_Present_Blue_Pack.png", 0.16), BottomLeft, 0.7),
+        ),
+        // Overlay text.
+        marked_case("text-news-tl", "china.jpg", &one(Text("NEWS 24", 0.06), TopLeft, 1.0)),
+        marked_case(
+            "text-copyright-br",
+            "flower.jpg",
+            &one(Text("© 2026 Studio North", 0.04), BottomRight, 1.0),
+        ),
+        marked_case(
+            "text-url-bc",
+            "motorcycle_left.png",
+            &one(Text("www.example.com", 0.045), BottomCentre, 0.9),
+        ),
+        marked_case("text-live-tr", "astronaut.png", &one(Text("LIVE", 0.07), TopRight, 1.0)),
+        marked_case(
+            "text-small-br",
+            "hubble_deep_field.jpg",
+            &one(Text("photo: J. Smith", 0.025), BottomRight, 1.0),
+        ),
+        marked_case("text-big-1600", "flower.jpg@1600", &one(Text("SAMPLE", 0.08), BottomLeft, 1.0)),
+        // Faint grey idents in both lower corners, as a trailer's studio idents.
+        marked_case(
+            "faint-idents-corners",
+            "china.jpg",
+            &[
+                Mark { kind: FaintText("STUDIO ONE", 0.04), at: BottomLeft, opacity: 0.45 },
+                Mark { kind: FaintText("PICTURES", 0.04), at: BottomRight, opacity: 0.45 },
+            ],
+        ),
+        marked_case("faint-ident-br", "coffee.png", &one(FaintText("northfilm", 0.045), BottomRight, 0.5)),
+        marked_case("faint-ident-tl", "chelsea.png", &one(FaintText("CH 7", 0.06), TopLeft, 0.5)),
+        // Icon plus URL in a lower third.
+        marked_case(
+            "icon-url-lower-third",
+            "rocket.jpg",
+            &one(IconUrl("iprod.example.org", 0.045), LowerThird, 1.0),
+        ),
+        marked_case("icon-url-bl", "flower.jpg", &one(IconUrl("watch.example.tv", 0.04), BottomLeft, 1.0)),
+        marked_case(
+            "icon-url-grace",
+            "grace_hopper.jpg",
+            &one(IconUrl("archive.org", 0.035), LowerThird, 1.0),
+        ),
+        // Semi-transparent round logos reaching about a quarter into the picture.
+        marked_case("disc-bl-22-a50", "china.jpg", &one(Disc(0.22), BottomLeft, 0.5)),
+        marked_case("disc-br-18-a40", "motorcycle_left.png", &one(Disc(0.18), BottomRight, 0.4)),
+        marked_case("disc-tr-12-a60", "astronaut.png", &one(Disc(0.12), TopRight, 0.6)),
+        marked_case("disc-bl-25-a35", "coffee.png", &one(Disc(0.25), BottomLeft, 0.35)),
+        // A word under a multi-colour ring logo, and two marks at once.
+        marked_case(
+            "ring-and-word",
+            "chelsea.png",
+            &[
+                Mark { kind: Png("logo.png", 0.12), at: TopRight, opacity: 1.0 },
+                Mark { kind: Text("scikit", 0.05), at: TopLeft, opacity: 1.0 },
+            ],
+        ),
+        marked_case(
+            "logo-and-url",
+            "china.jpg",
+            &[
+                Mark { kind: Png("logo2.png", 0.18), at: TopLeft, opacity: 1.0 },
+                Mark { kind: Text("www.matplotlib.org", 0.04), at: BottomRight, opacity: 0.9 },
+            ],
+        ),
+        marked_case("sk-logo-portrait-br", "grace_hopper.jpg", &one(Png("logo.png", 0.16), BottomRight, 1.0)),
+        marked_case(
+            "mpl-logo-portrait-bc",
+            "grace_hopper.jpg",
+            &one(Png("logo2.png", 0.35), BottomCentre, 1.0),
+        ),
+    ];
+    // Tiled stock-photo watermarks.
+    out.push(tiled_case("tiled-123rf-badge", "china.jpg", "123RF", 0.3, true));
+    out.push(tiled_case("tiled-stock-flower", "flower.jpg", "stock", 0.35, false));
+    out.push(tiled_case("tiled-preview-coffee", "coffee.png", "PREVIEW", 0.25, true));
+    out
+}
+
+pub fn iou(a: PixelBox, b: PixelBox) -> f32 {
+    let inter = intersection(a, b) as f32;
+    let uni = (a.width * a.height + b.width * b.height) as f32 - inter;
+    if uni > 0.0 { inter / uni } else { 0.0 }
+}
+
+pub fn intersection(a: PixelBox, b: PixelBox) -> u32 {
+    let ix = (a.x + a.width).min(b.x + b.width).saturating_sub(a.x.max(b.x));
+    let iy = (a.y + a.height).min(b.y + b.height).saturating_sub(a.y.max(b.y));
+    ix * iy
+}
+
+/// PSNR (dB) between `a` and `b` inside `r`.
+pub fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
+    let mut se = 0.0f64;
+    for y in r.y..r.y + r.height {
+        for x in r.x..r.x + r.width {
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+            se += (0..3).map(|c| (f64::from(p[c]) - f64::from(q[c])).powi(2)).sum::<f64>();
+        }
+    }
+    let mse = se / (3.0 * f64::from(r.width * r.height));
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-6)).log10()
+}

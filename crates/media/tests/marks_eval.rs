@@ -1,0 +1,120 @@
+//! ImageDelogo on the development set (`marks/`): recall of the marks, no false positive on the
+//! clean controls, and the PSNR gain in each mark's box against the clean source.
+//!
+//! Run with `--nocapture` for the per-case table (the README records it).
+
+mod marks;
+
+use std::path::Path;
+
+use image::RgbImage;
+use iprod_media::image::delogo::{self, detect::PixelBox};
+use iprod_media::onnx::OnnxRuntime;
+use marks::*;
+use serde_json::Value;
+
+fn runtime() -> OnnxRuntime {
+    OnnxRuntime::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/model-pack"), 2)
+}
+
+/// The boxes the function reported as found (detected logos only).
+fn reported(result: &Value) -> Vec<PixelBox> {
+    result["Logos"]
+        .as_array()
+        .map(|logos| {
+            logos
+                .iter()
+                .map(|l| PixelBox {
+                    x: l["X"].as_u64().unwrap_or(0) as u32,
+                    y: l["Y"].as_u64().unwrap_or(0) as u32,
+                    width: l["Width"].as_u64().unwrap_or(0) as u32,
+                    height: l["Height"].as_u64().unwrap_or(0) as u32,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A mark is found when one reported box covers at least half of it and is at most 4 times its
+/// area (a box over half the picture finds everything and removes nothing well).
+fn found(truth: PixelBox, boxes: &[PixelBox]) -> bool {
+    let area = truth.width * truth.height;
+    boxes.iter().any(|b| 2 * intersection(truth, *b) >= area && b.width * b.height <= 4 * area)
+}
+
+struct Outcome {
+    marks: usize,
+    hits: usize,
+    gains: Vec<f64>,
+}
+
+fn evaluate(rt: &OnnxRuntime, case: &Case) -> Outcome {
+    let mut out = case.marked.clone();
+    let result = delogo::clean(rt, &mut out, &[]).expect("ImageDelogo");
+    let boxes = reported(&result);
+    let mut o = Outcome { marks: 0, hits: 0, gains: Vec::new() };
+    let whole = PixelBox { x: 0, y: 0, width: out.width(), height: out.height() };
+    if case.tiled {
+        o.marks += 1;
+        o.hits += usize::from(result.get("TiledWatermark").is_some());
+        o.gains.push(psnr_in(&out, &case.clean, whole) - psnr_in(&case.marked, &case.clean, whole));
+    }
+    for t in &case.truth {
+        o.marks += 1;
+        let hit = found(*t, &boxes);
+        o.hits += usize::from(hit);
+        o.gains.push(psnr_in(&out, &case.clean, *t) - psnr_in(&case.marked, &case.clean, *t));
+    }
+    let gains: Vec<String> = o.gains.iter().map(|g| format!("{g:+.1}")).collect();
+    println!(
+        "| {:24} | {}x{} | {}/{} | {} | {} |",
+        case.name,
+        out.width(),
+        out.height(),
+        o.hits,
+        o.marks,
+        gains.join(" "),
+        result["Logos"].as_array().map_or(0, Vec::len)
+    );
+    o
+}
+
+#[test]
+fn marks_are_found_and_removed_and_controls_stay_untouched() {
+    let rt = runtime();
+    println!("| case | size | found | PSNR gain in box (dB) | reported |\n|---|---|---|---|---|");
+    let (mut marks, mut hits, mut gained, mut n_cases) = (0, 0, 0, 0);
+    for case in cases() {
+        let o = evaluate(&rt, &case);
+        marks += o.marks;
+        hits += o.hits;
+        gained += o.gains.iter().filter(|g| **g >= 6.0).count();
+        n_cases += 1;
+    }
+    let mut false_positives = Vec::new();
+    for name in CONTROLS {
+        let clean: RgbImage = control(name);
+        let mut out = clean.clone();
+        let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+        let n = result["Logos"].as_array().map_or(0, Vec::len)
+            + usize::from(result.get("TiledWatermark").is_some());
+        println!(
+            "| control {name:24} | {}x{} | {n} reported | {} |",
+            clean.width(),
+            clean.height(),
+            result["Logos"]
+        );
+        if n > 0 || out != clean {
+            false_positives.push(name);
+        }
+    }
+    let recall = hits as f64 / marks as f64;
+    println!(
+        "{n_cases} cases, {marks} marks: recall {:.0} % ({hits}/{marks}), PSNR gain >= 6 dB on {gained}/{marks}; \
+         false positives on {}/{} controls: {false_positives:?}",
+        recall * 100.0,
+        false_positives.len(),
+        CONTROLS.len()
+    );
+    assert!(n_cases >= 30 && CONTROLS.len() >= 15);
+}
