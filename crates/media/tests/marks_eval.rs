@@ -42,6 +42,31 @@ fn found(truth: PixelBox, boxes: &[PixelBox]) -> bool {
     boxes.iter().any(|b| 2 * intersection(truth, *b) >= area && b.width * b.height <= 4 * area)
 }
 
+/// Cases that must be found and cleaned by at least 6 dB in every mark's box: overlay text of
+/// every kind, real colour logos with a word, and text next to a logo.
+const MUST_CLEAN: &[&str] = &[
+    "text-news-tl",
+    "text-copyright-br",
+    "text-url-bc",
+    "text-live-tr",
+    "text-small-br",
+    "text-big-1600",
+    "icon-url-bl",
+    "ring-and-word",
+    "logo-and-url",
+    "mpl-logo-tl-20",
+    "mpl-logo-br-25",
+    "mpl-logo-portrait-bc",
+    "faint-ident-tl",
+];
+
+/// Floors for the whole set, where it stands today (the issue's aims, 90 % recall and no false
+/// positive, are not met yet: translucent discs, soft-edged logos on plates and the tiled marks'
+/// removal are missing; see the README's table). They keep what works from sliding back.
+const MIN_HITS: usize = 24;
+const MIN_GAINS: usize = 20;
+const MAX_FALSE_POSITIVES: usize = 3;
+
 struct Outcome {
     marks: usize,
     hits: usize,
@@ -52,6 +77,11 @@ fn evaluate(rt: &OnnxRuntime, case: &Case) -> Outcome {
     let mut out = case.marked.clone();
     let result = delogo::clean(rt, &mut out, &[]).expect("ImageDelogo");
     let boxes = reported(&result);
+    // MARKS_DUMP=dir writes each case before and after, to look at.
+    if let Ok(dir) = std::env::var("MARKS_DUMP") {
+        case.marked.save(format!("{dir}/{}.in.png", case.name)).expect("dump");
+        out.save(format!("{dir}/{}.out.png", case.name)).expect("dump");
+    }
     let mut o = Outcome { marks: 0, hits: 0, gains: Vec::new() };
     let whole = PixelBox { x: 0, y: 0, width: out.width(), height: out.height() };
     if case.tiled {
@@ -84,8 +114,13 @@ fn marks_are_found_and_removed_and_controls_stay_untouched() {
     let rt = runtime();
     println!("| case | size | found | PSNR gain in box (dB) | reported |\n|---|---|---|---|---|");
     let (mut marks, mut hits, mut gained, mut n_cases) = (0, 0, 0, 0);
+    let mut must_failures = Vec::new();
     for case in cases() {
         let o = evaluate(&rt, &case);
+        if MUST_CLEAN.contains(&case.name.as_str()) && (o.hits < o.marks || o.gains.iter().any(|g| *g < 6.0))
+        {
+            must_failures.push(case.name.clone());
+        }
         marks += o.marks;
         hits += o.hits;
         gained += o.gains.iter().filter(|g| **g >= 6.0).count();
@@ -117,4 +152,8 @@ fn marks_are_found_and_removed_and_controls_stay_untouched() {
         CONTROLS.len()
     );
     assert!(n_cases >= 30 && CONTROLS.len() >= 15);
+    assert!(must_failures.is_empty(), "not found or not cleaned by 6 dB: {must_failures:?}");
+    assert!(hits >= MIN_HITS, "recall fell to {hits}/{marks}");
+    assert!(gained >= MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{marks}");
+    assert!(false_positives.len() <= MAX_FALSE_POSITIVES, "false positives: {false_positives:?}");
 }

@@ -8,7 +8,7 @@
 //! pixels), which tells horizontal overlay text from text printed on tilted scene surfaces.
 
 use image::RgbImage;
-use image::imageops::{FilterType, resize};
+use image::imageops::{self, FilterType, resize};
 use iprod_core::{Error, Result};
 
 use super::Rect;
@@ -20,7 +20,8 @@ pub const PIXEL_THRESHOLD: f32 = 0.3;
 /// A region whose mean probability is below this is dropped (PaddleOCR's default is 0.6; 0.5 keeps
 /// faint overlays, and the callers judge the boxes further).
 pub const BOX_THRESHOLD: f32 = 0.5;
-/// The long side the image is scaled to for detection (PaddleOCR's `det_limit_side_len`).
+/// The long side the image is scaled to for detection (PaddleOCR's `det_limit_side_len`). Smaller
+/// pictures are scaled up to it: faint idents 15 px high in a 640 px picture were found only then.
 pub const ANALYSIS_SIDE: u32 = 960;
 /// DB's unclip ratio: the kernel is grown by `area · ratio / perimeter`.
 const UNCLIP_RATIO: f32 = 1.5;
@@ -54,14 +55,19 @@ pub struct TextMap {
     pub scale: (f32, f32),
 }
 
-/// Runs the detector on `image` scaled so that its long side is at most `side` (and each side a
-/// multiple of 32).
+/// Runs the detector on `image` scaled so that its long side is `side` (and each side a multiple
+/// of 32).
 pub fn probability_map(runtime: &OnnxRuntime, image: &RgbImage, side: u32) -> Result<TextMap> {
     let (w, h) = image.dimensions();
-    let shrink = (side as f32 / w.max(h) as f32).min(1.0);
+    let shrink = side as f32 / w.max(h) as f32;
     let fit = |v: u32| (((v as f32 * shrink / 32.0).round() as u32).max(1)) * 32;
     let (iw, ih) = (fit(w), fit(h));
-    let input = resize(image, iw, ih, FilterType::Triangle);
+    // Big photos shrink by area averaging (`thumbnail`): a Triangle filter over 12 MP cost ~0.2 s.
+    let input = if iw * 2 < w {
+        imageops::thumbnail(image, iw, ih)
+    } else {
+        resize(image, iw, ih, FilterType::Triangle)
+    };
     let plane = (iw * ih) as usize;
     let mut tensor = vec![0f32; 3 * plane];
     const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -211,7 +217,7 @@ mod tests {
         assert!((r.width - 2.0 * (40.0 + 7.83)).abs() < 0.2, "{r:?}");
         assert!((r.y - 2.0 * (20.0 - 3.91)).abs() < 0.1, "{r:?}");
         assert!(found[0].tilt.abs() < 1.0);
-        assert!((found[0].score - 0.9).abs() < 1e-6);
+        assert!((found[0].score - 0.9).abs() < 1e-4);
     }
 
     #[test]
@@ -230,7 +236,7 @@ mod tests {
                 l.rect.x >= 0.0 && l.rect.y >= 0.0 && l.rect.right() <= 128.0 && l.rect.bottom() <= 128.0
             );
         }
-        let diagonal = found.iter().find(|l| l.rect.y > 5.0).expect("diagonal line");
+        let diagonal = found.iter().find(|l| l.rect.height > 40.0).expect("diagonal line");
         assert!((diagonal.tilt - 45.0).abs() < 5.0, "{diagonal:?}");
     }
 }

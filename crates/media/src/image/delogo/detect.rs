@@ -77,7 +77,12 @@ pub fn detect_logos(image: &RgbImage) -> Vec<DetectedLogo> {
     let small;
     let work = if iw > WORK_WIDTH {
         let nh = ((ih as f64 * WORK_WIDTH as f64 / iw as f64).round() as u32).max(1);
-        small = imageops::resize(image, WORK_WIDTH, nh, FilterType::Triangle);
+        // Area averaging for big photos: as good for edges at this size, and far cheaper.
+        small = if iw > 2 * WORK_WIDTH {
+            imageops::thumbnail(image, WORK_WIDTH, nh)
+        } else {
+            imageops::resize(image, WORK_WIDTH, nh, FilterType::Triangle)
+        };
         &small
     } else {
         image

@@ -17,13 +17,27 @@ use iprod_core::Result;
 use super::detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, PixelBox, detect_logos};
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
+use crate::vision::saliency::{self, SIDE, SaliencyMap};
 use crate::vision::text::{self, TextLine};
 
 /// Overlay text sits within this fraction of the picture's size from a border (lower thirds and
 /// captions included).
 pub const TEXT_BAND: f32 = 0.30;
-/// Text lines tilted more than this (degrees) are on a scene surface, not rendered over it.
-const MAX_TILT: f32 = 4.0;
+/// Text further in than this from every border must not sit on the salient subject: a name tag
+/// on a uniform or a label on a box is printed on the scene, not over it.
+const EDGE_BAND: f32 = 0.10;
+/// Mean saliency around a line above which it is on the subject.
+const ON_SUBJECT: f32 = 0.4;
+/// Interior text at least this high (a fraction of the picture's height) is a caption or lower
+/// third whatever lies under it; printed scene text at that size would be a sign the picture is
+/// about. (A name tag measured 1.2 %, an icon-and-URL lower third 3.5 %.)
+const CAPTION_HEIGHT: f32 = 0.025;
+/// Text lines tilted more than this (degrees) are on a scene surface, not rendered over it
+/// (rendered lines measured 0.2–1°, a word's fragment up to 3°; coin lettering 5–13°).
+const MAX_TILT: f32 = 3.5;
+/// A line must be this much wider than high: single squarish blobs (a star, a knob) are the
+/// detector's false text, and a one-letter mark is a graphic.
+const MIN_ASPECT: f32 = 1.5;
 /// Text lines below this probability are not used.
 const MIN_TEXT_SCORE: f32 = 0.6;
 /// Text lines lower than this (source px) are too small to judge.
@@ -51,15 +65,35 @@ pub struct FoundMark {
 /// The marks over `image`, best first.
 pub fn find_marks(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<FoundMark>> {
     let lines = text::detect(runtime, image)?;
+    // The subject is asked for only when some text is far enough in to be on it.
+    let small = |l: &TextLine| l.line_height() < CAPTION_HEIGHT * image.height() as f32;
+    let interior = lines.iter().any(|l| small(l) && placement(image, l) == Placement::Interior);
+    let subject = if interior { Some(saliency::saliency(runtime, image)?) } else { None };
     let graphics: Vec<DetectedLogo> =
         detect_logos(image).into_iter().filter(|d| d.score >= LOGO_SCORE_THRESHOLD).collect();
-    Ok(combine(image, &lines, &graphics))
+    Ok(combine(image, &lines, &graphics, subject.as_ref()))
 }
 
-/// Joins the overlay text blocks and graphic marks of one picture.
-pub fn combine(image: &RgbImage, lines: &[TextLine], graphics: &[DetectedLogo]) -> Vec<FoundMark> {
+/// Joins the overlay text blocks and graphic marks of one picture; `subject` is needed to judge
+/// text in the interior band (without it such text is not used).
+pub fn combine(
+    image: &RgbImage,
+    lines: &[TextLine],
+    graphics: &[DetectedLogo],
+    subject: Option<&SaliencyMap>,
+) -> Vec<FoundMark> {
     let (w, h) = image.dimensions();
-    let overlay: Vec<&TextLine> = lines.iter().filter(|l| is_overlay_text(image, l)).collect();
+    let overlay: Vec<&TextLine> = lines
+        .iter()
+        .filter(|l| match placement(image, l) {
+            Placement::Edge => true,
+            Placement::Interior => {
+                l.line_height() >= CAPTION_HEIGHT * h as f32
+                    || subject.is_some_and(|s| !on_subject(s, l.rect, w, h))
+            }
+            Placement::NotOverlay => false,
+        })
+        .collect();
     let mut marks: Vec<FoundMark> = blocks(&overlay)
         .into_iter()
         .map(|(rect, score)| FoundMark { region: to_box(rect, w, h), score, evidence: Evidence::Text })
@@ -93,20 +127,57 @@ pub fn combine(image: &RgbImage, lines: &[TextLine], graphics: &[DetectedLogo]) 
     merged
 }
 
+/// How a text line could be an overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Rendered-looking text within [`EDGE_BAND`] of a border.
+    Edge,
+    /// Rendered-looking text further in, within [`TEXT_BAND`]: an overlay unless on the subject.
+    Interior,
+    NotOverlay,
+}
+
 /// Horizontal, sharp, large enough, near a border.
-fn is_overlay_text(image: &RgbImage, line: &TextLine) -> bool {
+pub fn placement(image: &RgbImage, line: &TextLine) -> Placement {
+    if !is_overlay_text(image, line) {
+        return Placement::NotOverlay;
+    }
     let (w, h) = (image.width() as f32, image.height() as f32);
     let r = line.rect;
-    let long = r.width >= 2.0 * r.height;
+    let edge = r.x.min(w - r.right()) / w <= EDGE_BAND || r.y.min(h - r.bottom()) / h <= EDGE_BAND;
+    if edge { Placement::Edge } else { Placement::Interior }
+}
+
+/// Whether the salient subject surrounds `r` (mean saliency over a ring one line height wide).
+fn on_subject(subject: &SaliencyMap, r: Rect, w: u32, h: u32) -> bool {
+    let m = r.height.min(r.width);
+    let (sx, sy) = (SIDE as f32 / w as f32, SIDE as f32 / h as f32);
+    let cell = |v: f32, s: f32| ((v * s).max(0.0) as usize).min(SIDE - 1);
+    let (x0, y0) = (cell(r.x - m, sx), cell(r.y - m, sy));
+    let (x1, y1) = (cell(r.right() + m, sx), cell(r.bottom() + m, sy));
+    let (ix0, iy0, ix1, iy1) = (cell(r.x, sx), cell(r.y, sy), cell(r.right(), sx), cell(r.bottom(), sy));
+    let (mut sum, mut n) = (0.0f32, 0usize);
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            if !(ix0..=ix1).contains(&x) || !(iy0..=iy1).contains(&y) {
+                sum += subject.values[y * SIDE + x];
+                n += 1;
+            }
+        }
+    }
+    n > 0 && sum / n as f32 >= ON_SUBJECT
+}
+
+/// Horizontal, sharp, large enough, within [`TEXT_BAND`] of a border.
+pub fn is_overlay_text(image: &RgbImage, line: &TextLine) -> bool {
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let r = line.rect;
     if line.score < MIN_TEXT_SCORE || line.line_height() < MIN_LINE_HEIGHT || r.height > 0.2 * h {
         return false;
     }
-    // The tilt of a short, squarish region says little; a long line must be level.
-    if long && line.tilt.abs() > MAX_TILT {
+    // Vertical text runs on scene objects (signs, spines, rockets); tilted text on surfaces.
+    if r.width < MIN_ASPECT * r.height || line.tilt.abs() > MAX_TILT {
         return false;
-    }
-    if !long && r.height > 1.5 * r.width {
-        return false; // vertical text runs on scene objects (signs, spines, rockets)
     }
     let gx = r.x.min(w - r.right()) / w;
     let gy = r.y.min(h - r.bottom()) / h;
@@ -118,7 +189,7 @@ fn is_overlay_text(image: &RgbImage, line: &TextLine) -> bool {
 
 /// Over the strong edges in `r`, the largest one-pixel steps summed over the gradient magnitudes:
 /// about 2 on rendered glyphs, about 1 on edges a lens spread over several pixels.
-fn crispness(image: &RgbImage, r: Rect) -> f32 {
+pub fn crispness(image: &RgbImage, r: Rect) -> f32 {
     let (iw, ih) = image.dimensions();
     let x0 = (r.x.max(1.0) as u32).min(iw - 1);
     let y0 = (r.y.max(1.0) as u32).min(ih - 1);

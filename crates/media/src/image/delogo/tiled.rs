@@ -12,7 +12,7 @@
 //! not built yet.
 
 use image::RgbImage;
-use image::imageops::{FilterType, resize};
+use image::imageops::{FilterType, resize, thumbnail};
 
 use super::detect::PixelBox;
 
@@ -135,12 +135,13 @@ fn agreement(a: &[[f32; 3]], b: &[[f32; 3]]) -> f32 {
 pub fn detect_tiled(image: &RgbImage) -> Option<TiledWatermark> {
     let (w, h) = image.dimensions();
     let scale = (WORK_WIDTH as f32 / w as f32).min(1.0);
-    let small = resize(
-        image,
-        ((w as f32 * scale).round() as u32).max(1),
-        ((h as f32 * scale).round() as u32).max(1),
-        FilterType::Triangle,
-    );
+    let (sw, sh) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
+    // Area averaging for big photos (a Triangle filter over 12 MP cost ~0.2 s).
+    let small = if w > 4 * WORK_WIDTH {
+        thumbnail(image, sw, sh)
+    } else {
+        resize(image, sw, sh, FilterType::Triangle)
+    };
     let planes = high_pass(&small);
     if planes.w < 4 * MIN_PERIOD || planes.h < 4 * MIN_PERIOD {
         return None;
