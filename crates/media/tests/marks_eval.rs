@@ -157,3 +157,29 @@ fn marks_are_found_and_removed_and_controls_stay_untouched() {
     assert!(gained >= MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{marks}");
     assert!(false_positives.len() <= MAX_FALSE_POSITIVES, "false positives: {false_positives:?}");
 }
+
+#[test]
+fn a_mark_covering_most_of_the_picture_is_reported_not_smeared() {
+    // GIVEN a photo with a big translucent plate over most of it, named as the logo box
+    let rt = runtime();
+    let mut img = control("china.jpg");
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        if (40..600).contains(&x) && (30..400).contains(&y) && (x / 12 + y / 12) % 2 == 0 {
+            p.0 = [250, 250, 250];
+        }
+    }
+    let before = img.clone();
+    let given = [iprod_core::params::LogoBox { x: 0.05, y: 0.05, width: 0.9, height: 0.9 }];
+    // WHEN ImageDelogo cleans it
+    let result = delogo::clean(&rt, &mut img, &given).expect("ImageDelogo");
+    // THEN the mark is reported with Removed false and a reason, and the picture is unchanged
+    let logo = &result["Logos"][0];
+    assert_eq!(logo["Removed"], false, "{result}");
+    assert!(logo["Reason"].as_str().unwrap_or("").contains("% of the picture"), "{result}");
+    assert!(img == before);
+    // while a small given box is removed as before
+    let small = [iprod_core::params::LogoBox { x: 0.05, y: 0.05, width: 0.1, height: 0.1 }];
+    let result = delogo::clean(&rt, &mut img, &small).expect("ImageDelogo");
+    assert_eq!(result["Logos"][0]["Removed"], true, "{result}");
+    assert!(img != before);
+}

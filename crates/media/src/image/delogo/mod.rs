@@ -17,6 +17,9 @@ use inpaint::{inpaint_telea, overlay_mask};
 
 /// Neighbourhood of known pixels each filled pixel is estimated from.
 const INPAINT_RADIUS: u32 = 7;
+/// A mark whose pixels cover more than this fraction of the picture is reported, not filled:
+/// inpainting from the borders of so large a hole invents a smear, not the picture under it.
+const MAX_FILL_FRACTION: f64 = 0.2;
 
 /// A given box in normalised coordinates → pixels, at least 1×1 and inside the image.
 pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
@@ -30,7 +33,8 @@ pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 }
 
 /// Cleans `image` in place: the given boxes, or (none given) the confidently detected ones.
-/// Returns the job's `Result`: the boxes cleaned, in pixels and normalised.
+/// Returns the job's `Result`: the boxes, in pixels and normalised, each with `Removed` (and a
+/// `Reason` when it was too large to fill).
 pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> Result<Value> {
     let (w, h) = image.dimensions();
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
@@ -42,7 +46,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     for (region, score) in regions {
         // Only the overlay's own pixels are filled, not the whole rectangle around them.
         let mask = overlay_mask(image, region);
-        inpaint_telea(image, &mask, INPAINT_RADIUS);
+        let covered = mask.pixels().filter(|p| p.0[0] > 0).count() as f64 / (f64::from(w) * f64::from(h));
+        let removed = covered <= MAX_FILL_FRACTION;
+        if removed {
+            inpaint_telea(image, &mask, INPAINT_RADIUS);
+        }
         let mut entry = json!({
             "X": region.x, "Y": region.y, "Width": region.width, "Height": region.height,
             "Box": [
@@ -50,7 +58,15 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
                 round4(f64::from(region.width) / f64::from(w)), round4(f64::from(region.height) / f64::from(h))
             ],
             "Source": if score.is_some() { "detected" } else { "given" },
+            "Removed": removed,
         });
+        if !removed {
+            entry["Reason"] = json!(format!(
+                "the mark covers {:.0} % of the picture (at most {:.0} % can be filled plausibly): left as it is",
+                covered * 100.0,
+                MAX_FILL_FRACTION * 100.0
+            ));
+        }
         if let Some((score, evidence)) = score {
             entry["Score"] = json!(round4(f64::from(score)));
             entry["Evidence"] = json!(evidence);
