@@ -96,9 +96,11 @@ impl Engine {
             .find(|s| s.codec_type.as_deref() == Some("audio"))
             .and_then(|s| s.codec_name.clone());
         // A missing or corrupt model pack fails the job now, not after minutes of decoding.
-        let needed: &[&models::OnnxModel] = match task.function {
-            FunctionName::VideoH2V => &[&models::CENTERFACE, &models::U2NETP],
-            FunctionName::Cover | FunctionName::VideoClip => &[&models::CENTERFACE],
+        let needed: &[&models::OnnxModel] = match &task.params {
+            JobParams::VideoH2V { .. } => &[&models::CENTERFACE, &models::U2NETP],
+            JobParams::Cover { .. } | JobParams::VideoClip(_) => &[&models::CENTERFACE],
+            // Finding the logos reads overlay text; given boxes need no model.
+            JobParams::VideoDelogo { logos } if logos.is_empty() => &[&models::PPOCR_DET],
             _ => &[],
         };
         for model in needed {
@@ -138,7 +140,9 @@ impl Engine {
                 let detected = logos.is_empty();
                 let found = if detected {
                     let meter = Meter::default();
-                    let finding = delogo::find_static_logos(ffmpeg, &task.input, &info, (timeout, &meter));
+                    let runtime = self.runtime.clone();
+                    let finding =
+                        delogo::find_static_logos(ffmpeg, &task.input, &info, runtime, (timeout, &meter));
                     metered(finding, &meter, |f| progress.report(5 + (f * 25.0) as u8)).await?
                 } else {
                     logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect()

@@ -59,7 +59,8 @@ async fn delogo(
     params: &str,
     progress: &Recorder,
 ) -> iprod_core::ports::MediaOutput {
-    let engine = Engine::new(EngineSettings::default());
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/model-pack");
+    let engine = Engine::new(EngineSettings { model_dir, ..EngineSettings::default() });
     let task = MediaTask {
         job_id: JobId::generate(),
         pipeline_id: PipelineId::default_pipeline(),

@@ -1,9 +1,10 @@
-//! VideoDelogo: the given boxes, or the static overlays found on sparse analysis frames (with the
-//! time ranges they are shown in), removed in one ffmpeg pass with its `delogo` filter
+//! VideoDelogo: the given boxes, or the overlays found on sparse analysis frames (static overlays
+//! and persistent overlay text, with the time ranges they are shown in), removed in one ffmpeg pass with its `delogo` filter
 //! (interpolation from the box's surroundings; `enable` limits it to the ranges), audio kept,
 //! H.264 MP4 with +faststart.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use iprod_core::Result;
@@ -12,9 +13,11 @@ use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
 use super::info::VideoInfo;
-use super::logo_times::shown;
+use super::logo_times::{LogoTemplate, shown};
 use super::meter::Meter;
 use super::static_logo::StaticOverlayFinder;
+use super::text_marks::{self, TextMark, TextSampler};
+use crate::onnx::OnnxRuntime;
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
@@ -38,44 +41,104 @@ impl Logo {
     }
 }
 
-/// The static overlays of the video, each with the time ranges it is shown in.
+/// At most this many overlays are removed when they are found (the API takes two given boxes;
+/// a trailer has idents in both lower corners and a URL besides).
+pub const MAX_FOUND: usize = 4;
+
+/// The overlays of the video, each with the time ranges it is shown in: static overlays from
+/// the whole-video statistics, and overlay text confirmed by persistence (`text_marks`).
 pub async fn find_static_logos(
     ffmpeg: &Path,
     input: &Path,
     info: &VideoInfo,
+    runtime: Arc<OnnxRuntime>,
     (timeout, meter): (Duration, &Meter),
 ) -> Result<Vec<Logo>> {
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
+    let (w, h) = (w as usize, h as usize);
     let source = (info.width, info.height, info.fps);
-    let mut finder = StaticOverlayFinder::new(w as usize, h as usize);
+    let mut finder = StaticOverlayFinder::new(w, h);
+    let mut sampler = TextSampler::new(info.duration);
     meter.expect(info.duration);
     for_each_frame(ffmpeg, input, source, &ANALYSIS, timeout, |frame| {
         finder.push(frame.pixels);
+        sampler.offer(frame.time, frame.pixels);
         meter.advance(1.0 / ANALYSIS.fps.unwrap_or(info.fps));
         true
     })
     .await?;
-    let boxes = finder.boxes(iprod_core::params::MAX_LOGO_BOXES);
-    if boxes.is_empty() {
+    let samples = sampler.samples;
+    let texts = tokio::task::spawn_blocking(move || text_marks::confirmed(&runtime, &samples, w, h))
+        .await
+        .map_err(|e| iprod_core::Error::internal(format!("text detection stopped: {e}")))??;
+    let candidates = overlays(&finder, texts, (w, h));
+    if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let templates: Vec<_> = boxes.iter().map(|b| finder.template(b)).collect();
-    let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); boxes.len()];
+    let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); candidates.len()];
     let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
     meter.expect(info.duration);
     for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
-        for (template, scores) in templates.iter().zip(&mut scores) {
+        for ((_, template), scores) in candidates.iter().zip(&mut scores) {
             scores.push((frame.time, template.presence(frame.pixels)));
         }
         meter.advance(1.0 / PRESENCE_FPS);
         true
     })
     .await?;
-    Ok(boxes
+    Ok(candidates
         .into_iter()
         .zip(&scores)
-        .map(|(area, scores)| Logo { area, shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration) })
+        .map(|((area, _), scores)| Logo { area, shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration) })
         .collect())
+}
+
+/// Static boxes and confirmed text joined: a text block that overlaps a static box widens it (a
+/// logo with its name), the others are added; at most [`MAX_FOUND`], static ones first.
+fn overlays(
+    finder: &StaticOverlayFinder,
+    texts: Vec<TextMark>,
+    (w, h): (usize, usize),
+) -> Vec<(LogoBox, LogoTemplate)> {
+    let normalised = |(x0, y0, x1, y1): (usize, usize, usize, usize)| LogoBox {
+        x: x0 as f64 / w as f64,
+        y: y0 as f64 / h as f64,
+        width: (x1 - x0) as f64 / w as f64,
+        height: (y1 - y0) as f64 / h as f64,
+    };
+    let mut found: Vec<LogoBox> = finder.boxes(MAX_FOUND);
+    let mut from_text: Vec<(LogoBox, LogoTemplate)> = Vec::new();
+    for mark in texts {
+        let b = normalised(mark.area);
+        match found.iter_mut().find(|s| overlap(s, &b) > 0.0) {
+            // Text mostly inside a static box is that logo's own lettering: the static outline
+            // is the tighter one. Text reaching well outside is the logo's name beside it.
+            Some(s) if overlap(s, &b) >= 0.6 * b.width * b.height => {}
+            Some(s) => *s = union(s, &b),
+            None => from_text.push((b, mark.template)),
+        }
+    }
+    let mut out: Vec<(LogoBox, LogoTemplate)> = found.into_iter().map(|b| (b, finder.template(&b))).collect();
+    out.extend(from_text);
+    out.truncate(MAX_FOUND);
+    out
+}
+
+/// The area two boxes share.
+fn overlap(a: &LogoBox, b: &LogoBox) -> f64 {
+    let w = (a.x + a.width).min(b.x + b.width) - a.x.max(b.x);
+    let h = (a.y + a.height).min(b.y + b.height) - a.y.max(b.y);
+    w.max(0.0) * h.max(0.0)
+}
+
+fn union(a: &LogoBox, b: &LogoBox) -> LogoBox {
+    let (x, y) = (a.x.min(b.x), a.y.min(b.y));
+    LogoBox {
+        x,
+        y,
+        width: (a.x + a.width).max(b.x + b.width) - x,
+        height: (a.y + a.height).max(b.y + b.height) - y,
+    }
 }
 
 /// x, y, width, height in source pixels.

@@ -13,6 +13,7 @@ pub mod sampling;
 pub mod shots;
 pub mod static_logo;
 pub mod subject_track;
+pub mod text_marks;
 
 use std::path::Path;
 use std::time::Duration;

@@ -32,7 +32,7 @@ const ON_SUBJECT: f32 = 0.4;
 /// Interior text at least this high (a fraction of the picture's height) is a caption or lower
 /// third whatever lies under it; printed scene text at that size would be a sign the picture is
 /// about. (A name tag measured 1.2 %, an icon-and-URL lower third 3.5 %.)
-const CAPTION_HEIGHT: f32 = 0.025;
+pub const CAPTION_HEIGHT: f32 = 0.025;
 /// Text lines tilted more than this (degrees) are on a scene surface, not rendered over it
 /// (rendered lines measured 0.2–1°, a word's fragment up to 3°; coin lettering 5–13°).
 const MAX_TILT: f32 = 3.5;

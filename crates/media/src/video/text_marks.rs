@@ -1,0 +1,214 @@
+//! Overlay text in a video (idents, URLs, channel names), found by the text detector on sparse
+//! samples of the analysis frames and confirmed by persistence: the same line, with the same
+//! gradients, at the same place in at least [`MIN_SIGHTINGS`] samples. This holds where the
+//! static-overlay statistics cannot tell: a background that stays still for long stretches,
+//! faint grey text, and overlays shown for only part of the video.
+
+use image::{Rgb, RgbImage};
+use iprod_core::Result;
+
+use super::logo_times::LogoTemplate;
+use super::static_logo::sobel;
+use crate::image::delogo::find::{CAPTION_HEIGHT, Placement, placement};
+use crate::onnx::OnnxRuntime;
+use crate::vision::Rect;
+use crate::vision::text::{self, TextLine};
+
+/// Seconds between text samples: an overlay shown for [`SAMPLE_EVERY`] × [`MIN_SIGHTINGS`]
+/// seconds or more is seen often enough to be confirmed.
+pub const SAMPLE_EVERY: f64 = 1.5;
+/// At most this many samples (spread evenly over longer videos): ~150 ms of inference each.
+pub const MAX_SAMPLES: usize = 40;
+/// The detector reads the 480 px analysis frames scaled up to this long side: small, faint text
+/// is found only when scaled up (at 720 a lower-third URL came apart into pieces and scenery
+/// read as text; at 960 it was one clean line).
+const TEXT_SIDE: u32 = 960;
+/// A line must be seen in at least this many samples…
+const MIN_SIGHTINGS: usize = 2;
+/// …at boxes overlapping this much…
+const SAME_PLACE: f32 = 0.4;
+/// …with gradients this alike (cosine similarity to the sightings' mean): the same text, not
+/// changing captions or dialogue subtitles in one place.
+const SAME_TEXT: f32 = 0.5;
+
+/// Grey analysis frames kept for the text detector, one every [`SAMPLE_EVERY`] seconds.
+pub struct TextSampler {
+    every: f64,
+    next: f64,
+    pub samples: Vec<(f64, Vec<u8>)>,
+}
+
+impl TextSampler {
+    /// Samples for a video of `duration` seconds: every [`SAMPLE_EVERY`] s, fewer on long videos.
+    pub fn new(duration: f64) -> Self {
+        let every = SAMPLE_EVERY.max(duration / MAX_SAMPLES as f64);
+        Self { every, next: every / 2.0, samples: Vec::new() }
+    }
+
+    pub fn offer(&mut self, time: f64, pixels: &[u8]) {
+        if time + 1e-6 >= self.next && self.samples.len() < MAX_SAMPLES {
+            self.samples.push((time, pixels.to_vec()));
+            self.next += self.every;
+        }
+    }
+}
+
+/// A confirmed overlay text block: its box in analysis pixels (x0, y0, x1, y1 exclusive), when
+/// it was seen, and its mean gradients (for the presence pass).
+pub struct TextMark {
+    pub area: (usize, usize, usize, usize),
+    pub seen: Vec<f64>,
+    pub template: LogoTemplate,
+}
+
+/// The overlay text lines of every sample, confirmed by persistence. `width` × `height` is the
+/// analysis frames' size.
+pub fn confirmed(
+    runtime: &OnnxRuntime,
+    samples: &[(f64, Vec<u8>)],
+    width: usize,
+    height: usize,
+) -> Result<Vec<TextMark>> {
+    // Per sample: the overlay-looking lines.
+    let mut tracks: Vec<Track> = Vec::new();
+    for (k, (_, pixels)) in samples.iter().enumerate() {
+        let picture = RgbImage::from_fn(width as u32, height as u32, |x, y| {
+            let v = pixels[y as usize * width + x as usize];
+            Rgb([v, v, v])
+        });
+        let map = text::probability_map(runtime, &picture, TEXT_SIDE)?;
+        for line in text::lines(&map, width as u32, height as u32) {
+            // Without the subject at hand, interior text must be caption-sized to count.
+            let overlay = match placement(&picture, &line) {
+                Placement::Edge => true,
+                Placement::Interior => line.line_height() >= CAPTION_HEIGHT * height as f32,
+                Placement::NotOverlay => false,
+            };
+            if !overlay {
+                continue;
+            }
+            match tracks.iter_mut().find(|t| t.rect.iou(&line.rect) >= SAME_PLACE) {
+                Some(t) => t.add(k, &line),
+                None => tracks.push(Track { rect: line.rect, sightings: vec![k] }),
+            }
+        }
+    }
+    let mut marks = Vec::new();
+    for track in tracks {
+        if track.sightings.len() < MIN_SIGHTINGS {
+            continue;
+        }
+        let area = inner_area(track.rect, width, height);
+        let gradients: Vec<Vec<(f32, f32)>> =
+            track.sightings.iter().map(|k| box_gradient(&samples[*k].1, width, area)).collect();
+        let mean = mean_gradient(&gradients);
+        // Keep the sightings that show the same text; enough of them must remain.
+        let same: Vec<usize> = track
+            .sightings
+            .iter()
+            .zip(&gradients)
+            .filter(|(_, g)| cosine(g, &mean) >= SAME_TEXT)
+            .map(|(k, _)| *k)
+            .collect();
+        if same.len() < MIN_SIGHTINGS {
+            continue;
+        }
+        let kept: Vec<Vec<(f32, f32)>> =
+            same.iter().map(|k| box_gradient(&samples[*k].1, width, area)).collect();
+        marks.push(TextMark {
+            area,
+            seen: same.iter().map(|k| samples[*k].0).collect(),
+            template: LogoTemplate { width, area, gradient: mean_gradient(&kept) },
+        });
+    }
+    Ok(marks)
+}
+
+/// One place where text was seen, and in which samples.
+struct Track {
+    rect: Rect,
+    sightings: Vec<usize>,
+}
+
+impl Track {
+    fn add(&mut self, sample: usize, line: &TextLine) {
+        // The union: a line read a little shorter in one frame still belongs.
+        let (x0, y0) = (self.rect.x.min(line.rect.x), self.rect.y.min(line.rect.y));
+        let x1 = self.rect.right().max(line.rect.right());
+        let y1 = self.rect.bottom().max(line.rect.bottom());
+        self.rect = Rect { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+        if self.sightings.last() != Some(&sample) {
+            self.sightings.push(sample);
+        }
+    }
+}
+
+/// `r` as a box at least one pixel inside the frame (where Sobel is defined).
+fn inner_area(r: Rect, w: usize, h: usize) -> (usize, usize, usize, usize) {
+    let x0 = (r.x.floor() as usize).clamp(1, w.saturating_sub(2).max(1));
+    let y0 = (r.y.floor() as usize).clamp(1, h.saturating_sub(2).max(1));
+    let x1 = (r.right().ceil() as usize).clamp(x0 + 1, w - 1);
+    let y1 = (r.bottom().ceil() as usize).clamp(y0 + 1, h - 1);
+    (x0, y0, x1, y1)
+}
+
+fn box_gradient(pixels: &[u8], w: usize, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> Vec<(f32, f32)> {
+    (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .map(|(x, y)| {
+            let (gx, gy) = sobel(pixels, w, x, y);
+            (gx / 8.0, gy / 8.0)
+        })
+        .collect()
+}
+
+fn mean_gradient(all: &[Vec<(f32, f32)>]) -> Vec<(f32, f32)> {
+    let n = all.len().max(1) as f32;
+    let mut mean = vec![(0.0f32, 0.0f32); all.first().map_or(0, Vec::len)];
+    for g in all {
+        for (m, v) in mean.iter_mut().zip(g) {
+            m.0 += v.0 / n;
+            m.1 += v.1 / n;
+        }
+    }
+    mean
+}
+
+fn cosine(a: &[(f32, f32)], b: &[(f32, f32)]) -> f32 {
+    let (mut dot, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for (p, q) in a.iter().zip(b) {
+        dot += p.0 * q.0 + p.1 * q.1;
+        aa += p.0 * p.0 + p.1 * p.1;
+        bb += q.0 * q.0 + q.1 * q.1;
+    }
+    dot / (aa.sqrt() * bb.sqrt()).max(1e-6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_spread_over_the_video() {
+        let mut s = TextSampler::new(10.0);
+        for k in 0..20 {
+            s.offer(f64::from(k) * 0.5, &[0u8; 4]);
+        }
+        let times: Vec<f64> = s.samples.iter().map(|(t, _)| *t).collect();
+        assert_eq!(times, vec![1.0, 2.5, 4.0, 5.5, 7.0, 8.5]);
+        let mut long = TextSampler::new(600.0);
+        for k in 0..1200 {
+            long.offer(f64::from(k) * 0.5, &[0u8; 4]);
+        }
+        assert_eq!(long.samples.len(), MAX_SAMPLES);
+        assert!(long.samples.last().is_some_and(|(t, _)| *t > 580.0));
+    }
+
+    #[test]
+    fn the_same_gradients_agree_and_other_text_does_not() {
+        let a = vec![(1.0, 0.0), (0.0, 1.0), (-1.0, 0.5)];
+        let b = vec![(0.0, 1.0), (1.0, 0.0), (0.5, -1.0)];
+        assert!((cosine(&a, &a) - 1.0).abs() < 1e-6);
+        assert!(cosine(&a, &b) < SAME_TEXT);
+    }
+}
