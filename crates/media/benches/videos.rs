@@ -248,9 +248,10 @@ fn main() {
     };
     let plain = |s: f64| (s, 0.0, 0.0);
 
-    // BENCH_ONLY=delogo runs the VideoDelogo rows alone.
-    let only_delogo = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "delogo");
-    if !only_delogo {
+    // BENCH_ONLY=delogo or BENCH_ONLY=h2v runs those rows alone.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let want = |rows: &str| only.as_deref().is_none_or(|o| o == rows);
+    if only.is_none() {
         let decode = seconds(rounds, || {
             run(Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&input).args(["-f", "null", "-"]))
         });
@@ -280,6 +281,8 @@ fn main() {
 
         let clip = measured(1, &mut || process(FunctionName::VideoClip, "", "oss://media/o/s.mp4"));
         row("VideoClip, 15 s summary", clip, decode);
+    }
+    if want("h2v") {
         let h2v = measured(rounds, &mut || process(FunctionName::VideoH2V, "", "oss://media/o/v.mp4"));
         let crop = seconds(rounds, || ffmpeg(&input, "crop=ih*9/16:ih", "20", &out));
         row("VideoH2V (shots + faces/saliency + sendcmd crop)", h2v, crop);
@@ -292,6 +295,9 @@ fn main() {
         row("VideoH2V, a face in every frame (no saliency)", h2v_face, crop_face);
         row("  baseline: ffmpeg static centre crop", plain(crop_face), crop_face);
     }
+    if !want("delogo") {
+        return;
+    }
     let given = measured(rounds, &mut || {
         process(FunctionName::VideoDelogo, r#"{"Logo":[[0.85,0.04,0.12,0.11]]}"#, "oss://media/o/d.mp4")
     });
@@ -301,7 +307,7 @@ fn main() {
     row("VideoDelogo, automatic (static overlays + overlay text)", detected, delogo);
     row("  baseline: ffmpeg delogo, same box", plain(delogo), delogo);
 
-    if only_delogo {
+    if only.is_some() {
         return;
     }
     println!("shot detection accuracy (a match is within one frame):");

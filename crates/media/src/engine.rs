@@ -97,7 +97,7 @@ impl Engine {
             .and_then(|s| s.codec_name.clone());
         // A missing or corrupt model pack fails the job now, not after minutes of decoding.
         let needed: &[&models::OnnxModel] = match &task.params {
-            JobParams::VideoH2V { .. } => &[&models::CENTERFACE, &models::U2NETP],
+            JobParams::VideoH2V { .. } => &[&models::CENTERFACE, &models::U2NETP, &models::PPOCR_DET],
             JobParams::Cover { .. } | JobParams::VideoClip(_) => &[&models::CENTERFACE],
             // Finding the logos reads overlay text; given boxes need no model.
             JobParams::VideoDelogo { logos } if logos.is_empty() => &[&models::PPOCR_DET],
@@ -179,12 +179,14 @@ impl Engine {
                     progress.report(50 + (f * 45.0) as u8)
                 })
                 .await?;
-                h2v::result(
+                let mut result = h2v::result(
                     &shots,
                     (window, output.unwrap_or(window)),
                     (info.width, info.height),
                     info.duration,
-                )
+                );
+                result["Text"] = h2v::text_regions(&samples);
+                result
             }
             other => {
                 return Err(Error::internal(format!("{} is not a video function", other.function())));

@@ -201,7 +201,7 @@ fn without_faces_the_salient_subject_is_framed() {
 
 #[test]
 fn plan_is_consistent_with_render_size() {
-    let plan = h2v::plan(1000, 400, Aspect { width: 1, height: 1 }, &[], None);
+    let plan = h2v::plan(1000, 400, Aspect { width: 1, height: 1 }, &[], None, &[]);
     assert_eq!((plan.window.width, plan.window.height), (400, 400));
 }
 

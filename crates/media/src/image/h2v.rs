@@ -1,15 +1,20 @@
 //! ImageH2V: a landscape image reframed to a vertical (default 9:16) window that keeps the
 //! subject. Faces decide first (all of them when they fit, else the dominant one, never a face
-//! cut by the window edge), then the salient subject, else the centre. When the important content
-//! is wider than any window, the whole image is shown padded over a blurred fill instead.
+//! cut by the window edge), then the salient subject, else the centre. On-screen text (titles,
+//! captions, lower thirds) is kept whole like a face: framed with the subject when both fit, else
+//! the picture is padded rather than the text cut (AutoFlip's rule for required regions). When
+//! the important content is wider than any window, the whole image is shown padded over a
+//! blurred fill instead.
 
 use image::imageops::FilterType;
 use image::{DynamicImage, RgbImage};
 use iprod_core::params::Aspect;
 use serde::Serialize;
 
+use crate::vision::Rect;
 use crate::vision::faces::Face;
 use crate::vision::saliency::{SIDE, SaliencyMap};
+use crate::vision::text::{TextLine, join_lines};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Mode {
@@ -60,8 +65,47 @@ const FACE_MARGIN: f32 = 0.35;
 const PEER_FACE: f32 = 0.6;
 /// A salient subject wider than this many windows is shown padded rather than cropped.
 const SALIENT_TOO_WIDE: f32 = 1.6;
+/// Text lines at least this high (a fraction of the picture's height) are on-screen text a
+/// viewer reads (titles, captions, lower thirds); smaller text is scene detail.
+const READABLE_TEXT: f32 = 0.03;
+/// Lines tilted more than this (degrees) are printed on scene surfaces.
+const TEXT_MAX_TILT: f32 = 5.0;
+/// Text within this fraction of two borders at once (a corner) and narrower than
+/// [`CORNER_MARK_WIDTH`] of the picture is a burnt-in logo or watermark: never a subject.
+const CORNER_BAND: f32 = 0.12;
+const CORNER_MARK_WIDTH: f32 = 0.25;
 
-pub fn plan(width: u32, height: u32, aspect: Aspect, faces: &[Face], saliency: Option<&SaliencyMap>) -> Plan {
+/// The on-screen text blocks among `lines` that framing must keep whole: readable, level, not a
+/// corner mark; lines of one caption joined.
+pub fn on_screen_text(lines: &[TextLine], width: u32, height: u32) -> Vec<Rect> {
+    let (w, h) = (width as f32, height as f32);
+    let readable: Vec<&TextLine> = lines
+        .iter()
+        .filter(|l| {
+            let r = l.rect;
+            let corner = (r.x / w <= CORNER_BAND || (w - r.right()) / w <= CORNER_BAND)
+                && (r.y / h <= CORNER_BAND || (h - r.bottom()) / h <= CORNER_BAND)
+                && r.width < CORNER_MARK_WIDTH * w;
+            l.score >= 0.6
+                && l.line_height() >= READABLE_TEXT * h
+                // Words are wider than high; a squarish blob is a pattern the detector took for
+                // text (a red-and-white target measured 168x166).
+                && r.width >= 1.5 * r.height
+                && l.tilt.abs() <= TEXT_MAX_TILT
+                && !corner
+        })
+        .collect();
+    join_lines(&readable).into_iter().map(|(r, _)| r).collect()
+}
+
+pub fn plan(
+    width: u32,
+    height: u32,
+    aspect: Aspect,
+    faces: &[Face],
+    saliency: Option<&SaliencyMap>,
+    texts: &[Rect],
+) -> Plan {
     let target = aspect.width as f32 / aspect.height as f32;
     let horizontal = width as f32 / height as f32 > target;
     // The window spans the whole fixed axis and slides along the free one.
@@ -77,6 +121,13 @@ pub fn plan(width: u32, height: u32, aspect: Aspect, faces: &[Face], saliency: O
             Span { lo: lo - len * FACE_MARGIN, hi: lo + len * (1.0 + FACE_MARGIN), weight: f.rect.area() }
         })
         .collect();
+    let text_spans: Vec<Span> = texts
+        .iter()
+        .map(|r| {
+            let (lo, len) = if horizontal { (r.x, r.width) } else { (r.y, r.height) };
+            Span { lo, hi: lo + len, weight: r.area() }
+        })
+        .collect();
     let (placement, basis) = if !spans.is_empty() {
         (place_faces(&spans, window, extent), "faces")
     } else if let Some(span) = saliency.and_then(|s| salient_span(s, horizontal, extent)) {
@@ -88,6 +139,7 @@ pub fn plan(width: u32, height: u32, aspect: Aspect, faces: &[Face], saliency: O
     } else {
         (Placement::At((extent - window) / 2.0), "centre")
     };
+    let (placement, basis) = with_text(placement, basis, (&spans, &text_spans), window, extent);
     let (mode, start) = match placement {
         Placement::At(start) => (Mode::Crop, start.clamp(0.0, extent - window).round() as u32),
         Placement::Pad => (Mode::Pad, 0),
@@ -98,6 +150,49 @@ pub fn plan(width: u32, height: u32, aspect: Aspect, faces: &[Face], saliency: O
         (Mode::Crop, false) => Window { x: 0, y: start, width, height: window as u32 },
     };
     Plan { window, mode, basis }
+}
+
+/// The placement with the on-screen text kept whole: unchanged when it already holds every text
+/// block; else the faces (or the framed subject) and the text framed together when they fit one
+/// window; else padded, rather than a line cut.
+fn with_text(
+    placement: Placement,
+    basis: &'static str,
+    (faces, texts): (&[Span], &[Span]),
+    window: f32,
+    extent: f32,
+) -> (Placement, &'static str) {
+    let Placement::At(start) = placement else { return (placement, basis) };
+    if texts.is_empty() {
+        return (placement, basis);
+    }
+    let start = start.clamp(0.0, extent - window);
+    if texts.iter().all(|t| t.lo >= start - 0.5 && t.hi <= start + window + 0.5) {
+        return (Placement::At(start), basis);
+    }
+    // What the subject needs: the faces, or (no face) the window chosen so far, shrunk to its
+    // middle third so the subject stays in view.
+    let (mut lo, mut hi) = if faces.is_empty() {
+        (start + window / 3.0, start + 2.0 * window / 3.0)
+    } else {
+        faces.iter().fold((f32::MAX, f32::MIN), |(lo, hi), s| (lo.min(s.lo), hi.max(s.hi)))
+    };
+    if basis == "centre" {
+        (lo, hi) = (f32::MAX, f32::MIN);
+    }
+    for t in texts {
+        (lo, hi) = (lo.min(t.lo), hi.max(t.hi));
+    }
+    let joined = match basis {
+        "faces" => "faces+text",
+        "saliency" => "saliency+text",
+        _ => "text",
+    };
+    if hi - lo <= window {
+        (Placement::At((lo + hi) / 2.0 - window / 2.0), joined)
+    } else {
+        (Placement::Pad, joined)
+    }
 }
 
 fn place_faces(spans: &[Span], window: f32, extent: f32) -> Placement {
@@ -210,7 +305,7 @@ mod tests {
     #[test]
     fn all_faces_that_fit_are_framed_together() {
         // 1920x1080 → window 608 wide. Two faces 300 px apart on the right.
-        let p = plan(1920, 1080, V, &[face(1300.0, 300.0, 100.0), face(1500.0, 320.0, 90.0)], None);
+        let p = plan(1920, 1080, V, &[face(1300.0, 300.0, 100.0), face(1500.0, 320.0, 90.0)], None, &[]);
         assert_eq!(p.mode, Mode::Crop);
         assert_eq!((p.window.width, p.window.height), (608, 1080));
         assert!(p.window.x <= 1300 && p.window.x + p.window.width >= 1590, "{p:?}");
@@ -219,21 +314,21 @@ mod tests {
     #[test]
     fn a_dominant_face_wins_and_small_bystanders_are_not_cut() {
         let faces = [face(300.0, 300.0, 200.0), face(1700.0, 400.0, 60.0)];
-        let p = plan(1920, 1080, V, &faces, None);
+        let p = plan(1920, 1080, V, &faces, None, &[]);
         assert_eq!(p.mode, Mode::Crop);
         assert!(p.window.x <= 300 && p.window.x + p.window.width >= 500, "{p:?}");
     }
 
     #[test]
     fn peers_too_far_apart_are_padded_not_cut() {
-        let p = plan(1920, 1080, V, &[face(100.0, 300.0, 150.0), face(1600.0, 300.0, 150.0)], None);
+        let p = plan(1920, 1080, V, &[face(100.0, 300.0, 150.0), face(1600.0, 300.0, 150.0)], None, &[]);
         assert_eq!(p.mode, Mode::Pad);
         assert_eq!(p.window, Window { x: 0, y: 0, width: 1920, height: 1080 });
     }
 
     #[test]
     fn nothing_salient_means_the_centre() {
-        let p = plan(1000, 500, V, &[], None);
+        let p = plan(1000, 500, V, &[], None, &[]);
         assert_eq!((p.mode, p.basis), (Mode::Crop, "centre"));
         assert_eq!(p.window.x, (1000 - 281) / 2 + 1);
     }
@@ -247,10 +342,54 @@ mod tests {
             }
         }
         let map = SaliencyMap { values, peak: 0.99 };
-        let p = plan(1920, 1080, V, &[], Some(&map));
+        let p = plan(1920, 1080, V, &[], Some(&map), &[]);
         assert_eq!((p.mode, p.basis), (Mode::Crop, "saliency"));
         // The subject spans x ≈ 120..480 of 1920.
         assert!(p.window.x <= 120 && p.window.x + p.window.width >= 480, "{p:?}");
+    }
+
+    fn line(x: f32, y: f32, width: f32, height: f32) -> TextLine {
+        TextLine { rect: Rect { x, y, width, height }, score: 0.9, tilt: 0.0 }
+    }
+
+    #[test]
+    fn a_face_and_a_caption_that_fit_are_framed_together() {
+        // 1920x1080 → window 608. A face at 1000..1100 and a caption at 1150..1500 below it.
+        let texts = on_screen_text(&[line(1150.0, 900.0, 350.0, 50.0)], 1920, 1080);
+        assert_eq!(texts.len(), 1);
+        let p = plan(1920, 1080, V, &[face(1000.0, 300.0, 100.0)], None, &texts);
+        assert_eq!((p.mode, p.basis), (Mode::Crop, "faces+text"));
+        assert!(p.window.x <= 965 && p.window.x + p.window.width >= 1500, "{p:?}");
+    }
+
+    #[test]
+    fn text_that_cannot_fit_with_the_subject_pads_instead_of_being_cut() {
+        // A subtitle 1000 px wide: no 608 px window holds it.
+        let texts = on_screen_text(&[line(460.0, 950.0, 1000.0, 60.0)], 1920, 1080);
+        let p = plan(1920, 1080, V, &[face(900.0, 300.0, 120.0)], None, &texts);
+        assert_eq!(p.mode, Mode::Pad, "{p:?}");
+        // A title card alone, narrower than the window, is framed on its own.
+        let title = on_screen_text(&[line(200.0, 500.0, 500.0, 80.0)], 1920, 1080);
+        let p = plan(1920, 1080, V, &[], None, &title);
+        assert_eq!((p.mode, p.basis), (Mode::Crop, "text"));
+        assert!(p.window.x <= 200 && p.window.x + p.window.width >= 700, "{p:?}");
+    }
+
+    #[test]
+    fn corner_marks_small_text_and_tilted_text_are_not_framed() {
+        let lines = [
+            line(1700.0, 40.0, 180.0, 40.0), // a channel name in the top-right corner
+            line(900.0, 600.0, 100.0, 12.0), // small scene text
+            TextLine {
+                rect: Rect { x: 300.0, y: 500.0, width: 300.0, height: 60.0 },
+                score: 0.9,
+                tilt: 12.0,
+            },
+        ];
+        assert!(on_screen_text(&lines, 1920, 1080).is_empty());
+        // With nothing to keep, the framing is what it was.
+        let p = plan(1920, 1080, V, &[face(100.0, 300.0, 100.0)], None, &on_screen_text(&lines, 1920, 1080));
+        assert_eq!(p.basis, "faces");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
-use crate::vision::{faces, saliency};
+use crate::vision::{faces, saliency, text};
 
 /// Runs the image function that `params` names on a decoded, upright image: the output image
 /// and the job's `Result`.
@@ -35,7 +35,8 @@ pub fn run(
             let found = faces::detect(runtime, &rgb, faces::DEFAULT_THRESHOLD)?;
             // Saliency only decides when no face does (it costs one more inference).
             let salient = if found.is_empty() { Some(saliency::saliency(runtime, &rgb)?) } else { None };
-            let plan = h2v::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref());
+            let texts = h2v::on_screen_text(&text::detect(runtime, &rgb)?, rgb.width(), rgb.height());
+            let plan = h2v::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref(), &texts);
             let out = h2v::render(&rgb, &plan, *aspect, *width);
             let faces: Vec<Value> = found
                 .iter()
@@ -44,8 +45,12 @@ pub fn run(
                     json!({"X": r.x.round(), "Y": r.y.round(), "Width": r.width.round(), "Height": r.height.round(), "Score": round3(f64::from(f.score))})
                 })
                 .collect();
+            let text: Vec<Value> = texts
+                .iter()
+                .map(|r| json!({"X": r.x.round(), "Y": r.y.round(), "Width": r.width.round(), "Height": r.height.round()}))
+                .collect();
             let result = json!({
-                "Crop": plan.window, "Mode": plan.mode, "Basis": plan.basis, "Faces": faces,
+                "Crop": plan.window, "Mode": plan.mode, "Basis": plan.basis, "Faces": faces, "Text": text,
                 "Width": out.width(), "Height": out.height()
             });
             Ok((DynamicImage::ImageRgb8(out), result))

@@ -26,10 +26,10 @@ use super::info::VideoInfo;
 use super::meter::Meter;
 use super::shots::ShotSettings;
 use super::subject_track::SubjectTrack;
-use crate::image::h2v::{Mode, plan};
+use crate::image::h2v::{Mode, on_screen_text, plan};
 use crate::onnx::OnnxRuntime;
-use crate::vision::faces;
 use crate::vision::saliency::{self, SaliencyMap};
+use crate::vision::{Rect, faces, text};
 
 /// One decode serves both analyses: every frame (cuts must be frame-accurate) at 320 px in YUV
 /// 4:2:0, whose luma feeds the shot detector and of which a few frames a second are turned to
@@ -43,6 +43,14 @@ const SUBJECT_RATE: f64 = 2.5;
 const PATH_RATE: f64 = 5.0;
 /// Frames queued for the models at most: the decoders wait while the models are behind.
 const MODEL_BACKLOG: usize = 4;
+/// The analysis frames are read for text at this long side (~25 ms a read; at 320 px a title was
+/// read in only some frames), on every [`TEXT_READ_EVERY`]th sample and after a cut (every sample
+/// cost 0.4x the crop's time on the bench clip). Text counts once read at the same place
+/// (IoU ≥ [`TEXT_SAME_PLACE`]) in two consecutive readings of a part (single readings on real
+/// footage were patterns, not text), and is held through one reading that misses it.
+const TEXT_SIDE: u32 = 480;
+const TEXT_READ_EVERY: usize = 3;
+const TEXT_SAME_PLACE: f32 = 0.4;
 /// Saliency costs ~0.25 s (more than everything else per sample), so a map serves a shot: it is
 /// made again after a change as large as a cut's, or once it is `SALIENCY_MAX_AGE` seconds old;
 /// in between, its subject is followed by block matching (`subject_track`). Measured on the
@@ -55,13 +63,15 @@ const STATIONARY: f32 = 0.1;
 const SMOOTHING: f64 = 0.6;
 
 /// Where the subject is at one analysed instant: the centre of its window, in source pixels.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     pub time: f64,
     pub center: f32,
     /// The content that must be seen does not fit the window (two people far apart, a subject
-    /// wider than the frame).
+    /// wider than the frame, a caption wider than the window).
     pub padded: bool,
+    /// The on-screen text the framing kept whole (source pixels).
+    pub text: Vec<Rect>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +127,25 @@ pub async fn analyse(
     Ok((detector.cuts(&settings), samples?))
 }
 
+/// On-screen text of one part of the analysis: the last reading, the text kept (confirmed) then,
+/// how many samples the part has had, and the samples framed since the last reading.
+#[derive(Default)]
+struct TextState {
+    read: Vec<Rect>,
+    kept: Vec<Rect>,
+    samples: usize,
+    pending: Vec<Pending>,
+}
+
+/// What framed a sample: enough to frame it again with more text.
+struct Pending {
+    index: usize,
+    found: Vec<faces::Face>,
+    salient: Option<SaliencyMap>,
+    followed: Option<f32>,
+    kept: Vec<Rect>,
+}
+
 /// Frames each sample as a still image would be (`image::h2v::plan`): faces first, else the
 /// salient subject, else the centre.
 fn find_subjects(
@@ -125,12 +154,42 @@ fn find_subjects(
     (aw, ah, aspect): (u32, u32, Aspect),
     scale: f32,
 ) -> Result<Vec<Sample>> {
-    let mut samples = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
     // Per part: the last map, when it was made, and its subject followed since.
     let mut maps: HashMap<usize, (f64, SaliencyMap, Option<SubjectTrack>)> = HashMap::new();
+    // Per part: what text reading knows (see `TextState`).
+    let mut text_states: HashMap<usize, TextState> = HashMap::new();
+    let near = |set: &[Rect], r: &Rect| set.iter().any(|b| b.iou(r) >= TEXT_SAME_PLACE);
     for subject in inbox {
         let image = yuv420_to_rgb(&subject.pixels, aw as usize, ah as usize)
             .ok_or_else(|| Error::internal("an analysis frame was short"))?;
+        let state = text_states.entry(subject.part).or_default();
+        let reading = state.samples.is_multiple_of(TEXT_READ_EVERY) || subject.new_picture;
+        state.samples += 1;
+        // Text confirmed by this reading that the previous one saw too: the samples framed since
+        // then are framed again with it (a title is kept from its first reading, not its second).
+        let mut reframe: Vec<(Pending, Vec<Rect>)> = Vec::new();
+        let on_screen: Vec<Rect> = if reading {
+            let map = text::probability_map(runtime, &image, TEXT_SIDE)?;
+            let read = on_screen_text(&text::lines(&map, aw, ah), aw, ah);
+            // Not reset at a cut: an overlay stays where it was across one, scene text does not.
+            let mut kept: Vec<Rect> =
+                read.iter().copied().filter(|r| near(&state.read, r) || near(&state.kept, r)).collect();
+            // Kept text missed in this one reading is held, if the previous reading had it.
+            kept.extend(state.kept.iter().copied().filter(|k| !near(&read, k) && near(&state.read, k)));
+            let newly: Vec<Rect> = kept.iter().copied().filter(|r| !near(&state.kept, r)).collect();
+            for p in state.pending.drain(..) {
+                if !newly.is_empty() {
+                    let texts = p.kept.iter().chain(&newly).copied().collect();
+                    reframe.push((p, texts));
+                }
+            }
+            (state.read, state.kept) = (read, kept.clone());
+            kept
+        } else {
+            state.kept.clone()
+        };
+        let on_screen = on_screen.as_slice();
         let found = faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD)?;
         let luma = &subject.pixels[..(aw * ah) as usize];
         // Only a frame without faces is framed on saliency.
@@ -154,19 +213,36 @@ fn find_subjects(
         } else {
             None
         };
-        let framing = plan(aw, ah, aspect, &found, salient);
-        // A frame whose content cannot fit (pad) is framed on its centre; one framed on a
-        // followed subject, on where the subject is now.
-        let center = match (framing.mode, framing.basis, followed) {
-            (Mode::Crop, "saliency", Some(center)) => center,
-            (Mode::Crop, ..) => framing.window.x as f32 + framing.window.width as f32 / 2.0,
-            (Mode::Pad, ..) => aw as f32 / 2.0,
+        let frame = |texts: &[Rect], found: &[faces::Face], salient: Option<&SaliencyMap>, followed| {
+            let framing = plan(aw, ah, aspect, found, salient, texts);
+            // A frame whose content cannot fit (pad) is framed on its centre; one framed on a
+            // followed subject, on where the subject is now.
+            let center = match (framing.mode, framing.basis, followed) {
+                (Mode::Crop, "saliency", Some(center)) => center,
+                (Mode::Crop, ..) => framing.window.x as f32 + framing.window.width as f32 / 2.0,
+                (Mode::Pad, ..) => aw as f32 / 2.0,
+            };
+            (
+                center * scale,
+                framing.mode == Mode::Pad,
+                texts.iter().map(|r| r.scaled(scale, scale)).collect(),
+            )
         };
-        samples.push(Sample {
-            time: subject.time,
-            center: center * scale,
-            padded: framing.mode == Mode::Pad,
+        for (p, texts) in reframe {
+            let (center, padded, text) = frame(&texts, &p.found, p.salient.as_ref(), p.followed);
+            let earlier = &mut samples[p.index];
+            (earlier.center, earlier.padded, earlier.text) = (center, padded, text);
+        }
+        let (center, padded, text) = frame(on_screen, &found, salient, followed);
+        let state = text_states.entry(subject.part).or_default();
+        state.pending.push(Pending {
+            index: samples.len(),
+            found: found.clone(),
+            salient: salient.cloned(),
+            followed,
+            kept: on_screen.to_vec(),
         });
+        samples.push(Sample { time: subject.time, center, padded, text });
     }
     samples.sort_by(|a, b| a.time.total_cmp(&b.time));
     Ok(samples)
@@ -354,6 +430,37 @@ pub fn output_size(width: u32, aspect: Aspect) -> (u32, u32) {
 /// entries a second as `[t, x, y, w, h]` in source pixels (a padded shot's entry is the whole
 /// frame), so users can reuse it; between two entries of a shot the render moves the window
 /// linearly, and after a shot's last entry it goes on at the same speed until the cut.
+/// The on-screen text the framing kept, as regions with the time span they were seen in
+/// (consecutive samples with an overlapping region are one entry).
+pub fn text_regions(samples: &[Sample]) -> Value {
+    let mut regions: Vec<(f64, f64, Rect)> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for s in samples {
+        let mut still_open = Vec::new();
+        for r in &s.text {
+            match open.iter().find(|k| regions[**k].2.iou(r) >= 0.5) {
+                Some(k) => {
+                    regions[*k].1 = s.time;
+                    still_open.push(*k);
+                }
+                None => {
+                    regions.push((s.time, s.time, *r));
+                    still_open.push(regions.len() - 1);
+                }
+            }
+        }
+        open = still_open;
+    }
+    let round2 = |t: f64| (t * 100.0).round() / 100.0;
+    regions
+        .iter()
+        .map(|(from, to, r)| {
+            json!({"Start": round2(*from), "End": round2(*to), "X": r.x.round(), "Y": r.y.round(),
+                   "Width": r.width.round(), "Height": r.height.round()})
+        })
+        .collect()
+}
+
 pub fn result(
     shots: &[Shot],
     (window, output): ((u32, u32), (u32, u32)),
@@ -401,7 +508,7 @@ mod tests {
     use super::*;
 
     fn s(time: f64, center: f32) -> Sample {
-        Sample { time, center, padded: false }
+        Sample { time, center, padded: false, text: Vec::new() }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::onnx::{OnnxRuntime, run_f32};
 
 pub const SIDE: usize = 320;
 
+#[derive(Clone)]
 pub struct SaliencyMap {
     /// Row-major 320×320 values in 0..1.
     pub values: Vec<f32>,

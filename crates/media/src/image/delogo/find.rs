@@ -95,7 +95,7 @@ pub fn combine(
             Placement::NotOverlay => false,
         })
         .collect();
-    let mut marks: Vec<FoundMark> = blocks(&overlay)
+    let mut marks: Vec<FoundMark> = text::join_lines(&overlay)
         .into_iter()
         .map(|(rect, score)| FoundMark { region: to_box(rect, w, h), score, evidence: Evidence::Text })
         .collect();
@@ -228,40 +228,6 @@ pub fn crispness(image: &RgbImage, r: Rect) -> f32 {
         }
     }
     if weight > 0.0 { sum / weight } else { 0.0 }
-}
-
-/// Lines of one caption (same row and a gap under 1.5 line heights, or stacked with a gap under
-/// one line height and overlapping columns) joined into blocks, with the best line's score.
-fn blocks(lines: &[&TextLine]) -> Vec<(Rect, f32)> {
-    let mut out: Vec<(Rect, f32, f32)> = Vec::new(); // rect, score, line height
-    for l in lines {
-        let (r, lh) = (l.rect, l.line_height());
-        let joins = |b: &(Rect, f32, f32)| {
-            let lh = lh.max(b.2);
-            let same_row = r.y < b.0.bottom() && b.0.y < r.bottom();
-            let gap_x = (r.x - b.0.right()).max(b.0.x - r.right());
-            let cols = r.x < b.0.right() && b.0.x < r.right();
-            let gap_y = (r.y - b.0.bottom()).max(b.0.y - r.bottom());
-            (same_row && gap_x < 1.5 * lh) || (cols && gap_y < lh)
-        };
-        match out.iter().position(joins) {
-            Some(i) => {
-                let b = &mut out[i];
-                let x0 = b.0.x.min(r.x);
-                let y0 = b.0.y.min(r.y);
-                b.0 = Rect {
-                    x: x0,
-                    y: y0,
-                    width: b.0.right().max(r.right()) - x0,
-                    height: b.0.bottom().max(r.bottom()) - y0,
-                };
-                b.1 = b.1.max(l.score);
-                b.2 = b.2.max(lh);
-            }
-            None => out.push((r, l.score, lh)),
-        }
-    }
-    out.into_iter().map(|(r, s, _)| (r, s)).collect()
 }
 
 fn to_box(r: Rect, w: u32, h: u32) -> PixelBox {
