@@ -61,10 +61,11 @@ const MUST_CLEAN: &[&str] = &[
 ];
 
 /// Floors for the whole set, where it stands today (the aims, 90 % recall and no false
-/// positive, are not met yet: translucent discs, soft-edged logos on plates and the tiled marks'
-/// removal are missing; see the README's table). They keep what works from sliding back.
-const MIN_HITS: usize = 24;
-const MIN_GAINS: usize = 20;
+/// positive, are not met yet: translucent discs and soft-edged logos on plates are missed, and
+/// only the stock-mark tiles the text detector reads are un-blended; see the README's table).
+/// They keep what works from sliding back.
+const MIN_HITS: usize = 27;
+const MIN_GAINS: usize = 21;
 const MAX_FALSE_POSITIVES: usize = 3;
 
 struct Outcome {

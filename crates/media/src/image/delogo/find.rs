@@ -63,16 +63,15 @@ pub struct FoundMark {
     pub evidence: Evidence,
 }
 
-/// The marks over `image`, best first.
-pub fn find_marks(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<FoundMark>> {
-    let lines = text::detect(runtime, image)?;
+/// The marks over `image`, best first, with `lines` its text lines (`text::detect`).
+pub fn find_marks(runtime: &OnnxRuntime, image: &RgbImage, lines: &[TextLine]) -> Result<Vec<FoundMark>> {
     // The subject is asked for only when some text is far enough in to be on it.
     let small = |l: &TextLine| l.line_height() < CAPTION_HEIGHT * image.height() as f32;
     let interior = lines.iter().any(|l| small(l) && placement(image, l) == Placement::Interior);
     let subject = if interior { Some(saliency::saliency(runtime, image)?) } else { None };
     let graphics: Vec<DetectedLogo> =
         detect_logos(image).into_iter().filter(|d| d.score >= LOGO_SCORE_THRESHOLD).collect();
-    Ok(combine(image, &lines, &graphics, subject.as_ref()))
+    Ok(combine(image, lines, &graphics, subject.as_ref()))
 }
 
 /// Joins the overlay text blocks and graphic marks of one picture; `subject` is needed to judge

@@ -406,7 +406,11 @@ fn overlay_pixels(image: &RgbImage, x0: u32, y0: u32, w: usize, h: usize) -> Vec
 const BACKGROUND_FULL_AREA: usize = 24_000;
 
 /// `crop` with the box `(bx, by, bw, bh)` (in crop pixels) filled from around it by Telea.
-fn smooth_background(mut crop: RgbImage, (bx, by, bw, bh): (u32, u32, u32, u32), radius: u32) -> RgbImage {
+pub(super) fn smooth_background(
+    mut crop: RgbImage,
+    (bx, by, bw, bh): (u32, u32, u32, u32),
+    radius: u32,
+) -> RgbImage {
     let area = (bw * bh) as usize;
     let (cw, ch) = crop.dimensions();
     if area <= BACKGROUND_FULL_AREA {

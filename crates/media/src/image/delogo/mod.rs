@@ -3,6 +3,7 @@
 pub mod detect;
 pub mod find;
 pub mod inpaint;
+pub mod repeated;
 pub mod tiled;
 
 use image::RgbImage;
@@ -11,6 +12,7 @@ use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
+use crate::vision::text;
 use detect::PixelBox;
 use find::{Evidence, find_marks};
 use inpaint::{inpaint_telea, overlay_mask};
@@ -37,8 +39,30 @@ pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 /// `Reason` when it was too large to fill).
 pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> Result<Value> {
     let (w, h) = image.dimensions();
+    let mut unblended = None;
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
-        find_marks(runtime, image)?.into_iter().map(|m| (m.region, Some((m.score, m.evidence)))).collect()
+        let lines = text::detect(runtime, image)?;
+        // A stock mark repeated over the picture is un-blended first; its tiles are then no
+        // longer marks to fill.
+        unblended = repeated::find(image, &lines).and_then(|tiles| repeated::remove(image, &tiles));
+        let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
+        let inside = |b: PixelBox| tiles.iter().any(|t| overlap(b, *t) * 2 >= b.width * b.height);
+        let rest: Vec<text::TextLine> = lines
+            .into_iter()
+            .filter(|l| {
+                !inside(PixelBox {
+                    x: l.rect.x as u32,
+                    y: l.rect.y as u32,
+                    width: l.rect.width.max(1.0) as u32,
+                    height: l.rect.height.max(1.0) as u32,
+                })
+            })
+            .collect();
+        find_marks(runtime, image, &rest)?
+            .into_iter()
+            .filter(|m| !inside(m.region))
+            .map(|m| (m.region, Some((m.score, m.evidence))))
+            .collect()
     } else {
         given.iter().map(|l| (to_pixels(l, w, h), None)).collect()
     };
@@ -74,7 +98,17 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         logos.push(entry);
     }
     let mut result = json!({"Logos": logos, "Width": w, "Height": h});
-    if given.is_empty()
+    if let Some(mark) = unblended {
+        let tiles: Vec<Value> = mark
+            .tiles
+            .iter()
+            .map(|t| json!({"X": t.x, "Y": t.y, "Width": t.width, "Height": t.height}))
+            .collect();
+        result["TiledWatermark"] = json!({
+            "Tiles": tiles, "Alpha": round4(f64::from(mark.alpha)),
+            "Colour": if mark.colour == 255 { "white" } else { "black" }, "Removed": true, "Method": "unblend"
+        });
+    } else if given.is_empty()
         && let Some(mark) = tiled::detect_tiled(image)
     {
         // Reported, not removed (see `tiled`): the user learns the picture carries a stock mark.
@@ -89,6 +123,13 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         });
     }
     Ok(result)
+}
+
+/// The area two boxes share.
+fn overlap(a: PixelBox, b: PixelBox) -> u32 {
+    let ix = (a.x + a.width).min(b.x + b.width).saturating_sub(a.x.max(b.x));
+    let iy = (a.y + a.height).min(b.y + b.height).saturating_sub(a.y.max(b.y));
+    ix * iy
 }
 
 fn round4(v: f64) -> f64 {

@@ -1,0 +1,279 @@
+//! Stock-photo watermarks: the same semi-transparent text repeated over the picture ("123RF",
+//! "PREVIEW"), found as text lines of one size and one look, and removed by un-blending rather
+//! than inpainting, so that the photo under the strokes comes back.
+//!
+//! A mark blended with opacity `a(p)` and colour `C` over the photo `B` shows `O = (1 − a)·B +
+//! a·C`. Every repetition shares `a` and `C` over a different `B`: per tile, `B` is estimated
+//! smoothly from around the tile, each tile gives `a = (O − B) / (C − B)`, and the median over the
+//! tiles is the mark's alpha. Each tile is then inverted: `B = (O − a·C) / (1 − a)`. `C` is white
+//! or black, whichever way the tiles depart from their background.
+
+use image::{GrayImage, Luma, RgbImage};
+
+use super::detect::PixelBox;
+use super::inpaint::smooth_background;
+use crate::vision::text::TextLine;
+
+/// At least this many repetitions make a repeated mark (two could be a headline and its echo).
+pub const MIN_TILES: usize = 3;
+/// Repetitions have the same size within this ratio…
+const SAME_SIZE: f32 = 0.2;
+/// …and look alike: normalised correlation of their high-pass patches to the group's first.
+const SAME_LOOK: f32 = 0.4;
+/// Alpha below this is the photo, not the mark; above [`MAX_ALPHA`] inversion amplifies noise.
+const MIN_ALPHA: f32 = 0.04;
+const MAX_ALPHA: f32 = 0.85;
+/// Lines lower than this (pixels) are specks the detector reads in textures, not a word.
+const MIN_HEIGHT: f32 = 8.0;
+/// A stock mark lets the photo show through: a mean alpha over its strokes above this is an
+/// opaque pattern of the photo, not a blended mark.
+const MAX_MEAN_ALPHA: f32 = 0.6;
+/// Each tile's box is searched this far (pixels) around where the text detector put it (its
+/// boxes wander by a few pixels with the background).
+const ALIGN: i32 = 6;
+
+/// A repeated mark: its tiles (all the same size, aligned on the mark) and its mean alpha over
+/// the mark's strokes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatedMark {
+    pub tiles: Vec<PixelBox>,
+    pub alpha: f32,
+    /// The mark's colour: white (255) or black (0).
+    pub colour: u8,
+}
+
+/// Text lines that repeat: the largest group of at least [`MIN_TILES`] lines of one size whose
+/// high-pass patches correlate.
+pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
+    let (w, h) = image.dimensions();
+    let boxes: Vec<PixelBox> = lines
+        .iter()
+        .filter(|l| {
+            let r = l.rect;
+            l.score >= 0.6 && l.tilt.abs() <= 5.0 && r.width >= 1.5 * r.height && r.height >= MIN_HEIGHT
+        })
+        .map(|l| {
+            let x = (l.rect.x.max(0.0) as u32).min(w - 1);
+            let y = (l.rect.y.max(0.0) as u32).min(h - 1);
+            PixelBox {
+                x,
+                y,
+                width: (l.rect.width.round() as u32).clamp(1, w - x),
+                height: (l.rect.height.round() as u32).clamp(1, h - y),
+            }
+        })
+        .collect();
+    let mut best: Option<Vec<PixelBox>> = None;
+    for seed in &boxes {
+        let alike = |b: &PixelBox| {
+            let close = |a: u32, b: u32| (a as f32 - b as f32).abs() <= SAME_SIZE * a.max(b) as f32;
+            close(seed.width, b.width) && close(seed.height, b.height)
+        };
+        let group: Vec<PixelBox> = boxes.iter().copied().filter(alike).collect();
+        if group.len() < MIN_TILES || best.as_ref().is_some_and(|b| b.len() >= group.len()) {
+            continue;
+        }
+        let reference = patch(image, *seed, (seed.width, seed.height));
+        let same: Vec<PixelBox> = group
+            .into_iter()
+            .filter(|b| best_alignment(image, &reference, *seed, *b).0 >= SAME_LOOK)
+            .collect();
+        if same.len() >= MIN_TILES && best.as_ref().is_none_or(|b| b.len() < same.len()) {
+            best = Some(same);
+        }
+    }
+    best
+}
+
+/// Un-blends the repeated mark whose tiles the text detector found (`found`, from [`find`]):
+/// aligns the tiles on one size, estimates alpha and colour, inverts every tile in place.
+pub fn remove(image: &mut RgbImage, found: &[PixelBox]) -> Option<RepeatedMark> {
+    let (w, h) = image.dimensions();
+    // One tile size for all: the largest box, plus a margin for antialiasing and shadows.
+    let margin = found.iter().map(|b| b.height).max()? / 6 + 2;
+    let tw = found.iter().map(|b| b.width).max()? + 2 * margin;
+    let th = found.iter().map(|b| b.height).max()? + 2 * margin;
+    if tw >= w || th >= h {
+        return None;
+    }
+    let place = |b: &PixelBox, dx: i32, dy: i32| {
+        let cx = b.x as i32 + b.width as i32 / 2 + dx;
+        let cy = b.y as i32 + b.height as i32 / 2 + dy;
+        let x = (cx - tw as i32 / 2).clamp(0, (w - tw) as i32) as u32;
+        let y = (cy - th as i32 / 2).clamp(0, (h - th) as i32) as u32;
+        PixelBox { x, y, width: tw, height: th }
+    };
+    // Align each tile on the first by the high-pass correlation over small shifts.
+    let first = place(&found[0], 0, 0);
+    let reference = patch(image, first, (tw, th));
+    let tiles: Vec<PixelBox> =
+        found.iter().map(|b| best_alignment(image, &reference, first, place(b, 0, 0)).1).collect();
+    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background(image, *t)).collect();
+    let luma = |p: [u8; 3]| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+    // White or black: the way the tiles depart from their background on average.
+    let mut lift = 0.0f32;
+    for (t, bg) in tiles.iter().zip(&backgrounds) {
+        for (x, y, p) in bg.enumerate_pixels() {
+            lift += luma(image.get_pixel(t.x + x, t.y + y).0) - luma(p.0);
+        }
+    }
+    let colour = if lift >= 0.0 { 255.0f32 } else { 0.0 };
+    let n = (tw * th) as usize;
+    let mut alpha = vec![0.0f32; n];
+    let mut per_tile = vec![0.0f32; tiles.len()];
+    for (i, a) in alpha.iter_mut().enumerate() {
+        let (x, y) = (i as u32 % tw, i as u32 / tw);
+        for (k, (t, bg)) in tiles.iter().zip(&backgrounds).enumerate() {
+            let o = image.get_pixel(t.x + x, t.y + y).0;
+            let b = bg.get_pixel(x, y).0;
+            let (mut num, mut den) = (0.0f32, 0.0f32);
+            for c in 0..3 {
+                let room = colour - f32::from(b[c]);
+                num += (f32::from(o[c]) - f32::from(b[c])) * room;
+                den += room * room;
+            }
+            // Least squares over the three channels; a background already at the mark's colour
+            // says nothing.
+            per_tile[k] = if den > 300.0 { num / den } else { f32::NAN };
+        }
+        let mut valid: Vec<f32> = per_tile.iter().copied().filter(|v| v.is_finite()).collect();
+        if valid.len() * 2 < tiles.len() {
+            continue;
+        }
+        valid.sort_by(f32::total_cmp);
+        let m = valid[valid.len() / 2];
+        *a = if m < MIN_ALPHA { 0.0 } else { m.min(MAX_ALPHA) };
+    }
+    let strokes: Vec<f32> = alpha.iter().copied().filter(|a| *a > 0.0).collect();
+    let mean = strokes.iter().sum::<f32>() / strokes.len().max(1) as f32;
+    if strokes.len() * 50 < n || mean > MAX_MEAN_ALPHA {
+        return None; // nothing consistent, or nothing shows through: not a blended mark
+    }
+    for t in &tiles {
+        for (i, a) in alpha.iter().enumerate() {
+            if *a <= 0.0 {
+                continue;
+            }
+            let (x, y) = (t.x + i as u32 % tw, t.y + i as u32 / tw);
+            let p = image.get_pixel_mut(x, y);
+            for c in 0..3 {
+                p[c] = ((f32::from(p[c]) - a * colour) / (1.0 - a)).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    Some(RepeatedMark { tiles, alpha: mean, colour: colour as u8 })
+}
+
+/// The tile's photo estimated smoothly from around it (the mark left out).
+fn background(image: &RgbImage, t: PixelBox) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let pad = 10;
+    let (cx0, cy0) = (t.x.saturating_sub(pad), t.y.saturating_sub(pad));
+    let (cx1, cy1) = ((t.x + t.width + pad).min(w), (t.y + t.height + pad).min(h));
+    let crop = image::imageops::crop_imm(image, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
+    let filled = smooth_background(crop, (t.x - cx0, t.y - cy0, t.width, t.height), 8);
+    image::imageops::crop_imm(&filled, t.x - cx0, t.y - cy0, t.width, t.height).to_image()
+}
+
+/// How well the box of `seed`'s size centred on `candidate` (shifted by up to [`ALIGN`] pixels)
+/// matches `reference` (the high-pass of `seed`), and the best-matching box.
+fn best_alignment(
+    image: &RgbImage,
+    reference: &[f32],
+    seed: PixelBox,
+    candidate: PixelBox,
+) -> (f32, PixelBox) {
+    let (w, h) = image.dimensions();
+    let (sw, sh) = (seed.width.min(w), seed.height.min(h));
+    let mut best = (f32::MIN, candidate);
+    for dy in -ALIGN..=ALIGN {
+        for dx in -ALIGN..=ALIGN {
+            let cx = candidate.x as i32 + candidate.width as i32 / 2 + dx;
+            let cy = candidate.y as i32 + candidate.height as i32 / 2 + dy;
+            let x = (cx - sw as i32 / 2).clamp(0, (w - sw) as i32) as u32;
+            let y = (cy - sh as i32 / 2).clamp(0, (h - sh) as i32) as u32;
+            let b = PixelBox { x, y, width: sw, height: sh };
+            let c = correlation(reference, &patch(image, b, (sw, sh)));
+            if c > best.0 {
+                best = (c, b);
+            }
+        }
+    }
+    best
+}
+
+/// The luma high-pass (value minus its 5x5 mean) of `b`, resampled to `size`.
+fn patch(image: &RgbImage, b: PixelBox, size: (u32, u32)) -> Vec<f32> {
+    let crop = image::imageops::crop_imm(image, b.x, b.y, b.width, b.height).to_image();
+    let grey: GrayImage = image::imageops::grayscale(&crop);
+    let grey = image::imageops::resize(&grey, size.0, size.1, image::imageops::FilterType::Triangle);
+    let blurred = image::imageops::blur(&grey, 2.0);
+    grey.pixels().zip(blurred.pixels()).map(|(Luma([v]), Luma([m]))| f32::from(*v) - f32::from(*m)).collect()
+}
+
+fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    ab / (aa * bb).sqrt().max(1e-6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vision::Rect;
+    use image::Rgb;
+
+    /// A textured photo with a white "mark" (a bar pattern) blended at `opacity` in `tiles`.
+    fn marked(opacity: f32, tiles: &[(u32, u32)]) -> (RgbImage, RgbImage) {
+        let clean = RgbImage::from_fn(400, 300, |x, y| {
+            let v = ((x * 7 + y * 3) % 50 + (x / 20 + y / 15) % 3 * 40 + 40) as u8;
+            Rgb([v, v / 2 + 30, 200 - v / 2])
+        });
+        let mut img = clean.clone();
+        for &(tx, ty) in tiles {
+            for y in 0..20 {
+                for x in 0..60 {
+                    if (x / 4) % 2 == 0 && (4..16).contains(&y) {
+                        let p = img.get_pixel_mut(tx + x, ty + y);
+                        for c in 0..3 {
+                            p[c] = (f32::from(p[c]) * (1.0 - opacity) + 255.0 * opacity).round() as u8;
+                        }
+                    }
+                }
+            }
+        }
+        (clean, img)
+    }
+
+    fn line(x: u32, y: u32) -> TextLine {
+        TextLine { rect: Rect { x: x as f32, y: y as f32, width: 60.0, height: 20.0 }, score: 0.9, tilt: 0.0 }
+    }
+
+    #[test]
+    fn repeated_tiles_are_unblended_back_to_the_photo() {
+        let spots = [(20, 20), (200, 40), (60, 150), (260, 200), (120, 240)];
+        let (clean, mut img) = marked(0.35, &spots);
+        let lines: Vec<TextLine> = spots.iter().map(|(x, y)| line(*x, *y)).collect();
+        let found = find(&img, &lines).expect("a repeated mark");
+        assert_eq!(found.len(), 5);
+        let before: u64 = img.pixels().zip(clean.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum();
+        let mark = remove(&mut img, &found).expect("un-blended");
+        assert_eq!(mark.colour, 255);
+        assert!((0.15..0.5).contains(&mark.alpha), "{mark:?}");
+        let after: u64 = img.pixels().zip(clean.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum();
+        assert!(after * 3 < before * 2, "error {before} -> {after}");
+    }
+
+    #[test]
+    fn two_lines_or_unlike_lines_are_not_a_repeated_mark() {
+        let (_, img) = marked(0.35, &[(20, 20), (200, 40)]);
+        assert!(find(&img, &[line(20, 20), line(200, 40)]).is_none());
+        let (_, img) = marked(0.35, &[(20, 20), (200, 40), (60, 150)]);
+        // A third line of the same size over plain photo does not look like the others.
+        assert!(find(&img, &[line(20, 20), line(200, 40), line(300, 250)]).is_none());
+    }
+}
