@@ -44,7 +44,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
         // longer marks to fill.
-        unblended = repeated::find(image, &lines).and_then(|tiles| repeated::remove(image, &tiles));
+        unblended = repeated::find(image, &lines)
+            .and_then(|tiles| repeated::remove(image, &repeated::extend(image, &tiles)));
         let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
         let inside = |b: PixelBox| tiles.iter().any(|t| overlap(b, *t) * 2 >= b.width * b.height);
         let rest: Vec<text::TextLine> = lines

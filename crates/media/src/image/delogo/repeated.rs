@@ -23,6 +23,10 @@ const SAME_LOOK: f32 = 0.4;
 /// Alpha below this is the photo, not the mark; above [`MAX_ALPHA`] inversion amplifies noise.
 const MIN_ALPHA: f32 = 0.04;
 const MAX_ALPHA: f32 = 0.85;
+/// A place matches the found tiles at this normalised correlation of high-passes or more…
+const MATCH: f32 = 0.45;
+/// …searched on a copy scaled so that a tile is about this wide.
+const SEARCH_WIDTH: u32 = 48;
 /// Lines lower than this (pixels) are specks the detector reads in textures, not a word.
 const MIN_HEIGHT: f32 = 8.0;
 /// A stock mark lets the photo show through: a mean alpha over its strokes above this is an
@@ -83,6 +87,72 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
         }
     }
     best
+}
+
+/// The tiles the text detector missed (faint ones, over busy photo): wherever the picture's
+/// high-pass matches the mean of the found tiles' (normalised correlation ≥ [`MATCH`], searched
+/// on a copy where a tile is about [`SEARCH_WIDTH`] px wide), not overlapping a found tile.
+/// Returns the found tiles and the new ones, all of the first tile's size.
+pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
+    let Some(first) = found.first() else { return Vec::new() };
+    let (w, h) = image.dimensions();
+    let s = (first.width as f32 / SEARCH_WIDTH as f32).max(1.0);
+    let (sw, sh) = (((w as f32 / s) as u32).max(1), ((h as f32 / s) as u32).max(1));
+    let (tw, th) = (((first.width as f32 / s) as u32).max(4), ((first.height as f32 / s) as u32).max(4));
+    if tw >= sw || th >= sh {
+        return found.to_vec();
+    }
+    let small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+    let grey = image::imageops::grayscale(&small);
+    let blurred = image::imageops::blur(&grey, 2.0);
+    let high: Vec<f32> = grey
+        .pixels()
+        .zip(blurred.pixels())
+        .map(|(Luma([v]), Luma([m]))| f32::from(*v) - f32::from(*m))
+        .collect();
+    let at = |x: u32, y: u32| -> Vec<f32> {
+        (y..y + th)
+            .flat_map(|yy| (x..x + tw).map(move |xx| (xx, yy)))
+            .map(|(xx, yy)| high[(yy * sw + xx) as usize])
+            .collect()
+    };
+    let scaled = |b: &PixelBox| (((b.x as f32) / s) as u32, ((b.y as f32) / s) as u32);
+    // The template: the found tiles' high-pass averaged (the photo under them averages out).
+    let mut template = vec![0.0f32; (tw * th) as usize];
+    for b in found {
+        let (x, y) = scaled(b);
+        if x + tw <= sw && y + th <= sh {
+            for (t, v) in template.iter_mut().zip(at(x, y)) {
+                *t += v / found.len() as f32;
+            }
+        }
+    }
+    let mut scores: Vec<(f32, u32, u32)> = Vec::new();
+    for y in 0..=sh - th {
+        for x in 0..=sw - tw {
+            let c = correlation(&template, &at(x, y));
+            if c >= MATCH {
+                scores.push((c, x, y));
+            }
+        }
+    }
+    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut tiles: Vec<PixelBox> = found.to_vec();
+    let overlaps = |a: &PixelBox, b: &PixelBox| {
+        a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+    };
+    for (_, x, y) in scores {
+        let b = PixelBox {
+            x: ((x as f32 * s) as u32).min(w - first.width),
+            y: ((y as f32 * s) as u32).min(h - first.height),
+            width: first.width,
+            height: first.height,
+        };
+        if !tiles.iter().any(|t| overlaps(t, &b)) {
+            tiles.push(b);
+        }
+    }
+    tiles
 }
 
 /// Un-blends the repeated mark whose tiles the text detector found (`found`, from [`find`]):
@@ -266,6 +336,20 @@ mod tests {
         assert!((0.15..0.5).contains(&mark.alpha), "{mark:?}");
         let after: u64 = img.pixels().zip(clean.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum();
         assert!(after * 3 < before * 2, "error {before} -> {after}");
+    }
+
+    #[test]
+    fn tiles_the_detector_missed_are_found_by_their_likeness() {
+        let spots = [(20, 20), (200, 40), (60, 150), (260, 200), (120, 240)];
+        let (_, img) = marked(0.35, &spots);
+        // The text detector read only three of the five.
+        let lines: Vec<TextLine> = spots[..3].iter().map(|(x, y)| line(*x, *y)).collect();
+        let found = find(&img, &lines).expect("a repeated mark");
+        let all = extend(&img, &found);
+        assert_eq!(all.len(), 5, "{all:?}");
+        for (x, y) in &spots[3..] {
+            assert!(all.iter().any(|t| t.x.abs_diff(*x) <= 3 && t.y.abs_diff(*y) <= 3), "{all:?}");
+        }
     }
 
     #[test]
