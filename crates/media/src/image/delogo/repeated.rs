@@ -25,8 +25,10 @@ const MIN_ALPHA: f32 = 0.04;
 const MAX_ALPHA: f32 = 0.85;
 /// A place matches the found tiles at this normalised correlation of high-passes or more…
 const MATCH: f32 = 0.45;
-/// …searched on a copy scaled so that a tile is about this wide.
+/// …searched on a copy scaled so that a tile is about this wide (and the copy at most
+/// [`SEARCH_SIDE`] wide).
 const SEARCH_WIDTH: u32 = 48;
+const SEARCH_SIDE: u32 = 640;
 /// Lines lower than this (pixels) are specks the detector reads in textures, not a word.
 const MIN_HEIGHT: f32 = 8.0;
 /// A stock mark lets the photo show through: a mean alpha over its strokes above this is an
@@ -91,12 +93,13 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
 
 /// The tiles the text detector missed (faint ones, over busy photo): wherever the picture's
 /// high-pass matches the mean of the found tiles' (normalised correlation ≥ [`MATCH`], searched
-/// on a copy where a tile is about [`SEARCH_WIDTH`] px wide), not overlapping a found tile.
+/// on a smaller copy), not overlapping a found tile.
 /// Returns the found tiles and the new ones, all of the first tile's size.
 pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     let Some(first) = found.first() else { return Vec::new() };
     let (w, h) = image.dimensions();
-    let s = (first.width as f32 / SEARCH_WIDTH as f32).max(1.0);
+    // The copy is at most SEARCH_SIDE wide too: small tiles on a big photo stay cheap to search.
+    let s = (first.width as f32 / SEARCH_WIDTH as f32).max(w as f32 / SEARCH_SIDE as f32).max(1.0);
     let (sw, sh) = (((w as f32 / s) as u32).max(1), ((h as f32 / s) as u32).max(1));
     let (tw, th) = (((first.width as f32 / s) as u32).max(4), ((first.height as f32 / s) as u32).max(4));
     if tw >= sw || th >= sh {
