@@ -305,7 +305,7 @@ async fn overlay_text_is_found_with_its_times_and_removed_and_controls_stay_clea
          false positives on controls {false_positives:?}"
     );
     // Known: the slow zoom over a still photo (control 2) has edges that slide along themselves
-    // and stay as steady as an overlay's; the static-overlay statistics report four of them.
+    // and stay as steady as an overlay's; the static-overlay statistics report two of them.
     // Every other control must stay clean.
     assert!(false_positives.iter().all(|k| *k == 2), "controls with a logo reported: {false_positives:?}");
     // Known: "STUDIO ONE" at 50 % grey over foliage is not found (nor in the still-image set).

@@ -106,7 +106,8 @@ fn overlays(
         width: (x1 - x0) as f64 / w as f64,
         height: (y1 - y0) as f64 / h as f64,
     };
-    let mut found: Vec<LogoBox> = finder.boxes(MAX_FOUND);
+    // The static statistics keep their own limit of two boxes (what they were measured with).
+    let mut found: Vec<LogoBox> = finder.boxes(iprod_core::params::MAX_LOGO_BOXES);
     let mut from_text: Vec<(LogoBox, LogoTemplate)> = Vec::new();
     for mark in texts {
         let b = normalised(mark.area);
