@@ -35,7 +35,9 @@ pub fn run(
             let found = faces::detect(runtime, &rgb, faces::DEFAULT_THRESHOLD)?;
             // Saliency only decides when no face does (it costs one more inference).
             let salient = if found.is_empty() { Some(saliency::saliency(runtime, &rgb)?) } else { None };
-            let texts = h2v::on_screen_text(&text::detect(runtime, &rgb)?, rgb.width(), rgb.height());
+            let map = text::probability_map(runtime, &rgb, h2v::TEXT_SIDE)?;
+            let texts =
+                h2v::on_screen_text(&text::lines(&map, rgb.width(), rgb.height()), rgb.width(), rgb.height());
             let plan = h2v::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref(), &texts);
             let out = h2v::render(&rgb, &plan, *aspect, *width);
             let faces: Vec<Value> = found

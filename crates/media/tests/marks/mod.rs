@@ -496,9 +496,7 @@ pub fn iou(a: PixelBox, b: PixelBox) -> f32 {
 }
 
 pub fn intersection(a: PixelBox, b: PixelBox) -> u32 {
-    let ix = (a.x + a.width).min(b.x + b.width).saturating_sub(a.x.max(b.x));
-    let iy = (a.y + a.height).min(b.y + b.height).saturating_sub(a.y.max(b.y));
-    ix * iy
+    a.intersection(&b)
 }
 
 /// PSNR (dB) between `a` and `b` inside `r`.

@@ -44,6 +44,23 @@ pub struct PixelBox {
     pub height: u32,
 }
 
+impl PixelBox {
+    /// The area (pixels) this box shares with `other`.
+    pub fn intersection(&self, other: &PixelBox) -> u32 {
+        let ix = (self.x + self.width).min(other.x + other.width).saturating_sub(self.x.max(other.x));
+        let iy = (self.y + self.height).min(other.y + other.height).saturating_sub(self.y.max(other.y));
+        ix * iy
+    }
+
+    /// The smallest box holding both.
+    pub fn union(&self, other: &PixelBox) -> PixelBox {
+        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
+        let x1 = (self.x + self.width).max(other.x + other.width);
+        let y1 = (self.y + self.height).max(other.y + other.height);
+        PixelBox { x, y, width: x1 - x, height: y1 - y }
+    }
+}
+
 /// One detected overlay: its box in the image's pixels and a score in 0..=1.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DetectedLogo {

@@ -102,7 +102,7 @@ pub fn combine(
         let near = marks.iter().position(|m| touching(m.region, g.region));
         match near {
             Some(i) => {
-                marks[i].region = union(marks[i].region, g.region);
+                marks[i].region = marks[i].region.union(&g.region);
                 marks[i].score = marks[i].score.max(g.score);
                 marks[i].evidence = Evidence::TextAndGraphic;
             }
@@ -116,7 +116,7 @@ pub fn combine(
         for m in marks {
             match merged.iter().position(|o| touching(o.region, m.region)) {
                 Some(i) => {
-                    merged[i].region = union(merged[i].region, m.region);
+                    merged[i].region = merged[i].region.union(&m.region);
                     merged[i].score = merged[i].score.max(m.score);
                     if merged[i].evidence != m.evidence {
                         merged[i].evidence = Evidence::TextAndGraphic;
@@ -241,11 +241,4 @@ fn to_box(r: Rect, w: u32, h: u32) -> PixelBox {
 fn touching(a: PixelBox, b: PixelBox) -> bool {
     let m = (a.width.min(a.height).min(b.width.min(b.height)) / 10).max(2);
     a.x < b.x + b.width + m && b.x < a.x + a.width + m && a.y < b.y + b.height + m && b.y < a.y + a.height + m
-}
-
-fn union(a: PixelBox, b: PixelBox) -> PixelBox {
-    let (x, y) = (a.x.min(b.x), a.y.min(b.y));
-    let x1 = (a.x + a.width).max(b.x + b.width);
-    let y1 = (a.y + a.height).max(b.y + b.height);
-    PixelBox { x, y, width: x1 - x, height: y1 - y }
 }

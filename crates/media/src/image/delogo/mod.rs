@@ -47,7 +47,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         unblended = repeated::find(image, &lines)
             .and_then(|tiles| repeated::remove(image, &repeated::extend(image, &tiles)));
         let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
-        let inside = |b: PixelBox| tiles.iter().any(|t| overlap(b, *t) * 2 >= b.width * b.height);
+        let inside = |b: PixelBox| tiles.iter().any(|t| b.intersection(t) * 2 >= b.width * b.height);
         let rest: Vec<text::TextLine> = lines
             .into_iter()
             .filter(|l| {
@@ -100,11 +100,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     }
     let mut result = json!({"Logos": logos, "Width": w, "Height": h});
     if let Some(mark) = unblended {
-        let tiles: Vec<Value> = mark
-            .tiles
-            .iter()
-            .map(|t| json!({"X": t.x, "Y": t.y, "Width": t.width, "Height": t.height}))
-            .collect();
+        let tiles = tile_list(&mark.tiles);
         result["TiledWatermark"] = json!({
             "Tiles": tiles, "Alpha": round4(f64::from(mark.alpha)),
             "Colour": if mark.colour == 255 { "white" } else { "black" }, "Removed": true, "Method": "unblend"
@@ -113,11 +109,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         && let Some(mark) = tiled::detect_tiled(image)
     {
         // Reported, not removed (see `tiled`): the user learns the picture carries a stock mark.
-        let tiles: Vec<Value> = mark
-            .tiles
-            .iter()
-            .map(|t| json!({"X": t.x, "Y": t.y, "Width": t.width, "Height": t.height}))
-            .collect();
+        let tiles = tile_list(&mark.tiles);
         result["TiledWatermark"] = json!({
             "PeriodX": round4(f64::from(mark.period_x)), "PeriodY": round4(f64::from(mark.period_y)),
             "Strength": round4(f64::from(mark.strength)), "Tiles": tiles, "Removed": false
@@ -126,11 +118,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     Ok(result)
 }
 
-/// The area two boxes share.
-fn overlap(a: PixelBox, b: PixelBox) -> u32 {
-    let ix = (a.x + a.width).min(b.x + b.width).saturating_sub(a.x.max(b.x));
-    let iy = (a.y + a.height).min(b.y + b.height).saturating_sub(a.y.max(b.y));
-    ix * iy
+/// Tile boxes as the Result lists them.
+fn tile_list(tiles: &[PixelBox]) -> Vec<Value> {
+    tiles.iter().map(|t| json!({"X": t.x, "Y": t.y, "Width": t.width, "Height": t.height})).collect()
 }
 
 fn round4(v: f64) -> f64 {

@@ -141,9 +141,6 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     }
     scores.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut tiles: Vec<PixelBox> = found.to_vec();
-    let overlaps = |a: &PixelBox, b: &PixelBox| {
-        a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
-    };
     for (_, x, y) in scores {
         let b = PixelBox {
             x: ((x as f32 * s) as u32).min(w - first.width),
@@ -151,7 +148,7 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
             width: first.width,
             height: first.height,
         };
-        if !tiles.iter().any(|t| overlaps(t, &b)) {
+        if !tiles.iter().any(|t| t.intersection(&b) > 0) {
             tiles.push(b);
         }
     }
