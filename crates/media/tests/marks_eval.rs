@@ -58,14 +58,17 @@ const MUST_CLEAN: &[&str] = &[
     "mpl-logo-br-25",
     "mpl-logo-portrait-bc",
     "faint-ident-tl",
+    "sk-logo-br-14",
+    "sk-logo-bl-18-a50",
+    "sk-logo-portrait-br",
 ];
 
 /// Floors for the whole set, where it stands today (the issue's aims, 90 % recall and no false
-/// positive, are not met yet: translucent discs and soft-edged logos on plates are missed, and
-/// only the stock-mark tiles the text detector reads are un-blended; see the README's table).
+/// positive, are not met yet: translucent discs whose outline the background hides for long
+/// stretches are missed, and so is a translucent colour icon; see the README's table).
 /// They keep what works from sliding back.
-const MIN_HITS: usize = 27;
-const MIN_GAINS: usize = 21;
+const MIN_HITS: usize = 32;
+const MIN_GAINS: usize = 25;
 const MAX_FALSE_POSITIVES: usize = 3;
 
 struct Outcome {

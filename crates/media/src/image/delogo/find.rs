@@ -53,6 +53,8 @@ pub enum Evidence {
     Text,
     Graphic,
     TextAndGraphic,
+    /// An opaque plate (`blend`) and what it carries.
+    Plate,
 }
 
 /// One mark found over the picture.
@@ -109,7 +111,21 @@ pub fn combine(
             None => marks.push(FoundMark { region: g.region, score: g.score, evidence: Evidence::Graphic }),
         }
     }
-    // Unions can make marks overlap: merge until none do (a grown box may reach an earlier one).
+    merge_touching(marks)
+}
+
+/// `marks` with the opaque plates `blend` found: a plate joins the marks it touches (the logo it
+/// carries, a word beside it).
+pub fn with_plates(mut marks: Vec<FoundMark>, plates: &[PixelBox]) -> Vec<FoundMark> {
+    for p in plates {
+        marks.push(FoundMark { region: *p, score: LOGO_SCORE_THRESHOLD, evidence: Evidence::Plate });
+    }
+    merge_touching(marks)
+}
+
+/// Marks that touch become one; unions can make marks overlap, so until none do (a grown box may
+/// reach an earlier one).
+fn merge_touching(mut marks: Vec<FoundMark>) -> Vec<FoundMark> {
     loop {
         let before = marks.len();
         let mut merged: Vec<FoundMark> = Vec::new();
@@ -119,7 +135,8 @@ pub fn combine(
                     merged[i].region = merged[i].region.union(&m.region);
                     merged[i].score = merged[i].score.max(m.score);
                     if merged[i].evidence != m.evidence {
-                        merged[i].evidence = Evidence::TextAndGraphic;
+                        let plate = merged[i].evidence == Evidence::Plate || m.evidence == Evidence::Plate;
+                        merged[i].evidence = if plate { Evidence::Plate } else { Evidence::TextAndGraphic };
                     }
                 }
                 None => merged.push(m),

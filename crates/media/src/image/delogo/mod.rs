@@ -1,5 +1,6 @@
 //! ImageDelogo: logos, watermarks and burnt-in text found (or given) and removed by inpainting.
 
+pub mod blend;
 pub mod detect;
 pub mod find;
 pub mod inpaint;
@@ -40,6 +41,8 @@ pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> Result<Value> {
     let (w, h) = image.dimensions();
     let mut unblended = None;
+    let mut blended: Vec<blend::BlendMark> = Vec::new();
+    let mut plates: Vec<PixelBox> = Vec::new();
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
@@ -59,9 +62,36 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
                 })
             })
             .collect();
-        find_marks(runtime, image, &rest)?
+        // Marks blended as one shape (translucent discs, plates) are inverted where they can be;
+        // what they hold (a letter, a logo on the plate) is then no longer a separate mark.
+        for mark in blend::find(image) {
+            if inside(mark.region) {
+                continue;
+            }
+            if mark.opaque() {
+                // Nothing to invert: the plate is filled with what it carries, as other marks.
+                plates.push(mark.region);
+            } else {
+                mark.remove(image);
+                blended.push(mark);
+            }
+        }
+        let in_blend =
+            |b: PixelBox| blended.iter().any(|m| b.intersection(&m.region) * 2 >= b.width * b.height);
+        let rest: Vec<text::TextLine> = rest
             .into_iter()
-            .filter(|m| !inside(m.region))
+            .filter(|l| {
+                !in_blend(PixelBox {
+                    x: l.rect.x as u32,
+                    y: l.rect.y as u32,
+                    width: l.rect.width.max(1.0) as u32,
+                    height: l.rect.height.max(1.0) as u32,
+                })
+            })
+            .collect();
+        find::with_plates(find_marks(runtime, image, &rest)?, &plates)
+            .into_iter()
+            .filter(|m| !inside(m.region) && !in_blend(m.region))
             .map(|m| (m.region, Some((m.score, m.evidence))))
             .collect()
     } else {
@@ -97,6 +127,19 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             entry["Evidence"] = json!(evidence);
         }
         logos.push(entry);
+    }
+    for mark in &blended {
+        let r = mark.region;
+        logos.push(json!({
+            "X": r.x, "Y": r.y, "Width": r.width, "Height": r.height,
+            "Box": [
+                round4(f64::from(r.x) / f64::from(w)), round4(f64::from(r.y) / f64::from(h)),
+                round4(f64::from(r.width) / f64::from(w)), round4(f64::from(r.height) / f64::from(h))
+            ],
+            "Source": "detected", "Removed": true,
+            "Evidence": "Translucent", "Alpha": round4(f64::from(mark.alpha)), "Colour": mark.tint.name(),
+            "Method": "unblend",
+        }));
     }
     let mut result = json!({"Logos": logos, "Width": w, "Height": h});
     if let Some(mark) = unblended {
