@@ -846,6 +846,38 @@ mod tests {
     }
 
     #[test]
+    fn a_letter_knocked_out_of_a_disc_is_left_as_it_is() {
+        // GIVEN a 50 % white disc with a bar knocked out of it (the picture shows through)
+        let clean = background(480, 320);
+        let mut marked = clean.clone();
+        let (cx, cy, radius) = (400.0f32, 80.0f32, 50.0f32);
+        let hole = |x: u32, y: u32| (385..415).contains(&x) && (60..100).contains(&y);
+        for (x, y, p) in marked.enumerate_pixels_mut() {
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            if dx * dx + dy * dy <= radius * radius && !hole(x, y) {
+                for c in 0..3 {
+                    p[c] = (f32::from(p[c]) * 0.5 + 127.5).round() as u8;
+                }
+            }
+        }
+        // WHEN it is found and removed
+        let marks = find(&marked);
+        assert_eq!(marks.len(), 1, "{:?}", marks.iter().map(|m| m.region).collect::<Vec<_>>());
+        let mut out = marked.clone();
+        marks[0].remove(&mut out);
+        // THEN the hole's inside (away from its rim) keeps the picture's own pixels
+        let mut changed = 0;
+        for y in 64..96 {
+            for x in 389..411 {
+                changed += usize::from(out.get_pixel(x, y) != clean.get_pixel(x, y));
+            }
+        }
+        assert!(changed * 20 <= 32 * 22, "{changed} of the hole's pixels changed");
+        // AND the picture comes back
+        assert!(psnr(&out, &clean) > psnr(&marked, &clean) + 10.0);
+    }
+
+    #[test]
     fn scene_shapes_without_a_blend_are_not_marks() {
         // GIVEN the textured picture with an opaque grey-green blob (a scene object)
         let mut img = background(480, 320);
