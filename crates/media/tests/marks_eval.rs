@@ -61,14 +61,16 @@ const MUST_CLEAN: &[&str] = &[
     "sk-logo-br-14",
     "sk-logo-bl-18-a50",
     "sk-logo-portrait-br",
+    "disc-bl-22-a50",
+    "disc-br-18-a40",
+    "disc-bl-25-a35",
 ];
 
-/// Floors for the whole set, where it stands today (the issue's aims, 90 % recall and no false
-/// positive, are not met yet: translucent discs whose outline the background hides for long
-/// stretches are missed, and so is a translucent colour icon; see the README's table).
+/// Floors for the whole set, where it stands today (recall is above the issue's 90 %, but three
+/// controls still get a false mark, and nine marks gain less than 6 dB; see the README's table).
 /// They keep what works from sliding back.
-const MIN_HITS: usize = 32;
-const MIN_GAINS: usize = 25;
+const MIN_HITS: usize = 34;
+const MIN_GAINS: usize = 28;
 const MAX_FALSE_POSITIVES: usize = 3;
 
 struct Outcome {

@@ -13,7 +13,10 @@
 //!    towards black) by one `a` in all three channels, within [`FIT`] levels.
 //! 2. Neighbouring fits of one kind, nearly one `a` and one edge direction join into arcs; arcs
 //!    of one `a` join across gaps (where the background leaves no room to lift, or a logo on a
-//!    plate touches the plate's edge), at three gap sizes, each judged.
+//!    plate touches the plate's edge), at three gap sizes, each judged. Round marks whose arcs lie
+//!    too far apart are also proposed by a two-stage Hough transform per tenth of opacity: fits
+//!    vote for the centres their blended side faces, and the fits at the best radius around a
+//!    well-supported centre are an outline.
 //! 3. An outline is a mark when, along its rim (its outer reach in each direction): `a` holds
 //!    while the background varies, and varies in colour (on grey any two levels fit some blend);
 //!    the blended side faces inwards; it closes, or runs into the frame; it is a shape a designer
@@ -28,9 +31,9 @@
 //!    drawn on the mark). An opaque plate (`a` above [`MAX_UNBLEND`]) has nothing to invert: the
 //!    caller fills it like any other mark, together with what it carries.
 //!
-//! Missed, measured on the development set: translucent shapes whose outline runs over bright
-//! or grey background for much of its length (the outline's evidence is gone there), and
-//! translucent marks of many colours (a 70 % colour icon; no single blend fits).
+//! Missed, measured on the development set: a translucent disc over black space (on a colourless
+//! background a blend cannot be told from a grey object), and translucent marks of many colours
+//! (a 70 % colour icon; no single blend fits).
 
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, RgbImage};
@@ -87,6 +90,12 @@ const MIN_PLATE_CONTENT: f32 = 0.3;
 /// At least this fraction of the rim lies on a shape a designer draws: a rectangle, an ellipse
 /// or a circle (a helmet, a cloud or a cup has its own outline).
 const MIN_REGULARITY: f32 = 0.75;
+/// Circle centres are voted for in cells of this many work pixels…
+const HOUGH_CELL: u32 = 2;
+/// …and a circle is an outline when its fits cover this share of its circumference…
+const MIN_CIRCLE_SUPPORT: f32 = 0.35;
+/// …looked for at most at this many centres per tint.
+const MAX_CIRCLES: usize = 8;
 /// A gap of at most this many directions in an outline counts as closed.
 const SHORT_GAP: usize = 9;
 /// Directions around an outline's centre.
@@ -183,6 +192,12 @@ pub fn find(image: &RgbImage) -> Vec<BlendMark> {
                 if let Some(mark) = judge(&work, &fits, &outline, tint) {
                     marks.push(mark.to_full(w, h, scale));
                 }
+            }
+        }
+        // Round marks whose outline the background breaks into arcs too far apart to join.
+        for outline in circles(&work, &fits) {
+            if let Some(mark) = judge(&work, &fits, &outline, tint) {
+                marks.push(mark.to_full(w, h, scale));
             }
         }
     }
@@ -362,6 +377,113 @@ fn outlines(work: &RgbImage, fits: &[Fit], gap_share: f32) -> Vec<Vec<usize>> {
         .map(|g| g.into_iter().flat_map(|a| arcs[a].iter().copied()).collect::<Vec<usize>>())
         .filter(|g| g.len() >= 2 * MIN_SIDE as usize)
         .collect()
+}
+
+/// Outlines of round marks, by a two-stage Hough transform per opacity: every fit votes for the
+/// centres its blended side faces (at all radii a mark may have), in the bins of its opacity;
+/// at each well-supported centre the fits facing it are counted by distance, and the best
+/// radius's fits are the outline.
+fn circles(work: &RgbImage, fits: &[Fit]) -> Vec<Vec<usize>> {
+    let (w, h) = work.dimensions();
+    let short = w.min(h) as f32;
+    let (r_min, r_max) = ((MIN_SHARE * short / 2.0).max(MIN_SIDE as f32 / 2.0), MAX_SIDE * short / 2.0);
+    let cell = HOUGH_CELL as f32;
+    let (cw, ch) = ((w / HOUGH_CELL + 1) as usize, (h / HOUGH_CELL + 1) as usize);
+    // Votes per tenth of opacity; a centre is read over two neighbouring tenths, so that an
+    // outline at 0.49–0.51 is not split.
+    const ALPHA_BINS: usize = 11;
+    let tenth = |a: f32| ((a * 10.0) as usize).min(ALPHA_BINS - 2);
+    let bins_of = |a: f32| {
+        let k = tenth(a);
+        [k.saturating_sub(1), k]
+    };
+    let plane = cw * ch;
+    let mut votes = vec![0u16; ALPHA_BINS * plane];
+    for f in fits {
+        let base = tenth(f.alpha) * plane;
+        let mut last = usize::MAX;
+        let mut r = r_min;
+        while r <= r_max {
+            let (cx, cy) = (f.x as f32 + r * f.inward.0, f.y as f32 + r * f.inward.1);
+            if cx < 0.0 || cy < 0.0 || cx >= w as f32 || cy >= h as f32 {
+                break;
+            }
+            let i = base + (cy / cell) as usize * cw + (cx / cell) as usize;
+            if i != last {
+                votes[i] = votes[i].saturating_add(1);
+                last = i;
+            }
+            r += 1.0;
+        }
+    }
+    // Centres: 3×3 vote sums over tenths k and k + 1, enough for a circle of the smallest radius.
+    let pair = |k: usize, i: usize| u32::from(votes[k * plane + i]) + u32::from(votes[(k + 1) * plane + i]);
+    let sum3 = |k: usize, x: usize, y: usize| {
+        let mut s = 0u32;
+        for yy in y.saturating_sub(1)..=(y + 1).min(ch - 1) {
+            for xx in x.saturating_sub(1)..=(x + 1).min(cw - 1) {
+                s += pair(k, yy * cw + xx);
+            }
+        }
+        s
+    };
+    let floor = (MIN_CIRCLE_SUPPORT * std::f32::consts::TAU * r_min) as u32;
+    let mut centres: Vec<(u32, usize, f32, f32)> = Vec::new();
+    for k in 0..ALPHA_BINS - 1 {
+        for y in 0..ch {
+            for x in 0..cw {
+                // A peak's own cell holds at least a ninth of its 3×3 sum.
+                if pair(k, y * cw + x) * 9 < floor {
+                    continue;
+                }
+                let v = sum3(k, x, y);
+                if v >= floor {
+                    centres.push((v, k, (x as f32 + 0.5) * cell, (y as f32 + 0.5) * cell));
+                }
+            }
+        }
+    }
+    centres.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let mut chosen: Vec<(usize, f32, f32)> = Vec::new();
+    for (_, k, cx, cy) in centres {
+        if chosen.len() >= MAX_CIRCLES {
+            break;
+        }
+        if !chosen.iter().any(|&(kk, x, y)| kk.abs_diff(k) <= 1 && (x - cx).hypot(y - cy) < r_min) {
+            chosen.push((k, cx, cy));
+        }
+    }
+    let mut out = Vec::new();
+    for (k, cx, cy) in chosen {
+        let facing: Vec<(usize, f32)> = fits
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| bins_of(f.alpha).contains(&k))
+            .filter_map(|(i, f)| {
+                let (dx, dy) = (cx - f.x as f32, cy - f.y as f32);
+                let d = dx.hypot(dy);
+                (d >= r_min - 2.0 && d <= r_max + 2.0 && (f.inward.0 * dx + f.inward.1 * dy) >= 0.8 * d)
+                    .then_some((i, d))
+            })
+            .collect();
+        // The radius most fits lie at (within the centre's cell), relative to its circumference.
+        let mut by_distance = vec![0u32; r_max as usize + 4];
+        for &(_, d) in &facing {
+            by_distance[d as usize] += 1;
+        }
+        let best = (r_min as usize..by_distance.len() - 2)
+            .map(|r| {
+                let n: u32 = by_distance[r - 2..=r + 2].iter().sum();
+                (n as f32 / (std::f32::consts::TAU * r as f32), r as f32)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((support, r)) = best
+            && support >= MIN_CIRCLE_SUPPORT
+        {
+            out.push(facing.iter().filter(|(_, d)| (d - r).abs() <= 2.5).map(|(i, _)| *i).collect());
+        }
+    }
+    out
 }
 
 fn root(parent: &mut [usize], mut i: usize) -> usize {
