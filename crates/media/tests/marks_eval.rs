@@ -64,13 +64,14 @@ const MUST_CLEAN: &[&str] = &[
     "disc-bl-22-a50",
     "disc-br-18-a40",
     "disc-bl-25-a35",
+    "badge-br-12",
 ];
 
 /// Floors for the whole set, where it stands today (recall is above the 90 %, but three
 /// controls still get a false mark, and nine marks gain less than 6 dB; see the README's table).
 /// They keep what works from sliding back.
 const MIN_HITS: usize = 34;
-const MIN_GAINS: usize = 28;
+const MIN_GAINS: usize = 29;
 const MAX_FALSE_POSITIVES: usize = 3;
 
 struct Outcome {

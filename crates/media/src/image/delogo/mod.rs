@@ -4,6 +4,7 @@ pub mod blend;
 pub mod detect;
 pub mod find;
 pub mod inpaint;
+pub mod patchmatch;
 pub mod repeated;
 pub mod tiled;
 
@@ -16,7 +17,7 @@ use crate::onnx::OnnxRuntime;
 use crate::vision::text;
 use detect::PixelBox;
 use find::{Evidence, find_marks};
-use inpaint::{inpaint_telea, overlay_mask};
+use inpaint::overlay_mask;
 
 /// Neighbourhood of known pixels each filled pixel is estimated from.
 const INPAINT_RADIUS: u32 = 7;
@@ -103,9 +104,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let mask = overlay_mask(image, region);
         let covered = mask.pixels().filter(|p| p.0[0] > 0).count() as f64 / (f64::from(w) * f64::from(h));
         let removed = covered <= MAX_FILL_FRACTION;
-        if removed {
-            inpaint_telea(image, &mask, INPAINT_RADIUS);
-        }
+        let fill = removed.then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
         let mut entry = json!({
             "X": region.x, "Y": region.y, "Width": region.width, "Height": region.height,
             "Box": [
@@ -115,6 +114,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             "Source": if score.is_some() { "detected" } else { "given" },
             "Removed": removed,
         });
+        if let Some(fill) = fill {
+            entry["Fill"] = json!(fill.name());
+        }
         if !removed {
             entry["Reason"] = json!(format!(
                 "the mark covers {:.0} % of the picture (at most {:.0} % can be filled plausibly): left as it is",
