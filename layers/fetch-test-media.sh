@@ -35,7 +35,8 @@ fi
 # controls (several with text that belongs to the scene) and real marks with alpha to paste.
 # scikit-image's data photos are public domain or CC0 (see skimage/data/README.txt in the wheel).
 for name in coffee.png chelsea.png rocket.jpg motorcycle_left.png hubble_deep_field.jpg ihc.png \
-  retina.jpg text.png camera.png coins.png brick.png clock_motion.png logo.png; do
+  retina.jpg text.png camera.png coins.png brick.png clock_motion.png logo.png \
+  motorcycle_right.png grass.png gravel.png cell.png; do
   if missing "$name"; then
     fetch_pkg scikit-image==0.26.0 "${WHEEL_FLAGS[@]}"
     take "skimage/data/$name" "$name"

@@ -33,7 +33,7 @@ pub fn load(name: &str) -> RgbImage {
 
 /// Clean photos: nothing may be reported on them. Several hold text that belongs to the scene
 /// (a name badge, box labels, handwriting on a board, lettering on a rocket).
-pub const CONTROLS: [&str; 17] = [
+pub const CONTROLS: [&str; 21] = [
     "astronaut.png",
     "grace_hopper.jpg",
     "coffee.png",
@@ -51,6 +51,11 @@ pub const CONTROLS: [&str; 17] = [
     "china.jpg",
     "flower.jpg",
     "flower.jpg@1600",
+    // Textures and plain material: grass, gravel, a microscope's cells, a garage.
+    "motorcycle_right.png",
+    "grass.png",
+    "gravel.png",
+    "cell.png",
 ];
 
 /// A control by name; `name@W` is the photo upscaled to W px wide (a larger picture).

@@ -36,9 +36,25 @@ pub const CAPTION_HEIGHT: f32 = 0.025;
 /// Text lines tilted more than this (degrees) are on a scene surface, not rendered over it
 /// (rendered lines measured 0.2–1°, a word's fragment up to 3°; coin lettering 5–13°).
 const MAX_TILT: f32 = 3.5;
-/// A line must be this much wider than high: single squarish blobs (a star, a knob) are the
-/// detector's false text, and a one-letter mark is a graphic.
+/// A line must be this much wider than high: squarish blobs (a star, a knob) are the detector's
+/// false text, and a one-letter mark is a graphic…
 const MIN_ASPECT: f32 = 1.5;
+/// …and an overlay holds at least one line this much wider than high: overlay text carries words
+/// (a channel's name, a URL, a date: the development set's lines measured 2.4 and up), while a
+/// coin's relief and fragments of one or two letters of scene writing measured 1.8–2.0. Shorter
+/// lines count only beside such a line (the "©" before a copyright line).
+const WORD_ASPECT: f32 = 2.2;
+/// At least this many graphic marks in a line (centres within [`ROW_BAND`] of the picture's
+/// size) are scene elements, not marks.
+const ROW: usize = 3;
+const ROW_BAND: f32 = 0.06;
+/// Scene text at random angles (coins in a tray, signs down a street, spines on a shelf): when at
+/// least this many confident lines of a height are tilted past [`MAX_TILT`], a level line of
+/// about that height (within [`FAMILY_HEIGHT`]×) is one of them that happens to lie level.
+const FAMILY: usize = 3;
+const FAMILY_HEIGHT: f32 = 2.0;
+/// Confident lines, for [`FAMILY`].
+const FAMILY_SCORE: f32 = 0.9;
 /// Text lines below this probability are not used.
 const MIN_TEXT_SCORE: f32 = 0.6;
 /// Text lines lower than this (source px) are too small to judge.
@@ -85,8 +101,18 @@ pub fn combine(
     subject: Option<&SaliencyMap>,
 ) -> Vec<FoundMark> {
     let (w, h) = image.dimensions();
+    let tilted: Vec<f32> = lines
+        .iter()
+        .filter(|l| l.score >= FAMILY_SCORE && l.tilt.abs() > MAX_TILT)
+        .map(TextLine::line_height)
+        .collect();
+    let in_family = |l: &TextLine| {
+        let hh = l.line_height();
+        tilted.iter().filter(|&&t| t <= FAMILY_HEIGHT * hh && hh <= FAMILY_HEIGHT * t).count() >= FAMILY
+    };
     let overlay: Vec<&TextLine> = lines
         .iter()
+        .filter(|l| !in_family(l))
         .filter(|l| match placement(image, l) {
             Placement::Edge => true,
             Placement::Interior => {
@@ -96,11 +122,25 @@ pub fn combine(
             Placement::NotOverlay => false,
         })
         .collect();
+    let wordy = |l: &TextLine| l.rect.width >= WORD_ASPECT * l.rect.height;
+    let overlay: Vec<&TextLine> = overlay
+        .iter()
+        .copied()
+        .filter(|l| {
+            wordy(l)
+                || overlay.iter().any(|o| wordy(o) && touching(to_box(o.rect, w, h), to_box(l.rect, w, h)))
+        })
+        .collect();
     let mut marks: Vec<FoundMark> = text::join_lines(&overlay)
         .into_iter()
         .map(|(rect, score)| FoundMark { region: to_box(rect, w, h), score, evidence: Evidence::Text })
         .collect();
-    for g in graphics {
+    // Graphics beside text belong to it (an icon, a glyph's shadow); the rest must not line up.
+    let lone: Vec<DetectedLogo> =
+        graphics.iter().copied().filter(|g| !marks.iter().any(|m| touching(m.region, g.region))).collect();
+    let rows = in_rows(&lone, w, h);
+    let in_row = |g: &DetectedLogo| lone.iter().zip(&rows).any(|(l, row)| *row && l == g);
+    for g in graphics.iter().filter(|g| !in_row(g)) {
         let near = marks.iter().position(|m| touching(m.region, g.region));
         match near {
             Some(i) => {
@@ -112,6 +152,24 @@ pub fn combine(
         }
     }
     merge_touching(marks)
+}
+
+/// Which graphic marks stand in a row or column of at least [`ROW`] alike ones: lights along a
+/// launch pad, windows, fence posts. A logo is one element; repeated scene elements line up.
+fn in_rows(graphics: &[DetectedLogo], w: u32, h: u32) -> Vec<bool> {
+    let centre = |d: &DetectedLogo| {
+        let r = d.region;
+        (r.x as f32 + r.width as f32 / 2.0, r.y as f32 + r.height as f32 / 2.0)
+    };
+    graphics
+        .iter()
+        .map(|g| {
+            let (gx, gy) = centre(g);
+            let across = graphics.iter().filter(|o| (centre(o).1 - gy).abs() <= ROW_BAND * h as f32).count();
+            let down = graphics.iter().filter(|o| (centre(o).0 - gx).abs() <= ROW_BAND * w as f32).count();
+            across >= ROW || down >= ROW
+        })
+        .collect()
 }
 
 /// `marks` with the opaque plates `blend` found: a plate joins the marks it touches (the logo it
