@@ -113,8 +113,9 @@ impl Worker {
         let params = JobParams::parse(job.function, &job.job_params)?;
         let work_dir =
             ScratchDir::create(&self.settings.scratch_root, &format!("{}-{}", job.id, job.attempts))?;
-        let input_path =
-            work_dir.path.join(format!("input.{}", input.extension().unwrap_or_else(|| "bin".into())));
+        // Named without the client's extension: the media's format is decided from its content
+        // (a playlist named `.mp4` must not be read as what its name says).
+        let input_path = work_dir.path.join("input");
         self.objects.fetch(&input, &input_path).await?;
         let out_dir = work_dir.path.join("out");
         std::fs::create_dir_all(&out_dir).map_err(|e| {

@@ -89,6 +89,7 @@ impl Probe {
 pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Probe> {
     let output = Process::new(ffprobe, timeout)
         .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+        .args(crate::process::UNTRUSTED_INPUT)
         .arg(path)
         .run()
         .await
@@ -99,9 +100,29 @@ pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Pro
             ProcessError::Timeout { .. } => {
                 Error::invalid_input("Media", format!("probing the media took too long: {e}"))
             }
+            ProcessError::Failed { stderr, .. } if stderr.contains("not on whitelist") => {
+                Error::invalid_input(
+                    "Format",
+                    format!(
+                        "the input is not a media file this service reads ({}): playlists and lists that \
+                     refer to other files are refused; send the video (MP4, MOV, MKV, WebM, AVI, TS, \
+                     FLV) or image (JPEG, PNG, WebP, BMP, TIFF) itself",
+                        refused_format(&stderr)
+                    ),
+                )
+            }
             other => Error::invalid_input("Media", format!("the media could not be read: {other}")),
         })?;
     Probe::parse(&output.stdout)
+}
+
+/// The demuxer ffmpeg named when it refused the input (`[hls @ 0x…] Format not on whitelist`).
+fn refused_format(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.contains("not on whitelist"))
+        .and_then(|l| l.strip_prefix('[')?.split_once(" @")?.0.into())
+        .unwrap_or("unknown format")
 }
 
 #[cfg(test)]
@@ -118,5 +139,12 @@ mod tests {
         assert_eq!((v.width, v.height, v.codec_name.as_deref()), (Some(320), Some(240), Some("h264")));
         assert_eq!(p.duration_seconds(), Some(2.0));
         assert_eq!(Probe::parse(b"not json").unwrap_err().code(), "InvalidInput.Media");
+    }
+
+    #[test]
+    fn a_refused_demuxer_is_named() {
+        let stderr = "[hls @ 0x55aabfeec6c0] Format not on whitelist 'mov,matroska'\ninput: Invalid argument";
+        assert_eq!(refused_format(stderr), "hls");
+        assert_eq!(refused_format("Format not on whitelist"), "unknown format");
     }
 }

@@ -23,6 +23,20 @@ pub enum ProcessError {
     Io { program: String, source: std::io::Error },
 }
 
+/// The demuxers a client's file may be read with: video containers and still-image decoders
+/// that carry their media inside. Playlists (HLS, DASH), `concat` lists and the like are refused:
+/// they make ffmpeg open other files, outside the storage allow-list and past the size limit. (A
+/// `.mp4` holding an HLS playlist is refused too: the format is decided from the content.)
+/// `image2` reads the one file it is named (ffmpeg picks it for still images named `.jpg` or
+/// `.png`); it would read a numbered sequence only for a name with a pattern in it, and the
+/// worker names every input `input`.
+pub const INPUT_FORMATS: &str =
+    "mov,matroska,avi,mpegts,flv,png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe,image2";
+
+/// Options that go before a client's file on every ffmpeg and ffprobe call: local files only,
+/// and only the demuxers of [`INPUT_FORMATS`].
+pub const UNTRUSTED_INPUT: [&str; 4] = ["-protocol_whitelist", "file", "-format_whitelist", INPUT_FORMATS];
+
 #[derive(Debug, Clone)]
 pub struct Process {
     program: OsString,
@@ -53,6 +67,11 @@ impl Process {
     {
         self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
+    }
+
+    /// Adds a client's file as an input (`-i`), read under [`UNTRUSTED_INPUT`].
+    pub fn input(self, path: impl AsRef<OsStr>) -> Self {
+        self.args(UNTRUSTED_INPUT).arg("-i").arg(path)
     }
 
     fn name(&self) -> String {

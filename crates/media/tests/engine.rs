@@ -165,3 +165,41 @@ async fn image_delogo_cleans_a_given_box_and_reports_it() {
     let written = image::open(&out.files[0]).unwrap();
     assert_eq!((written.width(), written.height()), (512, 600));
 }
+
+/// A playlist is not media: an HLS playlist (or a `concat` list) in an allowed bucket once made
+/// ffmpeg read a video from outside the allow-list and write it to the output, whatever the
+/// playlist was named. It is refused by its content, and nothing is written.
+#[tokio::test]
+async fn a_playlist_pointing_at_other_files_is_refused_whatever_its_name() {
+    // GIVEN a video outside any bucket, and playlists naming it
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.ts");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2"])
+        .args(["-c:v", "libx264", "-f", "mpegts"])
+        .arg(&secret)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let hls =
+        format!("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{}\n#EXT-X-ENDLIST\n", secret.display());
+    let concat = format!("ffconcat version 1.0\nfile '{}'\n", secret.display());
+    let engine = engine(ImageLimits::default());
+    for (name, body) in [("input", &hls), ("input.mp4", &hls), ("input.m3u8", &hls), ("input.mkv", &concat)] {
+        let playlist = dir.path().join(name);
+        std::fs::write(&playlist, body).unwrap();
+        for function in [FunctionName::VideoH2V, FunctionName::VideoDelogo, FunctionName::Cover] {
+            // WHEN a job takes it as its input
+            let work = tempfile::tempdir().unwrap();
+            let outcome = engine
+                .process(&task(function, &playlist, work.path(), "oss://media/o/{source}.mp4"), &Quiet)
+                .await;
+            // THEN the job fails as bad input, and no output was written
+            let e = outcome.expect_err("a playlist must not be processed");
+            assert_eq!(e.code(), "InvalidInput.Format", "{name} {function}: {}", e.message());
+            assert!(e.message().contains("playlists"), "{}", e.message());
+            let written: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
+            assert!(written.is_empty(), "{name} {function}: wrote {written:?}");
+        }
+    }
+}

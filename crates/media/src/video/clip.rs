@@ -216,8 +216,8 @@ async fn loudness(ffmpeg: &Path, input: &Path, (timeout, meter): (Duration, &Met
     let window = (AUDIO_RATE as f64 * AUDIO_WINDOW) as usize;
     let mut levels = Vec::new();
     Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(input)
+        .args(["-nostdin", "-v", "error"])
+        .input(input)
         .args(["-map", "0:a:0", "-vn", "-ac", "1", "-ar", &AUDIO_RATE.to_string(), "-f", "s16le", "pipe:1"])
         .stream(window * 2, |bytes| {
             let sum: f64 = bytes
@@ -495,8 +495,8 @@ pub async fn render(
 ) -> Result<()> {
     let total: f64 = segments.iter().map(|s| (s.end - s.start) as f64 / info.fps).sum();
     let mut process = Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-i"])
-        .arg(input)
+        .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
+        .input(input)
         .args(["-filter_complex", &graph(segments, info), "-map", "[outv]"]);
     if info.has_audio {
         process = process.args(["-map", "[outa]", "-c:a", "aac", "-b:a", "160k"]);

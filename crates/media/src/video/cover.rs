@@ -180,7 +180,7 @@ pub async fn write_stills(
 ) -> Result<()> {
     let mut process = Process::new(ffmpeg, timeout).args(["-nostdin", "-v", "error", "-y"]);
     for (time, _) in stills {
-        process = process.args(["-ss", &format!("{time:.3}"), "-i"]).arg(input);
+        process = process.args(["-ss", &format!("{time:.3}")]).input(input);
     }
     for (i, (_, output)) in stills.iter().enumerate() {
         let quality: &[&str] = match extension(output).as_str() {
@@ -274,8 +274,7 @@ pub async fn write_animated(
                 "-t",
                 &format!("{length:.3}"),
             ])
-            .arg("-i")
-            .arg(input)
+            .input(input)
             .arg("-an");
         process = match ext.as_str() {
             "webp" => process.args(["-vf", &scale, "-c:v", "libwebp_anim", "-quality", "70", "-loop", "0"]),

@@ -225,7 +225,7 @@ async fn decode(
     if span.is_some() {
         process = process.args(["-ss", &format!("{start:.3}")]);
     }
-    process = process.arg("-i").arg(input).args(["-map", "0:v:0", "-an", "-sn", "-vf", &filter]);
+    process = process.input(input).args(["-map", "0:v:0", "-an", "-sn", "-vf", &filter]);
     if let Some((_, count)) = span {
         process = process.args(["-frames:v", &count.to_string()]);
     }

@@ -42,8 +42,8 @@ impl Render<'_> {
     /// ffmpeg's `-progress` reports.
     pub async fn run(&self, filter: &str, crf: u8, mut on_progress: impl FnMut(f64)) -> Result<()> {
         let mut process = Process::new(self.ffmpeg, self.timeout)
-            .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y", "-i"])
-            .arg(self.input)
+            .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
+            .input(self.input)
             .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")]);
         process = match (self.info.has_audio, self.audio_codec) {
             (false, _) => process,

@@ -62,6 +62,7 @@ pub async fn keyframe_times(
             "-of",
             "csv=p=0",
         ])
+        .args(crate::process::UNTRUSTED_INPUT)
         .arg(input)
         .run()
         .await
