@@ -132,6 +132,23 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             names: "Logos",
         },
         Case {
+            // The size bomb that took the server down: an 8192x819200 picture (20 GB).
+            name: "an output too large for its Aspect and Width",
+            action: "SubmitIProductionJob",
+            params: submit_with(
+                &[
+                    ("FunctionName", "ImageH2V"),
+                    ("Input", "oss://media/in/p.png"),
+                    ("Output", "oss://media/out/{source}.jpg"),
+                    ("JobParams", r#"{"Aspect":"1:100","Width":8192}"#),
+                ],
+                "",
+            ),
+            status: 400,
+            code: "InvalidParameter.JobParams",
+            names: "Width of at most 81",
+        },
+        Case {
             name: "bad URL scheme",
             action: "SubmitIProductionJob",
             params: submit_with(&[("Input", "ftp://media/in/clip.mp4")], ""),

@@ -65,8 +65,24 @@ impl Default for ClipParams {
     }
 }
 
-/// The largest output width `ImageH2V.Width` and `VideoH2V.Width` accept, in pixels.
+/// The largest output width `ImageH2V.Width` and `VideoH2V.Width` accept, in pixels; no side of
+/// any output may be longer.
 pub const MAX_OUTPUT_WIDTH: u32 = 8192;
+/// The most pixels an output picture may have (8192 × 4608, past 8K UHD): a reframed output's
+/// size follows the parameters, and `{"Aspect":"1:100","Width":8192}` once asked for 20 GB.
+pub const MAX_OUTPUT_PIXELS: u64 = 8192 * 4608;
+
+/// Whether a `width` × `height` output is within [`MAX_OUTPUT_WIDTH`] and [`MAX_OUTPUT_PIXELS`].
+pub fn output_fits(width: u64, height: u64) -> bool {
+    width <= u64::from(MAX_OUTPUT_WIDTH)
+        && height <= u64::from(MAX_OUTPUT_WIDTH)
+        && width.saturating_mul(height) <= MAX_OUTPUT_PIXELS
+}
+
+/// The output height a `width` makes at `aspect`.
+pub fn height_for(width: u32, aspect: Aspect) -> u64 {
+    (f64::from(width) * f64::from(aspect.height) / f64::from(aspect.width)).round() as u64
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum JobParams {
@@ -110,12 +126,14 @@ impl JobParams {
         let mut fields = parse_object(raw)?;
         let params = match function {
             FunctionName::VideoH2V => {
-                Self::VideoH2V { aspect: take_aspect(&mut fields)?, width: take_output_width(&mut fields)? }
+                let (aspect, width) = take_shape(&mut fields)?;
+                Self::VideoH2V { aspect, width }
             }
             FunctionName::VideoClip => Self::VideoClip(take_clip(&mut fields)?),
             FunctionName::ImageMatting => Self::ImageMatting,
             FunctionName::ImageH2V => {
-                Self::ImageH2V { aspect: take_aspect(&mut fields)?, width: take_output_width(&mut fields)? }
+                let (aspect, width) = take_shape(&mut fields)?;
+                Self::ImageH2V { aspect, width }
             }
             FunctionName::VideoDelogo => Self::VideoDelogo { logos: take_logos(&mut fields)? },
             FunctionName::ImageDelogo => Self::ImageDelogo { logos: take_logos(&mut fields)? },
@@ -185,6 +203,29 @@ fn take_aspect(fields: &mut Map<String, Value>) -> Result<Aspect> {
             format!("JobParams.Aspect {raw:?} must be \"W:H\" with integers 1-100, e.g. \"9:16\" or \"4:5\""),
         )),
     }
+}
+
+/// `Aspect` and `Width` together: the output they make must fit [`output_fits`].
+fn take_shape(fields: &mut Map<String, Value>) -> Result<(Aspect, Option<u32>)> {
+    let aspect = take_aspect(fields)?;
+    let width = take_output_width(fields)?;
+    if let Some(w) = width {
+        let h = height_for(w, aspect);
+        if !output_fits(u64::from(w), h) {
+            // The widest output of this aspect that fits, for the message.
+            let most = (1..=w).rev().find(|&c| output_fits(u64::from(c), height_for(c, aspect))).unwrap_or(0);
+            return Err(Error::invalid_parameter(
+                "JobParams",
+                format!(
+                    "JobParams.Width {w} with Aspect {}:{} makes a {w}x{h} output; outputs are at most \
+                     {MAX_OUTPUT_WIDTH} pixels a side and {MAX_OUTPUT_PIXELS} pixels in all: ask for a \
+                     Width of at most {most} at this aspect",
+                    aspect.width, aspect.height
+                ),
+            ));
+        }
+    }
+    Ok((aspect, width))
 }
 
 fn take_output_width(fields: &mut Map<String, Value>) -> Result<Option<u32>> {
@@ -434,6 +475,23 @@ mod tests {
         assert!(
             err(FunctionName::VideoH2V, r#"{"Aspect":"9:16","Mode":"x"}"#).message().contains("\"Mode\"")
         );
+    }
+
+    #[test]
+    fn an_output_too_large_is_refused_at_submit_with_the_width_that_fits() {
+        // The attack: 1:100 at 8192 wide asked for an 8192x819200 picture (20 GB).
+        let e = err(FunctionName::ImageH2V, r#"{"Aspect":"1:100","Width":8192}"#);
+        assert_eq!(e.code(), "InvalidParameter.JobParams");
+        assert!(
+            e.message().contains("8192x819200") && e.message().contains("at most 81 "),
+            "{}",
+            e.message()
+        );
+        let e = err(FunctionName::VideoH2V, r#"{"Aspect":"9:16","Width":8192}"#);
+        assert!(e.message().contains("at most 4608 "), "{}", e.message());
+        // The largest that fits passes.
+        assert!(JobParams::parse(FunctionName::ImageH2V, r#"{"Aspect":"1:100","Width":81}"#).is_ok());
+        assert!(JobParams::parse(FunctionName::VideoH2V, r#"{"Aspect":"16:9","Width":8192}"#).is_ok());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn run(
             let texts =
                 h2v::on_screen_text(&text::lines(&map, rgb.width(), rgb.height()), rgb.width(), rgb.height());
             let plan = h2v::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref(), &texts);
-            let out = h2v::render(&rgb, &plan, *aspect, *width);
+            let out = h2v::render(&rgb, &plan, *aspect, *width)?;
             let faces: Vec<Value> = found
                 .iter()
                 .map(|f| {
