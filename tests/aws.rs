@@ -57,6 +57,8 @@ async fn world() -> World {
         default_concurrency: 10,
         topic_arn_prefix: None,
         webhook_hosts: vec![],
+        // The webhook receiver of these tests listens on 127.0.0.1.
+        webhook_allow_private: true,
     };
     let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
     World {

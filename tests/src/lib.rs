@@ -130,6 +130,8 @@ pub fn test_config(data_root: &std::path::Path) -> EmbeddedConfig {
         data_root: data_root.to_owned(),
         buckets: vec!["media".into(), "archive".into()],
         workers: 4,
+        // The webhook receivers of these tests listen on 127.0.0.1.
+        webhooks: iprod_core::notify::WebhookPolicy { allow_private: true, ..Default::default() },
         ..EmbeddedConfig::default()
     }
 }

@@ -19,6 +19,9 @@ pub struct AwsSettings {
     /// Webhook hosts callbacks may be sent to (`IPROD_WEBHOOK_HOSTS`, comma-separated; empty:
     /// any public host). Webhooks must be HTTPS on AWS.
     pub webhook_hosts: Vec<String>,
+    /// Whether webhooks may target private addresses (`IPROD_WEBHOOK_ALLOW_PRIVATE=true`): for a
+    /// receiver inside the VPC, or tests against local receivers. Loopback is refused otherwise.
+    pub webhook_allow_private: bool,
 }
 
 impl AwsSettings {
@@ -46,6 +49,7 @@ impl AwsSettings {
             default_concurrency,
             topic_arn_prefix: env("IPROD_TOPIC_ARN_PREFIX").filter(|v| !v.trim().is_empty()),
             webhook_hosts: list(&env("IPROD_WEBHOOK_HOSTS").unwrap_or_default()),
+            webhook_allow_private: env("IPROD_WEBHOOK_ALLOW_PRIVATE").is_some_and(|v| v.trim() == "true"),
         })
     }
 }

@@ -31,11 +31,12 @@ impl AwsNotifier {
         sns: aws_sdk_sns::Client,
         topic_arn_prefix: Option<String>,
         webhook_timeout: Duration,
+        webhook_policy: iprod_core::notify::WebhookPolicy,
     ) -> Result<Self> {
         Ok(Self {
             sqs,
             sns,
-            webhooks: WebhookPoster::new(webhook_timeout)?,
+            webhooks: WebhookPoster::new(webhook_timeout, webhook_policy)?,
             topic_arn_prefix,
             queue_urls: Mutex::default(),
             topic_arns: Mutex::default(),

@@ -40,9 +40,12 @@ impl AwsStack {
     pub fn policy(&self) -> ServicePolicy {
         ServicePolicy {
             allowed_buckets: BucketAllowList::new(self.settings.buckets.iter().cloned()),
+            // No loopback exemption on AWS: a Lambda's loopback is the runtime API. Private
+            // targets only where a deployment says so (tests against local receivers).
             webhooks: WebhookPolicy {
                 require_https: true,
                 allowed_hosts: self.settings.webhook_hosts.clone(),
+                allow_private: self.settings.webhook_allow_private,
             },
         }
     }
@@ -63,6 +66,7 @@ impl AwsStack {
             self.clients.sns.clone(),
             self.settings.topic_arn_prefix.clone(),
             Duration::from_secs(10),
+            self.policy().webhooks,
         )
     }
 }

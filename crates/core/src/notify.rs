@@ -61,15 +61,28 @@ fn is_queue_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Which webhook URLs may be called. Cloud metadata and link-local addresses are always refused,
-/// so a submitted `NotifyUrl` can never make the service read instance credentials.
+/// Which webhook URLs may be called.
+///
+/// URLs are read by the same parser the HTTP client sends with (the WHATWG rules of the `url`
+/// crate), so every spelling of an address is the address: `http://2852039166/`,
+/// `http://0xa9fea9fe/`, `http://0251.0376.0251.0376/` and `http://169.254.169.254./` are all the
+/// metadata address, and a backslash ends the host as it does for the sender. Cloud metadata,
+/// link-local, unspecified, multicast and broadcast addresses are always refused; loopback and
+/// private ranges unless [`allow_private`](Self::allow_private). Names are checked again when a
+/// callback is sent, on every address they resolve to ([`check_address`](Self::check_address)),
+/// and the connection goes to the address that was checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookPolicy {
-    /// Only `https://` targets (plus loopback, for local receivers) when true.
+    /// Only `https://` targets when true (plain http stays allowed for private targets when
+    /// those are allowed: a local receiver).
     pub require_https: bool,
     /// When not empty, the webhook host must equal one of these or end with `.` + one of them.
     pub allowed_hosts: Vec<String>,
+    /// Loopback (`127.0.0.0/8`, `::1`, `localhost`), private (`10/8`, `172.16/12`, `192.168/16`,
+    /// `fc00::/7`) and shared (`100.64/10`) addresses may be called: a receiver on this machine
+    /// or network, during development. Off by default, and never on AWS.
+    pub allow_private: bool,
 }
 
 impl WebhookPolicy {
@@ -80,37 +93,47 @@ impl WebhookPolicy {
                 format!("{field} {raw:?} is refused by the webhook policy: {why}"),
             )
         };
-        let (scheme, rest) = raw.split_once("://").ok_or_else(|| {
+        let url = url::Url::parse(raw).map_err(|e| {
             Error::invalid_parameter(
                 field,
-                format!("{field} {raw:?} must be an http(s):// URL or mns://endpoint/queues/NAME"),
+                format!("{field} {raw:?} must be an http(s):// URL or mns://endpoint/queues/NAME ({e})"),
             )
         })?;
+        let scheme = url.scheme();
         if scheme != "http" && scheme != "https" {
             return Err(Error::invalid_parameter(
                 field,
                 format!("{field} {raw:?} has scheme {scheme:?}: use https, http or mns"),
             ));
         }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.contains('@') {
+        if !url.username().is_empty() || url.password().is_some() {
             return Err(refused("credentials in the URL are not allowed".into()));
         }
-        let host = host_of(authority).to_ascii_lowercase();
-        if host.is_empty() {
-            return Err(Error::invalid_parameter(field, format!("{field} {raw:?} has no host")));
-        }
-        let ip = host.trim_matches(['[', ']']).parse::<IpAddr>().ok();
-        if let Some(ip) = ip
-            && is_never_allowed(ip)
-        {
-            return Err(refused(format!("{ip} is a link-local, metadata, unspecified or multicast address")));
-        }
-        if host == "metadata.google.internal" || host == "metadata" {
-            return Err(refused("cloud metadata hosts are never called".into()));
-        }
-        let loopback = ip.is_some_and(|ip| ip.is_loopback()) || host == "localhost";
-        if self.require_https && scheme != "https" && !loopback {
+        let (host, private) = match url.host() {
+            None => return Err(Error::invalid_parameter(field, format!("{field} {raw:?} has no host"))),
+            Some(url::Host::Ipv4(v4)) => {
+                let ip = IpAddr::V4(v4);
+                self.check_address(ip).map_err(refused)?;
+                (v4.to_string(), is_private(ip))
+            }
+            Some(url::Host::Ipv6(v6)) => {
+                let ip = IpAddr::V6(v6);
+                self.check_address(ip).map_err(refused)?;
+                (v6.to_string(), is_private(ip))
+            }
+            Some(url::Host::Domain(name)) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                if name == "metadata.google.internal" || name == "metadata" {
+                    return Err(refused("cloud metadata hosts are never called".into()));
+                }
+                let local = name == "localhost" || name.ends_with(".localhost");
+                if local && !self.allow_private {
+                    return Err(refused(format!("{name} is this machine: {PRIVATE_HINT}")));
+                }
+                (name, local)
+            }
+        };
+        if self.require_https && scheme != "https" && !(private && self.allow_private) {
             return Err(refused("only https:// targets are allowed".into()));
         }
         if !self.allowed_hosts.is_empty()
@@ -123,13 +146,35 @@ impl WebhookPolicy {
         }
         Ok(())
     }
+
+    /// Whether a webhook may connect to `ip`; the reason when not.
+    pub fn check_address(&self, ip: IpAddr) -> std::result::Result<(), String> {
+        if is_never_allowed(ip) {
+            return Err(format!("{ip} is a link-local, metadata, unspecified or multicast address"));
+        }
+        if is_private(ip) && !self.allow_private {
+            return Err(format!("{ip} is a loopback or private address: {PRIVATE_HINT}"));
+        }
+        Ok(())
+    }
 }
 
-fn host_of(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        return authority.split_once(']').map_or(authority, |(h, _)| &h[1..]);
+/// What to change when a private target is refused.
+const PRIVATE_HINT: &str = "send callbacks to a public host, or set webhooks.allow_private in the configuration for a local receiver";
+
+/// Loopback, private, shared (carrier-grade NAT) and unique-local addresses.
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback() || v4.is_private() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+        }
     }
-    authority.rsplit_once(':').map_or(authority, |(h, _port)| h)
 }
 
 fn is_never_allowed(ip: IpAddr) -> bool {
@@ -179,7 +224,8 @@ mod tests {
             assert_eq!(e.code(), "Forbidden.NotifyTarget", "{raw}");
             assert_eq!(e.http_status(), 403);
         }
-        NotifyTarget::parse("NotifyUrl", "http://127.0.0.1:9000/cb", &p).unwrap();
+        let local = WebhookPolicy { allow_private: true, ..WebhookPolicy::default() };
+        NotifyTarget::parse("NotifyUrl", "http://127.0.0.1:9000/cb", &local).unwrap();
         assert_eq!(
             NotifyTarget::parse("NotifyUrl", "file:///etc/passwd", &p).unwrap_err().code(),
             "InvalidParameter.NotifyUrl"
@@ -187,8 +233,64 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_a_refused_address_is_refused() {
+        let p = WebhookPolicy::default();
+        for raw in [
+            // The metadata address in decimal, hex, octal, and with a trailing dot.
+            "http://2852039166/",
+            "http://0xa9fea9fe/",
+            "http://0251.0376.0251.0376/",
+            "http://169.254.169.254./",
+            "http://169.254.169.254.:80/latest",
+            "http://[::ffff:a9fe:a9fe]/",
+        ] {
+            let e = p.check("NotifyUrl", raw).unwrap_err();
+            assert_eq!(e.code(), "Forbidden.NotifyTarget", "{raw}");
+            assert!(e.message().contains("169.254.169.254"), "{raw}: {}", e.message());
+        }
+        // Loopback and private ranges in any spelling, refused by default.
+        for raw in [
+            "http://127.0.0.1:9000/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://017700000001/",
+            "http://127.1/",
+            "http://localhost/",
+            "http://LOCALHOST./",
+            "http://api.localhost/",
+            "http://[::1]/",
+            "http://10.0.0.8/",
+            "http://192.168.1.1/",
+            "http://172.16.0.1/",
+            "http://100.64.0.1/",
+            "http://[fd00::1]/",
+        ] {
+            let e = p.check("NotifyUrl", raw).unwrap_err();
+            assert_eq!(e.code(), "Forbidden.NotifyTarget", "{raw}");
+            assert!(e.message().contains("allow_private"), "{raw}: {}", e.message());
+        }
+        let local = WebhookPolicy { allow_private: true, ..WebhookPolicy::default() };
+        local.check("NotifyUrl", "http://2130706433:8080/x").unwrap();
+        assert!(local.check("NotifyUrl", "http://0xa9fea9fe/").is_err(), "metadata stays refused");
+    }
+
+    #[test]
+    fn a_backslash_ends_the_host_as_the_sender_reads_it() {
+        let p = WebhookPolicy { allowed_hosts: vec!["example.com".into()], ..WebhookPolicy::default() };
+        for raw in ["http://evil.test\\.example.com/", "https://evil.test\\@hooks.example.com/"] {
+            let e = p.check("NotifyUrl", raw).unwrap_err();
+            assert_eq!(e.code(), "Forbidden.NotifyTarget", "{raw}: {}", e.message());
+        }
+        p.check("NotifyUrl", "https://hooks.example.com./x").unwrap();
+    }
+
+    #[test]
     fn allowed_hosts_and_https() {
-        let p = WebhookPolicy { require_https: true, allowed_hosts: vec!["example.com".into()] };
+        let p = WebhookPolicy {
+            require_https: true,
+            allowed_hosts: vec!["example.com".into()],
+            allow_private: false,
+        };
         p.check("NotifyUrl", "https://hooks.example.com/x").unwrap();
         p.check("NotifyUrl", "http://localhost:8080/x").unwrap_err();
         assert!(p.check("NotifyUrl", "http://hooks.example.com/x").unwrap_err().message().contains("https"));

@@ -12,11 +12,11 @@ pub fn callbacks_for(job: &Job, pipeline: Option<&Pipeline>) -> Vec<Callback> {
         return Vec::new();
     };
     let body = message.to_json();
-    // NotifyUrl passed the policy at submit; parsing again only recovers the target's kind.
-    let own = job
-        .notify_url
-        .as_deref()
-        .and_then(|url| NotifyTarget::parse("NotifyUrl", url, &WebhookPolicy::default()).ok());
+    // NotifyUrl passed the policy at submit; parsing again only recovers the target's kind (the
+    // sender applies the policy again, on the addresses it connects to).
+    let kind_only = WebhookPolicy { allow_private: true, ..WebhookPolicy::default() };
+    let own =
+        job.notify_url.as_deref().and_then(|url| NotifyTarget::parse("NotifyUrl", url, &kind_only).ok());
     let mut targets: Vec<NotifyTarget> = pipeline.and_then(|p| p.notify.clone()).into_iter().collect();
     if let Some(own) = own
         && !targets.contains(&own)

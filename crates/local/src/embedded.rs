@@ -97,8 +97,11 @@ impl Embedded {
         let store = SqliteStore::open(&root.join("jobs.sqlite"), config.default_concurrency).await?;
         let objects = DirObjectStore::new(root.join("buckets"), config.buckets.iter().map(String::as_str))?;
         let queue = WakeQueue::default();
-        let notifier =
-            Arc::new(LocalNotifier::new(root.clone(), Duration::from_secs(config.callback_timeout_secs))?);
+        let notifier = Arc::new(LocalNotifier::new(
+            root.clone(),
+            Duration::from_secs(config.callback_timeout_secs),
+            config.webhooks.clone(),
+        )?);
         let store_port: Arc<dyn JobStore> = Arc::new(store.clone());
         let policy = ServicePolicy {
             allowed_buckets: BucketAllowList::new(config.buckets.clone()),
