@@ -343,6 +343,7 @@ async fn a_token_protected_server_refuses_requests_without_the_token() {
     let app = iprod_api::router(Arc::new(iprod_api::ApiState {
         service: embedded.service.clone(),
         api_token: Some("s3cret".into()),
+        allowed_hosts: Some(Vec::new()),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/?Action=QueryPipelineList", listener.local_addr().unwrap());
@@ -357,4 +358,78 @@ async fn a_token_protected_server_refuses_requests_without_the_token() {
     let ok = client.get(&url).bearer_auth("s3cret").send().await.unwrap();
     assert_eq!(ok.status().as_u16(), 200);
     embedded.shutdown().await;
+}
+
+/// The browser-borne attacks on a token-less loopback server: a DNS-rebinding page (a foreign
+/// `Host`), a cross-origin `text/plain` body holding JSON (CSRF), and a cross-origin form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_a_web_page_makes_for_another_origin_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_config(dir.path()), Arc::new(CopyEngine::default())).await;
+    let url = format!("http://{}/", server.address);
+    let pipelines = || async {
+        let (_, body) = server.call("QueryPipelineList", &[]).await;
+        body["PipelineList"].as_array().map_or(0, Vec::len)
+    };
+    let before = pipelines().await;
+    let attempts = [
+        // DNS rebinding: the page's name, re-pointed at 127.0.0.1.
+        (
+            vec![("Host", "rebind.attacker.example")],
+            "application/x-www-form-urlencoded",
+            "Action=AddPipeline&Name=a".to_owned(),
+            "Forbidden.Host",
+        ),
+        // CSRF with a simple request: text/plain holding JSON, from another origin.
+        (
+            vec![("Origin", "http://evil.example")],
+            "text/plain",
+            r#"{"Action":"AddPipeline","Name":"b"}"#.to_owned(),
+            "InvalidParameter.ContentType",
+        ),
+        // The same JSON from a page that did not set an Origin (a typeless blob).
+        (vec![], "", r#"{"Action":"AddPipeline","Name":"c"}"#.to_owned(), "InvalidParameter.ContentType"),
+        // A cross-origin form post.
+        (
+            vec![("Origin", "http://evil.example")],
+            "application/x-www-form-urlencoded",
+            "Action=AddPipeline&Name=d".to_owned(),
+            "Forbidden.CrossOrigin",
+        ),
+        // An image or link URL on another site (current browsers say so in Sec-Fetch-Site).
+        (
+            vec![("Sec-Fetch-Site", "cross-site")],
+            "application/x-www-form-urlencoded",
+            "Action=AddPipeline&Name=e".to_owned(),
+            "Forbidden.CrossOrigin",
+        ),
+    ];
+    for (headers, content_type, body, code) in attempts {
+        let mut request = server.client.post(&url).body(body.clone());
+        if !content_type.is_empty() {
+            request = request.header("Content-Type", content_type);
+        }
+        for (k, v) in &headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["Code"], code, "{headers:?} {body}: {answer}");
+        assert!(status == 400 || status == 403, "{status}");
+    }
+    assert_eq!(pipelines().await, before, "no attempt may create a pipeline");
+    // The same write from this server's own origin, as JSON, goes through.
+    let own = format!("http://{}", server.address);
+    let response = server
+        .client
+        .post(&url)
+        .header("Origin", own)
+        .json(&serde_json::json!({"Action": "AddPipeline", "Name": "mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(pipelines().await, before + 1);
+    server.stop().await;
 }

@@ -140,7 +140,11 @@ impl TestServer {
     pub async fn start(config: EmbeddedConfig, engine: Arc<dyn MediaEngine>) -> Self {
         let data_root = config.data_root.clone();
         let embedded = Embedded::start(&config, engine).await.expect("embedded service starts");
-        let app = router(Arc::new(ApiState { service: embedded.service.clone(), api_token: None }));
+        let app = router(Arc::new(ApiState {
+            service: embedded.service.clone(),
+            api_token: None,
+            allowed_hosts: Some(Vec::new()),
+        }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {

@@ -2,6 +2,7 @@
 //! query string, a form body or a JSON body. Every answer carries a `RequestId`; errors are
 //! `{"RequestId","Code","Message"}` with the status decided by the error's class.
 
+mod browser;
 mod params;
 mod views;
 
@@ -35,10 +36,17 @@ pub const ACTIONS: [&str; 8] = [
     "QueryPipelineList",
 ];
 
+/// The actions that change something: refused from another origin.
+const WRITES: [&str; 4] = ["SubmitIProductionJob", "CancelIProductionJob", "AddPipeline", "UpdatePipeline"];
+
 pub struct ApiState {
     pub service: Arc<JobService>,
     /// When set, every request must carry `Authorization: Bearer <token>`.
     pub api_token: Option<String>,
+    /// Host names (besides IP addresses and `localhost`) the `Host` header may carry (see
+    /// [`browser`]); `None`: no check (behind API Gateway, whose own name is the host and whose
+    /// IAM authentication no web page can forge).
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -123,6 +131,9 @@ async fn handle(
     body: Body,
 ) -> Result<Value> {
     check_token(state, headers)?;
+    if let Some(allowed) = &state.allowed_hosts {
+        browser::check_host(headers, allowed)?;
+    }
     let bytes = if method == Method::POST {
         to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
             Error::invalid_parameter(
@@ -137,6 +148,9 @@ async fn handle(
     let params = Params::parse(uri.query(), content_type, &bytes)?;
     let action =
         params.get("Action").filter(|a| !a.is_empty()).ok_or_else(|| Error::missing_parameter("Action"))?;
+    if WRITES.contains(&action) {
+        browser::check_same_origin(headers)?;
+    }
     let service = &state.service;
     match action {
         "SubmitIProductionJob" => {

@@ -22,7 +22,22 @@ impl Params {
             map.extend(pairs);
         }
         if !body.is_empty() {
-            let is_json = content_type.is_some_and(|c| c.contains("json")) || body.first() == Some(&b'{');
+            // JSON only as application/json: a web page can send text/plain (or no type) to any
+            // origin without asking, so a JSON-looking body of another type is refused, not read.
+            let media_type =
+                content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let is_json = media_type == "application/json" || media_type.ends_with("+json");
+            let is_form = media_type == "application/x-www-form-urlencoded" || media_type.is_empty();
+            if !is_json && !is_form || (media_type.is_empty() && body.first() == Some(&b'{')) {
+                return Err(Error::invalid_parameter(
+                    "ContentType",
+                    format!(
+                        "a body of type {:?} is not read: send application/json or \
+                         application/x-www-form-urlencoded",
+                        content_type.unwrap_or("(none)")
+                    ),
+                ));
+            }
             if is_json {
                 let value: Value = serde_json::from_slice(body).map_err(|e| {
                     Error::invalid_parameter("Body", format!("the JSON body is not valid: {e}"))
@@ -86,5 +101,22 @@ mod tests {
             Params::parse(None, Some("application/json"), b"{bad").unwrap_err().code(),
             "InvalidParameter.Body"
         );
+    }
+
+    #[test]
+    fn json_is_read_only_as_application_json() {
+        // The CSRF: a page posts text/plain (or a typeless blob) holding JSON to another origin.
+        let json = br#"{"Action":"AddPipeline","Name":"x"}"#;
+        for content_type in
+            [Some("text/plain"), Some("text/plain;charset=UTF-8"), None, Some("multipart/form-data")]
+        {
+            let e = Params::parse(None, content_type, json).unwrap_err();
+            assert_eq!(e.code(), "InvalidParameter.ContentType", "{content_type:?}");
+            assert!(e.message().contains("application/json"), "{}", e.message());
+        }
+        let p = Params::parse(None, Some("application/json; charset=utf-8"), json).unwrap();
+        assert_eq!(p.get("Action"), Some("AddPipeline"));
+        // A form without a type (curl -d sends one; some clients do not) is still a form.
+        assert_eq!(Params::parse(None, None, b"Action=B").unwrap().get("Action"), Some("B"));
     }
 }

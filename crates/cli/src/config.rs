@@ -15,11 +15,18 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Required (as a bearer token) when `bind` is not a loopback address.
     pub api_token: String,
+    /// Names (besides IP addresses and `localhost`) clients may call this server by: the `Host`
+    /// header must be one of them, which stops DNS-rebinding pages.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), api_token: String::new() }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_token: String::new(),
+            allowed_hosts: Vec::new(),
+        }
     }
 }
 

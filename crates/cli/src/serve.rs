@@ -74,7 +74,11 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let embedded =
         Embedded::start(&config.embedded, engine).await.context("starting the embedded service")?;
     let token = Some(config.server.api_token.clone()).filter(|t| !t.is_empty());
-    let app = router(Arc::new(ApiState { service: embedded.service.clone(), api_token: token }));
+    let app = router(Arc::new(ApiState {
+        service: embedded.service.clone(),
+        api_token: token,
+        allowed_hosts: Some(config.server.allowed_hosts.clone()),
+    }));
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.bind))?;

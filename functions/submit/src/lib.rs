@@ -34,8 +34,10 @@ impl Submit {
         // Submit only validates models and output formats: no ONNX session is ever opened here.
         let engine = Arc::new(Engine::new(EngineSettings::default()));
         let service = Arc::new(stack.service(engine));
-        // API Gateway has authenticated the caller (IAM): no bearer token on top.
-        let app = router(Arc::new(ApiState { service: service.clone(), api_token: None }));
+        // API Gateway has authenticated the caller (IAM): no bearer token on top, and the Host
+        // is the gateway's own name.
+        let app =
+            router(Arc::new(ApiState { service: service.clone(), api_token: None, allowed_hosts: None }));
         Self { service, rules, app }
     }
 

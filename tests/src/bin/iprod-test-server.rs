@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let app = iprod_api::router(Arc::new(iprod_api::ApiState {
         service: embedded.service.clone(),
         api_token: None,
+        allowed_hosts: Some(Vec::new()),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening {}", listener.local_addr()?);
