@@ -149,6 +149,32 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             names: "Width of at most 81",
         },
         Case {
+            // Retried three times as a storage error before: a file name past 255 bytes.
+            name: "an output file name longer than 255 bytes",
+            action: "SubmitIProductionJob",
+            params: vec![
+                ("FunctionName", "VideoDelogo".to_owned()),
+                ("Input", "oss://media/in/clip.mp4".to_owned()),
+                ("Output", format!("oss://media/out/{}.mp4", "n".repeat(300))),
+            ],
+            status: 400,
+            code: "InvalidParameter.Output",
+            names: "255 bytes",
+        },
+        Case {
+            // A long input name spliced in by {source} makes the output name too long.
+            name: "an output name {source} makes too long",
+            action: "SubmitIProductionJob",
+            params: vec![
+                ("FunctionName", "VideoDelogo".to_owned()),
+                ("Input", format!("oss://media/in/{}.mp4", "s".repeat(250))),
+                ("Output", "oss://media/out/{source}-clean.mp4".to_owned()),
+            ],
+            status: 400,
+            code: "InvalidParameter.Output",
+            names: "255 bytes",
+        },
+        Case {
             name: "bad URL scheme",
             action: "SubmitIProductionJob",
             params: submit_with(&[("Input", "ftp://media/in/clip.mp4")], ""),

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub const MAX_KEY_BYTES: usize = 1024;
+/// One segment of a key (a file or directory name) is at most this long: file systems refuse
+/// longer names, and the storage error they give would be retried as if it could pass.
+pub const MAX_SEGMENT_BYTES: usize = 255;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ObjectUrl {
@@ -88,6 +91,13 @@ pub fn check_key(key: &str) -> std::result::Result<(), String> {
     }
     if key.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
         return Err("has an empty, '.' or '..' segment in its key".into());
+    }
+    if let Some(long) = key.split('/').find(|segment| segment.len() > MAX_SEGMENT_BYTES) {
+        return Err(format!(
+            "has a key segment of {} bytes ({}…); a file or directory name is at most {MAX_SEGMENT_BYTES} bytes",
+            long.len(),
+            long.chars().take(24).collect::<String>()
+        ));
     }
     Ok(())
 }

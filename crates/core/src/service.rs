@@ -118,6 +118,9 @@ impl JobService {
             "Output",
             &ObjectUrl { bucket: template.bucket().to_owned(), key: template.key_template().to_owned() },
         )?;
+        // The longest key this job can write (a late timestamp, a two-digit sequence number)
+        // must be a key the storage takes: found now, not after the work, as a storage error.
+        template.expand(&input, now.unix_seconds(), 99, 100)?;
         let job_params = request.job_params.clone().unwrap_or_default();
         let params = JobParams::parse(function, &job_params)?;
         let model_id = self.engine.resolve_model(function, non_empty(&request.model_id).unwrap_or(""))?;

@@ -94,6 +94,9 @@ impl Embedded {
         for rule in &config.triggers {
             rule.validate()?;
         }
+        // We hold the lock: no attempt of another process is running. What crashed attempts
+        // left (work directories, half-copied outputs) goes now.
+        sweep_leftovers(root);
         let store = SqliteStore::open(&root.join("jobs.sqlite"), config.default_concurrency).await?;
         let objects = DirObjectStore::new(root.join("buckets"), config.buckets.iter().map(String::as_str))?;
         let queue = WakeQueue::default();
@@ -157,5 +160,63 @@ impl Embedded {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+/// Removes the work directories under `scratch/` and the temporary files (`.iprod-*.tmp`) the
+/// object store writes before renaming, left by attempts that crashed. Symbolic links are not
+/// followed; a file that cannot be removed is left and logged.
+fn sweep_leftovers(root: &std::path::Path) {
+    let scratch = root.join("scratch");
+    if let Ok(entries) = std::fs::read_dir(&scratch) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let removed = match entry.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+                _ => std::fs::remove_file(&path),
+            };
+            if let Err(e) = removed {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a crashed attempt's scratch");
+            }
+        }
+    }
+    let mut dirs = vec![root.join("buckets")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file()
+                && name.starts_with(".iprod-")
+                && name.ends_with(".tmp")
+                && let Err(e) = std::fs::remove_file(entry.path())
+            {
+                tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove a temporary file");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    #[test]
+    fn a_crashed_attempts_scratch_and_temporary_files_are_swept() {
+        // GIVEN what a crash leaves: a work directory and a half-copied output
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("scratch/job-1/out")).unwrap();
+        std::fs::write(root.join("scratch/job-1/input"), b"x").unwrap();
+        std::fs::create_dir_all(root.join("buckets/media/out")).unwrap();
+        std::fs::write(root.join("buckets/media/out/.iprod-abc.tmp"), b"half").unwrap();
+        std::fs::write(root.join("buckets/media/out/kept.mp4"), b"done").unwrap();
+        // WHEN the service starts on it
+        super::sweep_leftovers(root);
+        // THEN both are gone and finished outputs stay
+        assert_eq!(std::fs::read_dir(root.join("scratch")).unwrap().count(), 0);
+        assert!(!root.join("buckets/media/out/.iprod-abc.tmp").exists());
+        assert!(root.join("buckets/media/out/kept.mp4").exists());
     }
 }
