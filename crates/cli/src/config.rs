@@ -18,6 +18,13 @@ pub struct ServerConfig {
     /// Names (besides IP addresses and `localhost`) clients may call this server by: the `Host`
     /// header must be one of them, which stops DNS-rebinding pages.
     pub allowed_hosts: Vec<String>,
+    /// A request's headers must arrive within this many seconds, or the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// At most this many connections are open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// A file holding the API token (its first line), so the token is in neither `ps` nor the
+    /// environment; takes effect when `api_token` is empty (empty: none).
+    pub api_token_file: String,
 }
 
 impl Default for ServerConfig {
@@ -26,6 +33,9 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_token: String::new(),
             allowed_hosts: Vec::new(),
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            api_token_file: String::new(),
         }
     }
 }
@@ -42,6 +52,7 @@ pub struct Config {
 pub const ENV_KEYS: &[(&str, &str)] = &[
     ("IPROD_BIND", "server.bind"),
     ("IPROD_API_TOKEN", "server.api_token"),
+    ("IPROD_API_TOKEN_FILE", "server.api_token_file"),
     ("IPROD_DATA_ROOT", "embedded.data_root"),
     ("IPROD_BUCKETS", "embedded.buckets"),
     ("IPROD_WORKERS", "embedded.workers"),
@@ -87,11 +98,30 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// The API token: `server.api_token`, else the first line of `server.api_token_file`.
+    pub fn api_token(&self) -> Result<Option<String>> {
+        if !self.server.api_token.is_empty() {
+            return Ok(Some(self.server.api_token.clone()));
+        }
+        let path = &self.server.api_token_file;
+        if path.is_empty() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read server.api_token_file {path}"))?;
+        let token = text.lines().next().unwrap_or("").trim().to_owned();
+        if token.is_empty() {
+            bail!("server.api_token_file {path} is empty: write the token on its first line");
+        }
+        Ok(Some(token))
+    }
+
     /// Start-up checks: a missing or unsafe setting fails here, not on the first request.
     pub fn validate_for_serve(&self) -> Result<()> {
-        if !self.server.bind.ip().is_loopback() && self.server.api_token.is_empty() {
+        if !self.server.bind.ip().is_loopback() && self.api_token()?.is_none() {
             bail!(
-                "refusing to listen on {} without an API token: set server.api_token (IPROD_API_TOKEN or --api-token), or bind 127.0.0.1",
+                "refusing to listen on {} without an API token: set server.api_token_file (IPROD_API_TOKEN_FILE), \
+                 server.api_token (IPROD_API_TOKEN or --api-token), or bind 127.0.0.1",
                 self.server.bind
             );
         }

@@ -2,6 +2,7 @@
 
 mod client;
 mod config;
+mod http;
 mod run;
 mod serve;
 

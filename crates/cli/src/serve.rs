@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use iprod_api::{ApiState, router};
@@ -73,7 +74,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let engine = Arc::new(Engine::new(config.engine.clone()));
     let embedded =
         Embedded::start(&config.embedded, engine).await.context("starting the embedded service")?;
-    let token = Some(config.server.api_token.clone()).filter(|t| !t.is_empty());
+    let token = config.api_token()?;
     let app = router(Arc::new(ApiState {
         service: embedded.service.clone(),
         api_token: token,
@@ -92,10 +93,11 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         b = config.embedded.buckets[0]
     );
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), banner.as_bytes());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .context("the HTTP server failed")?;
+    let limits = crate::http::Limits {
+        header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs.max(1)),
+        max_connections: config.server.max_connections.max(1),
+    };
+    crate::http::serve(listener, app, limits, stop_signal(), Duration::from_secs(30)).await;
     embedded.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -282,3 +282,62 @@ fn run_processes_local_photos_with_each_image_function() {
         assert_eq!((written.width(), written.height()), size, "{function}");
     }
 }
+
+/// A half-sent request is closed after the header deadline, connections past the cap wait
+/// their turn instead of being served at once, and the token can come from a file (so it is in
+/// neither `ps` nor the environment).
+#[test]
+fn half_sent_requests_time_out_and_the_connection_cap_holds() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "file-s3cret\n").unwrap();
+    let (mut server, url) = serve(
+        &dir.path().join("data"),
+        &[
+            "--set",
+            "server.header_read_timeout_secs=1",
+            "--set",
+            "server.max_connections=2",
+            "--set",
+            &format!("server.api_token_file={}", token_file.display()),
+        ],
+    );
+    let address = url.trim_start_matches("http://").to_owned();
+    // GIVEN two connections that send half a request and wait (they take both slots)
+    let mut idle: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&address).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // WHEN a whole request comes (from a third client, with the token from the file)
+    let started = std::time::Instant::now();
+    let answer = Command::new("curl")
+        .args(["-s", "-m", "15", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(["-H", "Authorization: Bearer file-s3cret"])
+        .arg(format!("{url}/?Action=QueryPipelineList"))
+        .output()
+        .unwrap();
+    // THEN it is answered once the half-sent ones were closed at their deadline (1 s), not never
+    assert_eq!(String::from_utf8_lossy(&answer.stdout), "200");
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_millis(500), "served past the cap after {waited:?}");
+    for s in &mut idle {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        // Closed by the server (a 408 or nothing, then end of stream), not left open.
+        s.read_to_end(&mut buf).expect("the server closed the half-sent request");
+    }
+    // AND without the token the API refuses
+    let refused = Command::new("curl")
+        .args(["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("{url}/?Action=QueryPipelineList"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&refused.stdout), "403");
+    server.kill().unwrap();
+    let _ = server.wait();
+}
