@@ -173,10 +173,54 @@ async fn a_running_job_can_be_cancelled_and_its_worker_stops() {
     until("the job to start", || !engine.started.lock().unwrap().is_empty()).await;
     let (status, body) = server.call("CancelIProductionJob", &[("JobId", &id)]).await;
     assert_eq!(status, 200, "{body}");
-    until("the worker to stop", || engine.processed.load(std::sync::atomic::Ordering::Relaxed) == 1).await;
-    let (_, job) = server.call("QueryIProductionJob", &[("JobId", &id)]).await;
+    let job = server.wait_terminal(&id, WAIT).await;
     assert_eq!(job["State"], "Cancelled");
     assert!(job["OutputFiles"].as_array().unwrap().is_empty());
+    // The worker dropped the work rather than waiting for the engine to notice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(engine.processed.load(std::sync::atomic::Ordering::Relaxed), 0);
+    server.stop().await;
+}
+
+/// A cancel stops the work within about a second, whatever the heartbeat's period, and only
+/// then is the pipeline's slot given back: the next job of a one-at-a-time pipeline starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_stops_running_work_within_two_seconds_and_frees_its_slot() {
+    // GIVEN a pipeline that runs one job at a time, busy with a job that would take a minute
+    // (the default lease: heartbeats every 10 s)
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(CopyEngine::with_delay(Duration::from_secs(60)));
+    let server = TestServer::start(test_config(dir.path()), engine.clone()).await;
+    let (_, added) = server.call("AddPipeline", &[("Name", "single"), ("Concurrency", "1")]).await;
+    let pipeline = added["Pipeline"]["PipelineId"].as_str().unwrap().to_owned();
+    server.put_input("in/long.mp4", b"v");
+    server.put_input("in/next.mp4", b"v");
+    let submit = |input: &'static str| {
+        let pipeline = pipeline.clone();
+        let server = &server;
+        async move {
+            server
+                .submit(&[
+                    ("FunctionName", "VideoClip"),
+                    ("Input", input),
+                    ("Output", "oss://media/out/{source}.mp4"),
+                    ("PipelineId", &pipeline),
+                ])
+                .await
+        }
+    };
+    let long = submit("oss://media/in/long.mp4").await;
+    until("the long job to start", || engine.started.lock().unwrap().len() == 1).await;
+    submit("oss://media/in/next.mp4").await;
+    // WHEN the running job is cancelled
+    let cancelled_at = std::time::Instant::now();
+    let (status, body) = server.call("CancelIProductionJob", &[("JobId", &long)]).await;
+    assert_eq!(status, 200, "{body}");
+    // THEN its work stops and the next job starts within two seconds (a minute before)
+    until("the next job to start", || engine.started.lock().unwrap().len() == 2).await;
+    let took = cancelled_at.elapsed();
+    assert!(took < Duration::from_millis(2500), "the slot came back {took:?} after the cancel");
+    assert_eq!(engine.processed.load(std::sync::atomic::Ordering::Relaxed), 0, "the cancelled work ran on");
     server.stop().await;
 }
 

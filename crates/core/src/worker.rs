@@ -39,6 +39,9 @@ pub struct Worker {
     settings: WorkerSettings,
 }
 
+/// How often a running job's state is read for a cancel (the bound is 2 s).
+const CANCEL_CHECK: Duration = Duration::from_millis(750);
+
 /// Progress shared between the algorithm (writer) and the heartbeat (reader).
 #[derive(Default)]
 struct SharedProgress {
@@ -79,10 +82,18 @@ impl Worker {
             tokio::pin!(work);
             let mut beat = tokio::time::interval(self.settings.lease / 3);
             beat.tick().await;
+            let mut look = tokio::time::interval(CANCEL_CHECK);
+            look.tick().await;
             loop {
                 tokio::select! {
                     outcome = &mut work => break outcome,
                     _ = beat.tick() => self.heartbeat(&job, &progress).await,
+                    _ = look.tick() => self.look_for_cancel(&job, &progress).await,
+                }
+                if progress.is_cancelled() {
+                    // Leaving the block drops the work: its ffmpeg children are killed
+                    // (`kill_on_drop`) and its loops see the flag, before the slot is given back.
+                    break Err(Error::conflict("JobState", "the job was cancelled while running"));
                 }
             }
         };
@@ -90,6 +101,16 @@ impl Worker {
             return Ok(JobState::Cancelled);
         }
         self.settle(job, outcome).await
+    }
+
+    /// Whether the job was cancelled (or its attempt taken over) since it started: a cheap read,
+    /// more often than the heartbeat, so a cancel stops the work within about a second.
+    async fn look_for_cancel(&self, job: &Job, progress: &SharedProgress) {
+        if let Ok(Some(now)) = self.store.job(&job.id).await
+            && (now.state != JobState::Analysing || now.attempts != job.attempts)
+        {
+            progress.cancelled.store(true, Ordering::Relaxed);
+        }
     }
 
     async fn heartbeat(&self, job: &Job, progress: &SharedProgress) {
