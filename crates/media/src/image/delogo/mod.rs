@@ -1,4 +1,6 @@
-//! ImageDelogo: logos, watermarks and burnt-in text found (or given) and removed by inpainting.
+//! ImageDelogo: logos, watermarks and burnt-in text found (or given) and removed — un-blended
+//! where they let the picture show through (repeated stock marks, translucent shapes), filled
+//! otherwise (Telea or an exemplar fill, whichever measures better around the mark).
 
 pub mod blend;
 pub mod detect;
@@ -105,15 +107,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let covered = mask.pixels().filter(|p| p.0[0] > 0).count() as f64 / (f64::from(w) * f64::from(h));
         let removed = covered <= MAX_FILL_FRACTION;
         let fill = removed.then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
-        let mut entry = json!({
-            "X": region.x, "Y": region.y, "Width": region.width, "Height": region.height,
-            "Box": [
-                round4(f64::from(region.x) / f64::from(w)), round4(f64::from(region.y) / f64::from(h)),
-                round4(f64::from(region.width) / f64::from(w)), round4(f64::from(region.height) / f64::from(h))
-            ],
-            "Source": if score.is_some() { "detected" } else { "given" },
-            "Removed": removed,
-        });
+        let mut entry = box_json(region, w, h);
+        entry["Source"] = json!(if score.is_some() { "detected" } else { "given" });
+        entry["Removed"] = json!(removed);
         if let Some(fill) = fill {
             entry["Fill"] = json!(fill.name());
         }
@@ -131,17 +127,18 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         logos.push(entry);
     }
     for mark in &blended {
-        let r = mark.region;
-        logos.push(json!({
-            "X": r.x, "Y": r.y, "Width": r.width, "Height": r.height,
-            "Box": [
-                round4(f64::from(r.x) / f64::from(w)), round4(f64::from(r.y) / f64::from(h)),
-                round4(f64::from(r.width) / f64::from(w)), round4(f64::from(r.height) / f64::from(h))
-            ],
-            "Source": "detected", "Removed": true,
-            "Evidence": "Translucent", "Alpha": round4(f64::from(mark.alpha)), "Colour": mark.tint.name(),
-            "Method": "unblend",
-        }));
+        let mut entry = box_json(mark.region, w, h);
+        for (key, value) in [
+            ("Source", json!("detected")),
+            ("Removed", json!(true)),
+            ("Evidence", json!("Translucent")),
+            ("Alpha", json!(round4(f64::from(mark.alpha)))),
+            ("Colour", json!(mark.tint.name())),
+            ("Method", json!("unblend")),
+        ] {
+            entry[key] = value;
+        }
+        logos.push(entry);
     }
     let mut result = json!({"Logos": logos, "Width": w, "Height": h});
     if let Some(mark) = unblended {
@@ -161,6 +158,17 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         });
     }
     Ok(result)
+}
+
+/// A mark's box in pixels and normalised, as the Result lists it.
+fn box_json(r: PixelBox, w: u32, h: u32) -> Value {
+    json!({
+        "X": r.x, "Y": r.y, "Width": r.width, "Height": r.height,
+        "Box": [
+            round4(f64::from(r.x) / f64::from(w)), round4(f64::from(r.y) / f64::from(h)),
+            round4(f64::from(r.width) / f64::from(w)), round4(f64::from(r.height) / f64::from(h))
+        ],
+    })
 }
 
 /// Tile boxes as the Result lists them.
