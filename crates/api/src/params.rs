@@ -119,4 +119,26 @@ mod tests {
         // A form without a type (curl -d sends one; some clients do not) is still a form.
         assert_eq!(Params::parse(None, None, b"Action=B").unwrap().get("Action"), Some("B"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+
+        /// Any query, type and body is answered: parameters, or a coded InvalidParameter.
+        #[test]
+        fn any_request_is_answered_with_parameters_or_a_coded_refusal(
+            query in proptest::option::of("[ -~]{0,60}"),
+            content_type in proptest::option::of(proptest::sample::select(vec![
+                "application/json", "application/x-www-form-urlencoded", "text/plain",
+                "application/json; charset=utf-8", "multipart/form-data", "",
+            ])),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            json_like in "\\{[ -~]{0,60}\\}?",
+        ) {
+            for body in [body.as_slice(), json_like.as_bytes()] {
+                if let Err(e) = Params::parse(query.as_deref(), content_type, body) {
+                    proptest::prop_assert!(e.code().starts_with("InvalidParameter."), "{}", e.code());
+                }
+            }
+        }
+    }
 }

@@ -147,4 +147,31 @@ mod tests {
         assert_eq!(refused_format(stderr), "hls");
         assert_eq!(refused_format("Format not on whitelist"), "unknown format");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+
+        /// ffprobe's output is parsed whatever it holds (a hostile file can make ffprobe print
+        /// odd values): a probe or InvalidInput.Media, never a panic; durations are finite.
+        #[test]
+        fn any_ffprobe_output_is_a_probe_or_a_coded_error(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            duration in "[-+0-9.eEinfaN]{0,12}",
+            width in proptest::prelude::any::<i64>(),
+        ) {
+            let shaped = format!(
+                r#"{{"streams":[{{"codec_type":"video","width":{width},"height":2,"avg_frame_rate":"{duration}"}}],"format":{{"format_name":"mov","duration":"{duration}","start_time":"{duration}"}}}}"#
+            );
+            for bytes in [raw.as_slice(), shaped.as_bytes()] {
+                match Probe::parse(bytes) {
+                    Ok(p) => {
+                        proptest::prop_assert!(p.start_seconds().is_finite());
+                        let _ = p.video();
+                        let _ = p.duration_seconds();
+                    }
+                    Err(e) => proptest::prop_assert_eq!(e.code(), "InvalidInput.Media"),
+                }
+            }
+        }
+    }
 }
