@@ -183,8 +183,7 @@ pub fn find(image: &RgbImage) -> Vec<BlendMark> {
         image.clone()
     };
     let mut marks = Vec::new();
-    for tint in [Tint::White, Tint::Black] {
-        let fits = edge_fits(&work, tint);
+    for (tint, fits) in [Tint::White, Tint::Black].into_iter().zip(edge_fits(&work)) {
         // Arcs joined across short gaps, and across long ones (an outline the background
         // interrupts for long stretches): one can hold a shape the other merges away.
         for share in ARC_GAP_SHARES {
@@ -212,8 +211,9 @@ pub fn find(image: &RgbImage) -> Vec<BlendMark> {
     kept
 }
 
-/// Per edge pixel of `work`, the blend towards `tint` it fits, if any.
-fn edge_fits(work: &RgbImage, tint: Tint) -> Vec<Fit> {
+/// Per edge pixel of `work`, the blend it fits, if any: towards white, and towards black (the
+/// edges are found and read once for both).
+fn edge_fits(work: &RgbImage) -> [Vec<Fit>; 2] {
     let (w, h) = work.dimensions();
     let (wu, hu) = (w as usize, h as usize);
     let luma: Vec<f32> = work
@@ -240,7 +240,7 @@ fn edge_fits(work: &RgbImage, tint: Tint) -> Vec<Fit> {
         (gx * gx + gy * gy).sqrt()
     };
     let margin = REACH.ceil() as usize + 2;
-    let mut fits = Vec::new();
+    let mut fits = [Vec::new(), Vec::new()];
     for y in margin..hu.saturating_sub(margin) {
         for x in margin..wu.saturating_sub(margin) {
             let m = mag(x, y);
@@ -258,15 +258,14 @@ fn edge_fits(work: &RgbImage, tint: Tint) -> Vec<Fit> {
             }
             let bright = sample(work, x as f32 + REACH * nx, y as f32 + REACH * ny);
             let dark = sample(work, x as f32 - REACH * nx, y as f32 - REACH * ny);
-            let (blended, plain, inward) = match tint {
-                Tint::White => (bright, dark, (nx, ny)),
-                Tint::Black => (dark, bright, (-nx, -ny)),
-            };
-            if let Some(alpha) = blend_alpha(blended, plain, tint.level()) {
-                let plain_luma = 0.299 * plain[0] + 0.587 * plain[1] + 0.114 * plain[2];
-                let chroma = plain.iter().copied().fold(f32::MIN, f32::max)
-                    - plain.iter().copied().fold(f32::MAX, f32::min);
-                fits.push(Fit { x: x as u32, y: y as u32, alpha, inward, plain: plain_luma, chroma });
+            let readings = [(Tint::White, bright, dark, (nx, ny)), (Tint::Black, dark, bright, (-nx, -ny))];
+            for (out, (tint, blended, plain, inward)) in fits.iter_mut().zip(readings) {
+                if let Some(alpha) = blend_alpha(blended, plain, tint.level()) {
+                    let plain_luma = 0.299 * plain[0] + 0.587 * plain[1] + 0.114 * plain[2];
+                    let chroma = plain.iter().copied().fold(f32::MIN, f32::max)
+                        - plain.iter().copied().fold(f32::MAX, f32::min);
+                    out.push(Fit { x: x as u32, y: y as u32, alpha, inward, plain: plain_luma, chroma });
+                }
             }
         }
     }

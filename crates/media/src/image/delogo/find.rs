@@ -304,7 +304,8 @@ pub fn crispness(image: &RgbImage, r: Rect) -> f32 {
     if weight > 0.0 { sum / weight } else { 0.0 }
 }
 
-fn to_box(r: Rect, w: u32, h: u32) -> PixelBox {
+/// A text line's (or any) rectangle as a pixel box inside a `w` × `h` picture.
+pub(super) fn to_box(r: Rect, w: u32, h: u32) -> PixelBox {
     let x = (r.x.floor().max(0.0) as u32).min(w - 1);
     let y = (r.y.floor().max(0.0) as u32).min(h - 1);
     let x1 = (r.right().ceil() as u32).clamp(x + 1, w);

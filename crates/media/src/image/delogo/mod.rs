@@ -53,18 +53,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         unblended = repeated::find(image, &lines)
             .and_then(|tiles| repeated::remove(image, &repeated::extend(image, &tiles)));
         let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
-        let inside = |b: PixelBox| tiles.iter().any(|t| b.intersection(t) * 2 >= b.width * b.height);
-        let rest: Vec<text::TextLine> = lines
-            .into_iter()
-            .filter(|l| {
-                !inside(PixelBox {
-                    x: l.rect.x as u32,
-                    y: l.rect.y as u32,
-                    width: l.rect.width.max(1.0) as u32,
-                    height: l.rect.height.max(1.0) as u32,
-                })
-            })
-            .collect();
+        let inside = |b: PixelBox| mostly_within(b, tiles.iter());
+        let rest: Vec<text::TextLine> =
+            lines.into_iter().filter(|l| !inside(find::to_box(l.rect, w, h))).collect();
         // Marks blended as one shape (translucent discs, plates) are inverted where they can be;
         // what they hold (a letter, a logo on the plate) is then no longer a separate mark.
         for mark in blend::find(image) {
@@ -79,19 +70,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
                 blended.push(mark);
             }
         }
-        let in_blend =
-            |b: PixelBox| blended.iter().any(|m| b.intersection(&m.region) * 2 >= b.width * b.height);
-        let rest: Vec<text::TextLine> = rest
-            .into_iter()
-            .filter(|l| {
-                !in_blend(PixelBox {
-                    x: l.rect.x as u32,
-                    y: l.rect.y as u32,
-                    width: l.rect.width.max(1.0) as u32,
-                    height: l.rect.height.max(1.0) as u32,
-                })
-            })
-            .collect();
+        let in_blend = |b: PixelBox| mostly_within(b, blended.iter().map(|m| &m.region));
+        let rest: Vec<text::TextLine> =
+            rest.into_iter().filter(|l| !in_blend(find::to_box(l.rect, w, h))).collect();
         find::with_plates(find_marks(runtime, image, &rest)?, &plates)
             .into_iter()
             .filter(|m| !inside(m.region) && !in_blend(m.region))
@@ -158,6 +139,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         });
     }
     Ok(result)
+}
+
+/// Whether at least half of `b` lies in one of `boxes`.
+fn mostly_within<'a>(b: PixelBox, mut boxes: impl Iterator<Item = &'a PixelBox>) -> bool {
+    boxes.any(|o| b.intersection(o) * 2 >= b.width * b.height)
 }
 
 /// A mark's box in pixels and normalised, as the Result lists it.
