@@ -59,6 +59,8 @@ async fn world() -> World {
         webhook_hosts: vec![],
         // The webhook receiver of these tests listens on 127.0.0.1.
         webhook_allow_private: true,
+        max_pipelines: 3,
+        retention_days: 30,
     };
     let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
     World {
@@ -292,6 +294,23 @@ async fn a_job_goes_from_submit_through_process_to_notify() {
     let callbacks = w.stack.store.callbacks_of(&JobId::parse(&job_id).unwrap()).await.unwrap();
     let ids: Vec<String> = callbacks.iter().map(|c| c.delivery_id.clone()).collect();
     assert_eq!(ids.len(), 1);
+    // Retention: the finished job and its callback record expire together, 30 days on (TTL).
+    let in_30_days = Timestamp::now().unix_seconds() + 30 * 86_400;
+    for id in [job_id.clone(), format!("callback#{}", ids[0])] {
+        let item = w
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&w.stack.settings.table)
+            .key("Id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let expires: i64 = item["Expires"].as_n().unwrap().parse().unwrap();
+        assert!((expires - in_30_days).abs() < 300, "{id} expires at {expires}");
+    }
     let notify = iprod_notify::Notify::new(&w.stack).unwrap();
     let report = notify.handle_event(&World::stream_event(&ids)).await.unwrap();
     assert_eq!((report.delivered, report.failed), (1, 0));

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use iprod_core::ports::JobStore;
+use iprod_core::ports::{JobStore, PipelineQuery};
+use iprod_local::EmbeddedConfig;
 use std::time::Duration;
 
 use iprod_tests::{CopyEngine, TestServer, test_config};
@@ -32,6 +33,11 @@ struct Case {
     code: &'static str,
     /// The message must name this (the field, or the offending value).
     names: &'static str,
+}
+
+async fn pipeline_count(server: &TestServer) -> usize {
+    let all = PipelineQuery { max_results: 100, page_token: None };
+    server.embedded.store.list_pipelines(&all).await.unwrap().pipelines.len()
 }
 
 async fn job_count(server: &TestServer) -> u64 {
@@ -294,11 +300,43 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             code: "InvalidParameter.Concurrency",
             names: "Concurrency",
         },
+        Case {
+            name: "deleting the default pipeline",
+            action: "DeletePipeline",
+            params: vec![("PipelineId", "default".into())],
+            status: 400,
+            code: "InvalidParameter.PipelineId",
+            names: "pause it instead",
+        },
+        Case {
+            name: "deleting an unknown pipeline",
+            action: "DeletePipeline",
+            params: vec![("PipelineId", "nope".into())],
+            status: 404,
+            code: "NotFound.Pipeline",
+            names: "nope",
+        },
+        Case {
+            name: "a pipeline page too large",
+            action: "QueryPipelineList",
+            params: vec![("MaxResults", "1000".into())],
+            status: 400,
+            code: "InvalidParameter.MaxResults",
+            names: "MaxResults",
+        },
+        Case {
+            name: "too many pipeline ids",
+            action: "QueryPipelineList",
+            params: vec![("PipelineIds", vec!["p"; 101].join(","))],
+            status: 400,
+            code: "InvalidParameter.PipelineIds",
+            names: "at most 100",
+        },
     ];
 
     for case in &cases {
         let before = job_count(&server).await;
-        let pipelines_before = server.embedded.store.pipelines(&[]).await.unwrap().len();
+        let pipelines_before = pipeline_count(&server).await;
         let params: Vec<(&str, &str)> = case.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, body) = server.call(case.action, &params).await;
         assert_eq!(status, case.status, "{}: {body}", case.name);
@@ -312,16 +350,71 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
         );
         assert!(body["RequestId"].as_str().is_some_and(|r| !r.is_empty()), "{}", case.name);
         assert_eq!(job_count(&server).await, before, "{}: a job record was created", case.name);
-        assert_eq!(
-            server.embedded.store.pipelines(&[]).await.unwrap().len(),
-            pipelines_before,
-            "{}",
-            case.name
-        );
+        assert_eq!(pipeline_count(&server).await, pipelines_before, "{}", case.name);
     }
     // Nothing was queued by any of them: the only job ever stored is the finished one.
     let (_, list) = server.call("ListIProductionJobs", &[]).await;
     assert_eq!(list["Jobs"].as_array().unwrap().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_are_capped_paged_and_deleted_only_when_idle() {
+    // GIVEN a service that holds at most 3 added pipelines
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmbeddedConfig { max_pipelines: 3, ..test_config(dir.path()) };
+    let server = TestServer::start(config, Arc::new(CopyEngine::default())).await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        let (status, body) = server.call("AddPipeline", &[("Name", name), ("State", "Paused")]).await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(body["Pipeline"]["PipelineId"].as_str().unwrap().to_owned());
+    }
+    // WHEN a fourth is added THEN it is refused with what to do
+    let (status, body) = server.call("AddPipeline", &[("Name", "d")]).await;
+    assert_eq!((status, body["Code"].as_str()), (403, Some("QuotaExceeded.Pipelines")), "{body}");
+    assert!(body["Message"].as_str().unwrap().contains("DeletePipeline"), "{body}");
+    // AND all four (the default too) come back two to a page
+    let mut listed = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut params = vec![("MaxResults", "2")];
+        if !token.is_empty() {
+            params.push(("NextPageToken", token.as_str()));
+        }
+        let (status, page) = server.call("QueryPipelineList", &params).await;
+        assert_eq!(status, 200, "{page}");
+        for p in page["PipelineList"].as_array().unwrap() {
+            listed.push(p["PipelineId"].as_str().unwrap().to_owned());
+        }
+        match page["NextPageToken"].as_str() {
+            Some(next) => token = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(listed, ["default", &ids[0], &ids[1], &ids[2]]);
+    // WHEN a pipeline holds a queued job THEN it is not deleted
+    server.put_input("in/a.mp4", b"video");
+    let job = server
+        .submit(&[
+            ("FunctionName", "Cover"),
+            ("Input", "oss://media/in/a.mp4"),
+            ("Output", "oss://media/out/{source}.jpg"),
+            ("PipelineId", &ids[0]),
+        ])
+        .await;
+    let (status, body) = server.call("DeletePipeline", &[("PipelineId", &ids[0])]).await;
+    assert_eq!((status, body["Code"].as_str()), (409, Some("Conflict.PipelineBusy")), "{body}");
+    // WHEN its job is cancelled THEN it goes, its job stays queryable, and there is room again
+    server.call("CancelIProductionJob", &[("JobId", &job)]).await;
+    let (status, body) = server.call("DeletePipeline", &[("PipelineId", &ids[0])]).await;
+    assert_eq!((status, body["PipelineId"].as_str()), (200, Some(ids[0].as_str())), "{body}");
+    let (_, gone) = server.call("QueryPipelineList", &[("PipelineIds", &ids[0])]).await;
+    assert_eq!(gone["NonExistIds"][0], ids[0].as_str());
+    let (_, kept) = server.call("QueryIProductionJob", &[("JobId", &job)]).await;
+    assert_eq!(kept["State"], "Cancelled");
+    let (status, body) = server.call("AddPipeline", &[("Name", "d")]).await;
+    assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
 

@@ -66,6 +66,8 @@ contract!(
     claim_next_takes_priority_then_arrival_and_skips_blocked_work,
     pipelines_are_created_updated_and_listed,
     a_withdrawn_job_leaves_no_trace_and_frees_its_client_token,
+    the_pipeline_cap_holds_under_racing_adds,
+    a_pipeline_is_deleted_only_without_unfinished_jobs,
 );
 
 mod object_stores {

@@ -148,6 +148,8 @@ fn the_table_matches_the_store_schema() {
     let table = &t["Resources"]["JobTable"]["Properties"];
     assert_eq!(table["KeySchema"][0]["AttributeName"], KEY);
     assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_IMAGE", "notify reads the stream");
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], iprod_aws::dynamo::schema::EXPIRES);
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true, "retention needs TTL on");
     let types: std::collections::HashMap<&str, &str> = table["AttributeDefinitions"]
         .as_array()
         .unwrap()

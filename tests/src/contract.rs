@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iprod_core::outbox::callbacks_for;
-use iprod_core::ports::{CallbackState, Claim, DeliveryOutcome, JobQuery, JobStore, PipelineUpdate, Queue};
+use iprod_core::ports::{
+    CallbackState, Claim, DeliveryOutcome, JobQuery, JobStore, PipelineQuery, PipelineUpdate, Queue,
+};
 use iprod_core::worker::recover_expired;
 use iprod_core::{
     Error, FunctionName, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Priority, Timestamp,
@@ -33,7 +35,7 @@ pub async fn pipeline(store: &dyn JobStore, concurrency: u32, notify: Option<&st
     p.name = "contract".into();
     p.concurrency = concurrency;
     p.notify = notify.map(|n| iprod_core::notify::NotifyTarget::Queue(n.to_owned()));
-    store.create_pipeline(p.clone()).await.unwrap();
+    store.create_pipeline(p.clone(), 1000).await.unwrap();
     p
 }
 
@@ -317,11 +319,91 @@ pub async fn pipelines_are_created_updated_and_listed(store: Arc<dyn JobStore>) 
     assert_eq!(store.pipeline(&p.id).await.unwrap().unwrap(), updated);
     let both = store.pipelines(&[q.id.clone(), p.id.clone()]).await.unwrap();
     assert_eq!(both.iter().map(|x| x.id.clone()).collect::<Vec<_>>(), [q.id.clone(), p.id.clone()]);
-    let all = store.pipelines(&[]).await.unwrap();
-    assert!(all.iter().any(|x| x.id == PipelineId::default_pipeline()), "the default pipeline exists");
-    assert!(all.iter().any(|x| x.id == q.id));
+    // Every pipeline, two at a time, each exactly once.
+    let r = pipeline(store.as_ref(), 1, None).await;
+    let mut listed = Vec::new();
+    let mut query = PipelineQuery { max_results: 2, page_token: None };
+    loop {
+        let page = store.list_pipelines(&query).await.unwrap();
+        assert!(page.pipelines.len() <= 2);
+        listed.extend(page.pipelines.into_iter().map(|x| x.id));
+        match page.next_page_token {
+            Some(token) => query.page_token = Some(token),
+            None => break,
+        }
+    }
+    let mut expected = vec![PipelineId::default_pipeline(), p.id.clone(), q.id.clone(), r.id.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    listed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(listed, expected, "the default and the three added, once each");
+    let bad = PipelineQuery { max_results: 2, page_token: Some("not-a-token".into()) };
+    assert_eq!(store.list_pipelines(&bad).await.unwrap_err().code(), "InvalidParameter.NextPageToken");
     let e = store.update_pipeline(&PipelineId::generate(), PipelineUpdate::default()).await.unwrap_err();
     assert_eq!(e.code(), "NotFound.Pipeline");
+}
+
+pub async fn the_pipeline_cap_holds_under_racing_adds(store: Arc<dyn JobStore>) {
+    // GIVEN a cap of 5 added pipelines and 8 racing AddPipeline calls
+    let adds = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut p = Pipeline::default_pipeline(Timestamp::now());
+            p.id = PipelineId::generate();
+            store.create_pipeline(p, 5).await
+        })
+    });
+    let mut refused = Vec::new();
+    let mut added = 0;
+    for add in adds.collect::<Vec<_>>() {
+        match add.await.unwrap() {
+            Ok(()) => added += 1,
+            Err(e) => refused.push(e.code().to_owned()),
+        }
+    }
+    // THEN exactly five exist and the others were told why
+    assert_eq!(added, 5);
+    assert_eq!(refused, vec!["QuotaExceeded.Pipelines"; 3]);
+}
+
+pub async fn a_pipeline_is_deleted_only_without_unfinished_jobs(store: Arc<dyn JobStore>) {
+    // GIVEN a pipeline with a queued job
+    let p = pipeline(store.as_ref(), 2, None).await;
+    let job = queued_job(&p.id, 6, 1_000);
+    store.create_job(job.clone()).await.unwrap();
+    // WHEN it is deleted THEN it is refused, and the pipeline keeps taking jobs
+    let e = store.delete_pipeline(&p.id).await.unwrap_err();
+    assert_eq!(e.code(), "Conflict.PipelineBusy");
+    assert!(e.message().contains("1 queued or running"), "{}", e.message());
+    store.create_job(queued_job(&p.id, 6, 2_000)).await.unwrap();
+    // and a running job keeps it too
+    let running = started(store.claim(&job.id, Timestamp::now(), LEASE).await.unwrap());
+    let other = store
+        .list_jobs(&JobQuery {
+            pipeline_id: Some(p.id.clone()),
+            state: Some(JobState::Queuing),
+            max_results: 10,
+            page_token: None,
+        })
+        .await
+        .unwrap();
+    for mut queued in other.jobs {
+        queued.cancel(Timestamp::now()).unwrap();
+        store.save_transition(&queued, JobState::Queuing, vec![]).await.unwrap();
+    }
+    assert_eq!(store.delete_pipeline(&p.id).await.unwrap_err().code(), "Conflict.PipelineBusy");
+    // WHEN its last job finishes THEN it goes, and its finished jobs stay readable
+    let done = succeed(store.as_ref(), running).await;
+    assert_eq!(store.delete_pipeline(&p.id).await.unwrap().id, p.id);
+    assert!(store.pipeline(&p.id).await.unwrap().is_none());
+    assert_eq!(store.job(&done.id).await.unwrap().unwrap().state, JobState::Success);
+    // and nothing more can be put in it, nor deleted twice
+    let e = store.create_job(queued_job(&p.id, 6, 3_000)).await.unwrap_err();
+    assert_eq!(e.code(), "NotFound.Pipeline");
+    assert_eq!(store.delete_pipeline(&p.id).await.unwrap_err().code(), "NotFound.Pipeline");
+    // A deleted pipeline no longer counts against the cap.
+    let mut again = Pipeline::default_pipeline(Timestamp::now());
+    again.id = PipelineId::generate();
+    store.create_pipeline(again, 1).await.unwrap();
 }
 
 pub async fn a_withdrawn_job_leaves_no_trace_and_frees_its_client_token(store: Arc<dyn JobStore>) {

@@ -25,7 +25,7 @@ pub use views::{JobView, PipelineView};
 /// The OpenAPI 3.1 description of this API, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-pub const ACTIONS: [&str; 8] = [
+pub const ACTIONS: [&str; 9] = [
     "SubmitIProductionJob",
     "QueryIProductionJob",
     "QueryIProductionJobList",
@@ -34,10 +34,12 @@ pub const ACTIONS: [&str; 8] = [
     "AddPipeline",
     "UpdatePipeline",
     "QueryPipelineList",
+    "DeletePipeline",
 ];
 
 /// The actions that change something: refused from another origin.
-const WRITES: [&str; 4] = ["SubmitIProductionJob", "CancelIProductionJob", "AddPipeline", "UpdatePipeline"];
+const WRITES: [&str; 5] =
+    ["SubmitIProductionJob", "CancelIProductionJob", "AddPipeline", "UpdatePipeline", "DeletePipeline"];
 
 pub struct ApiState {
     pub service: Arc<JobService>,
@@ -193,9 +195,19 @@ async fn handle(
             Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
         }
         "QueryPipelineList" => {
-            let (pipelines, missing) = service.query_pipelines(params.get("PipelineIds")).await?;
-            let list: Vec<PipelineView> = pipelines.iter().map(PipelineView::new).collect();
-            Ok(json!({"PipelineList": list, "NonExistIds": missing}))
+            let (page, missing) = service
+                .query_pipelines(
+                    params.get("PipelineIds"),
+                    params.get("MaxResults"),
+                    params.get("NextPageToken"),
+                )
+                .await?;
+            let list: Vec<PipelineView> = page.pipelines.iter().map(PipelineView::new).collect();
+            Ok(json!({"PipelineList": list, "NonExistIds": missing, "NextPageToken": page.next_page_token}))
+        }
+        "DeletePipeline" => {
+            let pipeline = service.delete_pipeline(params.get("PipelineId")).await?;
+            Ok(json!({"PipelineId": pipeline.id.as_str()}))
         }
         other => Err(Error::new(
             ErrorClass::Invalid,

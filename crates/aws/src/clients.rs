@@ -22,6 +22,11 @@ pub struct AwsSettings {
     /// Whether webhooks may target private addresses (`IPROD_WEBHOOK_ALLOW_PRIVATE=true`): for a
     /// receiver inside the VPC, or tests against local receivers. Loopback is refused otherwise.
     pub webhook_allow_private: bool,
+    /// `AddPipeline` is refused past this many pipelines besides the default (`IPROD_MAX_PIPELINES`).
+    pub max_pipelines: usize,
+    /// Days finished jobs, their callbacks and client tokens are kept before DynamoDB's TTL
+    /// deletes them (`IPROD_RETENTION_DAYS`, default 30; 0 keeps them).
+    pub retention_days: u32,
 }
 
 impl AwsSettings {
@@ -42,7 +47,18 @@ impl AwsSettings {
             None => iprod_core::pipeline::DEFAULT_CONCURRENCY,
             Some(raw) => iprod_core::pipeline::parse_concurrency(&raw).map_err(|e| e.message().to_owned())?,
         };
+        let number = |name: &str, default: u64| match env(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("the environment variable {name} must be a whole number, not {raw:?}")),
+        };
         Ok(Self {
+            max_pipelines: number("IPROD_MAX_PIPELINES", iprod_core::pipeline::DEFAULT_MAX_PIPELINES as u64)?
+                as usize,
+            retention_days: number("IPROD_RETENTION_DAYS", u64::from(DEFAULT_RETENTION_DAYS))?.min(36_500)
+                as u32,
             table: need("IPROD_TABLE")?,
             queue_url: need("IPROD_QUEUE_URL")?,
             buckets,
@@ -53,6 +69,9 @@ impl AwsSettings {
         })
     }
 }
+
+/// How long finished jobs are kept unless configured.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 fn list(raw: &str) -> Vec<String> {
     raw.split(',').map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned).collect()
@@ -112,5 +131,14 @@ mod tests {
             ("IPROD_DEFAULT_CONCURRENCY", "0"),
         ]));
         assert!(bad.is_err());
+        assert_eq!((ok.max_pipelines, ok.retention_days), (1000, 30));
+        let bad_days = AwsSettings::from_env(env(&[
+            ("IPROD_BUCKETS", "media"),
+            ("IPROD_TABLE", "jobs"),
+            ("IPROD_QUEUE_URL", "http://q"),
+            ("IPROD_RETENTION_DAYS", "a month"),
+        ]))
+        .unwrap_err();
+        assert!(bad_days.contains("IPROD_RETENTION_DAYS"), "{bad_days}");
     }
 }

@@ -23,7 +23,11 @@ pub struct AwsStack {
 impl AwsStack {
     /// Builds the adapters and makes sure the default pipeline exists.
     pub async fn new(clients: AwsClients, settings: AwsSettings) -> Result<Self> {
-        let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), settings.table.clone()));
+        let retention = (settings.retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(settings.retention_days) * 86_400));
+        let store = Arc::new(
+            DynamoStore::new(clients.dynamodb.clone(), settings.table.clone()).with_retention(retention),
+        );
         store.ensure_default_pipeline(settings.default_concurrency).await?;
         let queue = Arc::new(SqsQueue::new(clients.sqs.clone(), settings.queue_url.clone(), store.clone()));
         Ok(Self { settings, clients, store, queue })
@@ -47,6 +51,7 @@ impl AwsStack {
                 allowed_hosts: self.settings.webhook_hosts.clone(),
                 allow_private: self.settings.webhook_allow_private,
             },
+            max_pipelines: self.settings.max_pipelines,
         }
     }
 

@@ -58,6 +58,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("IPROD_WORKERS", "embedded.workers"),
     ("IPROD_DEFAULT_CONCURRENCY", "embedded.default_concurrency"),
     ("IPROD_LEASE_SECS", "embedded.lease_secs"),
+    ("IPROD_MAX_PIPELINES", "embedded.max_pipelines"),
+    ("IPROD_RETENTION_DAYS", "embedded.retention_days"),
     ("IPROD_MODEL_DIR", "engine.model_dir"),
     ("IPROD_FFMPEG", "engine.ffmpeg"),
     ("IPROD_FFPROBE", "engine.ffprobe"),

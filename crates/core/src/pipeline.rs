@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::notify::NotifyTarget;
 use crate::time::Timestamp;
 
@@ -102,6 +102,38 @@ impl Pipeline {
             create_time: now,
         }
     }
+}
+
+/// How many pipelines a deployment holds unless configured otherwise: far more than a team uses,
+/// far fewer than would slow listings and claims.
+pub const DEFAULT_MAX_PIPELINES: usize = 1000;
+
+/// `AddPipeline` past the configured number of pipelines.
+pub fn quota_exceeded(limit: usize) -> Error {
+    Error::new(
+        ErrorClass::Forbidden,
+        "QuotaExceeded.Pipelines",
+        format!(
+            "this service holds at most {limit} pipelines besides the default: delete unused ones with DeletePipeline, \
+             or raise the limit (max_pipelines in the configuration)"
+        ),
+    )
+}
+
+/// `DeletePipeline` of a pipeline that still has work.
+pub fn busy(id: &PipelineId, unfinished: u64) -> Error {
+    Error::conflict(
+        "PipelineBusy",
+        format!(
+            "pipeline {:?} still has {unfinished} queued or running job(s): cancel them or wait for them \
+             to finish, then delete it",
+            id.as_str()
+        ),
+    )
+}
+
+pub fn missing(id: &PipelineId) -> Error {
+    Error::not_found("Pipeline", format!("PipelineId {:?} does not exist", id.as_str()))
 }
 
 pub fn parse_concurrency(raw: &str) -> Result<u32> {

@@ -45,6 +45,20 @@ pub struct JobPage {
     pub next_page_token: Option<String>,
 }
 
+/// `QueryPipelineList` without ids: every pipeline, oldest first, a page at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineQuery {
+    pub max_results: usize,
+    /// Opaque, from a previous page's `next_page_token`.
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelinePage {
+    pub pipelines: Vec<Pipeline>,
+    pub next_page_token: Option<String>,
+}
+
 /// A callback waiting in (or delivered from) the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Callback {
@@ -156,11 +170,18 @@ pub trait JobStore: Send + Sync {
     /// Jobs whose `Analysing` lease ran out before `now` (their worker died).
     async fn expired_leases(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>>;
 
-    async fn create_pipeline(&self, pipeline: Pipeline) -> Result<()>;
+    /// Inserts a pipeline unless `limit` pipelines exist already (`QuotaExceeded.Pipelines`);
+    /// the count and the insert are one atomic step, so concurrent adds cannot pass the limit.
+    async fn create_pipeline(&self, pipeline: Pipeline, limit: usize) -> Result<()>;
     async fn pipeline(&self, id: &PipelineId) -> Result<Option<Pipeline>>;
-    /// All pipelines when `ids` is empty.
+    /// The pipelines that exist among `ids`, in the order asked.
     async fn pipelines(&self, ids: &[PipelineId]) -> Result<Vec<Pipeline>>;
+    /// Every pipeline, oldest first, a page at a time.
+    async fn list_pipelines(&self, query: &PipelineQuery) -> Result<PipelinePage>;
     async fn update_pipeline(&self, id: &PipelineId, update: PipelineUpdate) -> Result<Pipeline>;
+    /// Removes a pipeline that has no queued or running job (`Conflict.PipelineBusy` otherwise),
+    /// atomically with respect to submits into it. Finished jobs keep their `PipelineId`.
+    async fn delete_pipeline(&self, id: &PipelineId) -> Result<Pipeline>;
 
     /// Pending callbacks whose next attempt is due.
     async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>>;

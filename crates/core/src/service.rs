@@ -11,7 +11,9 @@ use crate::object_url::{BucketAllowList, ObjectUrl};
 use crate::outbox::callbacks_for;
 use crate::params::JobParams;
 use crate::pipeline::{self, Pipeline, PipelineId, PipelineState};
-use crate::ports::{Callback, JobPage, JobQuery, JobStore, MediaEngine, PipelineUpdate, Queue};
+use crate::ports::{
+    Callback, JobPage, JobQuery, JobStore, MediaEngine, PipelinePage, PipelineQuery, PipelineUpdate, Queue,
+};
 use crate::template::OutputTemplate;
 use crate::time::Timestamp;
 
@@ -21,11 +23,22 @@ pub const MAX_QUERY_IDS: usize = 100;
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
 
-/// What the service lets jobs touch.
-#[derive(Debug, Clone, Default)]
+/// What the service lets jobs touch, and how much it holds.
+#[derive(Debug, Clone)]
 pub struct ServicePolicy {
     pub allowed_buckets: BucketAllowList,
     pub webhooks: WebhookPolicy,
+    pub max_pipelines: usize,
+}
+
+impl Default for ServicePolicy {
+    fn default() -> Self {
+        Self {
+            allowed_buckets: BucketAllowList::default(),
+            webhooks: WebhookPolicy::default(),
+            max_pipelines: pipeline::DEFAULT_MAX_PIPELINES,
+        }
+    }
 }
 
 /// `SubmitIProductionJob` parameters as received (strings, validated here).
@@ -65,6 +78,23 @@ fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(Error::missing_parameter(field)),
     }
+}
+
+/// `MaxResults` and `NextPageToken` of a listing.
+fn page_request(max_results: Option<&str>, page_token: Option<&str>) -> Result<(usize, Option<String>)> {
+    let max_results = match max_results.map(str::trim).filter(|v| !v.is_empty()) {
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n @ 1..=MAX_PAGE_SIZE) => n,
+            _ => {
+                return Err(Error::invalid_parameter(
+                    "MaxResults",
+                    format!("MaxResults {raw:?} must be an integer from 1 to {MAX_PAGE_SIZE}"),
+                ));
+            }
+        },
+    };
+    Ok((max_results, page_token.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)))
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -239,19 +269,7 @@ impl JobService {
             None => None,
         };
         let state = state.map(str::trim).filter(|v| !v.is_empty()).map(str::parse::<JobState>).transpose()?;
-        let max_results = match max_results.map(str::trim).filter(|v| !v.is_empty()) {
-            None => DEFAULT_PAGE_SIZE,
-            Some(raw) => match raw.parse::<usize>() {
-                Ok(n @ 1..=MAX_PAGE_SIZE) => n,
-                _ => {
-                    return Err(Error::invalid_parameter(
-                        "MaxResults",
-                        format!("MaxResults {raw:?} must be an integer from 1 to {MAX_PAGE_SIZE}"),
-                    ));
-                }
-            },
-        };
-        let page_token = page_token.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let (max_results, page_token) = page_request(max_results, page_token)?;
         self.store.list_jobs(&JobQuery { pipeline_id, state, max_results, page_token }).await
     }
 
@@ -292,7 +310,7 @@ impl JobService {
             secret: non_empty(&request.secret).map(str::to_owned),
             create_time: now,
         };
-        self.store.create_pipeline(pipeline.clone()).await?;
+        self.store.create_pipeline(pipeline.clone(), self.policy.max_pipelines).await?;
         Ok(pipeline)
     }
 
@@ -321,9 +339,30 @@ impl JobService {
         Ok(updated)
     }
 
-    pub async fn query_pipelines(&self, raw_ids: Option<&str>) -> Result<(Vec<Pipeline>, Vec<String>)> {
+    /// `QueryPipelineList`: the pipelines named in `PipelineIds` (and the ids that do not exist),
+    /// or without ids every pipeline, a page at a time.
+    pub async fn query_pipelines(
+        &self,
+        raw_ids: Option<&str>,
+        max_results: Option<&str>,
+        page_token: Option<&str>,
+    ) -> Result<(PipelinePage, Vec<String>)> {
         let requested: Vec<&str> =
             raw_ids.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if requested.is_empty() {
+            let (max_results, page_token) = page_request(max_results, page_token)?;
+            let page = self.store.list_pipelines(&PipelineQuery { max_results, page_token }).await?;
+            return Ok((page, Vec::new()));
+        }
+        if requested.len() > MAX_QUERY_IDS {
+            return Err(Error::invalid_parameter(
+                "PipelineIds",
+                format!(
+                    "PipelineIds names {} pipelines: ask for at most {MAX_QUERY_IDS} at a time",
+                    requested.len()
+                ),
+            ));
+        }
         let ids = requested.iter().map(|r| PipelineId::parse(r)).collect::<Result<Vec<_>>>()?;
         let found = self.store.pipelines(&ids).await?;
         let missing = requested
@@ -331,7 +370,24 @@ impl JobService {
             .filter(|r| !found.iter().any(|p| p.id.as_str() == **r))
             .map(|r| (*r).to_owned())
             .collect();
-        Ok((found, missing))
+        Ok((PipelinePage { pipelines: found, next_page_token: None }, missing))
+    }
+
+    /// `DeletePipeline`: refused for the default pipeline and while the pipeline has queued or
+    /// running jobs; its finished jobs stay queryable.
+    pub async fn delete_pipeline(&self, raw_id: Option<&str>) -> Result<Pipeline> {
+        let raw = raw_id
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::missing_parameter("PipelineId"))?;
+        let id = PipelineId::parse(raw)?;
+        if id == PipelineId::default_pipeline() {
+            return Err(Error::invalid_parameter(
+                "PipelineId",
+                "the default pipeline cannot be deleted: jobs without a PipelineId run in it (pause it instead)",
+            ));
+        }
+        self.store.delete_pipeline(&id).await
     }
 
     pub async fn callbacks_of(&self, job: &Job) -> Result<Vec<Callback>> {

@@ -21,6 +21,7 @@ use crate::dispatcher::Dispatcher;
 use crate::notifier::{LocalNotifier, run_relay};
 use crate::objects::DirObjectStore;
 use crate::queue::WakeQueue;
+use crate::retention::{DEFAULT_RETENTION_DAYS, retention, run_retention};
 use crate::sqlite::SqliteStore;
 use crate::triggers::{TriggerRule, TriggerWatcher};
 
@@ -43,6 +44,11 @@ pub struct EmbeddedConfig {
     pub webhooks: WebhookPolicy,
     pub trigger_scan_secs: u64,
     pub triggers: Vec<TriggerRule>,
+    /// `AddPipeline` is refused past this many pipelines.
+    pub max_pipelines: usize,
+    /// Finished jobs and their callback records are removed this many days after they finish
+    /// (0 keeps them forever).
+    pub retention_days: u32,
 }
 
 impl Default for EmbeddedConfig {
@@ -59,6 +65,8 @@ impl Default for EmbeddedConfig {
             webhooks: WebhookPolicy::default(),
             trigger_scan_secs: 2,
             triggers: Vec::new(),
+            max_pipelines: iprod_core::pipeline::DEFAULT_MAX_PIPELINES,
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -109,6 +117,7 @@ impl Embedded {
         let policy = ServicePolicy {
             allowed_buckets: BucketAllowList::new(config.buckets.clone()),
             webhooks: config.webhooks.clone(),
+            max_pipelines: config.max_pipelines,
         };
         let service =
             Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), engine.clone(), policy));
@@ -142,6 +151,9 @@ impl Embedded {
             store.callbacks_ready(),
             stop.clone(),
         )));
+        if let Some(keep) = retention(config.retention_days) {
+            tasks.push(tokio::spawn(run_retention(store.clone(), keep, stop.clone())));
+        }
         if !config.triggers.is_empty() {
             let watcher = TriggerWatcher {
                 rules: config.triggers.clone(),

@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod notifier;
 pub mod objects;
 pub mod queue;
+pub mod retention;
 pub mod sqlite;
 pub mod triggers;
 

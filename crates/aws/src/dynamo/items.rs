@@ -54,10 +54,15 @@ pub fn rank(job: &Job) -> String {
     format!("{:02}#{}", 10 - job.priority.get().min(10), created(job.create_time, job.id.as_str()))
 }
 
-/// Checks a page token: it must be a `created` value this store returned.
+/// The item counting added pipelines (the default one is not counted), for the pipeline cap.
+pub const PIPELINE_COUNT_KEY: &str = "pipelines#count";
+
+/// Checks a page token: it must be a `created` value this store returned (of a job or a pipeline).
 pub fn parse_page_token(token: &str) -> Result<String> {
     let ok = token.split_once('#').is_some_and(|(millis, id)| {
-        millis.len() == 13 && millis.bytes().all(|b| b.is_ascii_digit()) && JobId::parse(id).is_ok()
+        millis.len() == 13
+            && millis.bytes().all(|b| b.is_ascii_digit())
+            && (JobId::parse(id).is_ok() || PipelineId::parse(id).is_ok())
     });
     if ok {
         Ok(token.to_owned())

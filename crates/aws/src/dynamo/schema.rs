@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use iprod_core::Result;
 
@@ -12,6 +12,10 @@ use crate::sdk_error::{transient, unbuildable};
 
 /// The partition key of every item: a job id, `pipeline#ID`, `token#TOKEN` or `callback#ID`.
 pub const KEY: &str = "Id";
+
+/// The attribute DynamoDB's time-to-live deletes items by (epoch seconds; `template.yaml`
+/// enables TTL on it): finished jobs, their callbacks and client tokens get it.
+pub const EXPIRES: &str = "Expires";
 
 /// A global secondary index: its name, partition key and sort key (attribute, is-number).
 pub struct Index {
@@ -83,5 +87,17 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
         .send()
         .await
         .map_err(|e| transient("Database", format!("creating table {table}"), e))?;
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name(EXPIRES)
+        .enabled(true)
+        .build()
+        .map_err(|e| unbuildable("time to live", e))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map_err(|e| transient("Database", format!("enabling time to live on {table}"), e))?;
     Ok(())
 }

@@ -8,18 +8,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use iprod_core::pipeline;
 use iprod_core::ports::{
-    Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate,
+    Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelinePage,
+    PipelineQuery, PipelineUpdate,
 };
 use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp};
 
 use super::items::*;
-use super::schema::{BY_JOB, BY_KIND, BY_PIPELINE, LEASES, OUTBOX as OUTBOX_INDEX, WAITING as WAITING_INDEX};
+use super::schema::{
+    BY_JOB, BY_KIND, BY_PIPELINE, EXPIRES, LEASES, OUTBOX as OUTBOX_INDEX, WAITING as WAITING_INDEX,
+};
 use super::table::{IndexQuery, Table};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     table: Table,
+    /// How long finished jobs, their callbacks and client tokens are kept (DynamoDB's TTL
+    /// deletes them after); `None` keeps them.
+    retention: Option<Duration>,
 }
 
 /// A condition failed on this item of the transaction.
@@ -36,7 +43,17 @@ fn conflict(job: &Job, expected: JobState) -> Error {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { table: Table { client, name: table.into() } }
+        Self { table: Table { client, name: table.into() }, retention: None }
+    }
+
+    pub fn with_retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The `Expires` value of a record of a job that finished at `finished`.
+    fn expiry(&self, finished: Timestamp) -> Option<aws_sdk_dynamodb::types::AttributeValue> {
+        self.retention.map(|keep| n(finished.plus(keep).unix_seconds()))
     }
 
     /// Creates the default pipeline if it does not exist yet (each cold start may ask).
@@ -188,18 +205,28 @@ impl DynamoStore {
 #[async_trait]
 impl JobStore for DynamoStore {
     async fn create_job(&self, job: Job) -> Result<Job> {
-        let Some(token) = job.client_token.clone() else {
-            if self.table.put_new(job_item(&job)?).await? {
-                return Ok(job);
-            }
-            return Err(Error::internal(format!("job id {} exists already", job.id)));
-        };
-        let mut claim_token = key(token_key(&token));
-        claim_token.insert("JobId".into(), s(job.id.as_str()));
-        let writes = vec![self.table.put_item(claim_token)?, self.table.put_item(job_item(&job)?)?];
+        // The pipeline must exist and not be on its way out (`delete_pipeline` marks it first),
+        // in the same transaction as the job.
+        let mut writes = vec![self.table.check_item(
+            &pipeline_key(&job.pipeline_id),
+            "attribute_exists(#Id) AND attribute_not_exists(#Deleting)",
+            vec![],
+        )?];
+        if let Some(token) = &job.client_token {
+            let mut claim_token = key(token_key(token));
+            claim_token.insert("JobId".into(), s(job.id.as_str()));
+            writes.push(self.table.put_item(claim_token)?);
+        }
+        writes.push(self.table.put_item(job_item(&job)?)?);
         match self.table.transact(writes).await? {
             Ok(()) => Ok(job),
-            Err(reasons) if failed(&reasons, 0) => self.existing_token(&token).await,
+            Err(reasons) if job.client_token.is_some() && failed(&reasons, 1) => {
+                self.existing_token(job.client_token.as_deref().unwrap_or_default()).await
+            }
+            Err(reasons) if failed(&reasons, 0) => Err(Error::not_found(
+                "Pipeline",
+                format!("PipelineId {:?} does not exist (or is being deleted)", job.pipeline_id.as_str()),
+            )),
             Err(reasons) => {
                 Err(Error::transient("Database", format!("creating job {} failed: {reasons:?}", job.id)))
             }
@@ -336,6 +363,10 @@ impl JobStore for DynamoStore {
     }
 
     async fn save_transition(&self, job: &Job, expected: JobState, callbacks: Vec<Callback>) -> Result<()> {
+        let now = Timestamp::now();
+        // A finished job, its callbacks and its client token expire together.
+        let expires =
+            if job.state.is_terminal() { self.expiry(job.finish_time.unwrap_or(now)) } else { None };
         let mut values = vec![
             (":state", s(job.state.as_str())),
             (":attempts", n(job.attempts)),
@@ -350,10 +381,17 @@ impl JobStore for DynamoStore {
                  REMOVE #Leased, #LeaseUntil, #Progress"
             }
             JobState::Analysing => "SET #State = :state, #Attempts = :attempts, #Doc = :doc",
-            _ => {
-                "SET #State = :state, #Attempts = :attempts, #Doc = :doc \
-                 REMOVE #Waiting, #Rank, #Leased, #LeaseUntil, #Progress"
-            }
+            _ => match expires.clone() {
+                Some(at) => {
+                    values.push((":expires", at));
+                    "SET #State = :state, #Attempts = :attempts, #Doc = :doc, #Expires = :expires \
+                     REMOVE #Waiting, #Rank, #Leased, #LeaseUntil, #Progress"
+                }
+                None => {
+                    "SET #State = :state, #Attempts = :attempts, #Doc = :doc \
+                     REMOVE #Waiting, #Rank, #Leased, #LeaseUntil, #Progress"
+                }
+            },
         };
         let mut writes = vec![self.table.update_item(
             job.id.as_str(),
@@ -369,9 +407,20 @@ impl JobStore for DynamoStore {
                 vec![(":one", n(1))],
             )?);
         }
-        let now = Timestamp::now();
         for cb in &callbacks {
-            writes.push(self.table.put_item(callback_item(cb, now)?)?);
+            let mut item = callback_item(cb, now)?;
+            if let Some(at) = &expires {
+                item.insert(EXPIRES.into(), at.clone());
+            }
+            writes.push(self.table.put_item(item)?);
+        }
+        if let (Some(at), Some(token)) = (&expires, &job.client_token) {
+            writes.push(self.table.update_item(
+                &token_key(token),
+                "SET #Expires = :expires",
+                Some("attribute_exists(#Id)"),
+                vec![(":expires", at.clone())],
+            )?);
         }
         match self.table.transact(writes).await? {
             Ok(()) => Ok(()),
@@ -397,11 +446,22 @@ impl JobStore for DynamoStore {
         items.iter().map(decode_job).collect()
     }
 
-    async fn create_pipeline(&self, pipeline: Pipeline) -> Result<()> {
-        if self.table.put_new(pipeline_item(&pipeline)?).await? {
-            Ok(())
-        } else {
-            Err(Error::internal(format!("pipeline id {} exists already", pipeline.id.as_str())))
+    async fn create_pipeline(&self, pipeline: Pipeline, limit: usize) -> Result<()> {
+        let count = self.table.update_item(
+            PIPELINE_COUNT_KEY,
+            "SET #Count = if_not_exists(#Count, :zero) + :one",
+            Some("attribute_not_exists(#Count) OR #Count < :limit"),
+            vec![(":zero", n(0)), (":one", n(1)), (":limit", n(limit))],
+        )?;
+        match self.table.transact(vec![count, self.table.put_item(pipeline_item(&pipeline)?)?]).await? {
+            Ok(()) => Ok(()),
+            Err(reasons) if failed(&reasons, 0) => Err(pipeline::quota_exceeded(limit)),
+            Err(reasons) if failed(&reasons, 1) => {
+                Err(Error::internal(format!("pipeline id {} exists already", pipeline.id.as_str())))
+            }
+            Err(reasons) => {
+                Err(Error::transient("Database", format!("adding a pipeline failed: {reasons:?}")))
+            }
         }
     }
 
@@ -410,20 +470,42 @@ impl JobStore for DynamoStore {
     }
 
     async fn pipelines(&self, ids: &[PipelineId]) -> Result<Vec<Pipeline>> {
-        let items = if ids.is_empty() {
-            self.query_all(
-                IndexQuery::on(BY_KIND.name, "#Kind = :k", vec![(":k", s(KIND_PIPELINE))]),
-                usize::MAX,
-            )
-            .await?
-        } else {
-            let keys: Vec<String> = ids.iter().map(pipeline_key).collect();
-            let mut items = self.table.get_many(&keys).await?;
-            // Batch reads come back in any order: keep the request's.
-            items.sort_by_key(|item| keys.iter().position(|k| get_s(item, "Id") == Some(k.as_str())));
-            items
-        };
+        let keys: Vec<String> = ids.iter().map(pipeline_key).collect();
+        let mut items = self.table.get_many(&keys).await?;
+        // Batch reads come back in any order: keep the request's.
+        items.sort_by_key(|item| keys.iter().position(|k| get_s(item, "Id") == Some(k.as_str())));
         items.iter().map(|item| decode_pipeline(item).map(|(p, _)| p)).collect()
+    }
+
+    async fn list_pipelines(&self, query: &PipelineQuery) -> Result<PipelinePage> {
+        let after = query.page_token.as_deref().map(parse_page_token).transpose()?;
+        let condition = if after.is_some() { "#Kind = :k AND #Created > :after" } else { "#Kind = :k" };
+        let mut values = vec![(":k", s(KIND_PIPELINE))];
+        if let Some(after) = &after {
+            values.push((":after", s(after)));
+        }
+        let wanted = query.max_results + 1;
+        let items = self
+            .query_all(
+                IndexQuery {
+                    index: BY_KIND.name,
+                    condition,
+                    values,
+                    filter: None,
+                    forward: true,
+                    limit: Some(wanted as i32),
+                    start: None,
+                },
+                wanted,
+            )
+            .await?;
+        let more = items.len() > query.max_results;
+        let page = &items[..items.len().min(query.max_results)];
+        let next_page_token =
+            if more { page.last().and_then(|item| get_s(item, "Created")).map(str::to_owned) } else { None };
+        let pipelines =
+            page.iter().map(|item| decode_pipeline(item).map(|(p, _)| p)).collect::<Result<_>>()?;
+        Ok(PipelinePage { pipelines, next_page_token })
     }
 
     async fn update_pipeline(&self, id: &PipelineId, update: PipelineUpdate) -> Result<Pipeline> {
@@ -449,6 +531,57 @@ impl JobStore for DynamoStore {
             return Err(Error::not_found("Pipeline", format!("PipelineId {:?} does not exist", id.as_str())));
         }
         Ok(p)
+    }
+
+    async fn delete_pipeline(&self, id: &PipelineId) -> Result<Pipeline> {
+        let item_key = pipeline_key(id);
+        // First close it to submits (they check the mark in their transaction), then look for
+        // unfinished jobs: none can appear after the mark.
+        let marked = self
+            .table
+            .update(&item_key, "SET #Deleting = :yes", "attribute_exists(#Id)", vec![(":yes", n(1))])
+            .await?;
+        if !marked {
+            return Err(pipeline::missing(id));
+        }
+        let unfinished = self
+            .query_all(
+                IndexQuery {
+                    filter: Some("#State IN (:queuing, :running)"),
+                    ..IndexQuery::on(
+                        BY_PIPELINE.name,
+                        "#Pipeline = :p",
+                        vec![
+                            (":p", s(id.as_str())),
+                            (":queuing", s(JobState::Queuing.as_str())),
+                            (":running", s(JobState::Analysing.as_str())),
+                        ],
+                    )
+                },
+                1000,
+            )
+            .await?;
+        if !unfinished.is_empty() {
+            self.table.update(&item_key, "REMOVE #Deleting", "attribute_exists(#Id)", vec![]).await?;
+            return Err(pipeline::busy(id, unfinished.len() as u64));
+        }
+        let (deleted, _) = self.pipeline_slots(id).await?.ok_or_else(|| pipeline::missing(id))?;
+        let writes = vec![
+            self.table.delete_item(&item_key, "attribute_exists(#Id)", vec![])?,
+            self.table.update_item(
+                PIPELINE_COUNT_KEY,
+                "SET #Count = if_not_exists(#Count, :one) - :one",
+                None,
+                vec![(":one", n(1))],
+            )?,
+        ];
+        match self.table.transact(writes).await? {
+            Ok(()) => Ok(deleted),
+            Err(reasons) if failed(&reasons, 0) => Err(pipeline::missing(id)),
+            Err(reasons) => {
+                Err(Error::transient("Database", format!("deleting a pipeline failed: {reasons:?}")))
+            }
+        }
     }
 
     async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>> {

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use iprod_core::Result;
 
 use super::items::{Item, key};
@@ -204,6 +204,25 @@ impl Table {
             .build()
             .map_err(|e| unbuildable("building a delete", e))?;
         Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// A transaction step that writes nothing and fails the transaction unless `condition` holds
+    /// on item `id`.
+    pub fn check_item(
+        &self,
+        id: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.name)
+            .set_key(Some(key(id)))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&[condition])))
+            .set_expression_attribute_values(self::values(values))
+            .build()
+            .map_err(|e| unbuildable("building a condition check", e))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// Writes all or nothing. `Err(reasons)` inside `Ok` when a condition failed. A conflict with

@@ -3,15 +3,19 @@
 
 use rusqlite::Connection;
 
-const SCHEMA_VERSION: i64 = 1;
-
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version >= SCHEMA_VERSION {
-        return Ok(());
+    if version < 1 {
+        conn.execute_batch(V1)?;
     }
-    conn.execute_batch(
-        "BEGIN;
+    if version < 2 {
+        conn.execute_batch(V2)?;
+    }
+    Ok(())
+}
+
+/// The first schema.
+const V1: &str = "BEGIN;
         CREATE TABLE IF NOT EXISTS pipelines (
             id TEXT PRIMARY KEY,
             state TEXT NOT NULL,
@@ -46,6 +50,34 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks(state, next_attempt);
         CREATE INDEX IF NOT EXISTS callbacks_job ON callbacks(job_id);
         PRAGMA user_version = 1;
-        COMMIT;",
-    )
-}
+        COMMIT;";
+
+/// Version 2: pipelines can be deleted while their finished jobs stay (so the jobs table no longer
+/// references them; the store checks pipelines on insert instead), and finished jobs carry their
+/// finish time in a column, so the retention sweep finds them by index. SQLite cannot drop a
+/// constraint: the table is rebuilt, rows and sequence kept.
+const V2: &str = "BEGIN;
+        CREATE TABLE jobs_v2 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            pipeline_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            not_before INTEGER,
+            lease_until INTEGER,
+            client_token TEXT UNIQUE,
+            finished_at INTEGER,
+            body TEXT NOT NULL
+        );
+        INSERT INTO jobs_v2 (seq, id, pipeline_id, state, priority, attempts, not_before, lease_until, client_token, finished_at, body)
+            SELECT seq, id, pipeline_id, state, priority, attempts, not_before, lease_until, client_token,
+                   json_extract(body, '$.finish_time'), body
+            FROM jobs;
+        DROP TABLE jobs;
+        ALTER TABLE jobs_v2 RENAME TO jobs;
+        CREATE INDEX jobs_queue ON jobs(state, priority DESC, seq);
+        CREATE INDEX jobs_pipeline_state ON jobs(pipeline_id, state);
+        CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+        PRAGMA user_version = 2;
+        COMMIT;";

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use iprod_core::notify::NotifyTarget;
+use iprod_core::pipeline;
 use iprod_core::ports::{
-    Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelineUpdate,
+    Callback, CallbackState, Claim, DeliveryOutcome, JobPage, JobQuery, JobStore, PipelinePage,
+    PipelineQuery, PipelineUpdate,
 };
 use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, PipelineState, Result, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -144,15 +146,52 @@ impl SqliteStore {
                 Ok(())
             })
             .await?;
-        for pipeline in store.pipelines(&[]).await? {
-            store.cache_pipeline(pipeline);
-        }
         Ok(store)
     }
 
     fn cache_pipeline(&self, pipeline: Pipeline) {
         if let Ok(mut cache) = self.pipeline_cache.write() {
             cache.insert(pipeline.id.as_str().to_owned(), pipeline);
+        }
+    }
+
+    fn forget_pipeline(&self, id: &PipelineId) {
+        if let Ok(mut cache) = self.pipeline_cache.write() {
+            cache.remove(id.as_str());
+        }
+    }
+
+    /// Retention: removes jobs that finished before `before`, with their callback records, a
+    /// batch per transaction so submits are never held up for long. A job whose callbacks are
+    /// still being delivered stays until they are done. Returns how many jobs went.
+    pub async fn sweep_finished(&self, before: Timestamp) -> Result<usize> {
+        const BATCH: i64 = 500;
+        let mut removed = 0;
+        loop {
+            let batch = self
+                .db
+                .write(move |conn| {
+                    let ids: Vec<String> = conn
+                        .prepare(
+                            "SELECT id FROM jobs WHERE finished_at < ?1 AND NOT EXISTS
+                             (SELECT 1 FROM callbacks c WHERE c.job_id = jobs.id AND c.state = 'Pending') LIMIT ?2",
+                        )
+                        .map_err(db_error)?
+                        .query_map(params![before.millis(), BATCH], |r| r.get(0))
+                        .map_err(db_error)?
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(db_error)?;
+                    for id in &ids {
+                        conn.execute("DELETE FROM callbacks WHERE job_id = ?1", [id]).map_err(db_error)?;
+                        conn.execute("DELETE FROM jobs WHERE id = ?1", [id]).map_err(db_error)?;
+                    }
+                    Ok(ids.len())
+                })
+                .await?;
+            removed += batch;
+            if (batch as i64) < BATCH {
+                return Ok(removed);
+            }
         }
     }
 
@@ -199,6 +238,11 @@ impl JobStore for SqliteStore {
                     if let Some(body) = existing {
                         return from_json(&body);
                     }
+                }
+                // In the same transaction as the insert: a pipeline deleted since the submit
+                // looked it up gets no job.
+                if pipeline_by_id(conn, job.pipeline_id.as_str())?.is_none() {
+                    return Err(pipeline::missing(&job.pipeline_id));
                 }
                 conn.execute(
                     "INSERT INTO jobs (id, pipeline_id, state, priority, attempts, client_token, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -303,28 +347,18 @@ impl JobStore for SqliteStore {
     async fn claim_next(&self, now: Timestamp, lease: Duration) -> Result<Option<Job>> {
         self.db
             .write(move |conn| {
-                let mut open = conn
-                    .prepare(
-                        "SELECT p.id FROM pipelines p WHERE p.state = 'Active' AND p.concurrency >
-                         (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')",
-                    )
-                    .map_err(db_error)?;
-                let open: Vec<String> = open
-                    .query_map([], |r| r.get(0))
-                    .map_err(db_error)?
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(db_error)?;
-                if open.is_empty() {
-                    return Ok(None);
-                }
-                let placeholders = vec!["?"; open.len()].join(",");
-                let sql = format!(
-                    "SELECT body FROM jobs WHERE state = 'Queuing' AND pipeline_id IN ({placeholders})
-                     AND (not_before IS NULL OR not_before <= {}) ORDER BY priority DESC, seq LIMIT 1",
-                    now.millis()
-                );
+                // One statement whatever the number of pipelines: queued jobs in urgency order
+                // (the jobs_queue index), the first whose pipeline is Active and has room.
                 let body: Option<String> = conn
-                    .query_row(&sql, rusqlite::params_from_iter(open.iter()), |r| r.get(0))
+                    .query_row(
+                        "SELECT j.body FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
+                         WHERE j.state = 'Queuing' AND (j.not_before IS NULL OR j.not_before <= ?1)
+                           AND p.state = 'Active'
+                           AND p.concurrency > (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')
+                         ORDER BY j.priority DESC, j.seq LIMIT 1",
+                        [now.millis()],
+                        |r| r.get(0),
+                    )
                     .optional()
                     .map_err(db_error)?;
                 match body {
@@ -377,7 +411,8 @@ impl JobStore for SqliteStore {
                 let changed = conn
                     .execute(
                         &format!(
-                            "UPDATE jobs SET state = ?3, attempts = ?4, not_before = ?5, lease_until = {lease}, body = ?6
+                            "UPDATE jobs SET state = ?3, attempts = ?4, not_before = ?5, lease_until = {lease}, body = ?6,
+                             finished_at = ?7
                              WHERE id = ?1 AND state = ?2 AND attempts = ?4"
                         ),
                         params![
@@ -386,7 +421,8 @@ impl JobStore for SqliteStore {
                             job.state.as_str(),
                             job.attempts,
                             job.not_before.map(Timestamp::millis),
-                            to_json(&job)?
+                            to_json(&job)?,
+                            job.finish_time.map(Timestamp::millis)
                         ],
                     )
                     .map_err(db_error)?;
@@ -421,10 +457,16 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn create_pipeline(&self, pipeline: Pipeline) -> Result<()> {
+    async fn create_pipeline(&self, pipeline: Pipeline, limit: usize) -> Result<()> {
         let cached = pipeline.clone();
         self.db
             .write(move |conn| {
+                let count: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM pipelines WHERE id <> 'default'", [], |r| r.get(0))
+                    .map_err(db_error)?;
+                if count as usize >= limit {
+                    return Err(pipeline::quota_exceeded(limit));
+                }
                 conn.execute(
                     "INSERT INTO pipelines (id, state, concurrency, body) VALUES (?1, ?2, ?3, ?4)",
                     params![
@@ -447,23 +489,46 @@ impl JobStore for SqliteStore {
             return Ok(Some(hit));
         }
         let id = id.as_str().to_owned();
-        self.db.read(move |conn| pipeline_by_id(conn, &id)).await
+        let found = self.db.read(move |conn| pipeline_by_id(conn, &id)).await?;
+        if let Some(p) = &found {
+            self.cache_pipeline(p.clone());
+        }
+        Ok(found)
     }
 
     async fn pipelines(&self, ids: &[PipelineId]) -> Result<Vec<Pipeline>> {
         let ids: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
         self.db
+            .read(move |conn| ids.iter().filter_map(|id| pipeline_by_id(conn, id).transpose()).collect())
+            .await
+    }
+
+    async fn list_pipelines(&self, query: &PipelineQuery) -> Result<PipelinePage> {
+        let query = query.clone();
+        self.db
             .read(move |conn| {
-                if !ids.is_empty() {
-                    return ids.iter().filter_map(|id| pipeline_by_id(conn, id).transpose()).collect();
-                }
-                let mut stmt = conn.prepare("SELECT body FROM pipelines ORDER BY rowid").map_err(db_error)?;
-                let bodies: Vec<String> = stmt
-                    .query_map([], |r| r.get(0))
+                let after = match &query.page_token {
+                    Some(token) => token.parse::<i64>().map_err(|_| {
+                        Error::invalid_parameter(
+                            "NextPageToken",
+                            "NextPageToken is not one this service returned",
+                        )
+                    })?,
+                    None => 0,
+                };
+                let mut stmt = conn
+                    .prepare("SELECT rowid, body FROM pipelines WHERE rowid > ?1 ORDER BY rowid LIMIT ?2")
+                    .map_err(db_error)?;
+                let rows: Vec<(i64, String)> = stmt
+                    .query_map(params![after, query.max_results as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))
                     .map_err(db_error)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(db_error)?;
-                bodies.iter().map(|b| from_json(b)).collect()
+                let more = rows.len() > query.max_results;
+                let page = &rows[..rows.len().min(query.max_results)];
+                let next_page_token = if more { page.last().map(|(row, _)| row.to_string()) } else { None };
+                let pipelines = page.iter().map(|(_, body)| from_json(body)).collect::<Result<_>>()?;
+                Ok(PipelinePage { pipelines, next_page_token })
             })
             .await
     }
@@ -487,6 +552,30 @@ impl JobStore for SqliteStore {
             .await?;
         self.cache_pipeline(updated.clone());
         Ok(updated)
+    }
+
+    async fn delete_pipeline(&self, id: &PipelineId) -> Result<Pipeline> {
+        let key = id.clone();
+        let deleted = self
+            .db
+            .write(move |conn| {
+                let p = pipeline_by_id(conn, key.as_str())?.ok_or_else(|| pipeline::missing(&key))?;
+                let unfinished: u64 = conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM jobs WHERE pipeline_id = ?1 AND state IN ('Queuing', 'Analysing')",
+                        [key.as_str()],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_error)?;
+                if unfinished > 0 {
+                    return Err(pipeline::busy(&key, unfinished));
+                }
+                conn.execute("DELETE FROM pipelines WHERE id = ?1", [key.as_str()]).map_err(db_error)?;
+                Ok(p)
+            })
+            .await?;
+        self.forget_pipeline(id);
+        Ok(deleted)
     }
 
     async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>> {
