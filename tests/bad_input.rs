@@ -293,6 +293,36 @@ async fn every_bad_request_is_refused_with_its_code_and_leaves_no_trace() {
             names: "PipelineId",
         },
         Case {
+            name: "a webhook secret for a queue",
+            action: "SubmitIProductionJob",
+            params: submit_with(
+                &[
+                    ("NotifyUrl", "mns://endpoint/queues/done"),
+                    ("NotifySecret", "a long enough plain secret"),
+                ],
+                "",
+            ),
+            status: 400,
+            code: "InvalidParameter.NotifySecret",
+            names: "http(s) NotifyUrl",
+        },
+        Case {
+            name: "a guessable webhook secret",
+            action: "SubmitIProductionJob",
+            params: submit_with(&[("NotifyUrl", "https://example.com/hook"), ("NotifySecret", "k3y")], ""),
+            status: 400,
+            code: "InvalidParameter.NotifySecret",
+            names: "too short",
+        },
+        Case {
+            name: "a pipeline secret that is not base64",
+            action: "AddPipeline",
+            params: vec![("Name", "p".into()), ("Secret", "whsec_not base64!".into())],
+            status: 400,
+            code: "InvalidParameter.Secret",
+            names: "base64",
+        },
+        Case {
             name: "bad pipeline concurrency",
             action: "AddPipeline",
             params: vec![("Name", "p".into()), ("Concurrency", "0".into())],

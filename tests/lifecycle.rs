@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use iprod_core::callback::sign;
+use iprod_core::signing::verify;
 use iprod_local::triggers::TriggerRule;
 use iprod_tests::{CopyEngine, TestServer, WebhookReceiver, queue_lines, test_config};
 use serde_json::Value;
@@ -19,6 +19,9 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// The job's own webhook key, in the Standard Webhooks form.
+const JOB_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +33,7 @@ async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
             &[
                 ("Name", "covers"),
                 ("NotifyUrl", "mns://1.mns.cn-shanghai.aliyuncs.com/queues/cover-done"),
-                ("Secret", "k3y"),
+                ("Secret", "pipeline-owner-secret-0123"),
             ],
         )
         .await;
@@ -46,6 +49,7 @@ async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
             ("PipelineId", &pipeline),
             ("UserData", r#"{"order":17}"#),
             ("NotifyUrl", &hook.url),
+            ("NotifySecret", JOB_SECRET),
         ])
         .await;
     assert_eq!(id.len(), 32);
@@ -76,8 +80,22 @@ async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
     assert_eq!(raw_line.trim_end(), expected);
     let (headers, body) = hook.received.lock().unwrap()[0].clone();
     assert_eq!(body, expected);
-    assert_eq!(headers["x-iproduction-signature"], sign("k3y", expected.as_bytes()));
+    // Signed with the job's own secret (Standard Webhooks: id, time and body), not the pipeline's.
+    let now = iprod_core::Timestamp::now().unix_seconds();
+    let signed = |secret: &str| {
+        verify(
+            secret,
+            &headers["webhook-id"],
+            &headers["webhook-timestamp"],
+            body.as_bytes(),
+            &headers["webhook-signature"],
+            now,
+        )
+    };
+    signed(JOB_SECRET).unwrap();
+    assert!(signed("pipeline-owner-secret-0123").is_err());
     assert!(headers["x-iproduction-delivery"].starts_with(&id));
+    assert_eq!(headers["webhook-id"], headers["x-iproduction-delivery"]);
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(hook.received.lock().unwrap().len(), 1, "delivered exactly once");
     let (_, job) = server.call("QueryIProductionJob", &[("JobId", &id)]).await;

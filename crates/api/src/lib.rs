@@ -227,6 +227,7 @@ fn submit_request(p: &Params) -> SubmitRequest {
         pipeline_id: p.owned("PipelineId"),
         user_data: p.owned("UserData"),
         notify_url: p.owned("NotifyUrl"),
+        notify_secret: p.owned("NotifySecret"),
         priority: p.owned("Priority"),
         client_token: p.owned("ClientToken"),
     }

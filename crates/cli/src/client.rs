@@ -28,6 +28,9 @@ pub struct SubmitArgs {
     user_data: Option<String>,
     #[arg(long)]
     notify_url: Option<String>,
+    /// Signs the webhook at --notify-url (Standard Webhooks).
+    #[arg(long)]
+    notify_secret: Option<String>,
     #[arg(long)]
     priority: Option<u8>,
     #[arg(long)]
@@ -94,6 +97,8 @@ enum PipelineAction {
         #[arg(long)]
         notify_url: Option<String>,
     },
+    /// Delete a pipeline without queued or running jobs.
+    Delete { pipeline_id: String },
 }
 
 async fn call(server: &ServerArgs, action: &str, params: Vec<(&str, String)>) -> Result<Value> {
@@ -131,6 +136,7 @@ pub async fn submit(args: SubmitArgs) -> Result<ExitCode> {
         opt("PipelineId", args.pipeline),
         opt("UserData", args.user_data),
         opt("NotifyUrl", args.notify_url),
+        opt("NotifySecret", args.notify_secret),
         opt("Priority", args.priority.map(|p| p.to_string())),
         opt("ClientToken", args.client_token),
     ]
@@ -208,7 +214,15 @@ pub async fn jobs(args: JobsArgs) -> Result<ExitCode> {
 
 pub async fn pipelines(args: PipelinesArgs) -> Result<ExitCode> {
     let (action, params): (&str, Vec<(&str, String)>) = match args.action.unwrap_or(PipelineAction::List) {
-        PipelineAction::List => ("QueryPipelineList", vec![]),
+        PipelineAction::List => return list_pipelines(&args.server).await,
+        PipelineAction::Delete { pipeline_id } => {
+            let body = call(&args.server, "DeletePipeline", vec![("PipelineId", pipeline_id)]).await?;
+            println!(
+                "{}",
+                if args.server.json { body.to_string() } else { format!("deleted {}", body["PipelineId"]) }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         PipelineAction::Add { name, concurrency, notify_url, secret, paused } => (
             "AddPipeline",
             [
@@ -241,11 +255,31 @@ pub async fn pipelines(args: PipelinesArgs) -> Result<ExitCode> {
         println!("{body}");
         return Ok(ExitCode::SUCCESS);
     }
-    let list = match body.get("PipelineList").and_then(Value::as_array) {
-        Some(list) => list.clone(),
-        None => vec![body["Pipeline"].clone()],
-    };
-    for p in &list {
+    print_pipelines(&[body["Pipeline"].clone()]);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every pipeline, page after page.
+async fn list_pipelines(server: &ServerArgs) -> Result<ExitCode> {
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = vec![("MaxResults", "100".to_owned())];
+        params.extend(opt("NextPageToken", token.take()));
+        let body = call(server, "QueryPipelineList", params).await?;
+        if server.json {
+            println!("{body}");
+        } else {
+            print_pipelines(body["PipelineList"].as_array().map_or(&[][..], Vec::as_slice));
+        }
+        match body["NextPageToken"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+fn print_pipelines(list: &[Value]) {
+    for p in list {
         let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         println!(
             "{:<34} {:<16} {:<7} concurrency {:<4} {}",
@@ -256,5 +290,4 @@ pub async fn pipelines(args: PipelinesArgs) -> Result<ExitCode> {
             s("NotifyUrl")
         );
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -2,9 +2,7 @@
 //! `{"Code":"Success","Details":[],"FunctionName":…,"JobId":…,"Message":"success","State":"Success","Type":"IProduction"}`
 //! plus `UserData` when the job had some.
 
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 
 use crate::job::{Job, JobState};
 
@@ -59,15 +57,6 @@ impl CallbackMessage {
     }
 }
 
-/// `X-IProduction-Signature` value: `sha256=` + hex HMAC-SHA256 of the exact body bytes.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        unreachable!("HMAC accepts keys of any length")
-    };
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,14 +90,5 @@ mod tests {
             ("InvalidInput.Media", "Fail", "not a video")
         );
         assert!(CallbackMessage::for_job(&Job::example()).is_none());
-    }
-
-    #[test]
-    fn signature_is_hmac_sha256_hex() {
-        // RFC 4231 test case 2.
-        assert_eq!(
-            sign("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
     }
 }

@@ -140,6 +140,9 @@ pub struct Job {
     pub pipeline_id: PipelineId,
     pub user_data: Option<String>,
     pub notify_url: Option<String>,
+    /// The key that signs webhooks to `notify_url` (`crate::signing`); never shown by queries.
+    #[serde(default)]
+    pub notify_secret: Option<String>,
     pub priority: Priority,
     pub client_token: Option<String>,
     pub state: JobState,
@@ -213,6 +216,7 @@ impl Job {
             pipeline_id: PipelineId::default_pipeline(),
             user_data: None,
             notify_url: None,
+            notify_secret: None,
             priority: Priority::DEFAULT,
             client_token: None,
             state: JobState::Queuing,

@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod relay;
 pub mod service;
+pub mod signing;
 pub mod template;
 pub mod time;
 pub mod worker;

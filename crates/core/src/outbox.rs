@@ -18,6 +18,7 @@ pub fn callbacks_for(job: &Job, pipeline: Option<&Pipeline>) -> Vec<Callback> {
     let own =
         job.notify_url.as_deref().and_then(|url| NotifyTarget::parse("NotifyUrl", url, &kind_only).ok());
     let mut targets: Vec<NotifyTarget> = pipeline.and_then(|p| p.notify.clone()).into_iter().collect();
+    let pipeline_target = !targets.is_empty();
     if let Some(own) = own
         && !targets.contains(&own)
     {
@@ -29,9 +30,15 @@ pub fn callbacks_for(job: &Job, pipeline: Option<&Pipeline>) -> Vec<Callback> {
         .map(|(i, target)| Callback {
             delivery_id: format!("{}-{}-{i}", job.id, job.attempts),
             job_id: job.id.clone(),
+            // Each target its own key: a job's submitter never gets deliveries signed with the
+            // pipeline owner's secret.
+            secret: if i == 0 && pipeline_target {
+                pipeline.and_then(|p| p.secret.clone())
+            } else {
+                job.notify_secret.clone()
+            },
             target,
             body: body.clone(),
-            secret: pipeline.and_then(|p| p.secret.clone()),
             attempts: 0,
             state: CallbackState::Pending,
             last_error: None,

@@ -85,7 +85,8 @@ pub struct Pipeline {
     pub state: PipelineState,
     pub concurrency: u32,
     pub notify: Option<NotifyTarget>,
-    /// HMAC-SHA256 key for `X-IProduction-Signature` on webhooks; never shown by queries.
+    /// The key that signs webhooks to the pipeline's target (`crate::signing`); never shown by
+    /// queries.
     pub secret: Option<String>,
     pub create_time: Timestamp,
 }

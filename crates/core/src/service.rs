@@ -14,6 +14,7 @@ use crate::pipeline::{self, Pipeline, PipelineId, PipelineState};
 use crate::ports::{
     Callback, JobPage, JobQuery, JobStore, MediaEngine, PipelinePage, PipelineQuery, PipelineUpdate, Queue,
 };
+use crate::signing;
 use crate::template::OutputTemplate;
 use crate::time::Timestamp;
 
@@ -52,6 +53,7 @@ pub struct SubmitRequest {
     pub pipeline_id: Option<String>,
     pub user_data: Option<String>,
     pub notify_url: Option<String>,
+    pub notify_secret: Option<String>,
     pub priority: Option<String>,
     pub client_token: Option<String>,
 }
@@ -164,13 +166,22 @@ impl JobService {
                 format!("UserData is {} bytes; the limit is {MAX_USER_DATA_BYTES}", u.len()),
             ));
         }
-        let notify_url = match non_empty(&request.notify_url) {
+        let (notify_url, target) = match non_empty(&request.notify_url) {
             Some(url) => {
-                NotifyTarget::parse("NotifyUrl", url, &self.policy.webhooks)?;
-                Some(url.to_owned())
+                (Some(url.to_owned()), Some(NotifyTarget::parse("NotifyUrl", url, &self.policy.webhooks)?))
             }
-            None => None,
+            None => (None, None),
         };
+        let notify_secret = non_empty(&request.notify_secret).map(str::to_owned);
+        if let Some(secret) = &notify_secret {
+            if !matches!(target, Some(NotifyTarget::Webhook(_))) {
+                return Err(Error::invalid_parameter(
+                    "NotifySecret",
+                    "NotifySecret signs webhooks: give it with an http(s) NotifyUrl, or leave it out",
+                ));
+            }
+            signing::check_secret("NotifySecret", secret)?;
+        }
         let priority = non_empty(&request.priority).map(Priority::parse).transpose()?.unwrap_or_default();
         let client_token = non_empty(&request.client_token).map(str::to_owned);
         if let Some(t) = &client_token
@@ -193,6 +204,7 @@ impl JobService {
             pipeline_id,
             user_data,
             notify_url,
+            notify_secret,
             priority,
             client_token,
             state: JobState::Queuing,
@@ -307,7 +319,9 @@ impl JobService {
             state,
             concurrency,
             notify,
-            secret: non_empty(&request.secret).map(str::to_owned),
+            secret: non_empty(&request.secret)
+                .map(|s| signing::check_secret("Secret", s).map(|()| s.to_owned()))
+                .transpose()?,
             create_time: now,
         };
         self.store.create_pipeline(pipeline.clone(), self.policy.max_pipelines).await?;
@@ -331,7 +345,12 @@ impl JobService {
                 Some("") => Some(None),
                 Some(url) => Some(Some(NotifyTarget::parse("NotifyUrl", url, &self.policy.webhooks)?)),
             },
-            secret: request.secret.as_deref().map(|s| Some(s.to_owned()).filter(|s| !s.is_empty())),
+            // An empty Secret stops signing; an absent one leaves it.
+            secret: match request.secret.as_deref().map(str::trim) {
+                None => None,
+                Some("") => Some(None),
+                Some(s) => Some(Some(signing::check_secret("Secret", s).map(|()| s.to_owned())?)),
+            },
         };
         let updated = self.store.update_pipeline(&id, update).await?;
         // A resumed pipeline or a raised concurrency may let queued jobs start now.

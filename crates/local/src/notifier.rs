@@ -8,16 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use iprod_core::callback::sign;
 use iprod_core::notify::{NotifyTarget, WebhookPolicy};
 use iprod_core::ports::{Callback, JobStore, Notifier};
 use iprod_core::relay::{RetryPolicy, deliver_due};
-use iprod_core::{Error, Result};
+use iprod_core::signing::sign;
+use iprod_core::{Error, Result, Timestamp};
 use tokio::sync::{Mutex, Notify, watch};
 use tracing::warn;
 
 /// POSTs callbacks to webhooks: no redirects (a target cannot bounce us elsewhere), a timeout,
-/// the delivery id for de-duplication, and an HMAC signature when the pipeline has a secret.
+/// the delivery id for de-duplication, and a Standard Webhooks signature (id, time and body)
+/// when the target has a secret.
 /// Shared with the AWS notifier.
 ///
 /// The policy is applied again at send time: a host name is resolved, every address it has must
@@ -82,9 +83,16 @@ impl WebhookPoster {
             .post(url)
             .header("Content-Type", "application/json")
             .header("X-IProduction-Delivery", &callback.delivery_id)
+            .header("webhook-id", &callback.delivery_id)
             .body(callback.body.clone());
         if let Some(secret) = &callback.secret {
-            request = request.header("X-IProduction-Signature", sign(secret, callback.body.as_bytes()));
+            // Signed at each attempt, with the time of that attempt: a retry an hour later is
+            // still within the receiver's replay window.
+            let now = Timestamp::now().unix_seconds();
+            request = request.header("webhook-timestamp", now.to_string()).header(
+                "webhook-signature",
+                sign(secret, &callback.delivery_id, now, callback.body.as_bytes()),
+            );
         }
         let response = request
             .send()
