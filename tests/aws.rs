@@ -61,6 +61,7 @@ async fn world() -> World {
         webhook_allow_private: true,
         max_pipelines: 3,
         retention_days: 30,
+        max_job_secs: 600,
     };
     let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
     World {
@@ -335,6 +336,28 @@ async fn a_job_goes_from_submit_through_process_to_notify() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_killed_invocations_left_in_scratch_is_cleared_before_the_next_job() {
+    // GIVEN a warm container's scratch holding an attempt killed at its deadline
+    let w = world().await;
+    let stale = w._scratch.path().join("0123-1");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("input"), vec![0u8; 1 << 20]).unwrap();
+    w.put("in/a.png", b"bytes".to_vec()).await;
+    let submit = w.submit_fn("");
+    let (status, answer) = w.submit_image(&submit, "in/a.png", "out/{source}.jpg", &[]).await;
+    assert_eq!(status, 200, "{answer}");
+    // WHEN the next invocation runs a job
+    let process = w.process_fn(Arc::new(CopyEngine::default()), None);
+    let messages = w.job_messages().await;
+    let batch = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
+    assert_eq!(batch["batchItemFailures"], json!([]));
+    // THEN the stale attempt is gone, and so is the finished one's
+    assert!(!stale.exists(), "a killed attempt's scratch is cleared");
+    assert_eq!(std::fs::read_dir(w._scratch.path()).unwrap().count(), 0);
+    assert_eq!(w.job(answer["JobId"].as_str().unwrap()).await.state, JobState::Success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_processing_attempt_is_retried_and_completes() {
     let w = world().await;
     w.put("in/astronaut.png", astronaut()).await;
@@ -504,9 +527,10 @@ async fn racing_processors_hold_a_pipeline_concurrency() {
     let scratch = tempfile::tempdir().unwrap();
     let processors: Vec<Arc<Processor>> = (0..4)
         .map(|_| {
-            let worker = w
-                .stack
-                .worker(engine.clone(), worker_settings(scratch.path().to_owned(), Duration::from_secs(30)));
+            let worker = w.stack.worker(
+                engine.clone(),
+                worker_settings(scratch.path().to_owned(), Duration::from_secs(30), Duration::from_secs(600)),
+            );
             Arc::new(Processor::new(
                 w.stack.job_store(),
                 w.stack.job_queue(),

@@ -243,6 +243,35 @@ async fn a_cancel_stops_running_work_within_two_seconds_and_frees_its_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_past_the_workers_time_limit_fails_with_a_code_and_is_not_retried() {
+    // GIVEN a worker whose jobs may run 1 s, and a job that never finishes by itself
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(CopyEngine::default());
+    let config = iprod_local::EmbeddedConfig { max_job_secs: 1, ..test_config(dir.path()) };
+    let server = TestServer::start(config, engine.clone()).await;
+    server.put_input("in/hang.mp4", b"v");
+    let id = server
+        .submit(&[
+            ("FunctionName", "VideoClip"),
+            ("Input", "oss://media/in/hang.mp4"),
+            ("Output", "oss://media/out/{source}.mp4"),
+        ])
+        .await;
+    // THEN it fails with InternalError.Timeout after one attempt, its scratch gone
+    let job = server.wait_terminal(&id, Duration::from_secs(10)).await;
+    assert_eq!(
+        (job["State"].as_str(), job["Code"].as_str()),
+        (Some("Fail"), Some("InternalError.Timeout")),
+        "{job}"
+    );
+    assert_eq!(job["Attempts"], 1, "a timeout is not retried: it would run out of time again");
+    assert!(job["Message"].as_str().unwrap().contains("max_job_secs"), "{job}");
+    let scratch: Vec<_> = std::fs::read_dir(dir.path().join("scratch")).unwrap().collect();
+    assert!(scratch.is_empty(), "the attempt's work directory is removed");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_errors_are_retried_then_fail_with_their_code() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());

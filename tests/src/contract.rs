@@ -435,15 +435,24 @@ pub async fn objects_round_trip_and_a_missing_input_is_named(
     let url = ObjectUrl { bucket: bucket.into(), key: "out/deep/my clip ü+1.mp4".into() };
     objects.store(&url, &src).await.unwrap();
     let back = dir.path().join("back.bin");
-    assert_eq!(objects.fetch(&url, &back).await.unwrap(), body.len() as u64);
+    assert_eq!(objects.fetch(&url, &back, u64::MAX).await.unwrap(), body.len() as u64);
     assert_eq!(std::fs::read(&back).unwrap(), body, "keys with spaces, '+' and non-ASCII letters");
     // Writing again replaces the whole object.
     std::fs::write(&src, b"short").unwrap();
     objects.store(&url, &src).await.unwrap();
-    objects.fetch(&url, &back).await.unwrap();
+    objects.fetch(&url, &back, u64::MAX).await.unwrap();
     assert_eq!(std::fs::read(&back).unwrap(), b"short");
     let missing = ObjectUrl { bucket: bucket.into(), key: "in/nope.mp4".into() };
-    let e = objects.fetch(&missing, &back).await.unwrap_err();
+    let e = objects.fetch(&missing, &back, u64::MAX).await.unwrap_err();
     assert_eq!(e.code(), "InvalidInput.NotFound");
     assert!(e.message().contains("in/nope.mp4"), "{}", e.message());
+    // An object over the function's limit is refused on its size, before anything is copied.
+    std::fs::write(&src, &body).unwrap();
+    objects.store(&url, &src).await.unwrap();
+    let fresh = dir.path().join("never-written.bin");
+    let e = objects.fetch(&url, &fresh, body.len() as u64 - 1).await.unwrap_err();
+    assert_eq!(e.code(), "InvalidInput.TooLarge");
+    assert!(e.message().contains(&format!("at most {} bytes", body.len() - 1)), "{}", e.message());
+    assert!(!fresh.exists(), "nothing was downloaded");
+    assert_eq!(objects.fetch(&url, &fresh, body.len() as u64).await.unwrap(), body.len() as u64);
 }

@@ -2,6 +2,7 @@
 //! standard AWS environment: region, credentials, and `AWS_ENDPOINT_URL` for an emulator.
 
 use aws_config::BehaviorVersion;
+use iprod_core::worker::DEFAULT_MAX_JOB_TIME;
 
 /// Where IProduction's AWS resources are: from `IPROD_*` variables, set by the SAM template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub struct AwsSettings {
     /// Days finished jobs, their callbacks and client tokens are kept before DynamoDB's TTL
     /// deletes them (`IPROD_RETENTION_DAYS`, default 30; 0 keeps them).
     pub retention_days: u32,
+    /// The longest one job may run on a `--worker` host (`IPROD_MAX_JOB_SECS`, default 6 hours);
+    /// a Lambda's own deadline is shorter.
+    pub max_job_secs: u64,
 }
 
 impl AwsSettings {
@@ -57,6 +61,7 @@ impl AwsSettings {
         Ok(Self {
             max_pipelines: number("IPROD_MAX_PIPELINES", iprod_core::pipeline::DEFAULT_MAX_PIPELINES as u64)?
                 as usize,
+            max_job_secs: number("IPROD_MAX_JOB_SECS", DEFAULT_MAX_JOB_TIME.as_secs())?.max(1),
             retention_days: number("IPROD_RETENTION_DAYS", u64::from(DEFAULT_RETENTION_DAYS))?.min(36_500)
                 as u32,
             table: need("IPROD_TABLE")?,

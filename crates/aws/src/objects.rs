@@ -11,7 +11,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use iprod_core::object_url::ObjectUrl;
-use iprod_core::ports::ObjectStore;
+use iprod_core::ports::{ObjectStore, too_large};
 use iprod_core::{Error, Result};
 use tokio::io::AsyncWriteExt;
 
@@ -120,9 +120,37 @@ impl S3ObjectStore {
     }
 }
 
+/// Whether the scratch file system has room for an input of `size` bytes and outputs of about
+/// the same size. On Lambda `/tmp` is the function's ephemeral storage (512 MB unless configured):
+/// an input that cannot fit fails at once with what to change, instead of filling `/tmp` and
+/// being retried until its attempts run out.
+fn check_room(dest: &Path, size: u64) -> Result<()> {
+    let dir = dest.parent().unwrap_or(dest);
+    let Some(free) = free_bytes(dir) else { return Ok(()) };
+    let needed = size.saturating_mul(2);
+    if needed > free {
+        return Err(Error::new(
+            iprod_core::ErrorClass::Internal,
+            "InternalError.ScratchSpace",
+            format!(
+                "the input is {size} bytes and its outputs need about as much again, but {} has {free} bytes free: \
+                 give the process function more EphemeralStorage (up to 10240 MB), or run the job on a worker host",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Free bytes on the file system holding `dir`, for an unprivileged writer.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let stats = rustix::fs::statvfs(dir).ok()?;
+    Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
-    async fn fetch(&self, url: &ObjectUrl, dest: &Path) -> Result<u64> {
+    async fn fetch(&self, url: &ObjectUrl, dest: &Path, max_bytes: u64) -> Result<u64> {
         let object = match self.client.get_object().bucket(&url.bucket).key(&url.key).send().await {
             Ok(object) => object,
             Err(e) => {
@@ -135,6 +163,12 @@ impl ObjectStore for S3ObjectStore {
                 return Err(transient("Storage", format!("cannot read {url}"), e));
             }
         };
+        // The size comes with the response headers: a refused object's body is dropped unread.
+        let size = object.content_length().unwrap_or(0).max(0) as u64;
+        if size > max_bytes {
+            return Err(too_large(url, size, max_bytes));
+        }
+        check_room(dest, size)?;
         let io = |e: std::io::Error| {
             Error::transient("Storage", format!("cannot write {}", dest.display())).with_source(e)
         };
@@ -146,8 +180,11 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(|e| Error::transient("Storage", format!("reading {url} broke off")).with_source(e))?
         {
-            file.write_all(&chunk).await.map_err(io)?;
             written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(too_large(url, written, max_bytes));
+            }
+            file.write_all(&chunk).await.map_err(io)?;
         }
         file.flush().await.map_err(io)?;
         Ok(written)
@@ -173,5 +210,21 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(|e| transient("Storage", format!("cannot write {url}"), e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_input_that_cannot_fit_in_scratch_is_refused_with_what_to_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("input");
+        assert!(check_room(&dest, 1024).is_ok());
+        let e = check_room(&dest, u64::MAX / 4).unwrap_err();
+        assert_eq!(e.code(), "InternalError.ScratchSpace");
+        assert!(e.message().contains("EphemeralStorage"), "{}", e.message());
+        assert!(!e.is_retryable(), "another attempt would not fit either");
     }
 }

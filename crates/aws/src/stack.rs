@@ -76,7 +76,12 @@ impl AwsStack {
     }
 }
 
-/// Worker settings for a function: a lease a few heartbeats long, under `scratch` (`/tmp` on Lambda).
-pub fn worker_settings(scratch: std::path::PathBuf, lease: Duration) -> WorkerSettings {
-    WorkerSettings { scratch_root: scratch, lease, max_attempts: DEFAULT_MAX_ATTEMPTS }
+/// Worker settings for a function: a lease a few heartbeats long, under `scratch` (`/tmp` on
+/// Lambda), each attempt at most `max_job_time`.
+pub fn worker_settings(
+    scratch: std::path::PathBuf,
+    lease: Duration,
+    max_job_time: Duration,
+) -> WorkerSettings {
+    WorkerSettings { scratch_root: scratch, lease, max_attempts: DEFAULT_MAX_ATTEMPTS, max_job_time }
 }

@@ -202,8 +202,9 @@ pub trait Queue: Send + Sync {
 /// Buckets of objects. URLs are already checked against the allow-list by the core.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    /// Copies the object to `dest`; a missing object is `InvalidInput.NotFound`.
-    async fn fetch(&self, url: &ObjectUrl, dest: &Path) -> Result<u64>;
+    /// Copies the object to `dest`; a missing object is `InvalidInput.NotFound`, one larger than
+    /// `max_bytes` is `InvalidInput.TooLarge` before a byte is copied.
+    async fn fetch(&self, url: &ObjectUrl, dest: &Path, max_bytes: u64) -> Result<u64>;
     /// Writes `src` as the object, atomically (readers see the old object or the whole new one).
     async fn store(&self, url: &ObjectUrl, src: &Path) -> Result<()>;
 }
@@ -277,5 +278,18 @@ pub trait MediaEngine: Send + Sync {
         params: &JobParams,
         template: &OutputTemplate,
     ) -> Result<()>;
+    /// The largest input `function` accepts: the object store refuses a larger object before
+    /// downloading it.
+    fn max_input_bytes(&self, _function: FunctionName) -> u64 {
+        u64::MAX
+    }
     async fn process(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput>;
+}
+
+/// `InvalidInput.TooLarge` for an object over the limit, checked on its size before download.
+pub fn too_large(url: &ObjectUrl, bytes: u64, max_bytes: u64) -> crate::error::Error {
+    crate::error::Error::invalid_input(
+        "TooLarge",
+        format!("the input {url} is {bytes} bytes; this function takes at most {max_bytes} bytes"),
+    )
 }

@@ -29,7 +29,13 @@ pub struct WorkerSettings {
     /// How long a claim stays valid without a heartbeat.
     pub lease: Duration,
     pub max_attempts: u32,
+    /// The longest one attempt may run (download, algorithm, upload): past it the job fails
+    /// with `InternalError.Timeout`, not retried, since it would run out of time again.
+    pub max_job_time: Duration,
 }
+
+/// Six hours: a long 4K video's reframing on CPU, with room to spare.
+pub const DEFAULT_MAX_JOB_TIME: Duration = Duration::from_secs(6 * 3600);
 
 pub struct Worker {
     store: Arc<dyn JobStore>,
@@ -84,9 +90,13 @@ impl Worker {
             beat.tick().await;
             let mut look = tokio::time::interval(CANCEL_CHECK);
             look.tick().await;
+            let out_of_time = tokio::time::sleep(self.settings.max_job_time);
+            tokio::pin!(out_of_time);
             loop {
                 tokio::select! {
                     outcome = &mut work => break outcome,
+                    // Dropping the work kills its ffmpeg children and removes its scratch.
+                    _ = &mut out_of_time => break Err(timed_out(self.settings.max_job_time)),
                     _ = beat.tick() => self.heartbeat(&job, &progress).await,
                     _ = look.tick() => self.look_for_cancel(&job, &progress).await,
                 }
@@ -137,7 +147,7 @@ impl Worker {
         // Named without the client's extension: the media's format is decided from its content
         // (a playlist named `.mp4` must not be read as what its name says).
         let input_path = work_dir.path.join("input");
-        self.objects.fetch(&input, &input_path).await?;
+        self.objects.fetch(&input, &input_path, self.engine.max_input_bytes(job.function)).await?;
         let out_dir = work_dir.path.join("out");
         std::fs::create_dir_all(&out_dir).map_err(|e| {
             Error::transient("Scratch", "cannot create the job's work directory").with_source(e)
@@ -198,6 +208,17 @@ impl Worker {
     pub async fn recover_expired(&self, now: Timestamp) -> Result<usize> {
         recover_expired(self.store.as_ref(), self.queue.as_ref(), self.settings.max_attempts, now).await
     }
+}
+
+fn timed_out(limit: Duration) -> Error {
+    Error::new(
+        crate::error::ErrorClass::Internal,
+        "InternalError.Timeout",
+        format!(
+            "the job ran longer than this worker's limit of {} s (max_job_secs): split the input, or raise the limit",
+            limit.as_secs()
+        ),
+    )
 }
 
 /// Re-queues jobs whose `Analysing` lease ran out (their worker crashed, was killed or timed

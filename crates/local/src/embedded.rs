@@ -49,6 +49,8 @@ pub struct EmbeddedConfig {
     /// Finished jobs and their callback records are removed this many days after they finish
     /// (0 keeps them forever).
     pub retention_days: u32,
+    /// The longest one job's attempt may run before it fails with `InternalError.Timeout`.
+    pub max_job_secs: u64,
 }
 
 impl Default for EmbeddedConfig {
@@ -67,6 +69,7 @@ impl Default for EmbeddedConfig {
             triggers: Vec::new(),
             max_pipelines: iprod_core::pipeline::DEFAULT_MAX_PIPELINES,
             retention_days: DEFAULT_RETENTION_DAYS,
+            max_job_secs: iprod_core::worker::DEFAULT_MAX_JOB_TIME.as_secs(),
         }
     }
 }
@@ -130,6 +133,7 @@ impl Embedded {
                 scratch_root: root.join("scratch"),
                 lease: Duration::from_secs(config.lease_secs.max(3)),
                 max_attempts: config.max_attempts.max(1),
+                max_job_time: Duration::from_secs(config.max_job_secs.max(1)),
             },
         ));
         let (shutdown, stop) = watch::channel(false);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use iprod_core::object_url::ObjectUrl;
-use iprod_core::ports::ObjectStore;
+use iprod_core::ports::{ObjectStore, too_large};
 use iprod_core::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -68,13 +68,16 @@ fn linked(url: &ObjectUrl, link: &Path, root: &Path) -> Error {
 
 #[async_trait]
 impl ObjectStore for DirObjectStore {
-    async fn fetch(&self, url: &ObjectUrl, dest: &Path) -> Result<u64> {
+    async fn fetch(&self, url: &ObjectUrl, dest: &Path, max_bytes: u64) -> Result<u64> {
         let src = self.path_of(url);
         let io = |e: std::io::Error| Error::transient("Storage", format!("cannot read {url}")).with_source(e);
         if let Some(link) = self.link_on_path(url, true).await.map_err(io)? {
             return Err(linked(url, &link, &self.root));
         }
         match tokio::fs::metadata(&src).await {
+            Ok(meta) if meta.is_file() && meta.len() > max_bytes => {
+                return Err(too_large(url, meta.len(), max_bytes));
+            }
             Ok(meta) if meta.is_file() => {}
             Ok(_) => {
                 return Err(Error::invalid_input("NotFound", format!("the input {url} is not a file")));
@@ -130,13 +133,13 @@ mod tests {
         let url = ObjectUrl { bucket: "media".into(), key: "out/deep/x.bin".into() };
         store.store(&url, &src).await.unwrap();
         let back = dir.path().join("back.bin");
-        assert_eq!(store.fetch(&url, &back).await.unwrap(), 10);
+        assert_eq!(store.fetch(&url, &back, u64::MAX).await.unwrap(), 10);
         assert_eq!(std::fs::read(&back).unwrap(), b"frame data");
         let leftovers: Vec<_> =
             std::fs::read_dir(dir.path().join("buckets/media/out/deep")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file is left behind");
         let missing = ObjectUrl { bucket: "media".into(), key: "nope.mp4".into() };
-        let e = store.fetch(&missing, &back).await.unwrap_err();
+        let e = store.fetch(&missing, &back, u64::MAX).await.unwrap_err();
         assert_eq!(e.code(), "InvalidInput.NotFound");
         assert!(e.message().contains("nope.mp4"));
     }
@@ -156,7 +159,7 @@ mod tests {
         // THEN reading through either link is refused, naming the link
         for key in ["file-link.mp4", "dir-link/secret.mp4"] {
             let url = ObjectUrl { bucket: "media".into(), key: key.into() };
-            let e = store.fetch(&url, &back).await.unwrap_err();
+            let e = store.fetch(&url, &back, u64::MAX).await.unwrap_err();
             assert_eq!(e.code(), "InvalidInput.Link", "{key}");
             assert!(e.message().contains("symbolic link"), "{}", e.message());
         }

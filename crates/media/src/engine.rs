@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use iprod_core::function::MediaKind;
 use iprod_core::params::{CoverModel, JobParams};
 use iprod_core::ports::{MediaEngine, MediaOutput, MediaTask, Progress};
 use iprod_core::template::OutputTemplate;
@@ -274,6 +275,13 @@ impl Engine {
 
 #[async_trait]
 impl MediaEngine for Engine {
+    fn max_input_bytes(&self, function: FunctionName) -> u64 {
+        match function.input_kind() {
+            MediaKind::Video => self.settings.video_limits.max_bytes,
+            MediaKind::Image => self.settings.image_limits.max_bytes,
+        }
+    }
+
     fn resolve_model(&self, function: FunctionName, model_id: &str) -> Result<String> {
         models::resolve(function, model_id)
     }

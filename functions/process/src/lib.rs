@@ -25,6 +25,8 @@ pub struct Process {
     /// ARN of the dead-letter queue (`IPROD_DEAD_LETTER_ARN`): its messages fail their jobs.
     dead_letter_arn: Option<String>,
     stack: Arc<AwsStack>,
+    /// This process's own scratch directory (`/tmp/iprod-work` on Lambda), one job at a time.
+    scratch: std::path::PathBuf,
 }
 
 impl Process {
@@ -45,7 +47,8 @@ impl Process {
         // GPU worker hosts: IPROD_GPU=true and onnxruntime-gpu's library in IPROD_MODEL_DIR.
         engine_settings.gpu = std::env::var("IPROD_GPU").is_ok_and(|v| v == "true" || v == "1");
         let engine = Arc::new(Engine::new(engine_settings));
-        Ok(Self::new(stack, engine, std::env::temp_dir(), std::env::var("IPROD_DEAD_LETTER_ARN").ok()))
+        let scratch = std::env::temp_dir().join("iprod-work");
+        Ok(Self::new(stack, engine, scratch, std::env::var("IPROD_DEAD_LETTER_ARN").ok()))
     }
 
     pub fn new(
@@ -54,10 +57,12 @@ impl Process {
         scratch: std::path::PathBuf,
         dead_letter_arn: Option<String>,
     ) -> Self {
-        let worker = stack.worker(engine, worker_settings(scratch, Duration::from_secs(60)));
+        let max_job_time = Duration::from_secs(stack.settings.max_job_secs);
+        let worker =
+            stack.worker(engine, worker_settings(scratch.clone(), Duration::from_secs(60), max_job_time));
         let processor =
             Processor::new(stack.job_store(), stack.job_queue(), worker, ProcessorSettings::default());
-        Self { processor, dead_letter_arn, stack }
+        Self { processor, dead_letter_arn, stack, scratch }
     }
 
     pub fn processor(&self) -> &Processor {
@@ -74,6 +79,7 @@ impl Process {
 
     pub async fn handle_records(&self, event: &Value, deadline: Duration) -> Value {
         let started = tokio::time::Instant::now();
+        self.clear_scratch();
         let mut failures = Vec::new();
         for record in event["Records"].as_array().into_iter().flatten() {
             let id = record["messageId"].as_str().unwrap_or_default();
@@ -133,6 +139,7 @@ impl Process {
                             .await;
                     }
                 };
+                self.clear_scratch();
                 let settled = tokio::select! {
                     settled = self.processor.handle(body) => settled,
                     _ = extend => unreachable!("the extension loop never ends"),
@@ -147,6 +154,25 @@ impl Process {
                         }
                     }
                     Err(e) => error!(error = %e, "left for redelivery"),
+                }
+            }
+        }
+    }
+}
+
+impl Process {
+    /// Removes what earlier attempts left in the scratch directory. A Lambda container keeps
+    /// `/tmp` between invocations, and an invocation killed at its deadline never cleans up:
+    /// without this, retries in a warm container would fill `/tmp` until every job failed. This
+    /// process runs one job at a time, so whatever is there now is stale.
+    fn clear_scratch(&self) {
+        if let Ok(entries) = std::fs::read_dir(&self.scratch) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let removed =
+                    if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                if let Err(e) = removed {
+                    warn!(path = %path.display(), error = %e, "cannot clear a stale attempt's scratch");
                 }
             }
         }
