@@ -65,6 +65,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("IPROD_FFPROBE", "engine.ffprobe"),
     ("IPROD_INFERENCE_THREADS", "engine.inference_threads"),
     ("IPROD_GPU", "engine.gpu"),
+    ("IPROD_JOB_MEMORY_MB", "engine.job_memory_mb"),
 ];
 
 impl Config {

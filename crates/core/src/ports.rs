@@ -278,6 +278,11 @@ pub trait MediaEngine: Send + Sync {
         params: &JobParams,
         template: &OutputTemplate,
     ) -> Result<()>;
+    /// The memory one job may need, when the engine keeps its jobs to a budget: the embedded
+    /// service runs as many at once as the machine's memory holds.
+    fn job_memory_bytes(&self) -> Option<u64> {
+        None
+    }
     /// The largest input `function` accepts: the object store refuses a larger object before
     /// downloading it.
     fn max_input_bytes(&self, _function: FunctionName) -> u64 {

@@ -32,7 +32,8 @@ pub struct EmbeddedConfig {
     pub data_root: PathBuf,
     /// The buckets jobs may read and write (one directory each).
     pub buckets: Vec<String>,
-    /// Jobs running at once in this process, across all pipelines.
+    /// Jobs running at once in this process, across all pipelines; 0: as many as the CPUs and
+    /// the memory (at the engine's per-job budget) allow.
     pub workers: usize,
     /// Concurrency of the default pipeline.
     pub default_concurrency: u32,
@@ -58,7 +59,7 @@ impl Default for EmbeddedConfig {
         Self {
             data_root: ".iprod/data".into(),
             buckets: vec!["media".into()],
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            workers: 0,
             default_concurrency: iprod_core::pipeline::DEFAULT_CONCURRENCY,
             lease_secs: 30,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -116,6 +117,7 @@ impl Embedded {
             Duration::from_secs(config.callback_timeout_secs),
             config.webhooks.clone(),
         )?);
+        let engine_memory = engine.job_memory_bytes();
         let store_port: Arc<dyn JobStore> = Arc::new(store.clone());
         let policy = ServicePolicy {
             allowed_buckets: BucketAllowList::new(config.buckets.clone()),
@@ -138,12 +140,13 @@ impl Embedded {
         ));
         let (shutdown, stop) = watch::channel(false);
         let mut tasks = Vec::new();
-        let dispatcher = Dispatcher {
-            store: store.clone(),
-            worker,
-            wake: queue.wake_handle(),
-            max_running: config.workers,
+        let workers = match config.workers {
+            0 => crate::capacity::default_workers(engine_memory),
+            n => n,
         };
+        tracing::info!(workers, "jobs run at once");
+        let dispatcher =
+            Dispatcher { store: store.clone(), worker, wake: queue.wake_handle(), max_running: workers };
         tasks.push(tokio::spawn(dispatcher.run(stop.clone())));
         let retry =
             RetryPolicy { max_attempts: config.callback_max_attempts.max(1), ..RetryPolicy::default() };

@@ -1,6 +1,7 @@
 //! Embedded adapters: everything IProduction needs on one machine, with nothing to install but
 //! the binary, ffmpeg and the model pack.
 
+pub mod capacity;
 pub mod dispatcher;
 pub mod embedded;
 pub mod notifier;

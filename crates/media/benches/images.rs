@@ -38,7 +38,7 @@ fn ours(runtime: &OnnxRuntime, function: FunctionName, params: &str, ext: &str, 
     let out = std::env::temp_dir().join(format!("iprod-bench-out.{ext}"));
     time_per_image(rounds, |path| {
         let image = decode(path, &ImageLimits::default()).unwrap();
-        let (result, _) = iprod_media::image::run(runtime, "", &params, &image).unwrap();
+        let (result, _) = iprod_media::image::run(runtime, "", &params, image).unwrap();
         encode(&result, &out).unwrap();
     })
 }
@@ -130,7 +130,7 @@ fn twelve_megapixels(runtime: &OnnxRuntime, rounds: usize) {
     };
     let ours = time(&mut || {
         let image = decode(&path, &ImageLimits::default()).unwrap();
-        let (result, _) = iprod_media::image::run(runtime, "", &params, &image).unwrap();
+        let (result, _) = iprod_media::image::run(runtime, "", &params, image).unwrap();
         encode(&result, &out).unwrap();
     });
     let ffmpeg_out = std::env::temp_dir().join("iprod-bench-12mp-ffmpeg.jpg");

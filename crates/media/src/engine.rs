@@ -18,7 +18,7 @@ use crate::onnx::OnnxRuntime;
 use crate::video::Render;
 use crate::video::info::{VideoInfo, VideoLimits, check_video};
 use crate::video::meter::{Meter, metered};
-use crate::{formats, models, probe};
+use crate::{formats, memory, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -38,6 +38,9 @@ pub struct EngineSettings {
     pub image_limits: ImageLimits,
     /// What a video input may be (checked on the probe, before decoding).
     pub video_limits: VideoLimits,
+    /// The memory one job may need, in MB: larger inputs are refused on their probed size
+    /// (`crate::memory`), and the embedded service runs as many jobs at once as fit.
+    pub job_memory_mb: u64,
 }
 
 impl Default for EngineSettings {
@@ -51,6 +54,7 @@ impl Default for EngineSettings {
             process_timeout_secs: 3600,
             image_limits: ImageLimits::default(),
             video_limits: VideoLimits::default(),
+            job_memory_mb: memory::DEFAULT_JOB_MEMORY_MB,
         }
     }
 }
@@ -91,6 +95,7 @@ impl Engine {
         let probed =
             probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
         let info = check_video(&probed, bytes, &self.settings.video_limits)?;
+        memory::check(MediaKind::Video, info.width, info.height, self.settings.job_memory_mb)?;
         let audio_codec = probed
             .streams
             .iter()
@@ -251,14 +256,15 @@ impl Engine {
         let bytes = input_size(&task.input)?;
         let probed =
             probe::probe(&self.settings.ffprobe, &task.input, self.settings.process_timeout()).await?;
-        image_io::check_image(&probed, bytes, &self.settings.image_limits)?;
+        let (width, height) = image_io::check_image(&probed, bytes, &self.settings.image_limits)?;
+        memory::check(MediaKind::Image, width, height, self.settings.job_memory_mb)?;
         progress.report(10);
         let (input, output, limits) =
             (task.input.clone(), Self::output_path(task), self.settings.image_limits.clone());
         let (params, model_id, runtime) = (task.params.clone(), task.model_id.clone(), self.runtime.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
             let image = image_io::decode(&input, &limits)?;
-            let (out, result) = crate::image::run(&runtime, &model_id, &params, &image)?;
+            let (out, result) = crate::image::run(&runtime, &model_id, &params, image)?;
             image_io::encode(&out, &output)?;
             Ok(result)
         })
@@ -275,6 +281,10 @@ impl Engine {
 
 #[async_trait]
 impl MediaEngine for Engine {
+    fn job_memory_bytes(&self) -> Option<u64> {
+        Some(self.settings.job_memory_mb.saturating_mul(1024 * 1024))
+    }
+
     fn max_input_bytes(&self, function: FunctionName) -> u64 {
         match function.input_kind() {
             MediaKind::Video => self.settings.video_limits.max_bytes,

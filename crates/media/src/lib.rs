@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod formats;
 pub mod image;
+pub mod memory;
 pub mod models;
 pub mod onnx;
 pub mod probe;

@@ -94,6 +94,27 @@ async fn hostile_inputs_fail_with_invalid_input_codes() {
     assert!(message.contains("512x600") && message.contains("100000"), "{message}");
 }
 
+#[tokio::test]
+async fn an_input_over_the_job_memory_budget_is_refused_before_decoding() {
+    // GIVEN an engine whose jobs may use 100 MB (the models alone take more)
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/model-pack");
+    let tight = Engine::new(EngineSettings { model_dir, job_memory_mb: 100, ..EngineSettings::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("clip.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // THEN a photo and a video are refused with what to change
+    for (function, input) in [(FunctionName::ImageMatting, photo()), (FunctionName::VideoClip, video)] {
+        let (code, message) = failure(&tight, function, &input).await;
+        assert_eq!(code, "InvalidInput.TooLarge", "{function}: {message}");
+        assert!(message.contains("engine.job_memory_mb") && message.contains("100 MB"), "{message}");
+    }
+}
+
 fn engine_with_pixels(max_pixels: u64) -> Engine {
     engine(ImageLimits { max_pixels, ..ImageLimits::default() })
 }

@@ -123,7 +123,7 @@ fn edge_refinement_brings_the_mask_closer_to_the_true_outline() {
 fn matting_writes_straight_alpha_with_the_photo_colours() {
     let runtime = runtime();
     let photo = test_image("astronaut.png");
-    let matte = matting::cut_out(&runtime, &U2NETP, &DynamicImage::ImageRgb8(photo.clone())).unwrap();
+    let matte = matting::cut_out(&runtime, &U2NETP, DynamicImage::ImageRgb8(photo.clone())).unwrap();
     let rgba = matte.cutout.to_rgba8();
     assert_eq!(rgba.dimensions(), photo.dimensions());
     // Her face (centre ≈ 225, 120) is opaque; the top-right corner background is transparent.
@@ -156,7 +156,7 @@ fn the_face_lies_inside_the_vertical_crop_wherever_it_is() {
         assert!(found.iter().any(|f| f.rect.iou(&truth.rect) > 0.5), "face at x={x} not found: {found:?}");
         let params = JobParams::ImageH2V { aspect: Aspect::default(), width: None };
         let (out, result) =
-            iprod_media::image::run(&runtime, "", &params, &DynamicImage::ImageRgb8(scene)).unwrap();
+            iprod_media::image::run(&runtime, "", &params, DynamicImage::ImageRgb8(scene)).unwrap();
         let crop = &result["Crop"];
         let (cx, cw) = (crop["X"].as_f64().unwrap() as f32, crop["Width"].as_f64().unwrap() as f32);
         assert_eq!(result["Mode"], "crop");
@@ -178,7 +178,7 @@ fn two_people_far_apart_get_a_padded_frame_not_a_cut_face() {
     image::imageops::overlay(&mut scene, &portrait, 1880, 150);
     let params = JobParams::ImageH2V { aspect: Aspect::default(), width: Some(540) };
     let (out, result) =
-        iprod_media::image::run(&runtime, "", &params, &DynamicImage::ImageRgb8(scene)).unwrap();
+        iprod_media::image::run(&runtime, "", &params, DynamicImage::ImageRgb8(scene)).unwrap();
     assert_eq!(result["Faces"].as_array().unwrap().len(), 2, "{result}");
     assert_eq!(result["Mode"], "pad", "{result}");
     assert_eq!((out.width(), out.height()), (540, 960));
@@ -190,8 +190,7 @@ fn without_faces_the_salient_subject_is_framed() {
     // The disk scene has no face; its subject is right of centre (x ≈ 270..570 of 800).
     let (scene, _) = disk_scene(1);
     let params = JobParams::ImageH2V { aspect: Aspect::default(), width: None };
-    let (_, result) =
-        iprod_media::image::run(&runtime, "", &params, &DynamicImage::ImageRgb8(scene)).unwrap();
+    let (_, result) = iprod_media::image::run(&runtime, "", &params, DynamicImage::ImageRgb8(scene)).unwrap();
     assert_eq!(result["Basis"], "saliency", "{result}");
     let x = result["Crop"]["X"].as_u64().unwrap();
     let w = result["Crop"]["Width"].as_u64().unwrap();

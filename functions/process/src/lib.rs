@@ -44,6 +44,7 @@ impl Process {
         if let Ok(path) = std::env::var("IPROD_FFPROBE") {
             engine_settings.ffprobe = path.into();
         }
+        engine_settings.job_memory_mb = job_memory_mb(|k| std::env::var(k).ok());
         // GPU worker hosts: IPROD_GPU=true and onnxruntime-gpu's library in IPROD_MODEL_DIR.
         engine_settings.gpu = std::env::var("IPROD_GPU").is_ok_and(|v| v == "true" || v == "1");
         let engine = Arc::new(Engine::new(engine_settings));
@@ -179,6 +180,15 @@ impl Process {
     }
 }
 
+/// The per-job memory budget: `IPROD_JOB_MEMORY_MB` where set (worker hosts); on Lambda the
+/// function's own memory, less a tenth for the runtime (one job runs per invocation).
+pub fn job_memory_mb(env: impl Fn(&str) -> Option<String>) -> u64 {
+    let number = |name: &str| env(name).and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v > 0);
+    number("IPROD_JOB_MEMORY_MB")
+        .or_else(|| number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").map(|mb| mb * 9 / 10))
+        .unwrap_or(iprod_media::memory::DEFAULT_JOB_MEMORY_MB)
+}
+
 /// The longest a Lambda invocation may run.
 const LAMBDA_LIMIT: Duration = Duration::from_secs(900);
 
@@ -206,6 +216,22 @@ mod tests {
     fn in_secs(secs: u64) -> u64 {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         (now + Duration::from_secs(secs)).as_millis() as u64
+    }
+
+    #[test]
+    fn a_lambdas_memory_is_its_jobs_budget() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(job_memory_mb(env(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008")])), 2707);
+        assert_eq!(
+            job_memory_mb(env(&[
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008"),
+                ("IPROD_JOB_MEMORY_MB", "8000")
+            ])),
+            8000
+        );
+        assert_eq!(job_memory_mb(env(&[])), iprod_media::memory::DEFAULT_JOB_MEMORY_MB);
     }
 
     #[test]

@@ -21,17 +21,17 @@ pub fn run(
     runtime: &OnnxRuntime,
     model_id: &str,
     params: &JobParams,
-    image: &DynamicImage,
+    image: DynamicImage,
 ) -> Result<(DynamicImage, Value)> {
     match params {
         JobParams::ImageMatting => {
+            let (width, height) = (image.width(), image.height());
             let matte = matting::cut_out(runtime, crate::models::matting_model(model_id), image)?;
-            let result =
-                json!({"Width": image.width(), "Height": image.height(), "Coverage": round3(matte.coverage)});
+            let result = json!({"Width": width, "Height": height, "Coverage": round3(matte.coverage)});
             Ok((matte.cutout, result))
         }
         JobParams::ImageH2V { aspect, width } => {
-            let rgb = image.to_rgb8();
+            let rgb = image.into_rgb8();
             let found = faces::detect(runtime, &rgb, faces::DEFAULT_THRESHOLD)?;
             // Saliency only decides when no face does (it costs one more inference).
             let salient = if found.is_empty() { Some(saliency::saliency(runtime, &rgb)?) } else { None };
@@ -58,7 +58,7 @@ pub fn run(
             Ok((DynamicImage::ImageRgb8(out), result))
         }
         JobParams::ImageDelogo { logos } => {
-            let mut rgb = image.to_rgb8();
+            let mut rgb = image.into_rgb8();
             let result = delogo::clean(runtime, &mut rgb, logos)?;
             Ok((DynamicImage::ImageRgb8(rgb), result))
         }
