@@ -216,11 +216,10 @@ impl Engine {
         let (ffmpeg, ffprobe, input) =
             (settings.ffmpeg.clone(), settings.ffprobe.clone(), task.input.clone());
         let (runtime, handle, analysed) = (self.runtime.clone(), tokio::runtime::Handle::current(), *info);
-        let candidates = tokio::task::spawn_blocking(move || {
+        let candidates = crate::blocking::run("the cover analysis", move || {
             cover::candidates(&handle, (&ffmpeg, &ffprobe), &input, &analysed, &runtime, timeout)
         })
-        .await
-        .map_err(|e| Error::internal("the cover analysis failed").with_source(e))??;
+        .await?;
         progress.report(70);
         let ext = Self::output_path(task).extension().and_then(|e| e.to_str()).unwrap_or("jpg").to_owned();
         let ffmpeg = &settings.ffmpeg;
@@ -262,14 +261,15 @@ impl Engine {
         let (input, output, limits) =
             (task.input.clone(), Self::output_path(task), self.settings.image_limits.clone());
         let (params, model_id, runtime) = (task.params.clone(), task.model_id.clone(), self.runtime.clone());
-        let result = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
+        let result = crate::blocking::run("the image task", move || -> Result<serde_json::Value> {
             let image = image_io::decode(&input, &limits)?;
+            crate::blocking::checkpoint()?;
             let (out, result) = crate::image::run(&runtime, &model_id, &params, image)?;
+            crate::blocking::checkpoint()?;
             image_io::encode(&out, &output)?;
             Ok(result)
         })
-        .await
-        .map_err(|e| Error::internal("the image task failed").with_source(e))??;
+        .await?;
         progress.report(95);
         Ok(MediaOutput { files: vec![Self::output_path(task)], result })
     }

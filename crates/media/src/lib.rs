@@ -4,6 +4,7 @@
 //! The `MediaEngine` trait itself is defined in `iprod-core` (the worker use-case calls it) and
 //! re-exported here, the home of its implementations.
 
+pub mod blocking;
 pub mod engine;
 pub mod formats;
 pub mod image;

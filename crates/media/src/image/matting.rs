@@ -99,6 +99,10 @@ fn refine_in_bands(
         if !mask.as_raw()[top * w..bottom * w].iter().any(|v| uncertain(alpha_of(*v))) {
             continue;
         }
+        if crate::blocking::stopped() {
+            // The job was dropped: what is returned is never used.
+            break;
+        }
         let (y0, y1) = (top.saturating_sub(halo), (bottom + halo).min(h));
         let guide: Vec<f32> = image.as_raw()[y0 * w * 3..y1 * w * 3]
             .chunks_exact(3)

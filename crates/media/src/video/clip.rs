@@ -162,11 +162,10 @@ pub async fn analyse(
 
     let (ffmpeg, input, info) = (ffmpeg.to_owned(), input.to_owned(), *info);
     let handle = tokio::runtime::Handle::current();
-    let subjects = tokio::task::spawn_blocking(move || {
+    let subjects = crate::blocking::run("the analysis task", move || {
         subjects(&handle, &ffmpeg, &input, &info, &runtime, (timeout, &meter))
     })
-    .await
-    .map_err(|e| Error::internal("the analysis task failed").with_source(e))??;
+    .await?;
     let (faces, salience) = subjects.into_iter().unzip();
     Ok(Analysis { fps: info.fps, motion, brightness, contrast, cuts, faces, salience, loudness })
 }

@@ -121,6 +121,7 @@ pub fn candidates(
     }
     let sharpest = kept.iter().map(|c| c.quality.sharpness).fold(0f32, f32::max);
     for c in &mut kept {
+        crate::blocking::checkpoint()?;
         c.faces = faces::detect(runtime, &c.image, faces::DEFAULT_THRESHOLD)?;
         c.score = score(c, sharpest);
     }

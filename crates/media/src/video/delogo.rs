@@ -68,9 +68,9 @@ pub async fn find_static_logos(
     })
     .await?;
     let samples = sampler.samples;
-    let texts = tokio::task::spawn_blocking(move || text_marks::confirmed(&runtime, &samples, w, h))
-        .await
-        .map_err(|e| iprod_core::Error::internal(format!("text detection stopped: {e}")))??;
+    let texts =
+        crate::blocking::run("the text detection", move || text_marks::confirmed(&runtime, &samples, w, h))
+            .await?;
     let candidates = overlays(&finder, texts, (w, h));
     if candidates.is_empty() {
         return Ok(Vec::new());

@@ -234,9 +234,16 @@ async fn decode(
         process = process.args(["-fps_mode", "passthrough"]);
     }
     let mut index = 0usize;
+    let mut stopped = false;
     process
         .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"])
         .stream(frame_bytes, |pixels| {
+            // A blocking task whose job was dropped decodes no further (async callers are
+            // dropped whole, ffmpeg with them).
+            if crate::blocking::stopped() {
+                stopped = true;
+                return false;
+            }
             let more = on_frame(GrayFrame {
                 index,
                 time: start + index as f64 / rate,
@@ -252,6 +259,9 @@ async fn decode(
             ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
             other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
         })?;
+    if stopped {
+        crate::blocking::checkpoint()?;
+    }
     Ok(index)
 }
 

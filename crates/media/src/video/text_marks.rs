@@ -72,6 +72,7 @@ pub fn confirmed(
     // Per sample: the overlay-looking lines.
     let mut tracks: Vec<Track> = Vec::new();
     for (k, (_, pixels)) in samples.iter().enumerate() {
+        crate::blocking::checkpoint()?;
         let picture = RgbImage::from_fn(width as u32, height as u32, |x, y| {
             let v = pixels[y as usize * width + x as usize];
             Rgb([v, v, v])
