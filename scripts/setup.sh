@@ -2,7 +2,8 @@
 # Installs what IProduction needs on a fresh Debian machine, only what is missing (idempotent):
 #   ffmpeg/ffprobe from Debian, the ONNX Runtime library and models (layers/fetch-model-pack.sh),
 #   and for tests the registry-shipped test media (layers/fetch-test-media.sh) and the AWS
-#   emulator and template linters (scripts/aws-tools.txt, into .iprod/aws-venv).
+#   emulator and template linters (scripts/aws-tools.txt, into .iprod/aws-venv) and the cloud's
+#   Python SDKs (scripts/sdk-clients.txt, into .iprod/sdk-venv).
 #   scripts/setup.sh serve|test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,4 +32,6 @@ if [ "$purpose" = test ]; then
   layers/fetch-test-media.sh
   # The AWS side's offline tools: the moto emulator, cfn-lint, sam, cargo-lambda (pinned).
   scripts/venv.sh aws scripts/aws-tools.txt
+  # The cloud's Python SDKs, both signature generations (pinned), for tests/sdk.rs.
+  scripts/venv.sh sdk scripts/sdk-clients.txt
 fi

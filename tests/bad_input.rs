@@ -493,6 +493,7 @@ async fn a_token_protected_server_refuses_requests_without_the_token() {
         service: embedded.service.clone(),
         api_token: Some("s3cret".into()),
         allowed_hosts: Some(Vec::new()),
+        access_keys: None,
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/?Action=QueryPipelineList", listener.local_addr().unwrap());

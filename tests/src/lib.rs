@@ -122,6 +122,8 @@ pub struct TestServer {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub data_root: std::path::PathBuf,
+    /// Tenants' access keys: none until a test adds one (then requests must be signed).
+    pub keys: Arc<iprod_local::keys::KeyStore>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -140,17 +142,20 @@ impl TestServer {
     pub async fn start(config: EmbeddedConfig, engine: Arc<dyn MediaEngine>) -> Self {
         let data_root = config.data_root.clone();
         let embedded = Embedded::start(&config, engine).await.expect("embedded service starts");
+        let keys =
+            Arc::new(iprod_local::keys::KeyStore::open(&data_root, None).expect("the key store opens"));
         let app = router(Arc::new(ApiState {
             service: embedded.service.clone(),
             api_token: None,
             allowed_hosts: Some(Vec::new()),
+            access_keys: Some(keys.clone()),
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { embedded, address, client: reqwest::Client::new(), data_root, server }
+        Self { embedded, address, client: reqwest::Client::new(), data_root, keys, server }
     }
 
     /// POSTs a form with `Action` and the parameters; returns the status and the JSON body.

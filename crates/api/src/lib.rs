@@ -2,8 +2,10 @@
 //! query string, a form body or a JSON body. Every answer carries a `RequestId`; errors are
 //! `{"RequestId","Code","Message"}` with the status decided by the error's class.
 
+mod auth;
 mod browser;
 mod params;
+pub mod signature;
 mod views;
 
 use std::sync::Arc;
@@ -14,11 +16,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use iprod_core::access::AccessKeys;
 use iprod_core::service::{JobService, NewPipeline, SubmitRequest};
 use iprod_core::{Error, ErrorClass, Result, Timestamp};
 use serde_json::{Value, json};
 use tracing::error;
 
+pub use auth::Caller;
 pub use params::{MAX_BODY_BYTES, Params};
 pub use views::{JobView, PipelineView};
 
@@ -49,6 +53,8 @@ pub struct ApiState {
     /// [`browser`]); `None`: no check (behind API Gateway, whose own name is the host and whose
     /// IAM authentication no web page can forge).
     pub allowed_hosts: Option<Vec<String>>,
+    /// Access keys of tenants: once one exists, requests must be signed (or carry the token).
+    pub access_keys: Option<Arc<dyn AccessKeys>>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -102,29 +108,6 @@ async fn rpc(
     respond(&request_id, outcome)
 }
 
-fn check_token(state: &ApiState, headers: &HeaderMap) -> Result<()> {
-    let Some(expected) = &state.api_token else {
-        return Ok(());
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    // Constant-time comparison: the token must not leak through response timing.
-    let matches = given.is_some_and(|g| {
-        g.len() == expected.len()
-            && g.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(Error::forbidden(
-            "Token",
-            "this service requires an API token: send Authorization: Bearer <token>",
-        ))
-    }
-}
-
 async fn handle(
     state: &ApiState,
     method: &Method,
@@ -132,7 +115,6 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Value> {
-    check_token(state, headers)?;
     if let Some(allowed) = &state.allowed_hosts {
         browser::check_host(headers, allowed)?;
     }
@@ -146,17 +128,35 @@ async fn handle(
     } else {
         Default::default()
     };
+    let _caller = auth::authenticate(state, (method, uri, headers), &bytes).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let params = Params::parse(uri.query(), content_type, &bytes)?;
-    let action =
-        params.get("Action").filter(|a| !a.is_empty()).ok_or_else(|| Error::missing_parameter("Action"))?;
+    // V2 clients send Action and Version as parameters, V3 clients as x-acs-* headers.
+    let from_header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let action = params
+        .get("Action")
+        .filter(|a| !a.is_empty())
+        .or_else(|| from_header("x-acs-action"))
+        .ok_or_else(|| Error::missing_parameter("Action"))?;
+    let version = params.get("Version").filter(|v| !v.is_empty()).or_else(|| from_header("x-acs-version"));
+    if let Some(version) = version
+        && version != signature::API_VERSION
+    {
+        return Err(Error::invalid_parameter(
+            "Version",
+            format!("Version {version:?} is not served here: use {}", signature::API_VERSION),
+        ));
+    }
+    // The cloud's SDKs send a Version; where our shapes and the cloud's differ, they get the
+    // cloud's.
+    let versioned = version.is_some();
     if WRITES.contains(&action) {
         browser::check_same_origin(headers)?;
     }
     let service = &state.service;
     match action {
         "SubmitIProductionJob" => {
-            let job = service.submit(submit_request(&params), Timestamp::now()).await?;
+            let job = service.submit(submit_request(&params)?, Timestamp::now()).await?;
             Ok(json!({"JobId": job.id.as_str()}))
         }
         "QueryIProductionJob" => {
@@ -203,6 +203,14 @@ async fn handle(
                 )
                 .await?;
             let list: Vec<PipelineView> = page.pipelines.iter().map(PipelineView::new).collect();
+            if versioned {
+                // The cloud's own shape, which its SDKs parse (lists wrapped in an object).
+                return Ok(json!({
+                    "PipelineList": {"Pipeline": list},
+                    "NonExistPids": {"String": missing},
+                    "NextPageToken": page.next_page_token
+                }));
+            }
             Ok(json!({"PipelineList": list, "NonExistIds": missing, "NextPageToken": page.next_page_token}))
         }
         "DeletePipeline" => {
@@ -217,8 +225,36 @@ async fn handle(
     }
 }
 
-fn submit_request(p: &Params) -> SubmitRequest {
-    SubmitRequest {
+/// `ScheduleParams`, as the current SDK sends it: a JSON object whose only key so far is
+/// `Priority` (1–10); it overrides a `Priority` parameter.
+fn schedule_priority(p: &Params) -> Result<Option<String>> {
+    let Some(raw) = p.get("ScheduleParams").map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(p.owned("Priority"));
+    };
+    let bad = |why: String| Error::invalid_parameter("ScheduleParams", why);
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(raw) else {
+        return Err(bad(format!("ScheduleParams {raw:?} must be a JSON object such as {{\"Priority\":6}}")));
+    };
+    let mut priority = p.owned("Priority");
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("Priority", Value::Number(n)) => priority = Some(n.to_string()),
+            ("Priority", Value::String(s)) => priority = Some(s),
+            ("Priority", other) => {
+                return Err(bad(format!("ScheduleParams.Priority must be 1 to 10, not {other}")));
+            }
+            (other, _) => {
+                return Err(bad(format!(
+                    "ScheduleParams has {other:?}, which this service does not know: only Priority"
+                )));
+            }
+        }
+    }
+    Ok(priority)
+}
+
+fn submit_request(p: &Params) -> Result<SubmitRequest> {
+    Ok(SubmitRequest {
         function_name: p.owned("FunctionName"),
         model_id: p.owned("ModelId"),
         input: p.owned("Input"),
@@ -228,9 +264,9 @@ fn submit_request(p: &Params) -> SubmitRequest {
         user_data: p.owned("UserData"),
         notify_url: p.owned("NotifyUrl"),
         notify_secret: p.owned("NotifySecret"),
-        priority: p.owned("Priority"),
+        priority: schedule_priority(p)?,
         client_token: p.owned("ClientToken"),
-    }
+    })
 }
 
 fn pipeline_request(p: &Params) -> NewPipeline {

@@ -1,5 +1,6 @@
 //! What the API answers: PascalCase JSON, with the seed-era fields of a job and the newer ones.
 
+use iprod_core::notify::NotifyTarget;
 use iprod_core::ports::Callback;
 use iprod_core::{Job, Pipeline};
 use serde::Serialize;
@@ -95,11 +96,16 @@ impl JobView {
 #[serde(rename_all = "PascalCase")]
 pub struct PipelineView {
     pub pipeline_id: String,
+    /// The same id under the cloud's name for it, which its SDKs read.
+    pub id: String,
     pub name: String,
     pub state: String,
     pub concurrency: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_url: Option<String>,
+    /// A queue or topic target as the cloud describes it (`QueueName` / `Topic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_config: Option<serde_json::Value>,
     /// Whether webhooks are signed; the secret itself is never returned.
     pub signed: bool,
     pub create_time: String,
@@ -109,10 +115,16 @@ impl PipelineView {
     pub fn new(p: &Pipeline) -> Self {
         Self {
             pipeline_id: p.id.to_string(),
+            id: p.id.to_string(),
             name: p.name.clone(),
             state: p.state.as_str().to_owned(),
             concurrency: p.concurrency,
             notify_url: p.notify.as_ref().map(|n| n.as_url()),
+            notify_config: match &p.notify {
+                Some(NotifyTarget::Queue(name)) => Some(serde_json::json!({"QueueName": name})),
+                Some(NotifyTarget::Topic(name)) => Some(serde_json::json!({"Topic": name})),
+                _ => None,
+            },
             signed: p.secret.is_some(),
             create_time: p.create_time.rfc3339(),
         }

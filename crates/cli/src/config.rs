@@ -25,6 +25,9 @@ pub struct ServerConfig {
     /// A file holding the API token (its first line), so the token is in neither `ps` nor the
     /// environment; takes effect when `api_token` is empty (empty: none).
     pub api_token_file: String,
+    /// The file that seals tenants' access-key secrets (empty: `<data root>/keys.key`); keep it
+    /// out of database backups.
+    pub access_key_file: String,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
             header_read_timeout_secs: 10,
             max_connections: 512,
             api_token_file: String::new(),
+            access_key_file: String::new(),
         }
     }
 }
@@ -99,6 +103,13 @@ impl Config {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The tenants' access keys of this data root.
+    pub fn key_store(&self) -> Result<iprod_local::keys::KeyStore> {
+        let file =
+            Some(self.server.access_key_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new);
+        iprod_local::keys::KeyStore::open(&self.embedded.data_root, file).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// The API token: `server.api_token`, else the first line of `server.api_token_file`.

@@ -3,6 +3,7 @@
 mod client;
 mod config;
 mod http;
+mod keys;
 mod run;
 mod serve;
 
@@ -31,6 +32,8 @@ enum Command {
     Jobs(client::JobsArgs),
     /// List, add or update pipelines.
     Pipelines(client::PipelinesArgs),
+    /// Tenants' access keys: add, list, disable, enable, delete.
+    Keys(keys::KeysArgs),
     /// List the models and the functions they serve.
     Models,
 }
@@ -80,6 +83,7 @@ fn main() -> std::process::ExitCode {
             Command::Query(args) => client::query(args).await,
             Command::Jobs(args) => client::jobs(args).await,
             Command::Pipelines(args) => client::pipelines(args).await,
+            Command::Keys(args) => keys::keys(args),
             Command::Models => {
                 models();
                 Ok(std::process::ExitCode::SUCCESS)

@@ -79,6 +79,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         service: embedded.service.clone(),
         api_token: token,
         allowed_hosts: Some(config.server.allowed_hosts.clone()),
+        access_keys: Some(Arc::new(config.key_store()?)),
     }));
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await

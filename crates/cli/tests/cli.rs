@@ -341,3 +341,29 @@ fn half_sent_requests_time_out_and_the_connection_cap_holds() {
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+#[test]
+fn keys_are_managed_on_the_data_root_without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    // `add` prints the secret once, as JSON when asked
+    let added = iprod(&["keys", "add", "acme", "--json", "--data-root", root]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let id = key["AccessKeyId"].as_str().unwrap();
+    assert!(key["AccessKeySecret"].as_str().is_some_and(|s| s.len() >= 30), "{key}");
+    // `list` never shows it; `disable` shows in the list; `delete` removes the key
+    let list = |root: &str| String::from_utf8(iprod(&["keys", "list", "--data-root", root]).stdout).unwrap();
+    let listed = list(root);
+    assert!(listed.contains(id) && listed.contains("acme") && listed.contains("enabled"), "{listed}");
+    assert!(!listed.contains(key["AccessKeySecret"].as_str().unwrap()));
+    assert!(iprod(&["keys", "disable", id, "--data-root", root]).status.success());
+    assert!(list(root).contains("disabled"));
+    assert!(iprod(&["keys", "delete", id, "--data-root", root]).status.success());
+    assert!(!list(root).contains(id));
+    let again = iprod(&["keys", "delete", id, "--data-root", root]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("NotFound.AccessKey"));
+    let bad = iprod(&["keys", "add", "two words", "--data-root", root]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("InvalidParameter.Tenant"));
+}

@@ -1,6 +1,7 @@
 //! IProduction's domain: what a job is, what makes a request valid, how a job moves through its
 //! states, and the use-cases over the ports that embedded and AWS adapters implement.
 
+pub mod access;
 pub mod callback;
 pub mod error;
 pub mod function;

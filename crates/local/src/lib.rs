@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod dispatcher;
 pub mod embedded;
+pub mod keys;
 pub mod notifier;
 pub mod objects;
 pub mod queue;

@@ -36,8 +36,12 @@ impl Submit {
         let service = Arc::new(stack.service(engine));
         // API Gateway has authenticated the caller (IAM): no bearer token on top, and the Host
         // is the gateway's own name.
-        let app =
-            router(Arc::new(ApiState { service: service.clone(), api_token: None, allowed_hosts: None }));
+        let app = router(Arc::new(ApiState {
+            service: service.clone(),
+            api_token: None,
+            allowed_hosts: None,
+            access_keys: None,
+        }));
         Self { service, rules, app }
     }
 

@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
         service: embedded.service.clone(),
         api_token: None,
         allowed_hosts: Some(Vec::new()),
+        access_keys: None,
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening {}", listener.local_addr()?);
