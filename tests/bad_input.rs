@@ -36,7 +36,7 @@ struct Case {
 }
 
 async fn pipeline_count(server: &TestServer) -> usize {
-    let all = PipelineQuery { max_results: 100, page_token: None };
+    let all = PipelineQuery { tenant: None, max_results: 100, page_token: None };
     server.embedded.store.list_pipelines(&all).await.unwrap().pipelines.len()
 }
 
@@ -476,7 +476,7 @@ async fn oversized_bodies_and_params_are_refused() {
     let page = server
         .embedded
         .store
-        .list_jobs(&iprod_core::ports::JobQuery { max_results: 10, ..Default::default() })
+        .list_jobs(&iprod_core::ports::JobQuery { tenant: None, max_results: 10, ..Default::default() })
         .await
         .unwrap();
     assert!(page.jobs.is_empty());

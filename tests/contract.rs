@@ -68,6 +68,7 @@ contract!(
     a_withdrawn_job_leaves_no_trace_and_frees_its_client_token,
     the_pipeline_cap_holds_under_racing_adds,
     a_pipeline_is_deleted_only_without_unfinished_jobs,
+    listings_keep_to_a_tenant,
 );
 
 mod object_stores {

@@ -115,6 +115,7 @@ pub async fn racing_claims_never_exceed_concurrency(store: Arc<dyn JobStore>) {
     assert_eq!(started_count, 3, "exactly Concurrency claims win");
     let running = store
         .list_jobs(&JobQuery {
+            tenant: None,
             pipeline_id: Some(p.id.clone()),
             state: Some(JobState::Analysing),
             max_results: 100,
@@ -240,8 +241,13 @@ pub async fn listing_pages_newest_first_with_filters(store: Arc<dyn JobStore>) {
         store.create_job(job.clone()).await.unwrap();
     }
     started(store.claim(&jobs[1].id, Timestamp::now(), LEASE).await.unwrap());
-    let mut query =
-        JobQuery { pipeline_id: Some(p.id.clone()), state: None, max_results: 2, page_token: None };
+    let mut query = JobQuery {
+        tenant: None,
+        pipeline_id: Some(p.id.clone()),
+        state: None,
+        max_results: 2,
+        page_token: None,
+    };
     let mut seen = Vec::new();
     loop {
         let page = store.list_jobs(&query).await.unwrap();
@@ -256,6 +262,7 @@ pub async fn listing_pages_newest_first_with_filters(store: Arc<dyn JobStore>) {
     assert_eq!(seen, newest_first);
     let queued = store
         .list_jobs(&JobQuery {
+            tenant: None,
             pipeline_id: Some(p.id.clone()),
             state: Some(JobState::Queuing),
             max_results: 10,
@@ -265,9 +272,15 @@ pub async fn listing_pages_newest_first_with_filters(store: Arc<dyn JobStore>) {
         .unwrap();
     assert_eq!(queued.jobs.len(), 4);
     assert!(queued.jobs.iter().all(|j| j.state == JobState::Queuing));
-    let all = store.list_jobs(&JobQuery { max_results: 3, ..JobQuery::default() }).await.unwrap();
+    let all =
+        store.list_jobs(&JobQuery { tenant: None, max_results: 3, ..JobQuery::default() }).await.unwrap();
     assert_eq!(all.jobs.len(), 3, "listing without a pipeline sees every job");
-    let bad = JobQuery { page_token: Some("not-a-token".into()), max_results: 2, ..JobQuery::default() };
+    let bad = JobQuery {
+        tenant: None,
+        page_token: Some("not-a-token".into()),
+        max_results: 2,
+        ..JobQuery::default()
+    };
     let e = store.list_jobs(&bad).await.unwrap_err();
     assert_eq!(e.code(), "InvalidParameter.NextPageToken");
 }
@@ -322,7 +335,7 @@ pub async fn pipelines_are_created_updated_and_listed(store: Arc<dyn JobStore>) 
     // Every pipeline, two at a time, each exactly once.
     let r = pipeline(store.as_ref(), 1, None).await;
     let mut listed = Vec::new();
-    let mut query = PipelineQuery { max_results: 2, page_token: None };
+    let mut query = PipelineQuery { tenant: None, max_results: 2, page_token: None };
     loop {
         let page = store.list_pipelines(&query).await.unwrap();
         assert!(page.pipelines.len() <= 2);
@@ -336,7 +349,7 @@ pub async fn pipelines_are_created_updated_and_listed(store: Arc<dyn JobStore>) 
     expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     listed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     assert_eq!(listed, expected, "the default and the three added, once each");
-    let bad = PipelineQuery { max_results: 2, page_token: Some("not-a-token".into()) };
+    let bad = PipelineQuery { tenant: None, max_results: 2, page_token: Some("not-a-token".into()) };
     assert_eq!(store.list_pipelines(&bad).await.unwrap_err().code(), "InvalidParameter.NextPageToken");
     let e = store.update_pipeline(&PipelineId::generate(), PipelineUpdate::default()).await.unwrap_err();
     assert_eq!(e.code(), "NotFound.Pipeline");
@@ -379,6 +392,7 @@ pub async fn a_pipeline_is_deleted_only_without_unfinished_jobs(store: Arc<dyn J
     let running = started(store.claim(&job.id, Timestamp::now(), LEASE).await.unwrap());
     let other = store
         .list_jobs(&JobQuery {
+            tenant: None,
             pipeline_id: Some(p.id.clone()),
             state: Some(JobState::Queuing),
             max_results: 10,
@@ -404,6 +418,43 @@ pub async fn a_pipeline_is_deleted_only_without_unfinished_jobs(store: Arc<dyn J
     let mut again = Pipeline::default_pipeline(Timestamp::now());
     again.id = PipelineId::generate();
     store.create_pipeline(again, 1).await.unwrap();
+}
+
+pub async fn listings_keep_to_a_tenant(store: Arc<dyn JobStore>) {
+    // GIVEN a job and a pipeline of tenant acme, and a job of the operator
+    let mut mine = Pipeline::default_pipeline(Timestamp::now());
+    mine.id = PipelineId::generate();
+    mine.tenant = Some("acme".into());
+    store.create_pipeline(mine.clone(), 10).await.unwrap();
+    let theirs = pipeline(store.as_ref(), 2, None).await;
+    let acme_job = Job { tenant: Some("acme".into()), ..queued_job(&mine.id, 6, 1_000) };
+    store.create_job(acme_job.clone()).await.unwrap();
+    store.create_job(queued_job(&theirs.id, 6, 2_000)).await.unwrap();
+    // WHEN acme lists THEN it gets its job, and its pipeline beside the default one
+    let jobs = store
+        .list_jobs(&JobQuery { tenant: Some("acme".into()), max_results: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(jobs.jobs.len(), 1);
+    assert_eq!(jobs.jobs[0].id, acme_job.id);
+    let pipelines = store
+        .list_pipelines(&PipelineQuery { tenant: Some("acme".into()), max_results: 10, page_token: None })
+        .await
+        .unwrap();
+    let mut ids: Vec<PipelineId> = pipelines.pipelines.into_iter().map(|p| p.id).collect();
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![PipelineId::default_pipeline(), mine.id.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(ids, expected);
+    // AND another tenant sees none of it
+    let none = store
+        .list_jobs(&JobQuery { tenant: Some("beta".into()), max_results: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert!(none.jobs.is_empty());
+    // AND the tenant is kept on the records
+    assert_eq!(store.job(&acme_job.id).await.unwrap().unwrap().tenant.as_deref(), Some("acme"));
+    assert_eq!(store.pipeline(&mine.id).await.unwrap().unwrap().tenant.as_deref(), Some("acme"));
 }
 
 pub async fn a_withdrawn_job_leaves_no_trace_and_frees_its_client_token(store: Arc<dyn JobStore>) {

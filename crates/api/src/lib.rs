@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use iprod_core::access::AccessKeys;
 use iprod_core::service::{JobService, NewPipeline, SubmitRequest};
+use iprod_core::tenant::Scope;
 use iprod_core::{Error, ErrorClass, Result, Timestamp};
 use serde_json::{Value, json};
 use tracing::error;
@@ -128,7 +129,10 @@ async fn handle(
     } else {
         Default::default()
     };
-    let _caller = auth::authenticate(state, (method, uri, headers), &bytes).await?;
+    let scope = match auth::authenticate(state, (method, uri, headers), &bytes).await? {
+        Caller::Tenant(tenant) => Scope::Tenant(tenant),
+        Caller::Operator | Caller::Anonymous => Scope::All,
+    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let params = Params::parse(uri.query(), content_type, &bytes)?;
     // V2 clients send Action and Version as parameters, V3 clients as x-acs-* headers.
@@ -156,16 +160,16 @@ async fn handle(
     let service = &state.service;
     match action {
         "SubmitIProductionJob" => {
-            let job = service.submit(submit_request(&params)?, Timestamp::now()).await?;
+            let job = service.submit(submit_request(&params)?, Timestamp::now(), &scope).await?;
             Ok(json!({"JobId": job.id.as_str()}))
         }
         "QueryIProductionJob" => {
-            let job = service.query(params.get("JobId")).await?;
+            let job = service.query(params.get("JobId"), &scope).await?;
             let callbacks = service.callbacks_of(&job).await?;
             Ok(json!(JobView::new(&job).with_callbacks(&callbacks)))
         }
         "QueryIProductionJobList" => {
-            let (jobs, missing) = service.query_list(params.get("JobIds")).await?;
+            let (jobs, missing) = service.query_list(params.get("JobIds"), &scope).await?;
             let jobs: Vec<JobView> = jobs.iter().map(JobView::new).collect();
             Ok(json!({"Jobs": jobs, "NonExistIds": missing}))
         }
@@ -176,22 +180,23 @@ async fn handle(
                     params.get("State"),
                     params.get("MaxResults"),
                     params.get("NextPageToken"),
+                    &scope,
                 )
                 .await?;
             let jobs: Vec<JobView> = page.jobs.iter().map(JobView::new).collect();
             Ok(json!({"Jobs": jobs, "NextPageToken": page.next_page_token}))
         }
         "CancelIProductionJob" => {
-            let job = service.cancel(params.get("JobId"), Timestamp::now()).await?;
+            let job = service.cancel(params.get("JobId"), Timestamp::now(), &scope).await?;
             Ok(json!({"JobId": job.id.as_str(), "State": job.state.as_str()}))
         }
         "AddPipeline" => {
-            let pipeline = service.add_pipeline(pipeline_request(&params), Timestamp::now()).await?;
+            let pipeline = service.add_pipeline(pipeline_request(&params), Timestamp::now(), &scope).await?;
             Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
         }
         "UpdatePipeline" => {
             let pipeline =
-                service.update_pipeline(params.get("PipelineId"), pipeline_request(&params)).await?;
+                service.update_pipeline(params.get("PipelineId"), pipeline_request(&params), &scope).await?;
             Ok(json!({"Pipeline": PipelineView::new(&pipeline)}))
         }
         "QueryPipelineList" => {
@@ -200,6 +205,7 @@ async fn handle(
                     params.get("PipelineIds"),
                     params.get("MaxResults"),
                     params.get("NextPageToken"),
+                    &scope,
                 )
                 .await?;
             let list: Vec<PipelineView> = page.pipelines.iter().map(PipelineView::new).collect();
@@ -214,7 +220,7 @@ async fn handle(
             Ok(json!({"PipelineList": list, "NonExistIds": missing, "NextPageToken": page.next_page_token}))
         }
         "DeletePipeline" => {
-            let pipeline = service.delete_pipeline(params.get("PipelineId")).await?;
+            let pipeline = service.delete_pipeline(params.get("PipelineId"), &scope).await?;
             Ok(json!({"PipelineId": pipeline.id.as_str()}))
         }
         other => Err(Error::new(

@@ -83,6 +83,7 @@ impl Queue for SqsQueue {
     async fn pipeline_changed(&self, pipeline: &Pipeline) -> Result<()> {
         let mut query = JobQuery {
             pipeline_id: Some(pipeline.id.clone()),
+            tenant: None,
             state: Some(JobState::Queuing),
             max_results: 100,
             page_token: None,

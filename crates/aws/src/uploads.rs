@@ -109,7 +109,7 @@ pub async fn submit_uploads(
         );
         let input = format!("oss://{bucket}/{key}");
         let request = rule.request(&input, &hex::encode(Sha256::digest(identity)));
-        match service.submit(request, Timestamp::now()).await {
+        match service.submit(request, Timestamp::now(), &iprod_core::tenant::Scope::All).await {
             Ok(job) => {
                 info!(%input, job = %job.id, "upload submitted a job");
                 outcomes.push(UploadOutcome::Submitted { key, job_id: job.id.to_string() });

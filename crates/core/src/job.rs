@@ -158,6 +158,9 @@ pub struct Job {
     pub create_time: Timestamp,
     pub start_time: Option<Timestamp>,
     pub finish_time: Option<Timestamp>,
+    /// The tenant whose access key submitted it; `None`: the operator's.
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 impl Job {
@@ -217,6 +220,7 @@ impl Job {
             user_data: None,
             notify_url: None,
             notify_secret: None,
+            tenant: None,
             priority: Priority::DEFAULT,
             client_token: None,
             state: JobState::Queuing,

@@ -16,6 +16,7 @@ pub mod relay;
 pub mod service;
 pub mod signing;
 pub mod template;
+pub mod tenant;
 pub mod time;
 pub mod worker;
 

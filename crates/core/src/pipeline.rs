@@ -89,6 +89,9 @@ pub struct Pipeline {
     /// queries.
     pub secret: Option<String>,
     pub create_time: Timestamp,
+    /// The tenant whose access key added it; `None`: the operator's.
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 impl Pipeline {
@@ -101,6 +104,7 @@ impl Pipeline {
             notify: None,
             secret: None,
             create_time: now,
+            tenant: None,
         }
     }
 }

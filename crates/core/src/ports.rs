@@ -33,6 +33,8 @@ pub enum Claim {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobQuery {
     pub pipeline_id: Option<PipelineId>,
+    /// Only this tenant's jobs.
+    pub tenant: Option<String>,
     pub state: Option<JobState>,
     pub max_results: usize,
     /// Opaque, from a previous page's `next_page_token`.
@@ -48,6 +50,8 @@ pub struct JobPage {
 /// `QueryPipelineList` without ids: every pipeline, oldest first, a page at a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PipelineQuery {
+    /// Only this tenant's pipelines, and the default one.
+    pub tenant: Option<String>,
     pub max_results: usize,
     /// Opaque, from a previous page's `next_page_token`.
     pub page_token: Option<String>,

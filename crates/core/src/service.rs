@@ -16,6 +16,7 @@ use crate::ports::{
 };
 use crate::signing;
 use crate::template::OutputTemplate;
+use crate::tenant::Scope;
 use crate::time::Timestamp;
 
 pub const MAX_USER_DATA_BYTES: usize = 1024;
@@ -122,8 +123,8 @@ impl JobService {
     }
 
     /// Validates everything before writing anything: a rejected submit leaves no trace.
-    pub async fn submit(&self, request: SubmitRequest, now: Timestamp) -> Result<Job> {
-        let job = self.validate_submit(&request, now).await?;
+    pub async fn submit(&self, request: SubmitRequest, now: Timestamp, scope: &Scope) -> Result<Job> {
+        let job = self.validate_submit(&request, now, scope).await?;
         let new_id = job.id.clone();
         let stored = self.store.create_job(job).await?;
         if stored.state == JobState::Queuing
@@ -139,7 +140,7 @@ impl JobService {
         Ok(stored)
     }
 
-    async fn validate_submit(&self, request: &SubmitRequest, now: Timestamp) -> Result<Job> {
+    async fn validate_submit(&self, request: &SubmitRequest, now: Timestamp, scope: &Scope) -> Result<Job> {
         let function: FunctionName = required(&request.function_name, "FunctionName")?.parse()?;
         let input_raw = required(&request.input, "Input")?;
         let input = ObjectUrl::parse("Input", input_raw)?;
@@ -193,7 +194,9 @@ impl JobService {
             ));
         }
         let pipeline_id = PipelineId::parse(request.pipeline_id.as_deref().unwrap_or(""))?;
-        self.existing_pipeline(&pipeline_id).await?;
+        self.visible_pipeline(&pipeline_id, scope).await?;
+        // Each tenant's tokens are its own: the same token from two tenants makes two jobs.
+        let client_token = client_token.map(|t| scope.client_token(&t));
         Ok(Job {
             id: JobId::generate(),
             function,
@@ -217,30 +220,44 @@ impl JobService {
             create_time: now,
             start_time: None,
             finish_time: None,
+            tenant: scope.tenant().map(str::to_owned),
         })
     }
 
-    async fn existing_pipeline(&self, id: &PipelineId) -> Result<Pipeline> {
-        self.store
-            .pipeline(id)
-            .await?
-            .ok_or_else(|| Error::not_found("Pipeline", format!("PipelineId {id:?} does not exist: create it with AddPipeline or leave PipelineId empty for the default pipeline", id = id.as_str())))
+    /// The pipeline if `scope` may see (and submit into) it; another tenant's is as missing.
+    async fn visible_pipeline(&self, id: &PipelineId, scope: &Scope) -> Result<Pipeline> {
+        self.store.pipeline(id).await?.filter(|p| scope.sees_pipeline(p)).ok_or_else(|| {
+            Error::not_found(
+                "Pipeline",
+                format!(
+                    "PipelineId {id:?} does not exist: create it with AddPipeline or leave PipelineId empty for the default pipeline",
+                    id = id.as_str()
+                ),
+            )
+        })
     }
 
-    pub async fn query(&self, raw_id: Option<&str>) -> Result<Job> {
+    /// The pipeline if `scope` may change it.
+    async fn owned_pipeline(&self, id: &PipelineId, scope: &Scope) -> Result<Pipeline> {
+        self.store.pipeline(id).await?.filter(|p| scope.owns_pipeline(p)).ok_or_else(|| pipeline::missing(id))
+    }
+
+    pub async fn query(&self, raw_id: Option<&str>, scope: &Scope) -> Result<Job> {
         let raw = raw_id
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::missing_parameter("JobId"))?;
         let id = JobId::parse(raw)?;
+        // Another tenant's job is answered exactly as a missing one.
         self.store
             .job(&id)
             .await?
+            .filter(|job| scope.sees(job.tenant.as_deref()))
             .ok_or_else(|| Error::not_found("Job", format!("JobId {raw} does not exist")))
     }
 
     /// `QueryIProductionJobList`: the jobs found, and the ids that do not exist, in request order.
-    pub async fn query_list(&self, raw_ids: Option<&str>) -> Result<(Vec<Job>, Vec<String>)> {
+    pub async fn query_list(&self, raw_ids: Option<&str>, scope: &Scope) -> Result<(Vec<Job>, Vec<String>)> {
         let raw = raw_ids
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -253,7 +270,8 @@ impl JobService {
             ));
         }
         let ids: Vec<JobId> = requested.iter().filter_map(|r| JobId::parse(r).ok()).collect();
-        let found = self.store.jobs(&ids).await?;
+        let mut found = self.store.jobs(&ids).await?;
+        found.retain(|job| scope.sees(job.tenant.as_deref()));
         let mut jobs = Vec::new();
         let mut missing = Vec::new();
         for r in requested {
@@ -271,23 +289,25 @@ impl JobService {
         state: Option<&str>,
         max_results: Option<&str>,
         page_token: Option<&str>,
+        scope: &Scope,
     ) -> Result<JobPage> {
         let pipeline_id = match pipeline_id.map(str::trim).filter(|v| !v.is_empty()) {
             Some(raw) => {
                 let id = PipelineId::parse(raw)?;
-                self.existing_pipeline(&id).await?;
+                self.visible_pipeline(&id, scope).await?;
                 Some(id)
             }
             None => None,
         };
         let state = state.map(str::trim).filter(|v| !v.is_empty()).map(str::parse::<JobState>).transpose()?;
         let (max_results, page_token) = page_request(max_results, page_token)?;
-        self.store.list_jobs(&JobQuery { pipeline_id, state, max_results, page_token }).await
+        let tenant = scope.tenant().map(str::to_owned);
+        self.store.list_jobs(&JobQuery { pipeline_id, tenant, state, max_results, page_token }).await
     }
 
     /// Cancels a queued or running job (a running job's worker stops at its next heartbeat).
-    pub async fn cancel(&self, raw_id: Option<&str>, now: Timestamp) -> Result<Job> {
-        let mut job = self.query(raw_id).await?;
+    pub async fn cancel(&self, raw_id: Option<&str>, now: Timestamp, scope: &Scope) -> Result<Job> {
+        let mut job = self.query(raw_id, scope).await?;
         let before = job.state;
         if before.is_terminal() {
             return Err(Error::conflict(
@@ -302,7 +322,12 @@ impl JobService {
         Ok(job)
     }
 
-    pub async fn add_pipeline(&self, request: NewPipeline, now: Timestamp) -> Result<Pipeline> {
+    pub async fn add_pipeline(
+        &self,
+        request: NewPipeline,
+        now: Timestamp,
+        scope: &Scope,
+    ) -> Result<Pipeline> {
         let name = pipeline::parse_name(request.name.as_deref().unwrap_or(""))?;
         let concurrency = non_empty(&request.concurrency)
             .map(pipeline::parse_concurrency)
@@ -323,18 +348,24 @@ impl JobService {
                 .map(|s| signing::check_secret("Secret", s).map(|()| s.to_owned()))
                 .transpose()?,
             create_time: now,
+            tenant: scope.tenant().map(str::to_owned),
         };
         self.store.create_pipeline(pipeline.clone(), self.policy.max_pipelines).await?;
         Ok(pipeline)
     }
 
-    pub async fn update_pipeline(&self, raw_id: Option<&str>, request: NewPipeline) -> Result<Pipeline> {
+    pub async fn update_pipeline(
+        &self,
+        raw_id: Option<&str>,
+        request: NewPipeline,
+        scope: &Scope,
+    ) -> Result<Pipeline> {
         let raw = raw_id
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::missing_parameter("PipelineId"))?;
         let id = PipelineId::parse(raw)?;
-        self.existing_pipeline(&id).await?;
+        self.owned_pipeline(&id, scope).await?;
         let update = PipelineUpdate {
             name: request.name.as_deref().map(pipeline::parse_name).transpose()?,
             state: non_empty(&request.state).map(PipelineState::parse).transpose()?,
@@ -365,12 +396,14 @@ impl JobService {
         raw_ids: Option<&str>,
         max_results: Option<&str>,
         page_token: Option<&str>,
+        scope: &Scope,
     ) -> Result<(PipelinePage, Vec<String>)> {
         let requested: Vec<&str> =
             raw_ids.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         if requested.is_empty() {
             let (max_results, page_token) = page_request(max_results, page_token)?;
-            let page = self.store.list_pipelines(&PipelineQuery { max_results, page_token }).await?;
+            let tenant = scope.tenant().map(str::to_owned);
+            let page = self.store.list_pipelines(&PipelineQuery { tenant, max_results, page_token }).await?;
             return Ok((page, Vec::new()));
         }
         if requested.len() > MAX_QUERY_IDS {
@@ -383,7 +416,8 @@ impl JobService {
             ));
         }
         let ids = requested.iter().map(|r| PipelineId::parse(r)).collect::<Result<Vec<_>>>()?;
-        let found = self.store.pipelines(&ids).await?;
+        let mut found = self.store.pipelines(&ids).await?;
+        found.retain(|p| scope.sees_pipeline(p));
         let missing = requested
             .iter()
             .filter(|r| !found.iter().any(|p| p.id.as_str() == **r))
@@ -394,7 +428,7 @@ impl JobService {
 
     /// `DeletePipeline`: refused for the default pipeline and while the pipeline has queued or
     /// running jobs; its finished jobs stay queryable.
-    pub async fn delete_pipeline(&self, raw_id: Option<&str>) -> Result<Pipeline> {
+    pub async fn delete_pipeline(&self, raw_id: Option<&str>, scope: &Scope) -> Result<Pipeline> {
         let raw = raw_id
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -406,6 +440,7 @@ impl JobService {
                 "the default pipeline cannot be deleted: jobs without a PipelineId run in it (pause it instead)",
             ));
         }
+        self.owned_pipeline(&id, scope).await?;
         self.store.delete_pipeline(&id).await
     }
 

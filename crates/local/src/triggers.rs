@@ -113,7 +113,7 @@ impl TriggerWatcher {
         }
         let token = Sha256::digest(format!("{}\0{key}\0{}\0{}", rule.bucket, identity.0, identity.1));
         let request = rule.request(&input, &hex::encode(token));
-        match self.service.submit(request, Timestamp::now()).await {
+        match self.service.submit(request, Timestamp::now(), &iprod_core::tenant::Scope::All).await {
             Ok(job) => info!(%input, job = %job.id, "upload submitted a job"),
             Err(e) => warn!(%input, error = %e, "upload could not be submitted"),
         }

@@ -101,6 +101,9 @@ pub fn job_item(job: &Job) -> Result<Item> {
     item.insert("Attempts".into(), n(job.attempts));
     item.insert("Pipeline".into(), s(job.pipeline_id.as_str()));
     item.insert("Created".into(), s(created(job.create_time, job.id.as_str())));
+    if let Some(tenant) = &job.tenant {
+        item.insert("Tenant".into(), s(tenant));
+    }
     if job.state == JobState::Queuing {
         item.insert("Waiting".into(), s(WAITING));
         item.insert("Rank".into(), s(rank(job)));
@@ -126,6 +129,9 @@ pub fn pipeline_item(pipeline: &Pipeline) -> Result<Item> {
     item.insert("Concurrency".into(), n(pipeline.concurrency));
     item.insert("Running".into(), n(0));
     item.insert("Created".into(), s(created(pipeline.create_time, pipeline.id.as_str())));
+    if let Some(tenant) = &pipeline.tenant {
+        item.insert("Tenant".into(), s(tenant));
+    }
     Ok(item)
 }
 

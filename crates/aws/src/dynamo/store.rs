@@ -277,6 +277,15 @@ impl JobStore for DynamoStore {
         if let Some(state) = query.state {
             values.push((":state", s(state.as_str())));
         }
+        if let Some(tenant) = &query.tenant {
+            values.push((":tenant", s(tenant)));
+        }
+        let filter = match (query.state.is_some(), query.tenant.is_some()) {
+            (true, true) => Some("#State = :state AND #Tenant = :tenant"),
+            (true, false) => Some("#State = :state"),
+            (false, true) => Some("#Tenant = :tenant"),
+            (false, false) => None,
+        };
         // One more than a page tells whether there is a next one.
         let wanted = query.max_results + 1;
         let items = self
@@ -285,7 +294,7 @@ impl JobStore for DynamoStore {
                     index: index.name,
                     condition: &condition,
                     values,
-                    filter: query.state.map(|_| "#State = :state"),
+                    filter,
                     forward: false,
                     limit: Some((wanted as i32).max(25)),
                     start: None,
@@ -484,6 +493,12 @@ impl JobStore for DynamoStore {
         if let Some(after) = &after {
             values.push((":after", s(after)));
         }
+        // A tenant's own pipelines and the default one.
+        if let Some(tenant) = &query.tenant {
+            values.push((":tenant", s(tenant)));
+            values.push((":default", s(pipeline_key(&PipelineId::default_pipeline()))));
+        }
+        let filter = query.tenant.as_ref().map(|_| "#Tenant = :tenant OR #Id = :default");
         let wanted = query.max_results + 1;
         let items = self
             .query_all(
@@ -491,7 +506,7 @@ impl JobStore for DynamoStore {
                     index: BY_KIND.name,
                     condition,
                     values,
-                    filter: None,
+                    filter,
                     forward: true,
                     limit: Some(wanted as i32),
                     start: None,

@@ -11,6 +11,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if version < 2 {
         conn.execute_batch(V2)?;
     }
+    if version < 3 {
+        conn.execute_batch(V3)?;
+    }
     Ok(())
 }
 
@@ -80,4 +83,12 @@ const V2: &str = "BEGIN;
         CREATE INDEX jobs_pipeline_state ON jobs(pipeline_id, state);
         CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
         PRAGMA user_version = 2;
+        COMMIT;";
+
+/// Version 3: jobs belong to a tenant (the one whose access key submitted them), and a tenant's
+/// listings find theirs by index.
+const V3: &str = "BEGIN;
+        ALTER TABLE jobs ADD COLUMN tenant TEXT;
+        CREATE INDEX jobs_tenant ON jobs(tenant, seq);
+        PRAGMA user_version = 3;
         COMMIT;";

@@ -245,7 +245,7 @@ impl JobStore for SqliteStore {
                     return Err(pipeline::missing(&job.pipeline_id));
                 }
                 conn.execute(
-                    "INSERT INTO jobs (id, pipeline_id, state, priority, attempts, client_token, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO jobs (id, pipeline_id, state, priority, attempts, client_token, body, tenant) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
                         job.id.as_str(),
                         job.pipeline_id.as_str(),
@@ -253,7 +253,8 @@ impl JobStore for SqliteStore {
                         job.priority.get(),
                         job.attempts,
                         job.client_token,
-                        to_json(&job)?
+                        to_json(&job)?,
+                        job.tenant
                     ],
                 )
                 .map_err(db_error)?;
@@ -296,6 +297,7 @@ impl JobStore for SqliteStore {
                 let mut stmt = conn
                     .prepare(
                         "SELECT seq, body FROM jobs WHERE seq < ?1 AND (?2 IS NULL OR pipeline_id = ?2) AND (?3 IS NULL OR state = ?3)
+                         AND (?5 IS NULL OR tenant = ?5)
                          ORDER BY seq DESC LIMIT ?4",
                     )
                     .map_err(db_error)?;
@@ -305,7 +307,8 @@ impl JobStore for SqliteStore {
                             before,
                             query.pipeline_id.as_ref().map(PipelineId::as_str),
                             query.state.map(JobState::as_str),
-                            query.max_results as i64 + 1
+                            query.max_results as i64 + 1,
+                            query.tenant
                         ],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
@@ -517,10 +520,16 @@ impl JobStore for SqliteStore {
                     None => 0,
                 };
                 let mut stmt = conn
-                    .prepare("SELECT rowid, body FROM pipelines WHERE rowid > ?1 ORDER BY rowid LIMIT ?2")
+                    .prepare(
+                        "SELECT rowid, body FROM pipelines WHERE rowid > ?1
+                         AND (?3 IS NULL OR json_extract(body, '$.tenant') = ?3 OR id = 'default')
+                         ORDER BY rowid LIMIT ?2",
+                    )
                     .map_err(db_error)?;
                 let rows: Vec<(i64, String)> = stmt
-                    .query_map(params![after, query.max_results as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_map(params![after, query.max_results as i64 + 1, query.tenant], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .map_err(db_error)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(db_error)?;
