@@ -104,3 +104,43 @@ async fn a_tenant_never_sees_or_touches_another_tenants_jobs_and_pipelines() {
     beta.call(&server, "CancelIProductionJob", &[("JobId", beta_job["JobId"].as_str().unwrap())]).await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_keeps_to_its_buckets_and_its_submit_rate() {
+    // GIVEN acme limited to the archive bucket, and beta to 2 submits a second
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.tenants.insert(
+        "acme".into(),
+        iprod_core::tenant::TenantPolicy { buckets: vec!["archive".into()], ..Default::default() },
+    );
+    config.tenants.insert(
+        "beta".into(),
+        iprod_core::tenant::TenantPolicy { submits_per_second: 2, ..Default::default() },
+    );
+    let server = TestServer::start(config, Arc::new(CopyEngine::default())).await;
+    server.put_input("in/a.mp4", b"a video");
+    let tenant = |name: &str| {
+        let (key, secret) = server.keys.add(name).unwrap();
+        Tenant { key, secret }
+    };
+    let (acme, beta) = (tenant("acme"), tenant("beta"));
+    let submit = [
+        ("FunctionName", "Cover"),
+        ("Input", "oss://media/in/a.mp4"),
+        ("Output", "oss://media/out/{source}.jpg"),
+    ];
+    // THEN acme may not use the media bucket, which the deployment allows
+    let (status, body) = acme.call(&server, "SubmitIProductionJob", &submit).await;
+    assert_eq!((status, body["Code"].as_str()), (400, Some("InvalidParameter.Input")), "{body}");
+    assert!(body["Message"].as_str().unwrap().contains("archive"), "{body}");
+    // AND beta's third submit within the second is throttled, with the cloud's code
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = beta.call(&server, "SubmitIProductionJob", &submit).await;
+        codes.push((status, body["Code"].as_str().unwrap_or("ok").to_owned()));
+    }
+    assert_eq!(codes[..2], [(200, "ok".to_owned()), (200, "ok".to_owned())]);
+    assert_eq!(codes[2], (400, "Throttling.User".to_owned()));
+    server.stop().await;
+}

@@ -52,6 +52,7 @@ impl AwsStack {
                 allow_private: self.settings.webhook_allow_private,
             },
             max_pipelines: self.settings.max_pipelines,
+            tenants: Default::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The job service's use-cases over the ports: submit, query, list, cancel, pipelines.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::ports::{
 };
 use crate::signing;
 use crate::template::OutputTemplate;
-use crate::tenant::Scope;
+use crate::tenant::{Scope, SubmitRates, TenantPolicy};
 use crate::time::Timestamp;
 
 pub const MAX_USER_DATA_BYTES: usize = 1024;
@@ -31,6 +32,8 @@ pub struct ServicePolicy {
     pub allowed_buckets: BucketAllowList,
     pub webhooks: WebhookPolicy,
     pub max_pipelines: usize,
+    /// What each tenant may do; a tenant not named here gets `TenantPolicy::default()`.
+    pub tenants: HashMap<String, TenantPolicy>,
 }
 
 impl Default for ServicePolicy {
@@ -39,6 +42,7 @@ impl Default for ServicePolicy {
             allowed_buckets: BucketAllowList::default(),
             webhooks: WebhookPolicy::default(),
             max_pipelines: pipeline::DEFAULT_MAX_PIPELINES,
+            tenants: HashMap::new(),
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct JobService {
     queue: Arc<dyn Queue>,
     engine: Arc<dyn MediaEngine>,
     policy: ServicePolicy,
+    rates: SubmitRates,
 }
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str> {
@@ -111,7 +116,7 @@ impl JobService {
         engine: Arc<dyn MediaEngine>,
         policy: ServicePolicy,
     ) -> Self {
-        Self { store, queue, engine, policy }
+        Self { store, queue, engine, policy, rates: SubmitRates::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
@@ -124,6 +129,9 @@ impl JobService {
 
     /// Validates everything before writing anything: a rejected submit leaves no trace.
     pub async fn submit(&self, request: SubmitRequest, now: Timestamp, scope: &Scope) -> Result<Job> {
+        if let Some(tenant) = scope.tenant() {
+            self.rates.take(tenant, self.tenant_policy(tenant).submits_per_second)?;
+        }
         let job = self.validate_submit(&request, now, scope).await?;
         let new_id = job.id.clone();
         let stored = self.store.create_job(job).await?;
@@ -147,10 +155,17 @@ impl JobService {
         self.policy.allowed_buckets.check("Input", &input)?;
         let output_raw = required(&request.output, "Output")?;
         let template = OutputTemplate::parse(output_raw)?;
-        self.policy.allowed_buckets.check(
-            "Output",
-            &ObjectUrl { bucket: template.bucket().to_owned(), key: template.key_template().to_owned() },
-        )?;
+        let output =
+            ObjectUrl { bucket: template.bucket().to_owned(), key: template.key_template().to_owned() };
+        self.policy.allowed_buckets.check("Output", &output)?;
+        if let Some(tenant) = scope.tenant() {
+            let own = &self.tenant_policy(tenant).buckets;
+            if !own.is_empty() {
+                let allowed = BucketAllowList::new(own.iter().cloned());
+                allowed.check("Input", &input)?;
+                allowed.check("Output", &output)?;
+            }
+        }
         // The longest key this job can write (a late timestamp, a two-digit sequence number)
         // must be a key the storage takes: found now, not after the work, as a storage error.
         template.expand(&input, now.unix_seconds(), 99, 100)?;
@@ -222,6 +237,10 @@ impl JobService {
             finish_time: None,
             tenant: scope.tenant().map(str::to_owned),
         })
+    }
+
+    fn tenant_policy(&self, tenant: &str) -> TenantPolicy {
+        self.policy.tenants.get(tenant).cloned().unwrap_or_default()
     }
 
     /// The pipeline if `scope` may see (and submit into) it; another tenant's is as missing.

@@ -3,7 +3,60 @@
 //! the default pipeline to submit into; the operator (the bearer token), and anyone on a server
 //! without keys, sees everything.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorClass, Result};
 use crate::pipeline::{Pipeline, PipelineId};
+
+/// Submits a second a tenant may make unless configured: the cloud's own limit per account.
+pub const DEFAULT_SUBMITS_PER_SECOND: u32 = 100;
+
+/// What one tenant may do, set by the operator (`[embedded.tenants.NAME]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantPolicy {
+    /// The buckets its jobs may read and write: a subset of the deployment's (empty: all of them).
+    pub buckets: Vec<String>,
+    /// Submits a second, in bursts of as many; more are `Throttling.User`.
+    pub submits_per_second: u32,
+}
+
+impl Default for TenantPolicy {
+    fn default() -> Self {
+        Self { buckets: Vec::new(), submits_per_second: DEFAULT_SUBMITS_PER_SECOND }
+    }
+}
+
+/// Per-tenant submit rates: a token bucket each, refilled continuously.
+#[derive(Default)]
+pub struct SubmitRates(Mutex<HashMap<String, (f64, Instant)>>);
+
+impl SubmitRates {
+    /// Takes one submit from `tenant`'s bucket, or answers `Throttling.User`.
+    pub fn take(&self, tenant: &str, per_second: u32) -> Result<()> {
+        let rate = f64::from(per_second.max(1));
+        let Ok(mut buckets) = self.0.lock() else { return Ok(()) };
+        let now = Instant::now();
+        let (tokens, at) = buckets.entry(tenant.to_owned()).or_insert((rate, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(rate);
+        *at = now;
+        if *tokens < 1.0 {
+            return Err(Error::new(
+                ErrorClass::Invalid,
+                "Throttling.User",
+                format!(
+                    "tenant {tenant:?} submits more than {per_second} jobs a second: slow down and retry"
+                ),
+            ));
+        }
+        *tokens -= 1.0;
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Scope {
@@ -52,6 +105,18 @@ impl Scope {
 mod tests {
     use super::*;
     use crate::time::Timestamp;
+
+    #[test]
+    fn submits_past_the_rate_are_throttled_then_allowed_again() {
+        let rates = SubmitRates::default();
+        for _ in 0..3 {
+            rates.take("acme", 3).unwrap();
+        }
+        assert_eq!(rates.take("acme", 3).unwrap_err().code(), "Throttling.User");
+        rates.take("beta", 3).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        rates.take("acme", 3).unwrap();
+    }
 
     #[test]
     fn a_tenant_sees_its_own_records_and_the_default_pipeline_only() {

@@ -11,6 +11,7 @@ use iprod_core::object_url::BucketAllowList;
 use iprod_core::ports::{JobStore, MediaEngine, Notifier};
 use iprod_core::relay::RetryPolicy;
 use iprod_core::service::{JobService, ServicePolicy};
+use iprod_core::tenant::TenantPolicy;
 use iprod_core::worker::{DEFAULT_MAX_ATTEMPTS, Worker, WorkerSettings};
 use iprod_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,8 @@ pub struct EmbeddedConfig {
     pub retention_days: u32,
     /// The longest one job's attempt may run before it fails with `InternalError.Timeout`.
     pub max_job_secs: u64,
+    /// What each tenant (named by its access keys) may do: its buckets, its submit rate.
+    pub tenants: std::collections::BTreeMap<String, TenantPolicy>,
 }
 
 impl Default for EmbeddedConfig {
@@ -71,6 +74,7 @@ impl Default for EmbeddedConfig {
             max_pipelines: iprod_core::pipeline::DEFAULT_MAX_PIPELINES,
             retention_days: DEFAULT_RETENTION_DAYS,
             max_job_secs: iprod_core::worker::DEFAULT_MAX_JOB_TIME.as_secs(),
+            tenants: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -106,6 +110,14 @@ impl Embedded {
         for rule in &config.triggers {
             rule.validate()?;
         }
+        for (tenant, policy) in &config.tenants {
+            if let Some(bucket) = policy.buckets.iter().find(|b| !config.buckets.contains(b)) {
+                return Err(Error::invalid_parameter(
+                    "Tenant",
+                    format!("tenant {tenant:?} lists bucket {bucket:?}, which is not among embedded.buckets"),
+                ));
+            }
+        }
         // We hold the lock: no attempt of another process is running. What crashed attempts
         // left (work directories, half-copied outputs) goes now.
         sweep_leftovers(root);
@@ -123,6 +135,7 @@ impl Embedded {
             allowed_buckets: BucketAllowList::new(config.buckets.clone()),
             webhooks: config.webhooks.clone(),
             max_pipelines: config.max_pipelines,
+            tenants: config.tenants.clone().into_iter().collect(),
         };
         let service =
             Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), engine.clone(), policy));
