@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use iprod_api::signature::{v2_signature, v2_string_to_sign};
+use iprod_core::ports::JobStore;
 use iprod_tests::{CopyEngine, TestServer, test_config};
 use serde_json::Value;
 
@@ -142,5 +143,57 @@ async fn a_tenant_keeps_to_its_buckets_and_its_submit_rate() {
     }
     assert_eq!(codes[..2], [(200, "ok".to_owned()), (200, "ok".to_owned())]);
     assert_eq!(codes[2], (400, "Throttling.User".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_running_limit_holds_across_pipelines() {
+    // GIVEN a tenant that may run one job at a time, and two long jobs of it
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config
+        .tenants
+        .insert("gamma".into(), iprod_core::tenant::TenantPolicy { max_running: 1, ..Default::default() });
+    let server = TestServer::start(config, Arc::new(CopyEngine::default())).await;
+    server.put_input("in/hang.mp4", b"runs until cancelled");
+    let (key, secret) = server.keys.add("gamma").unwrap();
+    let gamma = Tenant { key, secret };
+    let submit = [
+        ("FunctionName", "Cover"),
+        ("Input", "oss://media/in/hang.mp4"),
+        ("Output", "oss://media/out/{source}.jpg"),
+    ];
+    let mut jobs = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = gamma.call(&server, "SubmitIProductionJob", &submit).await;
+        assert_eq!(status, 200, "{body}");
+        jobs.push(body["JobId"].as_str().unwrap().to_owned());
+    }
+    let states = |server: &TestServer, jobs: Vec<String>| {
+        let store = server.embedded.store.clone();
+        async move {
+            let mut out = Vec::new();
+            for id in jobs {
+                let job = store.job(&iprod_core::JobId::parse(&id).unwrap()).await.unwrap().unwrap();
+                out.push(job.state.as_str().to_owned());
+            }
+            out
+        }
+    };
+    // THEN one runs and the other waits, though the default pipeline has room for ten
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let mut now = states(&server, jobs.clone()).await;
+    now.sort();
+    assert_eq!(now, ["Analysing", "Queuing"]);
+    // WHEN the running one is cancelled THEN the other starts
+    let running = if states(&server, vec![jobs[0].clone()]).await[0] == "Analysing" { 0 } else { 1 };
+    gamma.call(&server, "CancelIProductionJob", &[("JobId", &jobs[running])]).await;
+    let other = jobs[1 - running].clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while states(&server, vec![other.clone()]).await[0] != "Analysing" {
+        assert!(std::time::Instant::now() < deadline, "the waiting job never started");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    gamma.call(&server, "CancelIProductionJob", &[("JobId", &other)]).await;
     server.stop().await;
 }

@@ -23,11 +23,14 @@ pub struct TenantPolicy {
     pub buckets: Vec<String>,
     /// Submits a second, in bursts of as many; more are `Throttling.User`.
     pub submits_per_second: u32,
+    /// Its jobs running at once, across pipelines (0: no limit beyond the pipelines'); more wait
+    /// queued. Embedded mode only so far.
+    pub max_running: u32,
 }
 
 impl Default for TenantPolicy {
     fn default() -> Self {
-        Self { buckets: Vec::new(), submits_per_second: DEFAULT_SUBMITS_PER_SECOND }
+        Self { buckets: Vec::new(), submits_per_second: DEFAULT_SUBMITS_PER_SECOND, max_running: 0 }
     }
 }
 

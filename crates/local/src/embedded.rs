@@ -122,6 +122,8 @@ impl Embedded {
         // left (work directories, half-copied outputs) goes now.
         sweep_leftovers(root);
         let store = SqliteStore::open(&root.join("jobs.sqlite"), config.default_concurrency).await?;
+        let limits = config.tenants.iter().filter(|(_, p)| p.max_running > 0);
+        store.set_tenant_limits(limits.map(|(t, p)| (t.clone(), p.max_running)).collect()).await?;
         let objects = DirObjectStore::new(root.join("buckets"), config.buckets.iter().map(String::as_str))?;
         let queue = WakeQueue::default();
         let notifier = Arc::new(LocalNotifier::new(

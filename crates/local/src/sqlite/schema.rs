@@ -14,6 +14,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if version < 3 {
         conn.execute_batch(V3)?;
     }
+    if version < 4 {
+        conn.execute_batch(V4)?;
+    }
     Ok(())
 }
 
@@ -91,4 +94,11 @@ const V3: &str = "BEGIN;
         ALTER TABLE jobs ADD COLUMN tenant TEXT;
         CREATE INDEX jobs_tenant ON jobs(tenant, seq);
         PRAGMA user_version = 3;
+        COMMIT;";
+
+/// Version 4: tenants' running-job limits, which claims check in their transaction (written from
+/// the configuration at each start).
+const V4: &str = "BEGIN;
+        CREATE TABLE tenant_limits (tenant TEXT PRIMARY KEY, max_running INTEGER NOT NULL);
+        PRAGMA user_version = 4;
         COMMIT;";

@@ -64,6 +64,18 @@ fn running_in(conn: &Connection, pipeline_id: &str) -> Result<u32> {
     .map_err(db_error)
 }
 
+/// Whether the job's tenant already runs as many jobs as its limit allows.
+fn tenant_full(conn: &Connection, job: &Job) -> Result<bool> {
+    let Some(tenant) = &job.tenant else { return Ok(false) };
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tenant_limits l WHERE l.tenant = ?1
+         AND l.max_running <= (SELECT COUNT(*) FROM jobs r WHERE r.tenant = ?1 AND r.state = 'Analysing'))",
+        [tenant],
+        |r| r.get(0),
+    )
+    .map_err(db_error)
+}
+
 /// Marks `job` started in the database (the caller checked the pipeline has room).
 fn start_job(conn: &Connection, mut job: Job, now: Timestamp, lease: Duration) -> Result<Job> {
     job.start(now)?;
@@ -159,6 +171,23 @@ impl SqliteStore {
         if let Ok(mut cache) = self.pipeline_cache.write() {
             cache.remove(id.as_str());
         }
+    }
+
+    /// Replaces the tenants' running-job limits (from the configuration, at start).
+    pub async fn set_tenant_limits(&self, limits: Vec<(String, u32)>) -> Result<()> {
+        self.db
+            .write(move |conn| {
+                conn.execute("DELETE FROM tenant_limits", []).map_err(db_error)?;
+                for (tenant, max_running) in &limits {
+                    conn.execute(
+                        "INSERT INTO tenant_limits (tenant, max_running) VALUES (?1, ?2)",
+                        params![tenant, max_running],
+                    )
+                    .map_err(db_error)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Retention: removes jobs that finished before `before`, with their callback records, a
@@ -339,7 +368,8 @@ impl JobStore for SqliteStore {
                 if pipeline.state == PipelineState::Paused {
                     return Ok(Claim::PipelinePaused);
                 }
-                if running_in(conn, pipeline.id.as_str())? >= pipeline.concurrency {
+                if running_in(conn, pipeline.id.as_str())? >= pipeline.concurrency || tenant_full(conn, &job)?
+                {
                     return Ok(Claim::PipelineFull);
                 }
                 Ok(Claim::Started(Box::new(start_job(conn, job, now, lease)?)))
@@ -358,6 +388,8 @@ impl JobStore for SqliteStore {
                          WHERE j.state = 'Queuing' AND (j.not_before IS NULL OR j.not_before <= ?1)
                            AND p.state = 'Active'
                            AND p.concurrency > (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')
+                           AND (j.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_limits l WHERE l.tenant = j.tenant
+                                AND l.max_running <= (SELECT COUNT(*) FROM jobs r WHERE r.tenant = j.tenant AND r.state = 'Analysing')))
                          ORDER BY j.priority DESC, j.seq LIMIT 1",
                         [now.millis()],
                         |r| r.get(0),
