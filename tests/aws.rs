@@ -62,6 +62,7 @@ async fn world() -> World {
         max_pipelines: 3,
         retention_days: 30,
         max_job_secs: 600,
+        kms_key: None,
     };
     let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
     World {
@@ -355,6 +356,100 @@ async fn what_killed_invocations_left_in_scratch_is_cleared_before_the_next_job(
     assert!(!stale.exists(), "a killed attempt's scratch is cleared");
     assert_eq!(std::fs::read_dir(w._scratch.path()).unwrap().count(), 0);
     assert_eq!(w.job(answer["JobId"].as_str().unwrap()).await.state, JobState::Success);
+}
+
+/// `params` (Action first) with the old SDK's common parameters and its V2 signature.
+fn signed_v2(key: &str, secret: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let now = Timestamp::now().rfc3339();
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .copied()
+        .chain([
+            ("Version", "2014-06-18"),
+            ("AccessKeyId", key),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", nonce.as_str()),
+            ("Timestamp", now.as_str()),
+        ])
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let signature = iprod_api::signature::v2_signature(
+        secret,
+        &iprod_api::signature::v2_string_to_sign("POST", pairs.iter()),
+    );
+    pairs.push(("Signature".into(), signature));
+    pairs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_signatures_are_verified_with_keys_sealed_by_kms_and_tenants_kept_apart() {
+    use iprod_core::access::AccessKeys;
+    // GIVEN a deployment that verifies signatures, with two tenants' keys sealed by KMS
+    let w = world().await;
+    let kms_key = w.clients.kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+    let mut settings = w.stack.settings.clone();
+    settings.kms_key = Some(kms_key);
+    let stack = AwsStack::new(w.clients.clone(), settings).await.unwrap();
+    let keys = stack.access_keys().unwrap();
+    let (acme, acme_secret) = keys.add("acme").await.unwrap();
+    let (beta, beta_secret) = keys.add("beta").await.unwrap();
+    // THEN the table holds only ciphertext, and a nonce is accepted once
+    let raw = w
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(&stack.settings.table)
+        .key("Id", aws_sdk_dynamodb::types::AttributeValue::S(format!("accesskey#{acme}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let sealed = raw["Secret"].as_b().unwrap().as_ref().to_vec();
+    assert!(!sealed.windows(acme_secret.len()).any(|w| w == acme_secret.as_bytes()), "sealed");
+    assert_eq!(keys.key(&acme).await.unwrap().unwrap().secret, acme_secret);
+    let now = Timestamp::now().unix_seconds();
+    assert!(keys.first_use(&acme, "n-1", now).await.unwrap());
+    assert!(!keys.first_use(&acme, "n-1", now).await.unwrap(), "a nonce is used once");
+    // WHEN the SDK's requests reach the submit function
+    w.put("in/a.png", b"bytes".to_vec()).await;
+    let submit = iprod_submit::Submit::new(&stack, Vec::new());
+    let call = |pairs: Vec<(String, String)>| {
+        let submit = &submit;
+        let w = &w;
+        async move {
+            let params: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            w.api(submit, &params).await
+        }
+    };
+    let input = format!("oss://{}/in/a.png", w.bucket);
+    let output = format!("oss://{}/out/{{source}}.jpg", w.bucket);
+    let job = [
+        ("Action", "SubmitIProductionJob"),
+        ("FunctionName", "ImageH2V"),
+        ("Input", &input),
+        ("Output", &output),
+    ];
+    let (status, body) = call(signed_v2(&acme, &acme_secret, &job)).await;
+    assert_eq!(status, 200, "{body}");
+    let job_id = body["JobId"].as_str().unwrap().to_owned();
+    // THEN an unsigned or wrongly signed request is refused, and beta cannot see acme's job
+    let (status, body) = w.api(&submit, &job).await;
+    assert_eq!((status, body["Code"].as_str()), (400, Some("IncompleteSignature")), "{body}");
+    let (_, body) = call(signed_v2(&acme, "not-the-secret", &job)).await;
+    assert_eq!(body["Code"], "SignatureDoesNotMatch");
+    let query = [("Action", "QueryIProductionJob"), ("JobId", job_id.as_str())];
+    let (status, body) = call(signed_v2(&beta, &beta_secret, &query)).await;
+    assert_eq!((status, body["Code"].as_str()), (404, Some("NotFound.Job")), "{body}");
+    let (status, body) = call(signed_v2(&acme, &acme_secret, &query)).await;
+    assert_eq!((status, body["JobId"].as_str()), (200, Some(job_id.as_str())), "{body}");
+    let (_, listed) = call(signed_v2(&beta, &beta_secret, &[("Action", "ListIProductionJobs")])).await;
+    assert_eq!(listed["Jobs"], json!([]), "{listed}");
+    keys.set_enabled(&beta, false).await.unwrap();
+    let (_, body) = call(signed_v2(&beta, &beta_secret, &query)).await;
+    assert_eq!(body["Code"], "Forbidden.AccessKeyDisabled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

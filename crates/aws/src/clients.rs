@@ -31,6 +31,10 @@ pub struct AwsSettings {
     /// The longest one job may run on a `--worker` host (`IPROD_MAX_JOB_SECS`, default 6 hours);
     /// a Lambda's own deadline is shorter.
     pub max_job_secs: u64,
+    /// The KMS key sealing tenants' access-key secrets (`IPROD_KMS_KEY`). When set, the API
+    /// verifies the cloud SDKs' signatures with the keys in the table, and every request must be
+    /// signed: for a route without IAM authentication, which SDK clients can call.
+    pub kms_key: Option<String>,
 }
 
 impl AwsSettings {
@@ -61,6 +65,7 @@ impl AwsSettings {
         Ok(Self {
             max_pipelines: number("IPROD_MAX_PIPELINES", iprod_core::pipeline::DEFAULT_MAX_PIPELINES as u64)?
                 as usize,
+            kms_key: env("IPROD_KMS_KEY").filter(|v| !v.trim().is_empty()),
             max_job_secs: number("IPROD_MAX_JOB_SECS", DEFAULT_MAX_JOB_TIME.as_secs())?.max(1),
             retention_days: number("IPROD_RETENTION_DAYS", u64::from(DEFAULT_RETENTION_DAYS))?.min(36_500)
                 as u32,
@@ -88,6 +93,7 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl AwsClients {
@@ -106,6 +112,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             sqs: aws_sdk_sqs::Client::new(shared),
             sns: aws_sdk_sns::Client::new(shared),
+            kms: aws_sdk_kms::Client::new(shared),
         }
     }
 }

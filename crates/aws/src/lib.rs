@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod dynamo;
+pub mod keys;
 pub mod logging;
 pub mod notifier;
 pub mod objects;

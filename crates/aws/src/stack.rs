@@ -66,6 +66,17 @@ impl AwsStack {
         Worker::new(self.job_store(), self.job_queue(), objects, engine, settings)
     }
 
+    /// Tenants' access keys, when this deployment verifies signatures (`IPROD_KMS_KEY`).
+    pub fn access_keys(&self) -> Option<crate::keys::DynamoKeys> {
+        let key = self.settings.kms_key.clone()?;
+        Some(crate::keys::DynamoKeys::new(
+            self.clients.dynamodb.clone(),
+            self.clients.kms.clone(),
+            self.settings.table.clone(),
+            key,
+        ))
+    }
+
     pub fn notifier(&self) -> Result<AwsNotifier> {
         AwsNotifier::new(
             self.clients.sqs.clone(),

@@ -61,6 +61,21 @@ impl SubmitRates {
     }
 }
 
+/// Tenant names: what a person types and reads in lists.
+pub fn check_tenant(tenant: &str) -> Result<()> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_parameter(
+            "Tenant",
+            format!("tenant {tenant:?} must be 1-64 letters, digits, '-', '_' or '.'"),
+        ))
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Scope {
     #[default]

@@ -50,21 +50,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-/// Tenant names: what a person types and reads in lists.
-pub fn check_tenant(tenant: &str) -> Result<()> {
-    let ok = !tenant.is_empty()
-        && tenant.len() <= 64
-        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_parameter(
-            "Tenant",
-            format!("tenant {tenant:?} must be 1-64 letters, digits, '-', '_' or '.'"),
-        ))
-    }
-}
-
 impl KeyStore {
     /// Opens `keys.sqlite` under `data_root`; secrets are sealed with `key_file`.
     pub fn open(data_root: &Path, key_file: Option<&Path>) -> Result<Self> {
@@ -106,7 +91,7 @@ impl KeyStore {
 
     /// A new key for `tenant`: its id and secret (shown once).
     pub fn add(&self, tenant: &str) -> Result<(String, String)> {
-        check_tenant(tenant)?;
+        iprod_core::tenant::check_tenant(tenant)?;
         let id = format!("LTAI{}", &hex::encode(random_bytes::<16>())[..20]);
         let secret = hex::encode(random_bytes::<16>())[..30].to_owned();
         let nonce = random_bytes::<12>();

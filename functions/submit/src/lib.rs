@@ -34,13 +34,15 @@ impl Submit {
         // Submit only validates models and output formats: no ONNX session is ever opened here.
         let engine = Arc::new(Engine::new(EngineSettings::default()));
         let service = Arc::new(stack.service(engine));
-        // API Gateway has authenticated the caller (IAM): no bearer token on top, and the Host
-        // is the gateway's own name.
+        // Behind IAM, API Gateway has authenticated the caller: no bearer token on top, and the
+        // Host is the gateway's own name. With a KMS key configured, the cloud SDKs' signatures
+        // are verified here instead, with the tenants' keys from the table.
+        let keys = stack.access_keys().map(|k| Arc::new(k) as Arc<dyn iprod_core::access::AccessKeys>);
         let app = router(Arc::new(ApiState {
             service: service.clone(),
             api_token: None,
             allowed_hosts: None,
-            access_keys: None,
+            access_keys: keys,
         }));
         Self { service, rules, app }
     }

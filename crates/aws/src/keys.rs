@@ -1,0 +1,153 @@
+//! Tenants' access keys on AWS: items of the job table (`accesskey#ID`), each secret encrypted
+//! with a KMS key (the table holds only ciphertext; decrypting needs `kms:Decrypt` on that key),
+//! and used signature nonces as items that DynamoDB's TTL removes after the replay window. A
+//! nonce is recorded with a conditional put, so two Lambda instances cannot both accept it.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_kms::primitives::Blob;
+use iprod_core::access::{AccessKey, AccessKeys, MAX_SKEW_SECS};
+use iprod_core::{Error, Result, Timestamp};
+
+use crate::dynamo::schema::{EXPIRES, KEY};
+use crate::sdk_error::transient;
+
+pub struct DynamoKeys {
+    dynamodb: aws_sdk_dynamodb::Client,
+    kms: aws_sdk_kms::Client,
+    table: String,
+    /// The KMS key that seals the secrets (`IPROD_KMS_KEY`: id, ARN or alias).
+    kms_key: String,
+}
+
+fn key_item(id: &str) -> String {
+    format!("accesskey#{id}")
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+impl DynamoKeys {
+    pub fn new(
+        dynamodb: aws_sdk_dynamodb::Client,
+        kms: aws_sdk_kms::Client,
+        table: impl Into<String>,
+        kms_key: impl Into<String>,
+    ) -> Self {
+        Self { dynamodb, kms, table: table.into(), kms_key: kms_key.into() }
+    }
+
+    /// A new key for `tenant`: its id and secret (shown once).
+    pub async fn add(&self, tenant: &str) -> Result<(String, String)> {
+        iprod_core::tenant::check_tenant(tenant)?;
+        let id = format!("LTAI{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+        let secret = uuid::Uuid::new_v4().simple().to_string()[..30].to_owned();
+        let sealed = self
+            .kms
+            .encrypt()
+            .key_id(&self.kms_key)
+            .plaintext(Blob::new(secret.as_bytes()))
+            .send()
+            .await
+            .map_err(|e| transient("Keys", "sealing a secret with KMS", e))?
+            .ciphertext_blob
+            .ok_or_else(|| Error::internal("KMS returned no ciphertext"))?;
+        self.dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, s(key_item(&id)))
+            .item("Tenant", s(tenant))
+            .item("Secret", AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(sealed.into_inner())))
+            .item("Enabled", AttributeValue::Bool(true))
+            .item("CreateTime", s(Timestamp::now().rfc3339()))
+            .send()
+            .await
+            .map_err(|e| transient("Keys", "storing an access key", e))?;
+        Ok((id, secret))
+    }
+
+    /// Enables or disables a key; `NotFound.AccessKey` for an unknown id.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<()> {
+        let updated = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, s(key_item(id)))
+            .update_expression("SET Enabled = :e")
+            .condition_expression("attribute_exists(Id)")
+            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(Error::not_found("AccessKey", format!("no access key {id:?}")))
+            }
+            Err(e) => Err(transient("Keys", "updating an access key", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl AccessKeys for DynamoKeys {
+    /// On a deployment that verifies signatures, they are always required.
+    async fn any(&self) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn key(&self, id: &str) -> Result<Option<AccessKey>> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(key_item(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| transient("Keys", "reading an access key", e))?
+            .item;
+        let Some(item) = item else { return Ok(None) };
+        let sealed = match item.get("Secret") {
+            Some(AttributeValue::B(blob)) => blob.clone().into_inner(),
+            _ => return Err(Error::internal(format!("access key {id} has no sealed secret"))),
+        };
+        let opened = self
+            .kms
+            .decrypt()
+            .ciphertext_blob(Blob::new(sealed))
+            .send()
+            .await
+            .map_err(|e| transient("Keys", "opening a secret with KMS", e))?
+            .plaintext
+            .ok_or_else(|| Error::internal("KMS returned no plaintext"))?;
+        let secret = String::from_utf8(opened.into_inner())
+            .map_err(|_| Error::internal("a stored secret is not text"))?;
+        let tenant = match item.get("Tenant") {
+            Some(AttributeValue::S(t)) => t.clone(),
+            _ => return Err(Error::internal(format!("access key {id} names no tenant"))),
+        };
+        let enabled = matches!(item.get("Enabled"), Some(AttributeValue::Bool(true)));
+        Ok(Some(AccessKey { id: id.to_owned(), secret, tenant, enabled }))
+    }
+
+    async fn first_use(&self, id: &str, nonce: &str, now: i64) -> Result<bool> {
+        let put = self
+            .dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, s(format!("nonce#{id}#{nonce}")))
+            .item(EXPIRES, AttributeValue::N((now + 2 * MAX_SKEW_SECS).to_string()))
+            .condition_expression("attribute_not_exists(Id)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(transient("Keys", "recording a signature nonce", other)),
+            },
+        }
+    }
+}
