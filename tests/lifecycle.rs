@@ -22,6 +22,18 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
 /// The job's own webhook key, in the Standard Webhooks form.
 const JOB_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// A VideoClip job on `in/hang.mp4`, which the copy engine runs until it is stopped.
+async fn submit_hanging(server: &TestServer) -> String {
+    server.put_input("in/hang.mp4", b"v");
+    server
+        .submit(&[
+            ("FunctionName", "VideoClip"),
+            ("Input", "oss://media/in/hang.mp4"),
+            ("Output", "oss://media/out/{source}.mp4"),
+        ])
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_writes_its_outputs_and_announces_itself_once_per_target() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,14 +192,7 @@ async fn a_running_job_can_be_cancelled_and_its_worker_stops() {
     config.lease_secs = 3; // heartbeats every second
     let engine = Arc::new(CopyEngine::default());
     let server = TestServer::start(config, engine.clone()).await;
-    server.put_input("in/hang.mp4", b"v");
-    let id = server
-        .submit(&[
-            ("FunctionName", "VideoClip"),
-            ("Input", "oss://media/in/hang.mp4"),
-            ("Output", "oss://media/out/{source}.mp4"),
-        ])
-        .await;
+    let id = submit_hanging(&server).await;
     until("the job to start", || !engine.started.lock().unwrap().is_empty()).await;
     let (status, body) = server.call("CancelIProductionJob", &[("JobId", &id)]).await;
     assert_eq!(status, 200, "{body}");
@@ -249,14 +254,7 @@ async fn a_job_past_the_workers_time_limit_fails_with_a_code_and_is_not_retried(
     let engine = Arc::new(CopyEngine::default());
     let config = iprod_local::EmbeddedConfig { max_job_secs: 1, ..test_config(dir.path()) };
     let server = TestServer::start(config, engine.clone()).await;
-    server.put_input("in/hang.mp4", b"v");
-    let id = server
-        .submit(&[
-            ("FunctionName", "VideoClip"),
-            ("Input", "oss://media/in/hang.mp4"),
-            ("Output", "oss://media/out/{source}.mp4"),
-        ])
-        .await;
+    let id = submit_hanging(&server).await;
     // THEN it fails with InternalError.Timeout after one attempt, its scratch gone
     let job = server.wait_terminal(&id, Duration::from_secs(10)).await;
     assert_eq!(

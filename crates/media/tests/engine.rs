@@ -46,6 +46,18 @@ fn task(function: FunctionName, input: &Path, work: &Path, output: &str) -> Medi
     }
 }
 
+/// A one-second 160×120 test pattern, made by ffmpeg in `dir`.
+fn tiny_clip(dir: &Path) -> PathBuf {
+    let video = dir.join("clip.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    video
+}
+
 fn photo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media/grace_hopper.jpg")
 }
@@ -70,13 +82,7 @@ async fn hostile_inputs_fail_with_invalid_input_codes() {
     let truncated = dir.path().join("truncated.jpg");
     let bytes = std::fs::read(photo()).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-    let video = dir.path().join("clip.mp4");
-    let made = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let video = tiny_clip(dir.path());
 
     for (name, input, code) in [
         ("empty", &empty, "InvalidInput.Media"),
@@ -100,13 +106,7 @@ async fn an_input_over_the_job_memory_budget_is_refused_before_decoding() {
     let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/model-pack");
     let tight = Engine::new(EngineSettings { model_dir, job_memory_mb: 100, ..EngineSettings::default() });
     let dir = tempfile::tempdir().unwrap();
-    let video = dir.path().join("clip.mp4");
-    let made = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let video = tiny_clip(dir.path());
     // THEN a photo and a video are refused with what to change
     for (function, input) in [(FunctionName::ImageMatting, photo()), (FunctionName::VideoClip, video)] {
         let (code, message) = failure(&tight, function, &input).await;

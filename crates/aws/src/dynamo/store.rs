@@ -34,6 +34,14 @@ fn failed(reasons: &[Option<String>], index: usize) -> bool {
     reasons.get(index).is_some_and(|r| r.as_deref() == Some("ConditionalCheckFailed"))
 }
 
+/// The first `max` of `items` (queried one more than a page, to know whether another follows)
+/// and the next page's token: the last item's sort key.
+fn page_of(items: &[Item], max: usize) -> (&[Item], Option<String>) {
+    let page = &items[..items.len().min(max)];
+    let next = if items.len() > max { page.last().and_then(|item| get_s(item, "Created")) } else { None };
+    (page, next.map(str::to_owned))
+}
+
 fn conflict(job: &Job, expected: JobState) -> Error {
     Error::conflict(
         "JobState",
@@ -302,10 +310,7 @@ impl JobStore for DynamoStore {
                 wanted,
             )
             .await?;
-        let more = items.len() > query.max_results;
-        let page = &items[..items.len().min(query.max_results)];
-        let next_page_token =
-            if more { page.last().and_then(|item| get_s(item, "Created")).map(str::to_owned) } else { None };
+        let (page, next_page_token) = page_of(&items, query.max_results);
         let jobs = page.iter().map(decode_job).collect::<Result<_>>()?;
         Ok(JobPage { jobs, next_page_token })
     }
@@ -514,10 +519,7 @@ impl JobStore for DynamoStore {
                 wanted,
             )
             .await?;
-        let more = items.len() > query.max_results;
-        let page = &items[..items.len().min(query.max_results)];
-        let next_page_token =
-            if more { page.last().and_then(|item| get_s(item, "Created")).map(str::to_owned) } else { None };
+        let (page, next_page_token) = page_of(&items, query.max_results);
         let pipelines =
             page.iter().map(|item| decode_pipeline(item).map(|(p, _)| p)).collect::<Result<_>>()?;
         Ok(PipelinePage { pipelines, next_page_token })

@@ -39,6 +39,14 @@ fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
         .map_err(|e| Error::internal("a stored record could not be decoded").with_source(e))
 }
 
+/// The first `max` rows (queried one more than a page, to know whether another follows) and the
+/// next page's token: the last row's position.
+fn page_of(rows: &[(i64, String)], max: usize) -> (&[(i64, String)], Option<String>) {
+    let page = &rows[..rows.len().min(max)];
+    let next = if rows.len() > max { page.last().map(|(at, _)| at.to_string()) } else { None };
+    (page, next)
+}
+
 fn job_by_id(conn: &Connection, id: &str) -> Result<Option<Job>> {
     let body: Option<String> = conn
         .query_row("SELECT body FROM jobs WHERE id = ?1", [id], |r| r.get(0))
@@ -344,9 +352,7 @@ impl JobStore for SqliteStore {
                     .map_err(db_error)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(db_error)?;
-                let more = rows.len() > query.max_results;
-                let page = &rows[..rows.len().min(query.max_results)];
-                let next_page_token = if more { page.last().map(|(seq, _)| seq.to_string()) } else { None };
+                let (page, next_page_token) = page_of(&rows, query.max_results);
                 let jobs = page.iter().map(|(_, body)| from_json(body)).collect::<Result<_>>()?;
                 Ok(JobPage { jobs, next_page_token })
             })
@@ -565,9 +571,7 @@ impl JobStore for SqliteStore {
                     .map_err(db_error)?
                     .collect::<rusqlite::Result<_>>()
                     .map_err(db_error)?;
-                let more = rows.len() > query.max_results;
-                let page = &rows[..rows.len().min(query.max_results)];
-                let next_page_token = if more { page.last().map(|(row, _)| row.to_string()) } else { None };
+                let (page, next_page_token) = page_of(&rows, query.max_results);
                 let pipelines = page.iter().map(|(_, body)| from_json(body)).collect::<Result<_>>()?;
                 Ok(PipelinePage { pipelines, next_page_token })
             })
