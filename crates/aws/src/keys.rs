@@ -42,8 +42,7 @@ impl DynamoKeys {
     /// A new key for `tenant`: its id and secret (shown once).
     pub async fn add(&self, tenant: &str) -> Result<(String, String)> {
         iprod_core::tenant::check_tenant(tenant)?;
-        let id = format!("LTAI{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
-        let secret = uuid::Uuid::new_v4().simple().to_string()[..30].to_owned();
+        let (id, secret) = iprod_core::access::new_key();
         let sealed = self
             .kms
             .encrypt()

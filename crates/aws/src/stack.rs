@@ -23,8 +23,7 @@ pub struct AwsStack {
 impl AwsStack {
     /// Builds the adapters and makes sure the default pipeline exists.
     pub async fn new(clients: AwsClients, settings: AwsSettings) -> Result<Self> {
-        let retention = (settings.retention_days > 0)
-            .then(|| Duration::from_secs(u64::from(settings.retention_days) * 86_400));
+        let retention = iprod_local::retention::retention(settings.retention_days);
         let store = Arc::new(
             DynamoStore::new(clients.dynamodb.clone(), settings.table.clone()).with_retention(retention),
         );

@@ -13,6 +13,14 @@ use crate::error::Result;
 /// for twice that.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
 
+/// A new key's id and secret, in the cloud's form (`LTAI` + 20 characters; a 30-character
+/// secret), from the operating system's random source (v4 UUIDs: 122 random bits each).
+pub fn new_key() -> (String, String) {
+    let id = format!("LTAI{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+    let secret = uuid::Uuid::new_v4().simple().to_string()[..30].to_owned();
+    (id, secret)
+}
+
 /// An access key as the verifier needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKey {

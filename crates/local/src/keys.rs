@@ -35,6 +35,8 @@ pub struct KeyInfo {
 pub struct KeyStore {
     conn: Mutex<Connection>,
     key_file: PathBuf,
+    /// The sealing key once read: signed requests would otherwise read the file each time.
+    cipher: Mutex<Option<ChaCha20Poly1305>>,
     nonces: NonceMemory,
 }
 
@@ -59,7 +61,12 @@ impl KeyStore {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;").map_err(db_error)?;
         conn.execute_batch(SCHEMA).map_err(db_error)?;
         let key_file = key_file.map_or_else(|| data_root.join("keys.key"), Path::to_owned);
-        Ok(Self { conn: Mutex::new(conn), key_file, nonces: NonceMemory::default() })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            key_file,
+            cipher: Mutex::default(),
+            nonces: NonceMemory::default(),
+        })
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
@@ -68,6 +75,9 @@ impl KeyStore {
 
     /// The sealing key; created (0600) when `create` and missing.
     fn cipher(&self, create: bool) -> Result<ChaCha20Poly1305> {
+        if let Some(known) = self.cipher.lock().ok().and_then(|c| c.clone()) {
+            return Ok(known);
+        }
         let bytes = match std::fs::read(&self.key_file) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
@@ -86,14 +96,17 @@ impl KeyStore {
         if bytes.len() != 32 {
             return Err(Error::internal(format!("{} is not a 32-byte key file", self.key_file.display())));
         }
-        Ok(ChaCha20Poly1305::new(Key::from_slice(&bytes)))
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(&bytes));
+        if let Ok(mut cache) = self.cipher.lock() {
+            *cache = Some(cipher.clone());
+        }
+        Ok(cipher)
     }
 
     /// A new key for `tenant`: its id and secret (shown once).
     pub fn add(&self, tenant: &str) -> Result<(String, String)> {
         iprod_core::tenant::check_tenant(tenant)?;
-        let id = format!("LTAI{}", &hex::encode(random_bytes::<16>())[..20]);
-        let secret = hex::encode(random_bytes::<16>())[..30].to_owned();
+        let (id, secret) = iprod_core::access::new_key();
         let nonce = random_bytes::<12>();
         let sealed = self
             .cipher(true)?
@@ -215,9 +228,9 @@ mod tests {
         store.set_enabled(&id, false).unwrap();
         assert!(!store.key(&id).await.unwrap().unwrap().enabled);
         assert_eq!(store.list().unwrap()[0].tenant, "acme");
-        // Without the key file the secrets stay shut.
+        // Without the key file the secrets stay shut (for a process that has not read it yet).
         std::fs::remove_file(dir.path().join("keys.key")).unwrap();
-        assert!(store.key(&id).await.is_err());
+        assert!(KeyStore::open(dir.path(), None).unwrap().key(&id).await.is_err());
         store.delete(&id).unwrap();
         assert_eq!(store.delete(&id).unwrap_err().code(), "NotFound.AccessKey");
         assert_eq!(store.add("no spaces please").unwrap_err().code(), "InvalidParameter.Tenant");
