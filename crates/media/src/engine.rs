@@ -142,7 +142,7 @@ impl Engine {
                 clip::result(&segments, info.fps)
             }
             JobParams::VideoDelogo { logos } => {
-                use crate::video::delogo;
+                use crate::video::{EVEN, delogo, removal};
                 let detected = logos.is_empty();
                 let found = if detected {
                     let meter = Meter::default();
@@ -161,9 +161,14 @@ impl Engine {
                         (l, pixels)
                     })
                     .collect();
-                pass.run(&delogo::filter(&logos, &info), 18, |f| progress.report(30 + (f * 65.0) as u8))
-                    .await?;
-                delogo::result(&info, &logos, detected)
+                let meter = Meter::default();
+                let planning = removal::plan(ffmpeg, &task.input, &info, &logos, (timeout, &meter));
+                let removals = metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
+                let maps = removal::write_maps(&removals, &task.work_dir)?;
+                let graph = removal::graph(&logos, &removals, &info, EVEN);
+                let stills: Vec<PathBuf> = maps.into_iter().flatten().flat_map(|(g, o)| [g, o]).collect();
+                pass.run_graph(&stills, &graph, 18, |f| progress.report(45 + (f * 50.0) as u8)).await?;
+                delogo::result(&info, &logos, &removals, detected)
             }
             JobParams::VideoH2V { aspect, width } => {
                 use crate::video::h2v;

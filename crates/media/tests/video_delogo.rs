@@ -158,6 +158,17 @@ async fn found_and_removed(opacity: f64) {
             "opacity {opacity}, t={t}: inside the box, error {before:.1} -> {after:.1}, PSNR {psnr_before:.1} -> {psnr_after:.1} dB"
         );
         assert!(after < before && psnr_after > psnr_before, "t={t}: {after} vs {before}");
+        if opacity < 1.0 {
+            // Un-blended, the picture under the logo comes back: far closer than a fill.
+            assert!(psnr_after >= 24.0, "t={t}: {psnr_after:.1} dB");
+        }
+    }
+    if opacity < 1.0 {
+        assert_eq!(found["Method"], "unblend", "{found}");
+        let measured = found["Opacity"].as_f64().unwrap();
+        assert!((measured - opacity).abs() <= 0.1, "opacity {measured} for {opacity}");
+    } else {
+        assert_eq!(found["Method"], "delogo", "{found}");
     }
 }
 

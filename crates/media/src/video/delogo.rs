@@ -1,7 +1,7 @@
 //! VideoDelogo: the given boxes, or the overlays found on sparse analysis frames (static overlays
-//! and persistent overlay text, with the time ranges they are shown in), removed in one ffmpeg pass with its `delogo` filter
-//! (interpolation from the box's surroundings; `enable` limits it to the ranges), audio kept,
-//! H.264 MP4 with +faststart.
+//! and persistent overlay text, with the time ranges they are shown in), removed in one ffmpeg
+//! pass while they are shown: un-blended where their statistics allow (`removal`, `unblend`),
+//! filled by `delogo` otherwise; audio kept, H.264 MP4 with +faststart.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame}
 use super::info::VideoInfo;
 use super::logo_times::{LogoTemplate, shown};
 use super::meter::Meter;
+use super::removal::Removal;
 use super::static_logo::StaticOverlayFinder;
 use super::text_marks::{self, TextMark, TextSampler};
 use crate::onnx::OnnxRuntime;
@@ -22,7 +23,7 @@ use crate::onnx::OnnxRuntime;
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
 const ANALYSIS: AnalysisSpec =
-    AnalysisSpec { width: 480, fps: Some(2.0), pixels: Pixels::Gray, decode: Decode::Full };
+    AnalysisSpec { width: 480, fps: Some(2.0), pixels: Pixels::Gray, decode: Decode::References };
 
 /// When a found logo is on screen is asked of this many frames a second (a second pass, only
 /// when something was found): the ranges' ends are this precise.
@@ -156,42 +157,35 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
     (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
 }
 
-/// The filter that removes every box while it is shown (a pass-through when there is none).
-/// `enable` sees times from 0, whatever the file's first timestamp: the ffmpeg command line
-/// shifts the input to start there.
-pub fn filter(logos: &[(Logo, PixelBox)], info: &VideoInfo) -> String {
-    if logos.is_empty() {
-        return "null".to_owned();
-    }
-    logos
-        .iter()
-        .map(|(logo, (x, y, w, h))| {
-            let throughout = logo.shown.first().is_some_and(|r| r.0 <= 0.0 && r.1 >= info.duration);
-            if throughout {
-                format!("delogo=x={x}:y={y}:w={w}:h={h}")
-            } else {
-                let when: Vec<String> =
-                    logo.shown.iter().map(|(a, b)| format!("between(t,{a:.3},{b:.3})")).collect();
-                format!("delogo=x={x}:y={y}:w={w}:h={h}:enable='{}'", when.join("+"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], detected: bool) -> Value {
+/// The job's `Result`: each logo's box, when it is shown, and how it was removed (`Method`:
+/// `unblend` with the overlay's measured `Opacity`, or `delogo` with the `Reason` it was not
+/// un-blended).
+pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], removals: &[Removal], detected: bool) -> Value {
     let round2 = |t: f64| (t * 100.0).round() / 100.0;
     let logos: Vec<Value> = logos
         .iter()
-        .map(|(logo, (x, y, w, h))| {
+        .zip(removals)
+        .map(|((logo, (x, y, w, h)), removal)| {
             let l = &logo.area;
             let shown: Vec<Value> = logo.shown.iter().map(|(a, b)| json!([round2(*a), round2(*b)])).collect();
-            json!({
+            let mut entry = json!({
                 "Box": [round4(l.x), round4(l.y), round4(l.width), round4(l.height)],
                 "X": x, "Y": y, "Width": w, "Height": h,
                 "Shown": shown,
-                "Source": if detected { "detected" } else { "given" }
-            })
+                "Source": if detected { "detected" } else { "given" },
+                "Removed": true,
+            });
+            match removal {
+                Removal::Unblend(maps) => {
+                    entry["Method"] = json!("unblend");
+                    entry["Opacity"] = json!(round2(f64::from(maps.opacity)));
+                }
+                Removal::Fill(why) => {
+                    entry["Method"] = json!("delogo");
+                    entry["Reason"] = json!(why.reason());
+                }
+            }
+            entry
         })
         .collect();
     json!({"Logos": logos, "Width": info.width, "Height": info.height, "Duration": round4(info.duration)})
@@ -215,23 +209,28 @@ mod tests {
 
     #[test]
     fn a_logo_shown_for_part_of_the_video_is_removed_only_then() {
+        use super::super::removal::{enable, graph};
+        use super::super::unblend::NotBlended;
         let area = LogoBox { x: 0.8, y: 0.0, width: 0.1, height: 0.1 };
         let info =
             VideoInfo { width: 640, height: 360, fps: 25.0, duration: 10.0, has_audio: false, start: 0.0 };
         let always = (Logo::whole(area, 10.0), (512, 1, 64, 36));
         let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, (8, 8, 32, 16));
-        assert_eq!(filter(std::slice::from_ref(&always), &info), "delogo=x=512:y=1:w=64:h=36");
+        let fill = Removal::Fill(NotBlended::Opaque);
         assert_eq!(
-            filter(&[always, sometimes.clone()], &info),
-            "delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
-             enable='between(t,2.800,8.200)+between(t,9.000,10.000)'"
+            graph(std::slice::from_ref(&always), std::slice::from_ref(&fill), &info, "null"),
+            "[0:v:0]delogo=x=512:y=1:w=64:h=36,null[out]"
+        );
+        assert_eq!(
+            graph(&[always, sometimes.clone()], &[fill.clone(), fill.clone()], &info, "null"),
+            "[0:v:0]delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
+             enable='between(t,2.800,8.200)+between(t,9.000,10.000)',null[out]"
         );
         // A file whose first timestamp is 1.5 s: ffmpeg's filters still count from 0.
         let late = VideoInfo { start: 1.5, ..info };
-        assert!(
-            filter(std::slice::from_ref(&sometimes), &late)
-                .ends_with("enable='between(t,2.800,8.200)+between(t,9.000,10.000)'")
-        );
-        assert_eq!(result(&info, &[sometimes], true)["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
+        assert_eq!(enable(&sometimes.0, &late).unwrap(), "between(t,2.800,8.200)+between(t,9.000,10.000)");
+        let result = result(&info, &[sometimes], &[fill], true);
+        assert_eq!(result["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
+        assert_eq!(result["Logos"][0]["Method"], "delogo");
     }
 }

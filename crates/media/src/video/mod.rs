@@ -9,13 +9,15 @@ pub mod h2v;
 pub mod info;
 pub mod logo_times;
 pub mod meter;
+pub mod removal;
 pub mod sampling;
 pub mod shots;
 pub mod static_logo;
 pub mod subject_track;
 pub mod text_marks;
+pub mod unblend;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use iprod_core::{Error, Result};
@@ -40,11 +42,36 @@ pub struct Render<'a> {
 impl Render<'_> {
     /// Runs the pass; `on_progress` gets the fraction (0..1) of the video written so far, from
     /// ffmpeg's `-progress` reports.
-    pub async fn run(&self, filter: &str, crf: u8, mut on_progress: impl FnMut(f64)) -> Result<()> {
-        let mut process = Process::new(self.ffmpeg, self.timeout)
+    pub async fn run(&self, filter: &str, crf: u8, on_progress: impl FnMut(f64)) -> Result<()> {
+        let process =
+            self.start().args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")]);
+        self.finish(process, crf, on_progress).await
+    }
+
+    /// Like [`Render::run`] through a filter graph from `[0:v:0]` to `[out]`, with `stills` as
+    /// inputs 1, 2, … (our own one-frame YUV4MPEG2 files, e.g. per-pixel maps).
+    pub async fn run_graph(
+        &self,
+        stills: &[PathBuf],
+        graph: &str,
+        crf: u8,
+        on_progress: impl FnMut(f64),
+    ) -> Result<()> {
+        let mut process = self.start();
+        for still in stills {
+            process = process.args(["-f", "yuv4mpegpipe", "-i"]).arg(still);
+        }
+        let process = process.args(["-filter_complex", graph, "-map", "[out]", "-map", "0:a?"]);
+        self.finish(process, crf, on_progress).await
+    }
+
+    fn start(&self) -> Process {
+        Process::new(self.ffmpeg, self.timeout)
             .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
             .input(self.input)
-            .args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")]);
+    }
+
+    async fn finish(&self, mut process: Process, crf: u8, mut on_progress: impl FnMut(f64)) -> Result<()> {
         process = match (self.info.has_audio, self.audio_codec) {
             (false, _) => process,
             (true, Some("aac" | "mp3")) => process.args(["-c:a", "copy"]),

@@ -1,0 +1,241 @@
+//! How each logo of a VideoDelogo job is removed: un-blended where its temporal statistics
+//! show a semi-transparent overlay over a moving picture (`unblend`), filled by ffmpeg's
+//! `delogo` otherwise. One decode gathers the statistics of every box at once; the render is one
+//! ffmpeg filter graph.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use iprod_core::{Error, Result};
+
+use super::delogo::{Logo, PixelBox};
+use super::info::VideoInfo;
+use super::meter::Meter;
+use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
+use crate::process::{Process, ProcessError};
+
+/// The statistics need many frames, not every frame: consecutive frames say nearly the same.
+const STATS_FPS: f64 = 10.0;
+
+/// What the render does to one logo.
+#[derive(Debug, Clone)]
+pub enum Removal {
+    Unblend(Box<Unblend>),
+    Fill(NotBlended),
+}
+
+/// Decides, for each logo, between un-blending and `delogo`: one decode of the boxes' regions
+/// at full resolution (cropped and stacked by ffmpeg), statistics over the frames that show each.
+pub async fn plan(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    logos: &[(Logo, PixelBox)],
+    (timeout, meter): (Duration, &Meter),
+) -> Result<Vec<Removal>> {
+    if logos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let regions: Vec<Region> =
+        logos.iter().map(|(_, pixels)| Region::around(*pixels, info.width & !1, info.height & !1)).collect();
+    let mut stats: Vec<RegionStats> = regions.iter().copied().map(RegionStats::new).collect();
+    let width = regions.iter().map(|r| r.width).max().unwrap_or(2);
+    let height: u32 = regions.iter().map(|r| r.height).sum();
+    let rate = info.fps.min(STATS_FPS);
+    let frame_bytes = (width * height) as usize * 3 / 2;
+    // Only the frames others refer to are decoded (exact, and ~20 % cheaper): the statistics
+    // take a few a second.
+    let process = Process::new(ffmpeg, timeout)
+        .args(["-nostdin", "-v", "error", "-skip_frame", "noref"])
+        .input(input)
+        .args(["-an", "-sn", "-filter_complex", &stack_graph(&regions, width, rate)])
+        .args(["-map", "[stack]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]);
+    meter.expect(info.duration);
+    let mut index = 0usize;
+    let mut region_frame = Vec::new();
+    process
+        .stream(frame_bytes, |frame| {
+            if crate::blocking::stopped() {
+                return false;
+            }
+            let time = index as f64 / rate;
+            index += 1;
+            let mut top = 0;
+            for ((logo, _), stats) in logos.iter().zip(&mut stats) {
+                let r = stats.region;
+                if logo.shown.iter().any(|(a, b)| surely_shown(time, (*a, *b), info.duration)) {
+                    crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
+                    stats.push(&region_frame);
+                }
+                top += r.height;
+            }
+            meter.advance(1.0 / rate);
+            true
+        })
+        .await
+        .map_err(|e| match e {
+            ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
+            other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
+        })?;
+    crate::blocking::checkpoint()?;
+    let estimating = move || stats.iter().map(unblend::estimate).collect::<Vec<_>>();
+    let estimates = crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?;
+    Ok(estimates
+        .into_iter()
+        .map(|e| match e {
+            Ok(maps) => Removal::Unblend(Box::new(maps)),
+            Err(why) => Removal::Fill(why),
+        })
+        .collect())
+}
+
+/// Whether `time` is inside `range` by more than the precision of its ends: the ranges reach a
+/// sampling step past what was seen, and a few frames without the overlay among those with it
+/// would add the picture's whole contrast to the overlay's spread.
+fn surely_shown(time: f64, (a, b): (f64, f64), duration: f64) -> bool {
+    const MARGIN: f64 = 0.3;
+    let from = if a <= 0.0 { a } else { a + MARGIN };
+    let to = if b >= duration { b } else { b - MARGIN };
+    time >= from && time <= to
+}
+
+/// The regions cropped at full resolution, padded to one width and stacked top to bottom.
+fn stack_graph(regions: &[Region], width: u32, rate: f64) -> String {
+    let mut graph = format!("[0:v:0]fps={rate},format=yuv420p,split={}", regions.len());
+    graph.extend((0..regions.len()).map(|i| format!("[s{i}]")));
+    for (i, r) in regions.iter().enumerate() {
+        graph.push_str(&format!(
+            ";[s{i}]crop={}:{}:{}:{}:exact=1,pad={width}:ih:0:0[r{i}]",
+            r.width, r.height, r.x, r.y
+        ));
+    }
+    if regions.len() == 1 {
+        graph.push_str(";[r0]null[stack]");
+    } else {
+        graph.push(';');
+        graph.extend((0..regions.len()).map(|i| format!("[r{i}]")));
+        graph.push_str(&format!("vstack=inputs={}[stack]", regions.len()));
+    }
+    graph
+}
+
+/// One region's 4:2:0 frame out of the stacked frame (`top`: its first row).
+fn crop_stacked(frame: &[u8], (width, height): (u32, u32), (top, w, h): (u32, u32, u32), out: &mut Vec<u8>) {
+    out.clear();
+    let (fw, top, w, h) = (width as usize, top as usize, w as usize, h as usize);
+    for y in top..top + h {
+        out.extend_from_slice(&frame[y * fw..y * fw + w]);
+    }
+    let luma = fw * height as usize;
+    let (cw, chroma_plane) = (fw / 2, fw / 2 * height as usize / 2);
+    for plane in 0..2 {
+        let base = luma + plane * chroma_plane;
+        for y in top / 2..(top + h) / 2 {
+            out.extend_from_slice(&frame[base + y * cw..base + y * cw + w / 2]);
+        }
+    }
+}
+
+/// The maps of each un-blended logo written beside the job's work, as the render's extra
+/// inputs: (gain, offset) per logo, `None` for a filled one.
+pub fn write_maps(removals: &[Removal], work: &Path) -> Result<Vec<Option<(PathBuf, PathBuf)>>> {
+    removals
+        .iter()
+        .enumerate()
+        .map(|(i, removal)| {
+            let Removal::Unblend(maps) = removal else { return Ok(None) };
+            let (gain, offset) =
+                (work.join(format!("unblend-{i}-gain.y4m")), work.join(format!("unblend-{i}-offset.y4m")));
+            let r = maps.region;
+            unblend::write_y4m(&gain, r.width, r.height, &maps.gain)
+                .and_then(|()| unblend::write_y4m(&offset, r.width, r.height, &maps.offset))
+                .map_err(|e| Error::internal(format!("writing the un-blending maps failed: {e}")))?;
+            Ok(Some((gain, offset)))
+        })
+        .collect()
+}
+
+/// ffmpeg's `enable` expression for `shown` (`None`: always).
+pub fn enable(logo: &Logo, info: &VideoInfo) -> Option<String> {
+    let throughout = logo.shown.first().is_some_and(|r| r.0 <= 0.0 && r.1 >= info.duration);
+    (!throughout).then(|| {
+        let when: Vec<String> = logo.shown.iter().map(|(a, b)| format!("between(t,{a:.3},{b:.3})")).collect();
+        when.join("+")
+    })
+}
+
+/// The render's filter graph from `[0:v:0]` to `[out]`: each un-blended logo's region cropped,
+/// `(O − offset) · 255 / gain` by two `blend`s with the maps (inputs 1, 2, … in pairs, one frame
+/// each, repeated), laid back while the logo is shown; then `delogo` for the filled ones.
+pub fn graph(logos: &[(Logo, PixelBox)], removals: &[Removal], info: &VideoInfo, last: &str) -> String {
+    let mut graph = String::new();
+    let mut current = "0:v:0".to_owned();
+    if removals.iter().any(|r| matches!(r, Removal::Unblend(_))) {
+        // The maps are 8-bit 4:2:0 (limited range, as measured): the picture is made the same,
+        // so `blend` does not convert the maps instead.
+        graph.push_str("[0:v:0]format=yuv420p[yuv];");
+        current = "yuv".to_owned();
+    }
+    let mut input = 1;
+    let mut fills = Vec::new();
+    for (i, ((logo, pixels), removal)) in logos.iter().zip(removals).enumerate() {
+        match removal {
+            Removal::Unblend(maps) => {
+                let r = maps.region;
+                let timing = enable(logo, info).map(|e| format!(":enable='{e}'")).unwrap_or_default();
+                graph.push_str(&format!(
+                    "[{current}]split[m{i}][c{i}];[c{i}]crop={w}:{h}:{x}:{y}:exact=1[r{i}];\
+                     [r{i}][{offset}:v]blend=all_expr='A-B'[d{i}];\
+                     [d{i}][{gain}:v]blend=all_expr='A*255/B+0.5'[u{i}];\
+                     [m{i}][u{i}]overlay={x}:{y}{timing}[v{i}];",
+                    w = r.width,
+                    h = r.height,
+                    x = r.x,
+                    y = r.y,
+                    offset = input + 1,
+                    gain = input,
+                ));
+                input += 2;
+                current = format!("v{i}");
+            }
+            Removal::Fill(_) => fills.push((logo, *pixels)),
+        }
+    }
+    let mut chain: Vec<String> = fills
+        .iter()
+        .map(|(logo, (x, y, w, h))| {
+            let timing = enable(logo, info).map(|e| format!(":enable='{e}'")).unwrap_or_default();
+            format!("delogo=x={x}:y={y}:w={w}:h={h}{timing}")
+        })
+        .collect();
+    chain.push(last.to_owned());
+    graph.push_str(&format!("[{current}]{}[out]", chain.join(",")));
+    graph
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_stacked_and_cut_back_out() {
+        // Two regions, 4×2 and 2×2, stacked into a 4-wide frame of 4 rows.
+        let regions = [
+            Region { x: 0, y: 0, width: 4, height: 2, inner: (0, 0, 4, 2) },
+            Region { x: 8, y: 8, width: 2, height: 2, inner: (0, 0, 2, 2) },
+        ];
+        assert_eq!(
+            stack_graph(&regions, 4, 10.0),
+            "[0:v:0]fps=10,format=yuv420p,split=2[s0][s1];[s0]crop=4:2:0:0:exact=1,pad=4:ih:0:0[r0];\
+             [s1]crop=2:2:8:8:exact=1,pad=4:ih:0:0[r1];[r0][r1]vstack=inputs=2[stack]"
+        );
+        // Luma 4×4 = 0..16, then U 2×2 = 100.., V 2×2 = 200..
+        let mut frame: Vec<u8> = (0..16).collect();
+        frame.extend([100, 101, 102, 103, 200, 201, 202, 203]);
+        let mut out = Vec::new();
+        crop_stacked(&frame, (4, 4), (2, 2, 2), &mut out);
+        assert_eq!(out, vec![8, 9, 12, 13, 102, 202]);
+        crop_stacked(&frame, (4, 4), (0, 4, 2), &mut out);
+        assert_eq!(out, vec![0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 200, 201]);
+    }
+}
