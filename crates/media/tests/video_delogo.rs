@@ -260,3 +260,18 @@ async fn given_boxes_keep_duration_and_audio() {
         probe["streams"].as_array().unwrap().iter().map(|s| s["codec_name"].as_str().unwrap()).collect();
     assert!(codecs.contains(&"h264") && codecs.contains(&"aac"), "{codecs:?}");
 }
+
+#[tokio::test]
+async fn a_box_over_most_of_the_frame_is_reported_not_smeared() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = delogo(&bikes(), dir.path(), r#"{"Logo":[[0.05,0.05,0.9,0.9]]}"#, &Recorder::default()).await;
+    let logo = &out.result["Logos"][0];
+    assert_eq!(logo["Removed"], false, "{logo}");
+    let reason = logo["Reason"].as_str().unwrap();
+    assert!(reason.contains("81 % of the frame"), "{reason}");
+    // The picture is left as it was: only the re-encode's loss.
+    let source = frame_at(&bikes(), "4.0", dir.path(), "source.png");
+    let result = frame_at(&out.files[0], "4.0", dir.path(), "result.png");
+    let psnr = psnr_in(&result, &source, (64, 27, 512, 218));
+    assert!(psnr >= 35.0, "{psnr:.1} dB");
+}

@@ -159,7 +159,7 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 
 /// The job's `Result`: each logo's box, when it is shown, and how it was removed (`Method`:
 /// `unblend` with the overlay's measured `Opacity`, or `delogo` with the `Reason` it was not
-/// un-blended).
+/// un-blended). A box too large to fill and not un-blended is `"Removed": false` with the reason.
 pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], removals: &[Removal], detected: bool) -> Value {
     let round2 = |t: f64| (t * 100.0).round() / 100.0;
     let logos: Vec<Value> = logos
@@ -183,6 +183,10 @@ pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], removals: &[Removal]
                 Removal::Fill(why) => {
                     entry["Method"] = json!("delogo");
                     entry["Reason"] = json!(why.reason());
+                }
+                Removal::Left(..) => {
+                    entry["Removed"] = json!(false);
+                    entry["Reason"] = json!(removal.left_because());
                 }
             }
             entry

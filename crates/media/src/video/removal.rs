@@ -17,11 +17,30 @@ use crate::process::{Process, ProcessError};
 /// The statistics need many frames, not every frame: consecutive frames say nearly the same.
 const STATS_FPS: f64 = 10.0;
 
+/// The largest share of the frame `delogo` fills: beyond it the interpolation from the box's
+/// edges is a smear, not a picture (as ImageDelogo's limit).
+const MAX_FILL_SHARE: f64 = 0.2;
+
 /// What the render does to one logo.
 #[derive(Debug, Clone)]
 pub enum Removal {
     Unblend(Box<Unblend>),
     Fill(NotBlended),
+    /// Not un-blended, and too large to fill: left as it is (the share of the frame it covers).
+    Left(NotBlended, f64),
+}
+
+impl Removal {
+    /// Why the logo is left in the video, if it is.
+    pub fn left_because(&self) -> Option<String> {
+        let Removal::Left(why, share) = self else { return None };
+        Some(format!(
+            "the box covers {:.0} % of the frame (at most {:.0} % can be filled plausibly) and {}: left as it is",
+            share * 100.0,
+            MAX_FILL_SHARE * 100.0,
+            why.reason()
+        ))
+    }
 }
 
 /// Decides, for each logo, between un-blending and `delogo`: one decode of the boxes' regions
@@ -80,11 +99,16 @@ pub async fn plan(
     crate::blocking::checkpoint()?;
     let estimating = move || stats.iter().map(unblend::estimate).collect::<Vec<_>>();
     let estimates = crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?;
+    let frame = f64::from(info.width) * f64::from(info.height);
     Ok(estimates
         .into_iter()
-        .map(|e| match e {
+        .zip(logos)
+        .map(|(e, (_, (_, _, w, h)))| match e {
             Ok(maps) => Removal::Unblend(Box::new(maps)),
-            Err(why) => Removal::Fill(why),
+            Err(why) => {
+                let share = f64::from(w * h) / frame.max(1.0);
+                if share > MAX_FILL_SHARE { Removal::Left(why, share) } else { Removal::Fill(why) }
+            }
         })
         .collect())
 }
@@ -199,6 +223,7 @@ pub fn graph(logos: &[(Logo, PixelBox)], removals: &[Removal], info: &VideoInfo,
                 current = format!("v{i}");
             }
             Removal::Fill(_) => fills.push((logo, *pixels)),
+            Removal::Left(..) => {}
         }
     }
     let mut chain: Vec<String> = fills

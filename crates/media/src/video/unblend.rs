@@ -35,6 +35,13 @@ const MAX_OPAQUE: f32 = 0.2;
 /// The median spread (grey levels) of the surroundings below which the picture is too still
 /// to show the overlay's opacity.
 const MIN_SPREAD: f32 = 6.0;
+/// How far (grey levels) an overlay's pixel must move the mean from the picture's around it.
+const MEAN_SHIFT: f32 = 6.0;
+/// The share of a connected part's pixels that must move the mean for it to be an overlay.
+const SHIFTED_SHARE: f32 = 0.25;
+/// An overlay fainter than this (median opacity) is not told apart from the picture's own
+/// changes of spread; it is left to `delogo`.
+const MIN_OPACITY: f32 = 0.12;
 /// Frames needed for steady spreads.
 const MIN_FRAMES: usize = 20;
 
@@ -172,7 +179,22 @@ pub fn estimate(stats: &RegionStats) -> Result<Unblend, NotBlended> {
         return Err(NotBlended::StillPicture);
     }
     let log_spread: Vec<f32> = spread.iter().map(|s| s.max(0.5).ln()).collect();
-    let a: Vec<f32> = outline_integral(&log_spread, &border, w, h).iter().map(|g| g.exp().min(1.0)).collect();
+    let steps: Vec<f32> =
+        outline_integral(&log_spread, &border, w, h).iter().map(|g| g.exp().min(1.0)).collect();
+    // A step in the spread alone is also where a still part of the scene meets a moving one.
+    // An overlay shifts the mean as well (by α·(C − μ_I)), if not in every part (a red bar
+    // over a red-brown picture does not): a connected part whose mean is mostly the picture's
+    // own is left alone.
+    let clean: Vec<f32> = steps.iter().map(|v| if *v >= CLEAN { 1.0 } else { 0.0 }).collect();
+    let around_mean = fill_in(&mean, &clean, w, h);
+    let shifted: Vec<bool> = (0..w * h).map(|i| (mean[i] - around_mean[i]).abs() >= MEAN_SHIFT).collect();
+    let mut a = steps;
+    for part in parts(&a.iter().map(|v| *v < CLEAN).collect::<Vec<_>>(), w, h) {
+        let moved = part.iter().filter(|i| shifted[**i]).count();
+        if (moved as f32) < SHIFTED_SHARE * part.len() as f32 {
+            part.into_iter().for_each(|i| a[i] = 1.0);
+        }
+    }
     let (ix, iy, iw, ih) = region.inner;
     let in_box = |i: usize| {
         let (x, y) = ((i % w) as u32, (i / w) as u32);
@@ -189,6 +211,9 @@ pub fn estimate(stats: &RegionStats) -> Result<Unblend, NotBlended> {
     }
     let pixels = overlay.len();
     let opacity = 1.0 - median(&mut overlay);
+    if opacity < MIN_OPACITY {
+        return Err(NotBlended::NoOverlaySeen);
+    }
 
     // The picture's mean under the overlay, from the clean pixels around and between its parts.
     let clean: Vec<f32> = a.iter().map(|v| if *v >= CLEAN { 1.0 } else { 0.0 }).collect();
@@ -340,6 +365,36 @@ fn fill_in(values: &[f32], weight: &[f32], w: usize, h: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The 4-connected parts of `mask`, each as its pixels' indices.
+fn parts(mask: &[bool], w: usize, h: usize) -> Vec<Vec<usize>> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    for start in 0..w * h {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let (mut part, mut next) = (Vec::new(), vec![start]);
+        while let Some(p) = next.pop() {
+            part.push(p);
+            let (x, y) = (p % w, p / w);
+            for (q, ok) in [
+                (p.wrapping_sub(1), x > 0),
+                (p + 1, x + 1 < w),
+                (p.wrapping_sub(w), y > 0),
+                (p + w, y + 1 < h),
+            ] {
+                if ok && mask[q] && !seen[q] {
+                    seen[q] = true;
+                    next.push(q);
+                }
+            }
+        }
+        out.push(part);
+    }
+    out
+}
+
 fn median(values: &mut [f32]) -> f32 {
     if values.is_empty() {
         return 0.0;
@@ -456,6 +511,33 @@ mod tests {
         assert_eq!(estimate(&stats(Some(1.0), false).0).unwrap_err(), NotBlended::Opaque);
         assert_eq!(estimate(&stats(Some(0.5), true).0).unwrap_err(), NotBlended::StillPicture);
         assert_eq!(estimate(&stats(None, false).0).unwrap_err(), NotBlended::NoOverlaySeen);
+    }
+
+    #[test]
+    fn where_a_still_part_of_the_scene_meets_a_moving_one_it_is_not_un_blended() {
+        // No overlay: a wall (still, its own texture) beside moving footage, the edge inside the
+        // box. The spread steps there as an overlay's outline would; the mean does not.
+        let region = Region { x: 0, y: 0, width: 64, height: 40, inner: (16, 10, 28, 18) };
+        let mut stats = RegionStats::new(region);
+        let mut noise = Noise(11);
+        for t in 0..120 {
+            let mut yuv: Vec<u8> = (0..64 * 40)
+                .map(|i| {
+                    let (x, y) = ((i % 64) as f32, (i / 64) as f32);
+                    let v = if x < 30.0 {
+                        100.0 + 20.0 * (x * 0.3).sin() * (y * 0.2).cos() + 2.0 * (noise.next() - 0.5)
+                    } else {
+                        110.0 + 50.0 * ((x + t as f32 * 3.7) * 0.21).sin() * (y * 0.17).cos()
+                    };
+                    v.round().clamp(0.0, 255.0) as u8
+                })
+                .collect();
+            yuv.extend(std::iter::repeat_n(128u8, 64 * 40 / 2));
+            stats.push(&yuv);
+        }
+        // Not un-blended (the wall, still and textured, is as opaque as a logo would be: the
+        // fill decides, as before un-blending existed).
+        assert!(estimate(&stats).is_err());
     }
 
     #[test]
