@@ -96,9 +96,27 @@ impl World {
         )
     }
 
-    /// Calls the API through the submit handler as API Gateway would (HTTP API, payload 2.0).
+    /// Calls the API through the submit handler as API Gateway would (HTTP API, payload 2.0,
+    /// IAM-authenticated).
     async fn api(&self, submit: &iprod_submit::Submit, params: &[(&str, &str)]) -> (u16, Value) {
+        self.call_api(submit, params, true).await
+    }
+
+    /// Calls it as the template's SdkAccess API would: no IAM authorizer in front.
+    async fn sdk_api(&self, submit: &iprod_submit::Submit, params: &[(&str, &str)]) -> (u16, Value) {
+        self.call_api(submit, params, false).await
+    }
+
+    async fn call_api(
+        &self,
+        submit: &iprod_submit::Submit,
+        params: &[(&str, &str)],
+        iam: bool,
+    ) -> (u16, Value) {
         let mut event = fixture("submit-http.json");
+        if !iam {
+            event["requestContext"].as_object_mut().unwrap().remove("authorizer");
+        }
         let mut body = url_encode(&[("Action", params[0].1)]);
         for (k, v) in &params[1..] {
             body.push('&');
@@ -421,7 +439,7 @@ async fn sdk_signatures_are_verified_with_keys_sealed_by_kms_and_tenants_kept_ap
         let w = &w;
         async move {
             let params: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            w.api(submit, &params).await
+            w.sdk_api(submit, &params).await
         }
     };
     let input = format!("oss://{}/in/a.png", w.bucket);
@@ -436,8 +454,12 @@ async fn sdk_signatures_are_verified_with_keys_sealed_by_kms_and_tenants_kept_ap
     assert_eq!(status, 200, "{body}");
     let job_id = body["JobId"].as_str().unwrap().to_owned();
     // THEN an unsigned or wrongly signed request is refused, and beta cannot see acme's job
-    let (status, body) = w.api(&submit, &job).await;
+    let (status, body) = w.sdk_api(&submit, &job).await;
     assert_eq!((status, body["Code"].as_str()), (400, Some("IncompleteSignature")), "{body}");
+    // while the IAM-authenticated API is the operator's: unsigned, and it sees every tenant
+    let (status, body) =
+        w.api(&submit, &[("Action", "QueryIProductionJob"), ("JobId", job_id.as_str())]).await;
+    assert_eq!((status, body["JobId"].as_str()), (200, Some(job_id.as_str())), "{body}");
     let (_, body) = call(signed_v2(&acme, "not-the-secret", &job)).await;
     assert_eq!(body["Code"], "SignatureDoesNotMatch");
     let query = [("Action", "QueryIProductionJob"), ("JobId", job_id.as_str())];

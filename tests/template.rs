@@ -7,7 +7,7 @@ use std::process::Command;
 
 use iprod_aws::dynamo::schema::{INDEXES, KEY};
 use iprod_tests::repo_root;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn venv_tool(name: &str) -> std::path::PathBuf {
     repo_root().join(".iprod/aws-venv/bin").join(name)
@@ -216,4 +216,33 @@ fn dir_size(dir: &std::path::Path) -> u64 {
             if meta.is_dir() { dir_size(&e.path()) } else { meta.len() }
         })
         .sum()
+}
+
+#[test]
+fn sdk_access_is_off_by_default_and_when_on_only_signed_requests_pass_the_iam_free_api() {
+    let t = template();
+    assert_eq!(t["Parameters"]["SdkAccess"]["Default"], "Disabled");
+    // Everything SdkAccess adds exists only with it.
+    for name in ["AccessKeySealingKey", "SdkApi", "SdkApiInvoke"] {
+        assert_eq!(t["Resources"][name]["Condition"], "SdkAccessEnabled", "{name}");
+    }
+    // The SDKs' API has no authorizer and reaches the submit function only.
+    let sdk = &t["Resources"]["SdkApi"]["Properties"];
+    assert_eq!(sdk["ProtocolType"], "HTTP");
+    assert_eq!(sdk["Target"], json!({"Fn::GetAtt": "SubmitFunction.Arn"}));
+    assert!(sdk.get("AuthorizationType").is_none() && sdk.get("Authorizer").is_none());
+    // The IAM API stays IAM-only.
+    assert_eq!(t["Resources"]["Api"]["Properties"]["Auth"]["DefaultAuthorizer"], "AWS_IAM");
+    // The submit function verifies signatures exactly when the key exists (IPROD_KMS_KEY set),
+    // and may only unseal with it: adding keys is the administrators' (kms:Encrypt).
+    let submit = &t["Resources"]["SubmitFunction"]["Properties"];
+    let kms_key = &submit["Environment"]["Variables"]["IPROD_KMS_KEY"]["Fn::If"];
+    assert_eq!(kms_key[0], "SdkAccessEnabled");
+    assert_eq!(kms_key[2], "");
+    let policies = submit["Policies"].to_string();
+    assert!(policies.contains("kms:Decrypt") && !policies.contains("kms:Encrypt"), "{policies}");
+    for name in ["Process", "Notify"] {
+        let text = t["Resources"][format!("{name}Function")]["Properties"]["Policies"].to_string();
+        assert!(!text.contains("kms:"), "{name}: {text}");
+    }
 }

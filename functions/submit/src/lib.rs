@@ -1,5 +1,6 @@
 //! The submit function: the same axum router as `iprod serve` behind API Gateway (HTTP API,
-//! IAM-authenticated), and the S3 upload trigger, in one binary. An event from S3 submits jobs for
+//! IAM-authenticated; optionally a second one for the cloud SDKs' signed requests), and the S3
+//! upload trigger, in one binary. An event from S3 submits jobs for
 //! the uploads a rule matches; any other event is an HTTP request.
 
 use std::sync::Arc;
@@ -19,6 +20,9 @@ pub struct Submit {
     service: Arc<JobService>,
     rules: Vec<TriggerRule>,
     app: axum::Router,
+    /// The bearer token that makes a request the operator's. Never leaves this process: it is
+    /// put on the requests API Gateway has authenticated with IAM (see [`iam_authenticated`]).
+    operator_token: String,
 }
 
 impl Submit {
@@ -34,17 +38,20 @@ impl Submit {
         // Submit only validates models and output formats: no ONNX session is ever opened here.
         let engine = Arc::new(Engine::new(EngineSettings::default()));
         let service = Arc::new(stack.service(engine));
-        // Behind IAM, API Gateway has authenticated the caller: no bearer token on top, and the
-        // Host is the gateway's own name. With a KMS key configured, the cloud SDKs' signatures
-        // are verified here instead, with the tenants' keys from the table.
+        // Two ways in. Through the IAM-authorised API, API Gateway has authenticated the caller:
+        // the request is the operator's, marked with a bearer token of this process's own. With
+        // a KMS key configured, a second API without IAM (the template's SdkAccess) lets the
+        // cloud SDKs in: their signatures are verified here, with the tenants' keys from the
+        // table, and an unsigned request is refused. The Host is the gateway's own name.
         let keys = stack.access_keys().map(|k| Arc::new(k) as Arc<dyn iprod_core::access::AccessKeys>);
+        let operator_token = iprod_core::access::new_key().1;
         let app = router(Arc::new(ApiState {
             service: service.clone(),
-            api_token: None,
+            api_token: Some(operator_token.clone()),
             allowed_hosts: None,
             access_keys: keys,
         }));
-        Self { service, rules, app }
+        Self { service, rules, app, operator_token }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -53,11 +60,34 @@ impl Submit {
             let outcomes = submit_uploads(&self.service, &self.rules, &payload).await;
             return Ok(json!({ "Uploads": outcomes.iter().map(outcome_json).collect::<Vec<_>>() }));
         }
+        let mut payload = payload;
+        mark_caller(&mut payload, &self.operator_token);
         let request: LambdaRequest = serde_json::from_value(payload)
             .map_err(|e| format!("the event is neither an API Gateway HTTP request nor an S3 event: {e}"))?;
         let mut adapter = Adapter::from(self.app.clone());
         let response = adapter.call(LambdaEvent::new(request, context)).await?;
         Ok(serde_json::to_value(response)?)
+    }
+}
+
+/// Whether API Gateway authenticated this HTTP request with IAM (an HTTP API's IAM authorizer
+/// puts the caller's identity in the request context; clients cannot set it).
+fn iam_authenticated(payload: &Value) -> bool {
+    payload["requestContext"]["authorizer"]["iam"].is_object()
+}
+
+/// Makes an IAM-authenticated request the operator's (its SigV4 `Authorization` header has
+/// done its work at the gateway), and leaves any other as the client sent it: unsigned, it is
+/// refused when keys exist, and no client can know the operator's token.
+fn mark_caller(payload: &mut Value, operator_token: &str) {
+    if !iam_authenticated(payload) {
+        return;
+    }
+    if let Some(headers) = payload.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.retain(|name, _| !name.eq_ignore_ascii_case("authorization"));
+        headers.insert("authorization".into(), json!(format!("Bearer {operator_token}")));
+    } else if let Some(request) = payload.as_object_mut() {
+        request.insert("headers".into(), json!({"authorization": format!("Bearer {operator_token}")}));
     }
 }
 
