@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::primitives::Blob;
-use iprod_core::access::{AccessKey, AccessKeys, MAX_SKEW_SECS};
+use iprod_core::access::{AccessKey, AccessKeys, KeyInfo, MAX_SKEW_SECS};
 use iprod_core::{Error, Result, Timestamp};
 
 use crate::dynamo::schema::{EXPIRES, KEY};
@@ -67,6 +67,65 @@ impl DynamoKeys {
         Ok((id, secret))
     }
 
+    /// Every key, oldest first (never a secret). A scan of the table for its key items:
+    /// managing keys is rare, and the jobs' items are not read, only skipped.
+    pub async fn list(&self) -> Result<Vec<KeyInfo>> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(#id, :prefix)")
+                .expression_attribute_names("#id", KEY)
+                .expression_attribute_values(":prefix", s("accesskey#"))
+                .projection_expression("#id, Tenant, Enabled, CreateTime")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| transient("Keys", "listing the access keys", e))?;
+            for item in page.items() {
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(v)) => v.clone(),
+                    _ => String::new(),
+                };
+                keys.push(KeyInfo {
+                    access_key_id: text(KEY).trim_start_matches("accesskey#").to_owned(),
+                    tenant: text("Tenant"),
+                    enabled: matches!(item.get("Enabled"), Some(AttributeValue::Bool(true))),
+                    create_time: text("CreateTime"),
+                });
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        keys.sort_by(|a, b| a.create_time.cmp(&b.create_time));
+        Ok(keys)
+    }
+
+    /// Removes a key for good; `NotFound.AccessKey` for an unknown id.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let deleted = self
+            .dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY, s(key_item(id)))
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#id", KEY)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(unknown(id))
+            }
+            Err(e) => Err(transient("Keys", "deleting an access key", e)),
+        }
+    }
+
     /// Enables or disables a key; `NotFound.AccessKey` for an unknown id.
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<()> {
         let updated = self
@@ -82,11 +141,15 @@ impl DynamoKeys {
         match updated {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(Error::not_found("AccessKey", format!("no access key {id:?}")))
+                Err(unknown(id))
             }
             Err(e) => Err(transient("Keys", "updating an access key", e)),
         }
     }
+}
+
+fn unknown(id: &str) -> Error {
+    Error::not_found("AccessKey", format!("no access key {id:?}: `iprod keys --aws list` shows them"))
 }
 
 #[async_trait]

@@ -83,7 +83,7 @@ fn main() -> std::process::ExitCode {
             Command::Query(args) => client::query(args).await,
             Command::Jobs(args) => client::jobs(args).await,
             Command::Pipelines(args) => client::pipelines(args).await,
-            Command::Keys(args) => keys::keys(args),
+            Command::Keys(args) => keys::keys(args).await,
             Command::Models => {
                 models();
                 Ok(std::process::ExitCode::SUCCESS)

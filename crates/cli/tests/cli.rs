@@ -367,3 +367,57 @@ fn keys_are_managed_on_the_data_root_without_a_server() {
     let bad = iprod(&["keys", "add", "two words", "--data-root", root]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("InvalidParameter.Tenant"));
 }
+
+#[test]
+fn keys_are_managed_in_an_aws_deployments_table_sealed_with_its_kms_key() {
+    use iprod_core::access::AccessKeys;
+    let moto = iprod_tests::moto::Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let table = iprod_tests::moto::unique("jobs");
+    let (clients, kms_key) = runtime.block_on(async {
+        let clients = moto.clients().await;
+        iprod_aws::dynamo::schema::create_table(&clients.dynamodb, &table).await.unwrap();
+        let key = clients.kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+        (clients, key)
+    });
+    let aws = |args: &[&str], table: &str| {
+        Command::new(IPROD)
+            .args(["keys", "--aws"])
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("IPROD_TABLE", table)
+            .env("IPROD_KMS_KEY", &kms_key)
+            .output()
+            .unwrap()
+    };
+    // `add` prints the secret once; the table holds it sealed, and the submit function's
+    // verifier opens it with the KMS key
+    let added = aws(&["add", "acme", "--json"], &table);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let (id, secret) = (key["AccessKeyId"].as_str().unwrap(), key["AccessKeySecret"].as_str().unwrap());
+    let verifier = iprod_aws::keys::DynamoKeys::new(clients.dynamodb.clone(), clients.kms, &table, &kms_key);
+    let opened = runtime.block_on(verifier.key(id)).unwrap().unwrap();
+    assert_eq!((opened.secret.as_str(), opened.tenant.as_str(), opened.enabled), (secret, "acme", true));
+    // `list` never shows the secret; `disable` takes effect for the verifier; `delete` removes it
+    let list = || String::from_utf8(aws(&["list"], &table).stdout).unwrap();
+    let listed = list();
+    assert!(listed.contains(id) && listed.contains("acme") && listed.contains("enabled"), "{listed}");
+    assert!(!listed.contains(secret));
+    assert!(aws(&["disable", id], &table).status.success());
+    assert!(list().contains("disabled"));
+    assert!(!runtime.block_on(verifier.key(id)).unwrap().unwrap().enabled);
+    assert!(aws(&["delete", id], &table).status.success());
+    assert!(!list().contains(id));
+    assert!(runtime.block_on(verifier.key(id)).unwrap().is_none());
+    let again = aws(&["delete", id], &table);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("NotFound.AccessKey"), "{again:?}");
+    // Without the table to use, the error names the flag and the stack output
+    let nameless = aws(&["list"], "");
+    assert!(!nameless.status.success());
+    let said = String::from_utf8_lossy(&nameless.stderr);
+    assert!(said.contains("InvalidParameter.Table") && said.contains("--table"), "{said}");
+}

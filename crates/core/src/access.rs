@@ -21,6 +21,16 @@ pub fn new_key() -> (String, String) {
     (id, secret)
 }
 
+/// A key as `iprod keys list` shows it, from either store (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyInfo {
+    pub access_key_id: String,
+    pub tenant: String,
+    pub enabled: bool,
+    pub create_time: String,
+}
+
 /// An access key as the verifier needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKey {

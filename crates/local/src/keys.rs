@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use iprod_core::access::{AccessKey, AccessKeys, NonceMemory};
+use iprod_core::access::{AccessKey, AccessKeys, KeyInfo, NonceMemory};
 use iprod_core::{Error, Result, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -21,16 +21,6 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS access_keys (
     enabled INTEGER NOT NULL,
     created INTEGER NOT NULL
 )";
-
-/// A key as `iprod keys list` shows it (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct KeyInfo {
-    pub access_key_id: String,
-    pub tenant: String,
-    pub enabled: bool,
-    pub create_time: String,
-}
 
 pub struct KeyStore {
     conn: Mutex<Connection>,
