@@ -63,6 +63,7 @@ async fn world() -> World {
         retention_days: 30,
         max_job_secs: 600,
         kms_key: None,
+        tenants: Default::default(),
     };
     let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
     World {
@@ -881,4 +882,64 @@ async fn a_worker_keeps_a_long_jobs_message_hidden_until_it_is_done() {
     worker.await.unwrap();
     assert!(w.job_messages().await.is_empty(), "the settled message was deleted");
     assert_eq!(engine.processed.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_policies_hold_on_aws_buckets_submit_rates_and_running_limits() {
+    use iprod_core::ports::Claim;
+    use iprod_core::service::SubmitRequest;
+    use iprod_core::tenant::Scope;
+    let w = world().await;
+    // GIVEN IPROD_TENANTS as the template passes it: acme may use only the media bucket, submit
+    // 3 jobs a second, and run one job at a time
+    let base = |tenants: &str| {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("IPROD_TABLE", w.stack.settings.table.clone()),
+            ("IPROD_QUEUE_URL", w.stack.settings.queue_url.clone()),
+            ("IPROD_BUCKETS", format!("{},archive", w.bucket)),
+            ("IPROD_WEBHOOK_ALLOW_PRIVATE", "true".into()),
+            ("IPROD_TENANTS", tenants.to_owned()),
+        ]);
+        AwsSettings::from_env(move |k| vars.get(k).cloned())
+    };
+    let refused = base(r#"{"acme": {"buckets": ["elsewhere"]}}"#).unwrap_err();
+    assert!(refused.contains("IPROD_TENANTS") && refused.contains("elsewhere"), "{refused}");
+    let policy =
+        format!(r#"{{"acme": {{"buckets": ["{}"], "submits_per_second": 3, "max_running": 1}}}}"#, w.bucket);
+    let stack = AwsStack::new(w.clients.clone(), base(&policy).unwrap()).await.unwrap();
+    let service = stack.service(Arc::new(CopyEngine::default()));
+    let acme = Scope::Tenant("acme".into());
+    let request = |output_bucket: &str| SubmitRequest {
+        function_name: Some("ImageH2V".into()),
+        input: Some(format!("oss://{}/in/a.png", w.bucket)),
+        output: Some(format!("oss://{output_bucket}/out/{{source}}.jpg")),
+        ..SubmitRequest::default()
+    };
+    // WHEN acme writes to a bucket of the deployment that is not its own, it is refused by name
+    let e = service.submit(request("archive"), Timestamp::now(), &acme).await.unwrap_err();
+    assert!(e.code().starts_with("InvalidParameter") && e.message().contains("archive"), "{e:?}");
+    // and past its rate (that refusal took one of its three), Throttling.User
+    let mut jobs = Vec::new();
+    for _ in 0..2 {
+        jobs.push(service.submit(request(&w.bucket), Timestamp::now(), &acme).await.unwrap().id);
+    }
+    let e = service.submit(request(&w.bucket), Timestamp::now(), &acme).await.unwrap_err();
+    assert_eq!(e.code(), "Throttling.User");
+    // THEN of its two jobs one runs; the other waits though the pipeline has room, and the
+    // operator's job runs beside them
+    let theirs = service.submit(request("archive"), Timestamp::now(), &Scope::All).await.unwrap().id;
+    let (now, lease) = (Timestamp::now(), Duration::from_secs(60));
+    let Claim::Started(first) = stack.store.claim(&jobs[0], now, lease).await.unwrap() else {
+        panic!("claim")
+    };
+    assert!(matches!(stack.store.claim(&jobs[1], now, lease).await.unwrap(), Claim::PipelineFull));
+    assert!(matches!(stack.store.claim(&theirs, now, lease).await.unwrap(), Claim::Started(_)));
+    // and when it ends, its slot is the next one's
+    let mut done = *first;
+    done.succeed(json!({}), vec![], Timestamp::now()).unwrap();
+    stack.store.save_transition(&done, JobState::Analysing, vec![]).await.unwrap();
+    let Claim::Started(second) = stack.store.claim(&jobs[1], Timestamp::now(), lease).await.unwrap() else {
+        panic!("the freed slot is taken")
+    };
+    assert_eq!(second.tenant.as_deref(), Some("acme"));
 }

@@ -1,7 +1,10 @@
 //! One set of SDK clients per process (a Lambda cold start builds them once), configured from the
 //! standard AWS environment: region, credentials, and `AWS_ENDPOINT_URL` for an emulator.
 
+use std::collections::BTreeMap;
+
 use aws_config::BehaviorVersion;
+use iprod_core::tenant::TenantPolicy;
 use iprod_core::worker::DEFAULT_MAX_JOB_TIME;
 
 /// Where IProduction's AWS resources are: from `IPROD_*` variables, set by the SAM template.
@@ -35,6 +38,9 @@ pub struct AwsSettings {
     /// verifies the cloud SDKs' signatures with the keys in the table, and every request must be
     /// signed: for a route without IAM authentication, which SDK clients can call.
     pub kms_key: Option<String>,
+    /// What each tenant may do (`IPROD_TENANTS`, JSON: `{"acme": {"buckets": ["archive"],
+    /// "submits_per_second": 20, "max_running": 4}}`), as `[embedded.tenants.NAME]`.
+    pub tenants: BTreeMap<String, TenantPolicy>,
 }
 
 impl AwsSettings {
@@ -62,7 +68,9 @@ impl AwsSettings {
                 .parse::<u64>()
                 .map_err(|_| format!("the environment variable {name} must be a whole number, not {raw:?}")),
         };
+        let tenants = tenants(env("IPROD_TENANTS").as_deref().unwrap_or(""), &buckets)?;
         Ok(Self {
+            tenants,
             max_pipelines: number("IPROD_MAX_PIPELINES", iprod_core::pipeline::DEFAULT_MAX_PIPELINES as u64)?
                 as usize,
             kms_key: env("IPROD_KMS_KEY").filter(|v| !v.trim().is_empty()),
@@ -82,6 +90,24 @@ impl AwsSettings {
 
 /// How long finished jobs are kept unless configured.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+/// The tenants' policies from `IPROD_TENANTS` (empty: none), each bucket among `buckets`.
+fn tenants(raw: &str, buckets: &[String]) -> Result<BTreeMap<String, TenantPolicy>, String> {
+    if raw.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let tenants: BTreeMap<String, TenantPolicy> = serde_json::from_str(raw)
+        .map_err(|e| format!("IPROD_TENANTS must be JSON like {{\"acme\": {{\"max_running\": 4}}}}: {e}"))?;
+    for (tenant, policy) in &tenants {
+        iprod_core::tenant::check_tenant(tenant).map_err(|e| format!("IPROD_TENANTS: {}", e.message()))?;
+        if let Some(bucket) = policy.buckets.iter().find(|b| !buckets.contains(b)) {
+            return Err(format!(
+                "IPROD_TENANTS: tenant {tenant:?} lists bucket {bucket:?}, which is not in IPROD_BUCKETS"
+            ));
+        }
+    }
+    Ok(tenants)
+}
 
 fn list(raw: &str) -> Vec<String> {
     raw.split(',').map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned).collect()

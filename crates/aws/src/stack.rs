@@ -25,7 +25,16 @@ impl AwsStack {
     pub async fn new(clients: AwsClients, settings: AwsSettings) -> Result<Self> {
         let retention = iprod_local::retention::retention(settings.retention_days);
         let store = Arc::new(
-            DynamoStore::new(clients.dynamodb.clone(), settings.table.clone()).with_retention(retention),
+            DynamoStore::new(clients.dynamodb.clone(), settings.table.clone())
+                .with_retention(retention)
+                .with_tenant_limits(
+                    settings
+                        .tenants
+                        .iter()
+                        .map(|(t, p)| (t.clone(), p.max_running))
+                        .filter(|(_, m)| *m > 0)
+                        .collect(),
+                ),
         );
         store.ensure_default_pipeline(settings.default_concurrency).await?;
         let queue = Arc::new(SqsQueue::new(clients.sqs.clone(), settings.queue_url.clone(), store.clone()));
@@ -51,7 +60,7 @@ impl AwsStack {
                 allow_private: self.settings.webhook_allow_private,
             },
             max_pipelines: self.settings.max_pipelines,
-            tenants: Default::default(),
+            tenants: self.settings.tenants.clone().into_iter().collect(),
         }
     }
 

@@ -32,6 +32,11 @@ pub fn pipeline_key(id: &PipelineId) -> String {
     format!("pipeline#{}", id.as_str())
 }
 
+/// The item counting a tenant's running jobs (only for tenants with a `max_running`).
+pub fn tenant_key(tenant: &str) -> String {
+    format!("tenant#{tenant}")
+}
+
 pub fn token_key(token: &str) -> String {
     format!("token#{token}")
 }

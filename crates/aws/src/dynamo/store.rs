@@ -27,6 +27,9 @@ pub struct DynamoStore {
     /// How long finished jobs, their callbacks and client tokens are kept (DynamoDB's TTL
     /// deletes them after); `None` keeps them.
     retention: Option<Duration>,
+    /// Tenants' running-job limits (`max_running` > 0 only): a claim takes a slot of the
+    /// tenant's item (`tenant#NAME`, `Running`) besides the pipeline's, in the same transaction.
+    tenant_limits: HashMap<String, u32>,
 }
 
 /// A condition failed on this item of the transaction.
@@ -51,7 +54,36 @@ fn conflict(job: &Job, expected: JobState) -> Error {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { table: Table { client, name: table.into() }, retention: None }
+        Self { table: Table { client, name: table.into() }, retention: None, tenant_limits: HashMap::new() }
+    }
+
+    pub fn with_tenant_limits(mut self, limits: HashMap<String, u32>) -> Self {
+        self.tenant_limits = limits;
+        self
+    }
+
+    /// The running-job limit of `job`'s tenant, if it has one.
+    fn tenant_limit<'a>(&self, job: &'a Job) -> Option<(&'a str, u32)> {
+        let tenant = job.tenant.as_deref()?;
+        self.tenant_limits.get(tenant).map(|max| (tenant, *max)).filter(|(_, max)| *max > 0)
+    }
+
+    /// Whether the job's running attempt took a slot of its tenant (`TenantSlot` on its item:
+    /// set by the claim, removed with the slot's return; a limit set while the job ran took none).
+    async fn holds_tenant_slot(&self, id: &JobId) -> Result<bool> {
+        let item = self
+            .table
+            .client
+            .get_item()
+            .table_name(&self.table.name)
+            .key(super::schema::KEY, s(id.as_str()))
+            .projection_expression("TenantSlot")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| crate::sdk_error::transient("Database", "reading a job", e))?
+            .item;
+        Ok(item.is_some_and(|i| i.contains_key("TenantSlot")))
     }
 
     pub fn with_retention(mut self, retention: Option<Duration>) -> Self {
@@ -180,25 +212,48 @@ impl DynamoStore {
             Some("#State = :active AND #Running < #Concurrency"),
             vec![(":one", n(1)), (":active", s(PipelineState::Active.as_str()))],
         )?;
+        let tenant = self.tenant_limit(&started);
+        let mut values = vec![
+            (":analysing", s(JobState::Analysing.as_str())),
+            (":attempts", n(started.attempts)),
+            (":doc", job_doc(&started)?),
+            (":leased", s(LEASED)),
+            (":until", n(now.plus(lease).millis())),
+            (":queuing", s(JobState::Queuing.as_str())),
+            (":previous", n(previous_attempts)),
+        ];
+        let slot = match tenant {
+            Some((name, _)) => {
+                values.push((":slot", s(name)));
+                ", #TenantSlot = :slot"
+            }
+            None => "",
+        };
         let start = self.table.update_item(
             started.id.as_str(),
-            "SET #State = :analysing, #Attempts = :attempts, #Doc = :doc, #Leased = :leased, #LeaseUntil = :until \
-             REMOVE #Waiting, #Rank, #Progress",
+            &format!(
+                "SET #State = :analysing, #Attempts = :attempts, #Doc = :doc, #Leased = :leased, \
+                 #LeaseUntil = :until{slot} REMOVE #Waiting, #Rank, #Progress"
+            ),
             Some("#State = :queuing AND #Attempts = :previous"),
-            vec![
-                (":analysing", s(JobState::Analysing.as_str())),
-                (":attempts", n(started.attempts)),
-                (":doc", job_doc(&started)?),
-                (":leased", s(LEASED)),
-                (":until", n(now.plus(lease).millis())),
-                (":queuing", s(JobState::Queuing.as_str())),
-                (":previous", n(previous_attempts)),
-            ],
+            values,
         )?;
-        match self.table.transact(vec![take_slot, start]).await? {
+        let mut writes = vec![take_slot, start];
+        if let Some((name, max)) = tenant {
+            writes.push(self.table.update_item(
+                &tenant_key(name),
+                "SET #Running = if_not_exists(#Running, :zero) + :one",
+                Some("attribute_not_exists(#Running) OR #Running < :max"),
+                vec![(":zero", n(0)), (":one", n(1)), (":max", n(max))],
+            )?);
+        }
+        match self.table.transact(writes).await? {
             Ok(()) => Ok(Claim::Started(Box::new(started))),
             Err(reasons) if failed(&reasons, 1) => Ok(Claim::NotQueued),
-            Err(reasons) if failed(&reasons, 0) => self.blocked(&started.pipeline_id).await,
+            // The tenant runs as many as it may: like a full pipeline, the job waits.
+            Err(reasons) if failed(&reasons, 0) || failed(&reasons, 2) => {
+                self.blocked(&started.pipeline_id).await
+            }
             // No reasons given (some emulators): find out from the records themselves.
             Err(_) => match self.job(&started.id).await? {
                 Some(now) if now.state == JobState::Queuing && now.attempts == previous_attempts => {
@@ -407,15 +462,35 @@ impl JobStore for DynamoStore {
                 }
             },
         };
+        let leaves_running = expected == JobState::Analysing && job.state != JobState::Analysing;
+        // The read and the transaction below cannot race: only a claim sets the mark, and the
+        // transaction holds only while the job is still this attempt's.
+        let tenant_slot = match job.tenant.as_deref() {
+            Some(tenant) if leaves_running && self.holds_tenant_slot(&job.id).await? => Some(tenant),
+            _ => None,
+        };
+        let update = match tenant_slot {
+            Some(_) if update.contains(" REMOVE ") => format!("{update}, #TenantSlot"),
+            Some(_) => format!("{update} REMOVE #TenantSlot"),
+            None => update.to_owned(),
+        };
         let mut writes = vec![self.table.update_item(
             job.id.as_str(),
-            update,
+            &update,
             Some("#State = :expected AND #Attempts = :attempts"),
             values,
         )?];
-        if expected == JobState::Analysing && job.state != JobState::Analysing {
+        if leaves_running {
             writes.push(self.table.update_item(
                 &pipeline_key(&job.pipeline_id),
+                "SET #Running = #Running - :one",
+                None,
+                vec![(":one", n(1))],
+            )?);
+        }
+        if let Some(tenant) = tenant_slot {
+            writes.push(self.table.update_item(
+                &tenant_key(tenant),
                 "SET #Running = #Running - :one",
                 None,
                 vec![(":one", n(1))],
