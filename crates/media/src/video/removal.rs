@@ -57,6 +57,51 @@ pub async fn plan(
     }
     let regions: Vec<Region> =
         logos.iter().map(|(_, pixels)| Region::around(*pixels, info.width & !1, info.height & !1)).collect();
+    // Regions too large to measure are not decoded for at all.
+    let measured: Vec<(&Logo, Region)> = logos
+        .iter()
+        .zip(&regions)
+        .filter(|(_, r)| unblend::measurable(r))
+        .map(|((l, _), r)| (l, *r))
+        .collect();
+    let stats = gather(ffmpeg, input, info, &measured, (timeout, meter)).await?;
+    let estimating = move || stats.iter().map(unblend::estimate).collect::<Vec<_>>();
+    let mut estimates =
+        crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?.into_iter();
+    let frame = f64::from(info.width) * f64::from(info.height);
+    Ok(logos
+        .iter()
+        .zip(&regions)
+        .map(|((_, (_, _, w, h)), region)| {
+            let estimate = if unblend::measurable(region) {
+                estimates.next().unwrap_or(Err(NotBlended::TooFewFrames))
+            } else {
+                Err(NotBlended::TooLarge)
+            };
+            match estimate {
+                Ok(maps) => Removal::Unblend(Box::new(maps)),
+                Err(why) => {
+                    let share = f64::from(w * h) / frame.max(1.0);
+                    if share > MAX_FILL_SHARE { Removal::Left(why, share) } else { Removal::Fill(why) }
+                }
+            }
+        })
+        .collect())
+}
+
+/// The statistics of each region over the frames that show its logo: one decode, the regions
+/// cropped at full resolution and stacked by ffmpeg.
+async fn gather(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    targets: &[(&Logo, Region)],
+    (timeout, meter): (Duration, &Meter),
+) -> Result<Vec<RegionStats>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let regions: Vec<Region> = targets.iter().map(|(_, r)| *r).collect();
     let mut stats: Vec<RegionStats> = regions.iter().copied().map(RegionStats::new).collect();
     let width = regions.iter().map(|r| r.width).max().unwrap_or(2);
     let height: u32 = regions.iter().map(|r| r.height).sum();
@@ -80,7 +125,7 @@ pub async fn plan(
             let time = index as f64 / rate;
             index += 1;
             let mut top = 0;
-            for ((logo, _), stats) in logos.iter().zip(&mut stats) {
+            for ((logo, _), stats) in targets.iter().zip(&mut stats) {
                 let r = stats.region;
                 if logo.shown.iter().any(|(a, b)| surely_shown(time, (*a, *b), info.duration)) {
                     crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
@@ -97,20 +142,7 @@ pub async fn plan(
             other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
         })?;
     crate::blocking::checkpoint()?;
-    let estimating = move || stats.iter().map(unblend::estimate).collect::<Vec<_>>();
-    let estimates = crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?;
-    let frame = f64::from(info.width) * f64::from(info.height);
-    Ok(estimates
-        .into_iter()
-        .zip(logos)
-        .map(|(e, (_, (_, _, w, h)))| match e {
-            Ok(maps) => Removal::Unblend(Box::new(maps)),
-            Err(why) => {
-                let share = f64::from(w * h) / frame.max(1.0);
-                if share > MAX_FILL_SHARE { Removal::Left(why, share) } else { Removal::Fill(why) }
-            }
-        })
-        .collect())
+    Ok(stats)
 }
 
 /// Whether `time` is inside `range` by more than the precision of its ends: the ranges reach a
