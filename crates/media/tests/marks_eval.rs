@@ -1,7 +1,7 @@
 //! ImageDelogo on the development set (`marks/`): recall of the marks, no false positive on the
 //! clean controls, and the PSNR gain in each mark's box against the clean source.
 //!
-//! Run with `--nocapture` for the per-case table (the README records it).
+//! Run with `--nocapture` for the per-case table (docs/functions.md records it).
 
 mod marks;
 
@@ -68,7 +68,7 @@ const MUST_CLEAN: &[&str] = &[
 ];
 
 /// Floors for the whole set, where it stands today: recall above the 90 % and no false
-/// positive on the controls; eight marks still gain less than 6 dB (see the README's table).
+/// positive on the controls; eight marks still gain less than 6 dB (see the table in docs/functions.md).
 /// They keep what works from sliding back.
 const MIN_HITS: usize = 34;
 const MIN_GAINS: usize = 29;

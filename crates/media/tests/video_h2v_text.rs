@@ -120,7 +120,7 @@ async fn footage_without_text_reads_no_text() {
     let path = out.result["CropPath"].as_array().unwrap();
     let padded = path.iter().filter(|p| p[3].as_u64() == Some(640)).count();
     println!("padded {padded}/{}; Text {}", path.len(), out.result["Text"]);
-    // bikes.mp4 is 2.35:1 and pads on saliency alone in several shots (README); with no text
+    // bikes.mp4 is 2.35:1 and pads on saliency alone in several shots (docs/functions.md); with no text
     // read, text changes none of its framing.
     assert!(out.result["Text"].as_array().unwrap().is_empty(), "{}", out.result["Text"]);
 }
