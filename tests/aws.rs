@@ -6,11 +6,13 @@
 //! case also feeds the handler the notifications moto itself sends, which lack `userIdentity`,
 //! `requestParameters` and `responseElements` and percent-encode `/`: the handler parses S3 events
 //! leniently (not through `aws_lambda_events`' strict `S3Event`), so both shapes work.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_s3::primitives::ByteStream;
 use iprod_aws::dynamo::schema::create_table;
 use iprod_aws::processor::{Outcome, Processor, ProcessorSettings};
@@ -19,6 +21,7 @@ use iprod_aws::{AwsClients, AwsSettings};
 use iprod_core::ports::{JobStore, MediaEngine};
 use iprod_core::{JobId, JobState, Timestamp};
 use iprod_media::{Engine, EngineSettings};
+use iprod_notify::NotifyEvent;
 use iprod_tests::moto::{Moto, unique};
 use iprod_tests::{CopyEngine, repo_root};
 use lambda_runtime::{Context, LambdaEvent};
@@ -218,7 +221,7 @@ impl World {
     }
 
     /// The notify function's stream event for every callback of `job`.
-    fn stream_event(delivery_ids: &[String]) -> Value {
+    fn stream_event(delivery_ids: &[String]) -> NotifyEvent {
         let template = fixture("notify-stream.json");
         let records: Vec<Value> = delivery_ids
             .iter()
@@ -229,7 +232,7 @@ impl World {
                 r
             })
             .collect();
-        json!({ "Records": records })
+        serde_json::from_value(json!({ "Records": records })).unwrap()
     }
 }
 
@@ -252,7 +255,7 @@ fn url_encode(pairs: &[(&str, &str)]) -> String {
 }
 
 /// An SQS event for the process function, from the fixture.
-fn sqs_event(bodies: &[String], source_arn: &str) -> Value {
+fn sqs_event(bodies: &[String], source_arn: &str) -> SqsEvent {
     let template = fixture("process-sqs.json");
     let records: Vec<Value> = bodies
         .iter()
@@ -265,7 +268,7 @@ fn sqs_event(bodies: &[String], source_arn: &str) -> Value {
             r
         })
         .collect();
-    json!({ "Records": records })
+    serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
 const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:jobs";
@@ -300,7 +303,7 @@ async fn a_job_goes_from_submit_through_process_to_notify() {
 
     let process = w.process_fn(image_engine(), Some(DLQ_ARN));
     let batch = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(120)).await;
-    assert_eq!(batch["batchItemFailures"], json!([]));
+    assert!(batch.batch_item_failures.is_empty(), "{:?}", batch.batch_item_failures);
 
     let (_, queried) = w.api(&submit, &[("Action", "QueryIProductionJob"), ("JobId", &job_id)]).await;
     assert_eq!(queried["State"], "Success", "{queried}");
@@ -348,7 +351,7 @@ async fn a_job_goes_from_submit_through_process_to_notify() {
 
     // Duplicate deliveries are acknowledged no-ops: the same SQS message, the same stream record.
     let again = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
-    assert_eq!(again["batchItemFailures"], json!([]));
+    assert!(again.batch_item_failures.is_empty(), "{:?}", again.batch_item_failures);
     assert_eq!(w.job(&job_id).await.attempts, 1, "a duplicate message does not run the job again");
     let report = notify.handle_event(&World::stream_event(&ids)).await.unwrap();
     assert_eq!(report.delivered, 0);
@@ -370,7 +373,7 @@ async fn what_killed_invocations_left_in_scratch_is_cleared_before_the_next_job(
     let process = w.process_fn(Arc::new(CopyEngine::default()), None);
     let messages = w.job_messages().await;
     let batch = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
-    assert_eq!(batch["batchItemFailures"], json!([]));
+    assert!(batch.batch_item_failures.is_empty(), "{:?}", batch.batch_item_failures);
     // THEN the stale attempt is gone, and so is the finished one's
     assert!(!stale.exists(), "a killed attempt's scratch is cleared");
     assert_eq!(std::fs::read_dir(w._scratch.path()).unwrap().count(), 0);
@@ -580,7 +583,7 @@ async fn bad_messages_and_vanished_inputs_end_cleanly() {
     let unknown = format!("{{\"JobId\":\"{}\",\"PipelineId\":\"default\"}}", JobId::generate());
     let bodies = vec!["not json".to_owned(), "{\"JobId\":\"../etc\"}".to_owned(), unknown];
     let batch = process.handle_records(&sqs_event(&bodies, JOBS_ARN), Duration::from_secs(60)).await;
-    assert_eq!(batch["batchItemFailures"], json!([]), "nothing comes back");
+    assert!(batch.batch_item_failures.is_empty(), "nothing comes back");
     assert!(matches!(process.processor().handle("not json").await.unwrap(), Outcome::Malformed(_)));
 
     // The input is deleted between submit and processing: the job fails with a code and says so.
@@ -590,7 +593,7 @@ async fn bad_messages_and_vanished_inputs_end_cleanly() {
     w.clients.s3.delete_object().bucket(&w.bucket).key("in/gone.png").send().await.unwrap();
     let messages = w.job_messages().await;
     let batch = process.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
-    assert_eq!(batch["batchItemFailures"], json!([]));
+    assert!(batch.batch_item_failures.is_empty(), "{:?}", batch.batch_item_failures);
     let job = w.job(&gone).await;
     assert_eq!(job.state, JobState::Fail);
     let error = job.error.unwrap();
@@ -602,7 +605,7 @@ async fn bad_messages_and_vanished_inputs_end_cleanly() {
     let stuck = answer["JobId"].as_str().unwrap().to_owned();
     let messages = w.job_messages().await;
     let batch = process.handle_records(&sqs_event(&messages, DLQ_ARN), Duration::from_secs(60)).await;
-    assert_eq!(batch["batchItemFailures"], json!([]));
+    assert!(batch.batch_item_failures.is_empty(), "{:?}", batch.batch_item_failures);
     let job = w.job(&stuck).await;
     assert_eq!(
         (job.state, job.error.unwrap().code.as_str()),
@@ -760,10 +763,12 @@ async fn the_sweep_announces_a_job_whose_message_was_lost() {
     let job_id = answer["JobId"].as_str().unwrap().to_owned();
     assert_eq!(w.job_messages().await.len(), 1, "the message is taken and lost");
     let notify = iprod_notify::Notify::new(&w.stack).unwrap();
-    let report = notify.handle_event(&fixture("notify-schedule.json")).await.unwrap();
+    let report =
+        notify.handle_event(&serde_json::from_value(fixture("notify-schedule.json")).unwrap()).await.unwrap();
     assert_eq!(report.reannounced, 0, "a job queued a moment ago is not stale");
     let eager = iprod_notify::Notify::new(&w.stack).unwrap().with_stale_after(Duration::ZERO);
-    let report = eager.handle_event(&fixture("notify-schedule.json")).await.unwrap();
+    let report =
+        eager.handle_event(&serde_json::from_value(fixture("notify-schedule.json")).unwrap()).await.unwrap();
     assert_eq!(report.reannounced, 1);
     let announced = w.job_messages().await;
     let process = w.process_fn(image_engine(), None);
@@ -942,4 +947,26 @@ async fn tenant_policies_hold_on_aws_buckets_submit_rates_and_running_limits() {
         panic!("the freed slot is taken")
     };
     assert_eq!(second.tenant.as_deref(), Some("acme"));
+}
+
+/// Every fixture of events/ reads as the event type of the function it is for (what
+/// `cargo lambda invoke --data-file` sends): typed edges, no untyped JSON.
+#[test]
+fn the_event_fixtures_are_the_functions_typed_events() {
+    let sqs: SqsEvent = serde_json::from_value(fixture("process-sqs.json")).unwrap();
+    assert!(sqs.records[0].body.is_some() && sqs.records[0].event_source_arn.is_some());
+    let stream: NotifyEvent = serde_json::from_value(fixture("notify-stream.json")).unwrap();
+    assert!(
+        matches!(stream, NotifyEvent::Stream(ref e) if e.records[0].event_name == "INSERT"),
+        "{stream:?}"
+    );
+    let schedule: NotifyEvent = serde_json::from_value(fixture("notify-schedule.json")).unwrap();
+    assert!(
+        matches!(schedule, NotifyEvent::Schedule(ref e) if e.detail_type == "Scheduled Event"),
+        "{schedule:?}"
+    );
+    for http in ["submit-http.json", "query-http.json"] {
+        let request: Result<lambda_http::request::LambdaRequest, _> = serde_json::from_value(fixture(http));
+        assert!(request.is_ok(), "{http}");
+    }
 }

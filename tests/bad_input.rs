@@ -1,5 +1,6 @@
 //! Bad input gets a clear error and loses nothing: for each case, the exact Code, the HTTP
 //! status, a message naming the field, and no job record or queue entry created.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::sync::Arc;
 

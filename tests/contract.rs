@@ -1,5 +1,6 @@
 //! One behavioural suite, two backends: the embedded SQLite store and the DynamoDB store (on the
 //! moto emulator) must both pass every case in `iprod_tests::contract`.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::sync::Arc;
 

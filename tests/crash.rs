@@ -1,6 +1,7 @@
 //! `kill -9` of a real server process: running jobs are re-queued on restart (the attempt is
 //! counted), a job whose worker is lost too often fails with a code, and a callback written
 //! before the crash is still delivered, once.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -2,6 +2,7 @@
 //! checks those linters do not make are made here (queue visibility against the function's
 //! timeout, SQS batch sizes and MaximumConcurrency, least-privilege resources, the table's
 //! indexes against the DynamoDB store's schema).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::process::Command;
 

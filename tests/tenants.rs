@@ -1,5 +1,6 @@
 //! Tenant isolation through the API: requests signed with one tenant's access key (signature V2,
 //! as the old SDK signs) never see or touch another tenant's jobs, pipelines or client tokens.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 //! of plain HTTP on this machine, whatever else the machine is doing.
 //!
 //! `cargo bench -p iprod-tests --bench submit` (env: BENCH_SUBMITS, BENCH_CONCURRENCY).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

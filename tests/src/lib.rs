@@ -1,6 +1,8 @@
 //! Test support: a fast, observable media engine and an in-process embedded server on loopback.
 //! The engine is a test double for the algorithms only; everything around it (API, SQLite,
 //! dispatcher, relay, buckets) is the real embedded service.
+// Test support: a failed unwrap is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -48,7 +48,7 @@ fn form_pairs(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &ApiState,
     (method, uri, headers): (&Method, &Uri, &HeaderMap),
     body: &[u8],

@@ -27,7 +27,7 @@ fn host_part(authority: &str) -> String {
 }
 
 /// Refuses a `Host` that is not an address, `localhost` or one of `allowed`.
-pub fn check_host(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
+pub(crate) fn check_host(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
     let Some(raw) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return Ok(()); // HTTP/1.0 without Host: no browser sends that
     };
@@ -49,7 +49,7 @@ pub fn check_host(headers: &HeaderMap, allowed: &[String]) -> Result<()> {
 }
 
 /// Refuses a write that a browser sent from another origin.
-pub fn check_same_origin(headers: &HeaderMap) -> Result<()> {
+pub(crate) fn check_same_origin(headers: &HeaderMap) -> Result<()> {
     let refused = |why: String| {
         Error::forbidden(
             "CrossOrigin",

@@ -161,6 +161,9 @@ async fn handle(
     match action {
         "SubmitIProductionJob" => {
             let job = service.submit(submit_request(&params)?, Timestamp::now(), &scope).await?;
+            // The first line of the job's trail: the worker's and the callbacks' spans carry the
+            // same JobId.
+            tracing::info!(job = %job.id, function = %job.function, pipeline = %job.pipeline_id.as_str(), "submitted");
             Ok(json!({"JobId": job.id.as_str()}))
         }
         "QueryIProductionJob" => {

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod dynamo;
 pub mod keys;
 pub mod logging;
+pub mod long_poll;
 pub mod notifier;
 pub mod objects;
 pub mod processor;

@@ -72,6 +72,11 @@ impl Processor {
                 return Ok(Outcome::Malformed(e.message().to_owned()));
             }
         };
+        let span = tracing::info_span!("message", job = %id);
+        tracing::Instrument::instrument(self.handle_job(id), span).await
+    }
+
+    async fn handle_job(&self, id: JobId) -> Result<Outcome> {
         let Some(mut job) = self.store.job(&id).await? else {
             warn!(job = %id, "dropping a message for an unknown job");
             return Ok(Outcome::UnknownJob(id));

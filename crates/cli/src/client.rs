@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::ServerArgs;
 
 #[derive(clap::Args)]
-pub struct SubmitArgs {
+pub(crate) struct SubmitArgs {
     #[command(flatten)]
     server: ServerArgs,
     /// FunctionName, e.g. ImageMatting.
@@ -38,7 +38,7 @@ pub struct SubmitArgs {
 }
 
 #[derive(clap::Args)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     #[command(flatten)]
     server: ServerArgs,
     job_id: String,
@@ -48,7 +48,7 @@ pub struct QueryArgs {
 }
 
 #[derive(clap::Args)]
-pub struct JobsArgs {
+pub(crate) struct JobsArgs {
     #[command(flatten)]
     server: ServerArgs,
     #[arg(long)]
@@ -60,7 +60,7 @@ pub struct JobsArgs {
 }
 
 #[derive(clap::Args)]
-pub struct PipelinesArgs {
+pub(crate) struct PipelinesArgs {
     #[command(flatten)]
     server: ServerArgs,
     #[command(subcommand)]
@@ -126,7 +126,7 @@ fn opt(name: &str, value: Option<String>) -> Option<(&str, String)> {
     value.map(|v| (name, v))
 }
 
-pub async fn submit(args: SubmitArgs) -> Result<ExitCode> {
+pub(crate) async fn submit(args: SubmitArgs) -> Result<ExitCode> {
     let params: Vec<(&str, String)> = [
         Some(("FunctionName", args.function)),
         Some(("Input", args.input)),
@@ -172,7 +172,7 @@ fn print_job(job: &Value) {
     }
 }
 
-pub async fn query(args: QueryArgs) -> Result<ExitCode> {
+pub(crate) async fn query(args: QueryArgs) -> Result<ExitCode> {
     loop {
         let job = call(&args.server, "QueryIProductionJob", vec![("JobId", args.job_id.clone())]).await?;
         let state = job["State"].as_str().unwrap_or("").to_owned();
@@ -192,7 +192,7 @@ pub async fn query(args: QueryArgs) -> Result<ExitCode> {
     }
 }
 
-pub async fn jobs(args: JobsArgs) -> Result<ExitCode> {
+pub(crate) async fn jobs(args: JobsArgs) -> Result<ExitCode> {
     let params = [
         Some(("MaxResults", args.max.to_string())),
         opt("PipelineId", args.pipeline),
@@ -212,7 +212,7 @@ pub async fn jobs(args: JobsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn pipelines(args: PipelinesArgs) -> Result<ExitCode> {
+pub(crate) async fn pipelines(args: PipelinesArgs) -> Result<ExitCode> {
     let (action, params): (&str, Vec<(&str, String)>) = match args.action.unwrap_or(PipelineAction::List) {
         PipelineAction::List => return list_pipelines(&args.server).await,
         PipelineAction::Delete { pipeline_id } => {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct ServerConfig {
+pub(crate) struct ServerConfig {
     pub bind: SocketAddr,
     /// Required (as a bearer token) when `bind` is not a loopback address.
     pub api_token: String,
@@ -46,7 +46,7 @@ impl Default for ServerConfig {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Config {
+pub(crate) struct Config {
     pub server: ServerConfig,
     pub embedded: EmbeddedConfig,
     pub engine: EngineSettings,
@@ -55,7 +55,7 @@ pub struct Config {
 const MODEL_DIR: &str = "engine.model_dir";
 
 /// `IPROD_*` variables and the config keys they set.
-pub const ENV_KEYS: &[(&str, &str)] = &[
+pub(crate) const ENV_KEYS: &[(&str, &str)] = &[
     ("IPROD_BIND", "server.bind"),
     ("IPROD_API_TOKEN", "server.api_token"),
     ("IPROD_API_TOKEN_FILE", "server.api_token_file"),
@@ -76,7 +76,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
 
 impl Config {
     /// Builds the configuration from its layers; `overrides` are `key=value` pairs from flags.
-    pub fn load(
+    pub(crate) fn load(
         file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
         overrides: &[(String, String)],
@@ -112,19 +112,19 @@ impl Config {
         Ok(config)
     }
 
-    pub fn to_toml(&self) -> String {
+    pub(crate) fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
     /// The tenants' access keys of this data root.
-    pub fn key_store(&self) -> Result<iprod_local::keys::KeyStore> {
+    pub(crate) fn key_store(&self) -> Result<iprod_local::keys::KeyStore> {
         let file =
             Some(self.server.access_key_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new);
         iprod_local::keys::KeyStore::open(&self.embedded.data_root, file).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// The API token: `server.api_token`, else the first line of `server.api_token_file`.
-    pub fn api_token(&self) -> Result<Option<String>> {
+    pub(crate) fn api_token(&self) -> Result<Option<String>> {
         if !self.server.api_token.is_empty() {
             return Ok(Some(self.server.api_token.clone()));
         }
@@ -142,7 +142,7 @@ impl Config {
     }
 
     /// Start-up checks: a missing or unsafe setting fails here, not on the first request.
-    pub fn validate_for_serve(&self) -> Result<()> {
+    pub(crate) fn validate_for_serve(&self) -> Result<()> {
         if !self.server.bind.ip().is_loopback() && self.api_token()?.is_none() {
             bail!(
                 "refusing to listen on {} without an API token: set server.api_token_file (IPROD_API_TOKEN_FILE), \

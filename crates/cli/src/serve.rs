@@ -13,7 +13,7 @@ use crate::ConfigArgs;
 use crate::config::Config;
 
 #[derive(clap::Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
     /// Address to listen on (default 127.0.0.1:8080).
@@ -59,7 +59,7 @@ impl ServeArgs {
     }
 }
 
-pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+pub(crate) async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let config = Config::load(args.config.config.as_deref(), |k| std::env::var(k).ok(), &args.overrides()?)?;
     if args.print_config {
         let mut shown = config.clone();

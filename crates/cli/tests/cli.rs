@@ -1,6 +1,7 @@
 //! The `iprod` binary itself: serve refuses unsafe binds, prints its layered config, and jobs
 //! of every function travel through the real engine, through `iprod serve` and `iprod run`, with
 //! bad inputs failing with their codes.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -53,10 +53,15 @@ pub async fn deliver_due(
     limit: usize,
 ) -> Result<usize> {
     let due = store.due_callbacks(Timestamp::now(), limit).await?;
-    let sends = due.iter().map(|cb| async move {
-        let sent = notifier.deliver(cb).await;
-        let outcome = policy.outcome(cb, sent, Timestamp::now());
-        store.record_delivery(&cb.delivery_id, outcome).await
+    let sends = due.iter().map(|cb| {
+        let span = tracing::info_span!("callback", job = %cb.job_id, delivery = %cb.delivery_id);
+        let send = async move {
+            let sent = notifier.deliver(cb).await;
+            let outcome = policy.outcome(cb, sent, Timestamp::now());
+            tracing::info!(?outcome, "callback");
+            store.record_delivery(&cb.delivery_id, outcome).await
+        };
+        tracing::Instrument::instrument(send, span)
     });
     for recorded in futures_join_all(sends).await {
         recorded?;

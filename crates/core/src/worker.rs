@@ -81,7 +81,15 @@ impl Worker {
     }
 
     /// Runs a job that `claim` returned as `Started`, to a terminal state or back to the queue.
+    /// Everything it logs, its ffmpeg runs included, carries the job's span (JobId, function,
+    /// attempt), in both runtimes.
     pub async fn run(&self, job: Job) -> Result<JobState> {
+        let span =
+            tracing::info_span!("job", job = %job.id, function = %job.function, attempt = job.attempts);
+        tracing::Instrument::instrument(self.run_in_span(job), span).await
+    }
+
+    async fn run_in_span(&self, job: Job) -> Result<JobState> {
         let progress = Arc::new(SharedProgress::default());
         let outcome = {
             let work = self.attempt(&job, progress.as_ref());

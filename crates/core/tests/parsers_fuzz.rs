@@ -2,6 +2,7 @@
 //! JobParams and the webhook URL policy. Whatever the input, they answer (never panic), and what
 //! they accept keeps the invariants the adapters rely on. Bounded to a few hundred cases each so
 //! they fit in `make test`.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use iprod_core::FunctionName;
 use iprod_core::notify::{NotifyTarget, WebhookPolicy};

@@ -1,5 +1,6 @@
 //! What only the embedded store has: a claim that does not grow with the number of pipelines,
 //! the move from the first schema, and the retention sweep.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::time::Duration;
 

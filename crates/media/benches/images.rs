@@ -6,6 +6,7 @@
 //!
 //! `make bench` (or: bench/rembg/setup.sh && cargo bench -p iprod-media --bench images).
 //! BENCH_ROUNDS sets the rounds per image (default 10).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

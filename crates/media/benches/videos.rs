@@ -10,6 +10,7 @@
 //! Peak RSS is this process's high-water mark during each function (reset before it, Linux's
 //! clear_refs), models included; in brackets the peak of its ffmpeg children together (sampled
 //! every 20 ms). `make bench` runs it.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 #[path = "../tests/video_common/shot_set.rs"]
 mod shot_set;

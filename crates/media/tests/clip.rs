@@ -1,6 +1,7 @@
 //! VideoClip on synthetic clips with ground truth: the summary's length is the target, its
 //! segments are chronological, skip black, and start and end on cuts or still frames; audio
 //! stays in sync with the picture across every join.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 mod video_common;
 

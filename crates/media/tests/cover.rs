@@ -1,6 +1,7 @@
 //! Cover on synthetic clips with ground truth: a face shot among face-less shots ranks first,
 //! black and fading frames are never chosen, the sharp version of a shot beats its blurred
 //! twin, and the animated cover is a short, bounded loop inside the best shot.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 mod video_common;
 

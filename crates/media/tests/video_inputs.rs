@@ -2,6 +2,7 @@
 //! `InvalidInput.*` code and a message (never a crash or an internal error); what is merely odd
 //! (turned by a display matrix, variable frame rate, odd sizes, no audio, a first timestamp far
 //! from 0) works, with outputs the right way up, of even size and of the right length.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 mod video_common;
 

@@ -6,6 +6,7 @@
 //!
 //! Marks are drawn by ffmpeg's drawtext with DejaVu; the ground truth is where a frame drawn with
 //! the mark differs from the same frame drawn without it. Run with `--nocapture` for the table.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 mod video_common;
 

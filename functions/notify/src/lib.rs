@@ -21,6 +21,14 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use tracing::info;
 
+/// What invokes the function: the job table's stream, or the sweep's schedule.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub enum NotifyEvent {
+    Stream(aws_lambda_events::event::dynamodb::Event),
+    Schedule(aws_lambda_events::event::eventbridge::EventBridgeEvent),
+}
+
 pub struct Notify {
     store: Arc<DynamoStore>,
     queue: Arc<dyn Queue>,
@@ -66,7 +74,7 @@ impl Notify {
         self
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    pub async fn handle(&self, event: LambdaEvent<NotifyEvent>) -> Result<Value, Error> {
         let report = self.handle_event(&event.payload).await?;
         Ok(json!({
             "Delivered": report.delivered,
@@ -77,26 +85,26 @@ impl Notify {
         }))
     }
 
-    /// A DynamoDB stream batch delivers its new callbacks; anything else (the schedule) sweeps.
-    pub async fn handle_event(&self, event: &Value) -> Result<Report> {
-        let records = event["Records"].as_array();
-        if records.is_some_and(|r| r.iter().any(|r| r["eventSource"] == "aws:dynamodb")) {
-            let mut report = Report::default();
-            for record in records.into_iter().flatten() {
-                let id = record["dynamodb"]["Keys"]["Id"]["S"].as_str().unwrap_or_default();
-                if let Some(delivery_id) = id.strip_prefix("callback#")
-                    && record["eventName"] == "INSERT"
-                {
-                    match self.deliver(delivery_id).await? {
-                        Some(true) => report.delivered += 1,
-                        Some(false) => report.failed += 1,
-                        None => {}
-                    }
+    /// A DynamoDB stream batch delivers its new callbacks; the schedule sweeps.
+    pub async fn handle_event(&self, event: &NotifyEvent) -> Result<Report> {
+        let NotifyEvent::Stream(stream) = event else { return self.sweep().await };
+        let mut report = Report::default();
+        for record in &stream.records {
+            let id = match record.change.keys.get("Id") {
+                Some(serde_dynamo::AttributeValue::S(id)) => id.as_str(),
+                _ => "",
+            };
+            if let Some(delivery_id) = id.strip_prefix("callback#")
+                && record.event_name == "INSERT"
+            {
+                match self.deliver(delivery_id).await? {
+                    Some(true) => report.delivered += 1,
+                    Some(false) => report.failed += 1,
+                    None => {}
                 }
             }
-            return Ok(report);
         }
-        self.sweep().await
+        Ok(report)
     }
 
     /// Delivers one pending callback now; `None` if it is no longer pending (the sweep or a
@@ -111,7 +119,7 @@ impl Notify {
         let sent = self.notifier.deliver(&callback).await;
         let ok = sent.is_ok();
         let outcome = self.policy.outcome(&callback, sent, Timestamp::now());
-        info!(delivery = delivery_id, ?outcome, "callback");
+        info!(job = %callback.job_id, delivery = delivery_id, ?outcome, "callback");
         self.store.record_delivery(delivery_id, outcome).await?;
         Ok(Some(ok))
     }

@@ -7,13 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use iprod_aws::long_poll::LongPoll;
 use iprod_aws::processor::{Processor, ProcessorSettings};
 use iprod_aws::stack::{AwsStack, worker_settings};
 use iprod_aws::{AwsClients, AwsSettings};
 use iprod_core::ports::MediaEngine;
 use iprod_media::{Engine, EngineSettings};
 use lambda_runtime::{Error, LambdaEvent};
-use serde_json::{Value, json};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -72,20 +73,23 @@ impl Process {
 
     /// An SQS event: every record settled; the ones that hit an infrastructure error are reported
     /// as batch item failures so only they come back.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         let budget = budget(event.context.deadline);
         info!(budget_secs = budget.as_secs(), "invocation");
         Ok(self.handle_records(&event.payload, budget).await)
     }
 
-    pub async fn handle_records(&self, event: &Value, deadline: Duration) -> Value {
+    pub async fn handle_records(&self, event: &SqsEvent, deadline: Duration) -> SqsBatchResponse {
         let started = tokio::time::Instant::now();
         self.clear_scratch();
-        let mut failures = Vec::new();
-        for record in event["Records"].as_array().into_iter().flatten() {
-            let id = record["messageId"].as_str().unwrap_or_default();
-            let body = record["body"].as_str().unwrap_or_default();
-            let from_dlq = self.dead_letter_arn.as_deref().is_some_and(|arn| record["eventSourceARN"] == arn);
+        let mut response = SqsBatchResponse::default();
+        for record in &event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let body = record.body.as_deref().unwrap_or_default();
+            let from_dlq = self
+                .dead_letter_arn
+                .as_deref()
+                .is_some_and(|arn| record.event_source_arn.as_deref() == Some(arn));
             let left = deadline.saturating_sub(started.elapsed());
             let settled = if from_dlq {
                 self.processor.dead_letter(body).await
@@ -93,71 +97,25 @@ impl Process {
                 self.processor.handle_until(body, left).await
             };
             match settled {
-                Ok(outcome) => info!(message = id, ?outcome, "settled"),
+                Ok(outcome) => info!(message = %id, ?outcome, "settled"),
                 Err(e) => {
-                    error!(message = id, error = %e, "left for redelivery");
-                    failures.push(json!({ "itemIdentifier": id }));
+                    error!(message = %id, error = %e, "left for redelivery");
+                    response.add_failure(id);
                 }
             }
         }
-        json!({ "batchItemFailures": failures })
+        response
     }
 
-    /// Long-polls the queue until `shutdown`: one message at a time per loop, its visibility
-    /// extended while the job runs (a video can take far longer than any fixed timeout).
-    pub async fn run_worker(&self, visibility: Duration, mut shutdown: watch::Receiver<bool>) {
-        let sqs = &self.stack.clients.sqs;
-        let url = self.stack.settings.queue_url.as_str();
-        loop {
-            let received = tokio::select! {
-                r = sqs.receive_message().queue_url(url).max_number_of_messages(1).wait_time_seconds(20)
-                    .visibility_timeout(visibility.as_secs() as i32).send() => r,
-                _ = shutdown.changed() => return,
-            };
-            let messages = match received {
-                Ok(out) => out.messages.unwrap_or_default(),
-                Err(e) => {
-                    warn!(error = %iprod_aws::sdk_error::context(&e), "receive failed; retrying in 5 s");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    continue;
-                }
-            };
-            for message in messages {
-                let (Some(body), Some(receipt)) = (message.body(), message.receipt_handle()) else {
-                    continue;
-                };
-                let extend = async {
-                    let mut beat = tokio::time::interval(visibility / 3);
-                    beat.tick().await;
-                    loop {
-                        beat.tick().await;
-                        let _ = sqs
-                            .change_message_visibility()
-                            .queue_url(url)
-                            .receipt_handle(receipt)
-                            .visibility_timeout(visibility.as_secs() as i32)
-                            .send()
-                            .await;
-                    }
-                };
-                self.clear_scratch();
-                let settled = tokio::select! {
-                    settled = self.processor.handle(body) => settled,
-                    _ = extend => unreachable!("the extension loop never ends"),
-                };
-                match settled {
-                    Ok(outcome) => {
-                        info!(?outcome, "settled");
-                        if let Err(e) =
-                            sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await
-                        {
-                            warn!(error = %iprod_aws::sdk_error::context(&e), "could not delete a settled message");
-                        }
-                    }
-                    Err(e) => error!(error = %e, "left for redelivery"),
-                }
-            }
-        }
+    /// Long-polls the queue until `shutdown` (`process --worker`), one job at a time.
+    pub async fn run_worker(&self, visibility: Duration, shutdown: watch::Receiver<bool>) {
+        let worker = LongPoll {
+            processor: &self.processor,
+            sqs: &self.stack.clients.sqs,
+            queue_url: &self.stack.settings.queue_url,
+            visibility,
+        };
+        worker.run(shutdown, || self.clear_scratch()).await;
     }
 }
 

@@ -10,60 +10,60 @@ use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, Result, Time
 
 use super::schema::KEY;
 
-pub type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
-pub const KIND_JOB: &str = "job";
-pub const KIND_PIPELINE: &str = "pipeline";
-pub const KIND_CALLBACK: &str = "callback";
+pub(super) const KIND_JOB: &str = "job";
+pub(super) const KIND_PIPELINE: &str = "pipeline";
+pub(super) const KIND_CALLBACK: &str = "callback";
 /// The one partition value of the sparse indexes: an item is in the index while it has it.
-pub const WAITING: &str = "queued";
-pub const LEASED: &str = "running";
-pub const OUTBOX: &str = "pending";
+pub(super) const WAITING: &str = "queued";
+pub(super) const LEASED: &str = "running";
+pub(super) const OUTBOX: &str = "pending";
 
-pub fn s(v: impl Into<String>) -> AttributeValue {
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-pub fn n(v: impl std::fmt::Display) -> AttributeValue {
+pub(super) fn n(v: impl std::fmt::Display) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-pub fn pipeline_key(id: &PipelineId) -> String {
+pub(super) fn pipeline_key(id: &PipelineId) -> String {
     format!("pipeline#{}", id.as_str())
 }
 
 /// The item counting a tenant's running jobs (only for tenants with a `max_running`).
-pub fn tenant_key(tenant: &str) -> String {
+pub(super) fn tenant_key(tenant: &str) -> String {
     format!("tenant#{tenant}")
 }
 
-pub fn token_key(token: &str) -> String {
+pub(super) fn token_key(token: &str) -> String {
     format!("token#{token}")
 }
 
-pub fn callback_key(delivery_id: &str) -> String {
+pub(super) fn callback_key(delivery_id: &str) -> String {
     format!("callback#{delivery_id}")
 }
 
-pub fn key(id: impl Into<String>) -> Item {
+pub(super) fn key(id: impl Into<String>) -> Item {
     HashMap::from([(KEY.to_owned(), s(id))])
 }
 
 /// Sorts by creation, ties broken by id, so pages never skip or repeat a record.
-pub fn created(at: Timestamp, id: &str) -> String {
+pub(super) fn created(at: Timestamp, id: &str) -> String {
     format!("{:013}#{id}", at.millis().max(0))
 }
 
 /// Larger priority first, then first come first served.
-pub fn rank(job: &Job) -> String {
+pub(super) fn rank(job: &Job) -> String {
     format!("{:02}#{}", 10 - job.priority.get().min(10), created(job.create_time, job.id.as_str()))
 }
 
 /// The item counting added pipelines (the default one is not counted), for the pipeline cap.
-pub const PIPELINE_COUNT_KEY: &str = "pipelines#count";
+pub(super) const PIPELINE_COUNT_KEY: &str = "pipelines#count";
 
 /// Checks a page token: it must be a `created` value this store returned (of a job or a pipeline).
-pub fn parse_page_token(token: &str) -> Result<String> {
+pub(super) fn parse_page_token(token: &str) -> Result<String> {
     let ok = token.split_once('#').is_some_and(|(millis, id)| {
         millis.len() == 13
             && millis.bytes().all(|b| b.is_ascii_digit())
@@ -85,20 +85,20 @@ fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
         .map_err(|e| Error::internal("a stored record could not be decoded").with_source(e))
 }
 
-pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+pub(super) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
-pub fn get_n(item: &Item, name: &str) -> Option<i64> {
+pub(super) fn get_n(item: &Item, name: &str) -> Option<i64> {
     item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
-pub fn job_doc(job: &Job) -> Result<AttributeValue> {
+pub(super) fn job_doc(job: &Job) -> Result<AttributeValue> {
     Ok(s(to_json(job)?))
 }
 
 /// A new job's item: queued jobs are in the `Waiting` index.
-pub fn job_item(job: &Job) -> Result<Item> {
+pub(super) fn job_item(job: &Job) -> Result<Item> {
     let mut item = key(job.id.as_str());
     item.insert("Kind".into(), s(KIND_JOB));
     item.insert("Doc".into(), job_doc(job)?);
@@ -117,7 +117,7 @@ pub fn job_item(job: &Job) -> Result<Item> {
 }
 
 /// The job; progress reported by heartbeats is kept beside the document.
-pub fn decode_job(item: &Item) -> Result<Job> {
+pub(super) fn decode_job(item: &Item) -> Result<Job> {
     let doc = get_s(item, "Doc").ok_or_else(|| Error::internal("a job item has no document"))?;
     let mut job: Job = from_json(doc)?;
     if let Some(progress) = get_n(item, "Progress") {
@@ -126,7 +126,7 @@ pub fn decode_job(item: &Item) -> Result<Job> {
     Ok(job)
 }
 
-pub fn pipeline_item(pipeline: &Pipeline) -> Result<Item> {
+pub(super) fn pipeline_item(pipeline: &Pipeline) -> Result<Item> {
     let mut item = key(pipeline_key(&pipeline.id));
     item.insert("Kind".into(), s(KIND_PIPELINE));
     item.insert("Doc".into(), s(to_json(pipeline)?));
@@ -140,17 +140,17 @@ pub fn pipeline_item(pipeline: &Pipeline) -> Result<Item> {
     Ok(item)
 }
 
-pub fn pipeline_doc(pipeline: &Pipeline) -> Result<AttributeValue> {
+pub(super) fn pipeline_doc(pipeline: &Pipeline) -> Result<AttributeValue> {
     Ok(s(to_json(pipeline)?))
 }
 
 /// The pipeline and how many of its jobs hold a running slot.
-pub fn decode_pipeline(item: &Item) -> Result<(Pipeline, i64)> {
+pub(super) fn decode_pipeline(item: &Item) -> Result<(Pipeline, i64)> {
     let doc = get_s(item, "Doc").ok_or_else(|| Error::internal("a pipeline item has no document"))?;
     Ok((from_json(doc)?, get_n(item, "Running").unwrap_or(0)))
 }
 
-pub fn callback_item(cb: &Callback, now: Timestamp) -> Result<Item> {
+pub(super) fn callback_item(cb: &Callback, now: Timestamp) -> Result<Item> {
     let mut item = key(callback_key(&cb.delivery_id));
     item.insert("Kind".into(), s(KIND_CALLBACK));
     item.insert("DeliveryId".into(), s(&cb.delivery_id));
@@ -167,7 +167,7 @@ pub fn callback_item(cb: &Callback, now: Timestamp) -> Result<Item> {
     Ok(item)
 }
 
-pub fn decode_callback(item: &Item) -> Result<Callback> {
+pub(super) fn decode_callback(item: &Item) -> Result<Callback> {
     let text = |name: &str| {
         get_s(item, name).ok_or_else(|| Error::internal(format!("a callback item has no {name}")))
     };

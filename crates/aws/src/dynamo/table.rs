@@ -34,10 +34,10 @@ fn values(pairs: Vec<(&str, AttributeValue)>) -> Option<HashMap<String, Attribut
 }
 
 /// Why a transaction was cancelled, per item in request order (`None`: that item was fine).
-pub type Reasons = Vec<Option<String>>;
+pub(super) type Reasons = Vec<Option<String>>;
 
 /// A query over an index: `partition` equals a value, and an optional sort-key condition.
-pub struct IndexQuery<'a> {
+pub(super) struct IndexQuery<'a> {
     pub index: &'a str,
     pub condition: &'a str,
     pub values: Vec<(&'a str, AttributeValue)>,
@@ -49,24 +49,24 @@ pub struct IndexQuery<'a> {
 
 impl<'a> IndexQuery<'a> {
     /// All items of `index` matching `condition`, in ascending sort-key order.
-    pub fn on(index: &'a str, condition: &'a str, values: Vec<(&'a str, AttributeValue)>) -> Self {
+    pub(super) fn on(index: &'a str, condition: &'a str, values: Vec<(&'a str, AttributeValue)>) -> Self {
         Self { index, condition, values, filter: None, forward: true, limit: None, start: None }
     }
 
-    pub fn page_size(mut self, limit: usize) -> Self {
+    pub(super) fn page_size(mut self, limit: usize) -> Self {
         self.limit = Some(limit.clamp(1, 1000) as i32);
         self
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct Table {
+pub(super) struct Table {
     pub client: Client,
     pub name: String,
 }
 
 impl Table {
-    pub async fn get(&self, id: &str) -> Result<Option<Item>> {
+    pub(super) async fn get(&self, id: &str) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
@@ -80,7 +80,7 @@ impl Table {
     }
 
     /// Reads up to 100 items by id, consistently, in any order.
-    pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Item>> {
+    pub(super) async fn get_many(&self, ids: &[String]) -> Result<Vec<Item>> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::new();
         for chunk in ids.chunks(100) {
@@ -112,7 +112,7 @@ impl Table {
     }
 
     /// Puts `item` unless its id exists; `false` if it did.
-    pub async fn put_new(&self, item: Item) -> Result<bool> {
+    pub(super) async fn put_new(&self, item: Item) -> Result<bool> {
         let sent = self
             .client
             .put_item()
@@ -132,7 +132,7 @@ impl Table {
     }
 
     /// Updates item `id` if `condition` holds; `false` if it did not.
-    pub async fn update(
+    pub(super) async fn update(
         &self,
         id: &str,
         update: &str,
@@ -159,7 +159,7 @@ impl Table {
         }
     }
 
-    pub fn put_item(&self, item: Item) -> Result<TransactWriteItem> {
+    pub(super) fn put_item(&self, item: Item) -> Result<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.name)
             .set_item(Some(item))
@@ -170,7 +170,7 @@ impl Table {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    pub fn update_item(
+    pub(super) fn update_item(
         &self,
         id: &str,
         update: &str,
@@ -189,7 +189,7 @@ impl Table {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    pub fn delete_item(
+    pub(super) fn delete_item(
         &self,
         id: &str,
         condition: &str,
@@ -208,7 +208,7 @@ impl Table {
 
     /// A transaction step that writes nothing and fails the transaction unless `condition` holds
     /// on item `id`.
-    pub fn check_item(
+    pub(super) fn check_item(
         &self,
         id: &str,
         condition: &str,
@@ -227,7 +227,10 @@ impl Table {
 
     /// Writes all or nothing. `Err(reasons)` inside `Ok` when a condition failed. A conflict with
     /// another transaction on the same items is retried here, a few times, with a short pause.
-    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<std::result::Result<(), Reasons>> {
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<std::result::Result<(), Reasons>> {
         let mut pause = std::time::Duration::from_millis(20);
         let mut attempt = 0;
         loop {
@@ -257,7 +260,7 @@ impl Table {
     }
 
     /// One page of an index query.
-    pub async fn query(&self, q: IndexQuery<'_>) -> Result<(Vec<Item>, Option<Item>)> {
+    pub(super) async fn query(&self, q: IndexQuery<'_>) -> Result<(Vec<Item>, Option<Item>)> {
         let out = self
             .client
             .query()

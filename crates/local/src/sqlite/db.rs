@@ -22,18 +22,18 @@ type Reply = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 type WriteOp = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 
 #[derive(Clone)]
-pub struct Db {
+pub(super) struct Db {
     writes: mpsc::Sender<WriteOp>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: PathBuf,
 }
 
-pub fn db_error(e: rusqlite::Error) -> Error {
+pub(super) fn db_error(e: rusqlite::Error) -> Error {
     Error::transient("Database", "the job database could not be used").with_source(e)
 }
 
 impl Db {
-    pub fn open(path: &Path) -> Result<Self> {
+    pub(super) fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(db_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
@@ -49,7 +49,7 @@ impl Db {
     }
 
     /// Runs `f` inside the next group transaction; resolves after the commit is durable.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -70,7 +70,7 @@ impl Db {
         rx.await.map_err(|_| Error::internal("the database writer dropped a write"))?
     }
 
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,

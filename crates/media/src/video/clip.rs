@@ -142,7 +142,7 @@ pub async fn analyse(
     (timeout, meter): (Duration, Arc<Meter>),
 ) -> Result<Analysis> {
     // The shot pass expects its own share; then the subjects and, with audio, the loudness.
-    meter.expect(info.duration * if info.has_audio { 2.0 } else { 1.0 });
+    meter.add_pass(info.duration * if info.has_audio { 2.0 } else { 1.0 });
     let (detector, exposure) = shot_pass(ffmpeg, input, info, (timeout, &meter), |pixels| {
         let n = pixels.len().max(1) as f32;
         let mean = pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;

@@ -60,7 +60,7 @@ pub async fn find_static_logos(
     let source = (info.width, info.height, info.fps);
     let mut finder = StaticOverlayFinder::new(w, h);
     let mut sampler = TextSampler::new(info.duration);
-    meter.expect(info.duration);
+    meter.add_pass(info.duration);
     for_each_frame(ffmpeg, input, source, &ANALYSIS, timeout, |frame| {
         finder.push(frame.pixels);
         sampler.offer(frame.time, frame.pixels);
@@ -78,7 +78,7 @@ pub async fn find_static_logos(
     }
     let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); candidates.len()];
     let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
-    meter.expect(info.duration);
+    meter.add_pass(info.duration);
     for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
         for ((_, template), scores) in candidates.iter().zip(&mut scores) {
             scores.push((frame.time, template.presence(frame.pixels)));

@@ -169,7 +169,7 @@ pub async fn shot_pass_with<T: Send>(
     measure: impl Fn(usize, &GrayFrame<'_>, &ShotDetector) -> T + Sync,
 ) -> Result<(ShotDetector, Vec<T>)> {
     let source = (info.width, info.height, info.fps);
-    meter.expect(info.duration);
+    meter.add_pass(info.duration);
     let total = (info.duration * info.fps).round() as usize;
     let part = |number: usize, span: Option<(f64, usize)>| {
         let measure = &measure;

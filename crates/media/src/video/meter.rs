@@ -19,7 +19,7 @@ fn micros(seconds: f64) -> u64 {
 
 impl Meter {
     /// One more pass over `seconds` of video is to come.
-    pub fn expect(&self, seconds: f64) {
+    pub fn add_pass(&self, seconds: f64) {
         self.expected_us.fetch_add(micros(seconds), Ordering::Relaxed);
     }
 
@@ -58,8 +58,8 @@ mod tests {
     fn the_fraction_is_done_over_expected() {
         let meter = Meter::default();
         assert_eq!(meter.fraction(), 0.0);
-        meter.expect(10.0);
-        meter.expect(10.0);
+        meter.add_pass(10.0);
+        meter.add_pass(10.0);
         meter.advance(5.0);
         assert_eq!(meter.fraction(), 0.25);
         meter.advance(100.0);

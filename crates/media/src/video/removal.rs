@@ -114,7 +114,7 @@ async fn gather(
         .input(input)
         .args(["-an", "-sn", "-filter_complex", &stack_graph(&regions, width, rate)])
         .args(["-map", "[stack]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]);
-    meter.expect(info.duration);
+    meter.add_pass(info.duration);
     let mut index = 0usize;
     let mut region_frame = Vec::new();
     process

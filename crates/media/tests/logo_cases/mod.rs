@@ -7,11 +7,11 @@ use image::{Rgb, RgbImage};
 use iprod_media::image::delogo::detect::PixelBox;
 
 /// The test photos, laid out by `layers/fetch-test-media.sh` (`make test` runs it).
-pub fn media_dir() -> PathBuf {
+pub(crate) fn media_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media")
 }
 
-pub fn load(name: &str) -> RgbImage {
+pub(crate) fn load(name: &str) -> RgbImage {
     let path = media_dir().join(name);
     image::open(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run layers/fetch-test-media.sh)", path.display()))
@@ -19,7 +19,7 @@ pub fn load(name: &str) -> RgbImage {
 }
 
 /// Re-encodes as JPEG, as a logo burnt into a published photo would be.
-pub fn jpeg_roundtrip(img: &RgbImage, quality: u8) -> RgbImage {
+pub(crate) fn jpeg_roundtrip(img: &RgbImage, quality: u8) -> RgbImage {
     let mut bytes = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality);
     img.write_with_encoder(enc).expect("encode");
@@ -103,7 +103,7 @@ fn grow(cov: &[f32], w: u32, h: u32, r: i32) -> Vec<f32> {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Style {
+pub(crate) enum Style {
     /// White letters with a dark outline (a typical burnt-in channel name).
     OutlinedText,
     /// A coloured rounded plate with white letters (a channel bug).
@@ -121,7 +121,7 @@ fn blend(p: &mut Rgb<u8>, c: [f32; 3], a: f32) {
 }
 
 /// Pastes a logo of `style` filling `b` exactly; `b` is the ground truth.
-pub fn paste(img: &mut RgbImage, b: PixelBox, style: Style, text: &str) {
+pub(crate) fn paste(img: &mut RgbImage, b: PixelBox, style: Style, text: &str) {
     let (w, h) = (b.width, b.height);
     let idx = |x: u32, y: u32| (y * w + x) as usize;
     match style {
@@ -195,7 +195,7 @@ pub fn paste(img: &mut RgbImage, b: PixelBox, style: Style, text: &str) {
 
 /// Where the logo goes: a corner or the middle of an edge, with a margin.
 #[derive(Clone, Copy, Debug)]
-pub enum Place {
+pub(crate) enum Place {
     TopLeft,
     TopRight,
     BottomLeft,
@@ -207,12 +207,12 @@ pub enum Place {
 }
 
 /// A box of `frac` of the image width, `aspect` = width / height, at `place` with a 3 % margin.
-pub fn place_box(img_w: u32, img_h: u32, place: Place, frac: f32, aspect: f32) -> PixelBox {
+pub(crate) fn place_box(img_w: u32, img_h: u32, place: Place, frac: f32, aspect: f32) -> PixelBox {
     place_box_margin(img_w, img_h, place, frac, aspect, 0.03)
 }
 
 /// As [`place_box`] with the margin as a fraction of the image size.
-pub fn place_box_margin(
+pub(crate) fn place_box_margin(
     img_w: u32,
     img_h: u32,
     place: Place,
@@ -240,7 +240,7 @@ pub fn place_box_margin(
     PixelBox { x, y, width, height }
 }
 
-pub fn iou(a: PixelBox, b: PixelBox) -> f32 {
+pub(crate) fn iou(a: PixelBox, b: PixelBox) -> f32 {
     let ix = (a.x + a.width).min(b.x + b.width).saturating_sub(a.x.max(b.x));
     let iy = (a.y + a.height).min(b.y + b.height).saturating_sub(a.y.max(b.y));
     let inter = (ix * iy) as f32;
@@ -249,7 +249,7 @@ pub fn iou(a: PixelBox, b: PixelBox) -> f32 {
 }
 
 /// Mean absolute error per channel between `a` and `b` inside `r`.
-pub fn mae_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
+pub(crate) fn mae_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
     let mut s = 0.0;
     for y in r.y..r.y + r.height {
         for x in r.x..r.x + r.width {
@@ -261,7 +261,7 @@ pub fn mae_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
 }
 
 /// The synthetic cases: (name, style, text, place, width fraction, aspect).
-pub fn cases() -> Vec<(&'static str, Style, &'static str, Place, f32, f32)> {
+pub(crate) fn cases() -> Vec<(&'static str, Style, &'static str, Place, f32, f32)> {
     use Place::*;
     use Style::*;
     vec![

@@ -14,11 +14,11 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{Rgb, RgbImage, RgbaImage};
 use iprod_media::image::delogo::detect::PixelBox;
 
-pub const FONT_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
-pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+pub(crate) const FONT_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+pub(crate) const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 /// The test photos, laid out by `layers/fetch-test-media.sh` (`make test` runs it).
-pub fn media_dir() -> PathBuf {
+pub(crate) fn media_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/test-media")
 }
 
@@ -27,13 +27,13 @@ fn open(name: &str) -> image::DynamicImage {
     image::open(&path).unwrap_or_else(|e| panic!("{}: {e} (run layers/fetch-test-media.sh)", path.display()))
 }
 
-pub fn load(name: &str) -> RgbImage {
+pub(crate) fn load(name: &str) -> RgbImage {
     open(name).to_rgb8()
 }
 
 /// Clean photos: nothing may be reported on them. Several hold text that belongs to the scene
 /// (a name badge, box labels, handwriting on a board, lettering on a rocket).
-pub const CONTROLS: [&str; 21] = [
+pub(crate) const CONTROLS: [&str; 21] = [
     "astronaut.png",
     "grace_hopper.jpg",
     "coffee.png",
@@ -59,7 +59,7 @@ pub const CONTROLS: [&str; 21] = [
 ];
 
 /// A control by name; `name@W` is the photo upscaled to W px wide (a larger picture).
-pub fn control(name: &str) -> RgbImage {
+pub(crate) fn control(name: &str) -> RgbImage {
     match name.split_once('@') {
         Some((file, width)) => {
             let img = load(file);
@@ -72,7 +72,7 @@ pub fn control(name: &str) -> RgbImage {
 }
 
 /// Re-encodes as JPEG, as a mark burnt into a published photo would be.
-pub fn jpeg_roundtrip(img: &RgbImage, quality: u8) -> RgbImage {
+pub(crate) fn jpeg_roundtrip(img: &RgbImage, quality: u8) -> RgbImage {
     let mut bytes = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality);
     img.write_with_encoder(enc).expect("encode");
@@ -80,7 +80,7 @@ pub fn jpeg_roundtrip(img: &RgbImage, quality: u8) -> RgbImage {
 }
 
 /// An overlay: straight (not premultiplied) colour and coverage, pasted with an opacity.
-pub struct Layer {
+pub(crate) struct Layer {
     pub width: u32,
     pub height: u32,
     pub colour: Vec<[f32; 3]>,
@@ -132,7 +132,7 @@ impl Layer {
 }
 
 /// `text` in `font` at `px` pixels, `colour`, with an optional dark shadow offset by px/14.
-pub fn text_layer(text: &str, font_path: &str, px: f32, colour: [f32; 3], shadow: bool) -> Layer {
+pub(crate) fn text_layer(text: &str, font_path: &str, px: f32, colour: [f32; 3], shadow: bool) -> Layer {
     let bytes =
         std::fs::read(font_path).unwrap_or_else(|e| panic!("{font_path}: {e} (scripts/setup.sh test)"));
     let font = FontRef::try_from_slice(&bytes).expect("font");
@@ -184,7 +184,7 @@ pub fn text_layer(text: &str, font_path: &str, px: f32, colour: [f32; 3], shadow
 }
 
 /// A registry PNG with alpha, scaled to `width` px.
-pub fn png_layer(name: &str, width: u32) -> Layer {
+pub(crate) fn png_layer(name: &str, width: u32) -> Layer {
     let img: RgbaImage = open(name).to_rgba8();
     let h = ((img.height() as f32 * width as f32 / img.width() as f32).round() as u32).max(1);
     let img = image::imageops::resize(&img, width, h, image::imageops::FilterType::Triangle);
@@ -197,7 +197,7 @@ pub fn png_layer(name: &str, width: u32) -> Layer {
 }
 
 /// A disc of `colour` with a letter knocked out of it: a round logo (supersampled edges).
-pub fn disc_layer(diameter: u32, colour: [f32; 3], letter: &str) -> Layer {
+pub(crate) fn disc_layer(diameter: u32, colour: [f32; 3], letter: &str) -> Layer {
     let mut l = Layer::new(diameter, diameter);
     let r = diameter as f32 / 2.0;
     for y in 0..diameter {
@@ -230,7 +230,7 @@ pub fn disc_layer(diameter: u32, colour: [f32; 3], letter: &str) -> Layer {
 }
 
 /// An icon (a small disc) and text beside it, as in a lower third with a URL.
-pub fn icon_and_text(text: &str, px: f32) -> Layer {
+pub(crate) fn icon_and_text(text: &str, px: f32) -> Layer {
     let icon = disc_layer((px * 1.3) as u32, [235.0, 60.0, 50.0], "▶");
     let words = text_layer(text, FONT_BOLD, px, [250.0, 250.0, 250.0], true);
     let gap = (px * 0.5) as u32;
@@ -241,7 +241,7 @@ pub fn icon_and_text(text: &str, px: f32) -> Layer {
 }
 
 /// Pastes `layer` at (x, y) with `opacity`; returns the box of its visible pixels.
-pub fn paste(img: &mut RgbImage, layer: &Layer, x: u32, y: u32, opacity: f32) -> PixelBox {
+pub(crate) fn paste(img: &mut RgbImage, layer: &Layer, x: u32, y: u32, opacity: f32) -> PixelBox {
     for ly in 0..layer.height {
         for lx in 0..layer.width {
             let (tx, ty) = (x + lx, y + ly);
@@ -267,7 +267,7 @@ pub fn paste(img: &mut RgbImage, layer: &Layer, x: u32, y: u32, opacity: f32) ->
 
 /// Where a mark goes, with a margin as a fraction of the picture's width.
 #[derive(Clone, Copy, Debug)]
-pub enum Corner {
+pub(crate) enum Corner {
     TopLeft,
     TopRight,
     BottomLeft,
@@ -278,7 +278,7 @@ pub enum Corner {
     LowerThird,
 }
 
-pub fn position(img: &RgbImage, layer: &Layer, at: Corner, margin: f32) -> (u32, u32) {
+pub(crate) fn position(img: &RgbImage, layer: &Layer, at: Corner, margin: f32) -> (u32, u32) {
     let (w, h) = img.dimensions();
     let m = (w as f32 * margin).round() as u32;
     let (right, bottom) = (w.saturating_sub(layer.width + m), h.saturating_sub(layer.height + m));
@@ -295,7 +295,7 @@ pub fn position(img: &RgbImage, layer: &Layer, at: Corner, margin: f32) -> (u32,
 
 /// What a case's mark is made of.
 #[derive(Clone, Debug)]
-pub enum MarkKind {
+pub(crate) enum MarkKind {
     /// A registry PNG with alpha at a width fraction of the picture.
     Png(&'static str, f32),
     /// White overlay text with a shadow, at a height fraction of the picture.
@@ -310,13 +310,13 @@ pub enum MarkKind {
 
 /// One mark of a case: what, where, how opaque.
 #[derive(Clone, Debug)]
-pub struct Mark {
+pub(crate) struct Mark {
     pub kind: MarkKind,
     pub at: Corner,
     pub opacity: f32,
 }
 
-pub fn layer_for(kind: &MarkKind, img: &RgbImage) -> Layer {
+pub(crate) fn layer_for(kind: &MarkKind, img: &RgbImage) -> Layer {
     let (w, h) = (img.width() as f32, img.height() as f32);
     match kind {
         MarkKind::Png(name, frac) => png_layer(name, (w * frac) as u32),
@@ -328,7 +328,7 @@ pub fn layer_for(kind: &MarkKind, img: &RgbImage) -> Layer {
 }
 
 /// A marked case: the clean photo, the marked picture and where the marks are.
-pub struct Case {
+pub(crate) struct Case {
     pub name: String,
     pub clean: RgbImage,
     pub marked: RgbImage,
@@ -389,7 +389,7 @@ fn tiled_case(name: &str, photo: &str, text: &'static str, opacity: f32, badge: 
 }
 
 /// The marked cases (at least 30).
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     use Corner::*;
     use MarkKind::*;
     let one = |kind: MarkKind, at: Corner, opacity: f32| vec![Mark { kind, at, opacity }];
@@ -494,18 +494,18 @@ pub fn cases() -> Vec<Case> {
     out
 }
 
-pub fn iou(a: PixelBox, b: PixelBox) -> f32 {
+pub(crate) fn iou(a: PixelBox, b: PixelBox) -> f32 {
     let inter = intersection(a, b) as f32;
     let uni = (a.width * a.height + b.width * b.height) as f32 - inter;
     if uni > 0.0 { inter / uni } else { 0.0 }
 }
 
-pub fn intersection(a: PixelBox, b: PixelBox) -> u32 {
+pub(crate) fn intersection(a: PixelBox, b: PixelBox) -> u32 {
     a.intersection(&b)
 }
 
 /// PSNR (dB) between `a` and `b` inside `r`.
-pub fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
+pub(crate) fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
     let mut se = 0.0f64;
     for y in r.y..r.y + r.height {
         for x in r.x..r.x + r.width {

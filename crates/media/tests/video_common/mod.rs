@@ -1,6 +1,6 @@
 //! What the video function tests share: the engine on the repository's model pack, a task for a
 //! local clip, ffmpeg/ffprobe helpers, and measurements of rendered outputs.
-
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use iprod_core::template::OutputTemplate;
 use iprod_core::{FunctionName, JobId, PipelineId};
 use iprod_media::{Engine, EngineSettings};
 
-pub struct Quiet;
+pub(crate) struct Quiet;
 
 impl Progress for Quiet {
     fn report(&self, _: u8) {}
@@ -24,7 +24,7 @@ impl Progress for Quiet {
 
 /// Keeps every progress report.
 #[derive(Default)]
-pub struct Recorder(pub std::sync::Mutex<Vec<u8>>);
+pub(crate) struct Recorder(pub std::sync::Mutex<Vec<u8>>);
 
 impl Progress for Recorder {
     fn report(&self, percent: u8) {
@@ -35,18 +35,18 @@ impl Progress for Recorder {
     }
 }
 
-pub fn repo(rel: &str) -> PathBuf {
+pub(crate) fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
 /// Runs ffmpeg (quiet, overwriting) and insists it succeeds.
-pub fn ffmpeg(args: &[&str]) {
+pub(crate) fn ffmpeg(args: &[&str]) {
     let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().unwrap();
     assert!(status.success(), "ffmpeg {args:?}");
 }
 
 /// One ffprobe entry (e.g. "format=duration") of `path`, as text.
-pub fn ffprobe(path: &Path, entries: &str, stream: Option<&str>) -> String {
+pub(crate) fn ffprobe(path: &Path, entries: &str, stream: Option<&str>) -> String {
     let mut command = Command::new("ffprobe");
     command.args(["-v", "error"]);
     if let Some(s) = stream {
@@ -56,12 +56,12 @@ pub fn ffprobe(path: &Path, entries: &str, stream: Option<&str>) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-pub fn engine() -> Engine {
+pub(crate) fn engine() -> Engine {
     Engine::new(EngineSettings { model_dir: repo(".iprod/model-pack"), ..EngineSettings::default() })
 }
 
 /// Runs `function` on `input` with `params`, outputs named by `template`.
-pub async fn run(
+pub(crate) async fn run(
     function: FunctionName,
     params: &str,
     input: &Path,
@@ -72,7 +72,7 @@ pub async fn run(
 }
 
 /// [`run`], with the job's progress reported to `progress`.
-pub async fn run_reporting(
+pub(crate) async fn run_reporting(
     function: FunctionName,
     params: &str,
     input: &Path,
@@ -98,7 +98,7 @@ pub async fn run_reporting(
 }
 
 /// Mean luma of each frame of `path`, decoded grey at 64×36.
-pub fn frame_brightness(path: &Path) -> Vec<f64> {
+pub(crate) fn frame_brightness(path: &Path) -> Vec<f64> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
@@ -112,7 +112,7 @@ pub fn frame_brightness(path: &Path) -> Vec<f64> {
 }
 
 /// The first audio stream of `path` as mono samples (-1..1) at `rate`.
-pub fn audio_samples(path: &Path, rate: u32) -> Vec<f32> {
+pub(crate) fn audio_samples(path: &Path, rate: u32) -> Vec<f32> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)

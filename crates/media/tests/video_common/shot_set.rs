@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const FPS: f64 = 25.0;
+pub(crate) const FPS: f64 = 25.0;
 
 enum Source {
     Lavfi(&'static str),
@@ -60,7 +60,7 @@ fn clips() -> Vec<(&'static str, Vec<Shot>, Option<f64>)> {
 }
 
 /// Writes the clips under `dir` (from the test media in `media`); returns each with its cuts.
-pub fn write(dir: &Path, media: &Path) -> Vec<(PathBuf, Vec<f64>)> {
+pub(crate) fn write(dir: &Path, media: &Path) -> Vec<(PathBuf, Vec<f64>)> {
     clips()
         .into_iter()
         .map(|(name, shots, flash)| {
@@ -102,7 +102,7 @@ pub fn write(dir: &Path, media: &Path) -> Vec<(PathBuf, Vec<f64>)> {
 }
 
 /// (true positives, found, truth) with a match when within one frame.
-pub fn score(found: &[f64], truth: &[f64]) -> (usize, usize, usize) {
+pub(crate) fn score(found: &[f64], truth: &[f64]) -> (usize, usize, usize) {
     let hits = truth.iter().filter(|t| found.iter().any(|f| (f - *t).abs() <= 1.0 / FPS + 1e-6)).count();
     (hits, found.len(), truth.len())
 }
