@@ -295,4 +295,34 @@ mod tests {
         crop_stacked(&frame, (4, 4), (0, 4, 2), &mut out);
         assert_eq!(out, vec![0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 200, 201]);
     }
+
+    #[test]
+    fn un_blended_logos_take_their_maps_in_order_and_filled_ones_use_delogo() {
+        let info =
+            VideoInfo { width: 640, height: 360, fps: 25.0, duration: 10.0, has_audio: false, start: 0.0 };
+        let area = iprod_core::params::LogoBox { x: 0.0, y: 0.0, width: 0.1, height: 0.1 };
+        let maps = |x: u32| {
+            Removal::Unblend(Box::new(Unblend {
+                region: Region { x, y: 0, width: 20, height: 10, inner: (4, 2, 12, 6) },
+                gain: Vec::new(),
+                offset: Vec::new(),
+                opacity: 0.5,
+                pixels: 40,
+            }))
+        };
+        let logos = [
+            (Logo::whole(area, 10.0), (4, 2, 12, 6)),
+            (Logo::whole(area, 10.0), (100, 100, 30, 20)),
+            (Logo { area, shown: vec![(2.0, 4.0)] }, (204, 2, 12, 6)),
+        ];
+        let removals = [maps(0), Removal::Fill(NotBlended::Opaque), maps(200)];
+        let graph = graph(&logos, &removals, &info, "null");
+        // The picture is made 4:2:0 first; the first logo's maps are inputs 1 (gain) and 2
+        // (offset), the third's 3 and 4; the second is filled after both are laid back.
+        assert!(graph.starts_with("[0:v:0]format=yuv420p[yuv];[yuv]split[m0][c0]"), "{graph}");
+        assert!(graph.contains("[r0][2:v]blend=all_expr='A-B'[d0];[d0][1:v]blend"), "{graph}");
+        assert!(graph.contains("[r2][4:v]blend=all_expr='A-B'[d2];[d2][3:v]blend"), "{graph}");
+        assert!(graph.contains("[m2][u2]overlay=200:0:enable='between(t,2.000,4.000)'[v2]"), "{graph}");
+        assert!(graph.ends_with("[v2]delogo=x=100:y=100:w=30:h=20,null[out]"), "{graph}");
+    }
 }
