@@ -261,14 +261,19 @@ async fn decode(
             more
         })
         .await
-        .map_err(|e| match e {
-            ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
-            other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
-        })?;
+        .map_err(decode_error)?;
     if stopped {
         crate::blocking::checkpoint()?;
     }
     Ok(index)
+}
+
+/// A decode that failed: ffmpeg missing is ours, anything else is the video's.
+pub(crate) fn decode_error(e: ProcessError) -> Error {
+    match e {
+        ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
+        other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::delogo::{Logo, PixelBox};
 use super::info::VideoInfo;
 use super::meter::Meter;
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
-use crate::process::{Process, ProcessError};
+use crate::process::Process;
 
 /// The statistics need many frames, not every frame: consecutive frames say nearly the same.
 const STATS_FPS: f64 = 10.0;
@@ -137,10 +137,7 @@ async fn gather(
             true
         })
         .await
-        .map_err(|e| match e {
-            ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
-            other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
-        })?;
+        .map_err(super::frames::decode_error)?;
     crate::blocking::checkpoint()?;
     Ok(stats)
 }
