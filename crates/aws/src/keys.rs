@@ -4,19 +4,18 @@
 //! nonce is recorded with a conditional put, so two Lambda instances cannot both accept it.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::primitives::Blob;
 use iprod_core::access::{AccessKey, AccessKeys, KeyInfo, MAX_SKEW_SECS};
 use iprod_core::{Error, Result, Timestamp};
 
 use crate::dynamo::schema::{EXPIRES, KEY};
+use crate::dynamo::{Item, Table};
 use crate::sdk_error::transient;
 
 pub struct DynamoKeys {
-    dynamodb: aws_sdk_dynamodb::Client,
+    table: Table,
     kms: aws_sdk_kms::Client,
-    table: String,
     /// The KMS key that seals the secrets (`IPROD_KMS_KEY`: id, ARN or alias).
     kms_key: String,
 }
@@ -36,7 +35,7 @@ impl DynamoKeys {
         table: impl Into<String>,
         kms_key: impl Into<String>,
     ) -> Self {
-        Self { dynamodb, kms, table: table.into(), kms_key: kms_key.into() }
+        Self { table: Table { client: dynamodb, name: table.into() }, kms, kms_key: kms_key.into() }
     }
 
     /// A new key for `tenant`: its id and secret (shown once).
@@ -53,17 +52,21 @@ impl DynamoKeys {
             .map_err(|e| transient("Keys", "sealing a secret with KMS", e))?
             .ciphertext_blob
             .ok_or_else(|| Error::internal("KMS returned no ciphertext"))?;
-        self.dynamodb
-            .put_item()
-            .table_name(&self.table)
-            .item(KEY, s(key_item(&id)))
-            .item("Tenant", s(tenant))
-            .item("Secret", AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(sealed.into_inner())))
-            .item("Enabled", AttributeValue::Bool(true))
-            .item("CreateTime", s(Timestamp::now().rfc3339()))
-            .send()
-            .await
-            .map_err(|e| transient("Keys", "storing an access key", e))?;
+        let item: Item = [
+            (KEY.to_owned(), s(key_item(&id))),
+            ("Tenant".to_owned(), s(tenant)),
+            (
+                "Secret".to_owned(),
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(sealed.into_inner())),
+            ),
+            ("Enabled".to_owned(), AttributeValue::Bool(true)),
+            ("CreateTime".to_owned(), s(Timestamp::now().rfc3339())),
+        ]
+        .into();
+        // A fresh random id: it is never taken, and never overwritten.
+        if !self.table.put_new(item).await? {
+            return Err(Error::internal(format!("the new access key id {id} is taken")));
+        }
         Ok((id, secret))
     }
 
@@ -74,9 +77,10 @@ impl DynamoKeys {
         let mut start = None;
         loop {
             let page = self
-                .dynamodb
+                .table
+                .client
                 .scan()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .filter_expression("begins_with(#id, :prefix)")
                 .expression_attribute_names("#id", KEY)
                 .expression_attribute_values(":prefix", s("accesskey#"))
@@ -108,43 +112,15 @@ impl DynamoKeys {
 
     /// Removes a key for good; `NotFound.AccessKey` for an unknown id.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        let deleted = self
-            .dynamodb
-            .delete_item()
-            .table_name(&self.table)
-            .key(KEY, s(key_item(id)))
-            .condition_expression("attribute_exists(#id)")
-            .expression_attribute_names("#id", KEY)
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(unknown(id))
-            }
-            Err(e) => Err(transient("Keys", "deleting an access key", e)),
-        }
+        if self.table.delete_existing(&key_item(id)).await? { Ok(()) } else { Err(unknown(id)) }
     }
 
     /// Enables or disables a key; `NotFound.AccessKey` for an unknown id.
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<()> {
-        let updated = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key(KEY, s(key_item(id)))
-            .update_expression("SET Enabled = :e")
-            .condition_expression("attribute_exists(Id)")
-            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(unknown(id))
-            }
-            Err(e) => Err(transient("Keys", "updating an access key", e)),
-        }
+        let values = vec![(":e", AttributeValue::Bool(enabled))];
+        let updated =
+            self.table.update(&key_item(id), "SET Enabled = :e", "attribute_exists(#Id)", values).await?;
+        if updated { Ok(()) } else { Err(unknown(id)) }
     }
 }
 
@@ -160,17 +136,7 @@ impl AccessKeys for DynamoKeys {
     }
 
     async fn key(&self, id: &str) -> Result<Option<AccessKey>> {
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY, s(key_item(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| transient("Keys", "reading an access key", e))?
-            .item;
-        let Some(item) = item else { return Ok(None) };
+        let Some(item) = self.table.get(&key_item(id)).await? else { return Ok(None) };
         let sealed = match item.get("Secret") {
             Some(AttributeValue::B(blob)) => blob.clone().into_inner(),
             _ => return Err(Error::internal(format!("access key {id} has no sealed secret"))),
@@ -195,21 +161,11 @@ impl AccessKeys for DynamoKeys {
     }
 
     async fn first_use(&self, id: &str, nonce: &str, now: i64) -> Result<bool> {
-        let put = self
-            .dynamodb
-            .put_item()
-            .table_name(&self.table)
-            .item(KEY, s(format!("nonce#{id}#{nonce}")))
-            .item(EXPIRES, AttributeValue::N((now + 2 * MAX_SKEW_SECS).to_string()))
-            .condition_expression("attribute_not_exists(Id)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(transient("Keys", "recording a signature nonce", other)),
-            },
-        }
+        let item: Item = [
+            (KEY.to_owned(), s(format!("nonce#{id}#{nonce}"))),
+            (EXPIRES.to_owned(), AttributeValue::N((now + 2 * MAX_SKEW_SECS).to_string())),
+        ]
+        .into();
+        self.table.put_new(item).await
     }
 }

@@ -10,7 +10,7 @@ use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, Result, Time
 
 use super::schema::KEY;
 
-pub(super) type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 pub(super) const KIND_JOB: &str = "job";
 pub(super) const KIND_PIPELINE: &str = "pipeline";

@@ -8,3 +8,6 @@ mod store;
 mod table;
 
 pub use store::DynamoStore;
+// The access keys (crate::keys) are items of the same table.
+pub(crate) use items::Item;
+pub(crate) use table::Table;

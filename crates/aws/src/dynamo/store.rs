@@ -71,19 +71,7 @@ impl DynamoStore {
     /// Whether the job's running attempt took a slot of its tenant (`TenantSlot` on its item:
     /// set by the claim, removed with the slot's return; a limit set while the job ran took none).
     async fn holds_tenant_slot(&self, id: &JobId) -> Result<bool> {
-        let item = self
-            .table
-            .client
-            .get_item()
-            .table_name(&self.table.name)
-            .key(super::schema::KEY, s(id.as_str()))
-            .projection_expression("TenantSlot")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| crate::sdk_error::transient("Database", "reading a job", e))?
-            .item;
-        Ok(item.is_some_and(|i| i.contains_key("TenantSlot")))
+        Ok(self.table.get(id.as_str()).await?.is_some_and(|i| i.contains_key("TenantSlot")))
     }
 
     pub fn with_retention(mut self, retention: Option<Duration>) -> Self {

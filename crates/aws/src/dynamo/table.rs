@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -60,13 +61,13 @@ impl<'a> IndexQuery<'a> {
 }
 
 #[derive(Clone, Debug)]
-pub(super) struct Table {
+pub(crate) struct Table {
     pub client: Client,
     pub name: String,
 }
 
 impl Table {
-    pub(super) async fn get(&self, id: &str) -> Result<Option<Item>> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
@@ -112,7 +113,7 @@ impl Table {
     }
 
     /// Puts `item` unless its id exists; `false` if it did.
-    pub(super) async fn put_new(&self, item: Item) -> Result<bool> {
+    pub(crate) async fn put_new(&self, item: Item) -> Result<bool> {
         let sent = self
             .client
             .put_item()
@@ -132,7 +133,7 @@ impl Table {
     }
 
     /// Updates item `id` if `condition` holds; `false` if it did not.
-    pub(super) async fn update(
+    pub(crate) async fn update(
         &self,
         id: &str,
         update: &str,
@@ -155,6 +156,26 @@ impl Table {
             Err(e) => match e.into_service_error() {
                 UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
                 other => Err(transient("Database", format!("updating {id}"), other)),
+            },
+        }
+    }
+
+    /// Deletes item `id`; `false` if there was none.
+    pub(crate) async fn delete_existing(&self, id: &str) -> Result<bool> {
+        let sent = self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key(id)))
+            .condition_expression("attribute_exists(#Id)")
+            .expression_attribute_names("#Id", "Id")
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                DeleteItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(transient("Database", format!("deleting {id}"), other)),
             },
         }
     }
