@@ -15,13 +15,15 @@ serve: setup-serve
 	./target/release/iprod serve
 
 ## The whole test suite: format, lints, every test of the workspace (the AWS ones against one
-## moto server started for the run), and the SAM template's offline validation.
+## moto server started for the run), the SAM template's offline validation, and the AWS
+## walkthrough of events/README.md run end to end (scripts/try-aws-local.sh).
 test: setup-test lint
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		scripts/with-moto.sh $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 		scripts/with-moto.sh $(CARGO) test --workspace --no-fail-fast; \
 	fi
+	scripts/try-aws-local.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

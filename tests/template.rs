@@ -173,34 +173,44 @@ fn the_table_matches_the_store_schema() {
 }
 
 #[test]
-fn the_layers_build_and_leave_room_for_the_function() {
-    // What `sam build` runs for the two layers (BuildMethod: makefile), into temporary artefact
-    // directories; the model pack comes from the copy `make test` already fetched.
+fn sam_builds_the_layers_from_the_checkouts_cache_and_leaves_room_for_the_function() {
+    // `sam build` itself: it copies layers/ to a scratch directory under /tmp and runs make
+    // there. The fetch scripts must still use the checkout's cache and pack (this machine's
+    // registry may not be reachable: nothing may be fetched again), and write nothing outside it.
     let out = tempfile::tempdir().unwrap();
-    let pack = repo_root().join(".iprod/model-pack");
+    let scratch = out.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
     let mut total = 0;
     for layer in ["FfmpegLayer", "ModelLayer"] {
-        let artifacts = out.path().join(layer);
-        std::fs::create_dir_all(&artifacts).unwrap();
-        let built = Command::new("make")
-            .arg("-s")
-            .arg(format!("build-{layer}"))
-            .arg(format!("ARTIFACTS_DIR={}", artifacts.display()))
-            .arg(format!("PACK={}", pack.display()))
-            .current_dir(repo_root().join("layers"))
+        // One build directory each: `sam build` empties the one it is given.
+        let build_dir = out.path().join(layer);
+        let built = Command::new(venv_tool("sam"))
+            .args(["build", layer, "-t", "template.yaml", "--build-dir"])
+            .arg(&build_dir)
+            .current_dir(repo_root())
+            .env("AWS_REGION", "us-east-1")
+            .env("SAM_CLI_TELEMETRY", "0")
+            .env("TMPDIR", &scratch)
+            .env_remove("IPROD_CACHE_DIR")
+            // pip would fail offline; a download attempt shows up as this message instead.
+            .env("PIP_NO_INDEX", "1")
             .output()
             .unwrap();
-        assert!(built.status.success(), "{layer}: {}", String::from_utf8_lossy(&built.stderr));
-        total += dir_size(&artifacts);
+        let log =
+            format!("{}{}", String::from_utf8_lossy(&built.stdout), String::from_utf8_lossy(&built.stderr));
+        assert!(built.status.success() && log.contains("Build Succeeded"), "{layer}:\n{log}");
+        assert!(!log.contains("downloading"), "{layer} fetched again instead of using the cache:\n{log}");
+        total += dir_size(&build_dir.join(layer));
+        assert!(!scratch.join(".iprod").exists(), "{layer} wrote a cache beside SAM's scratch copy");
     }
-    let ffmpeg = out.path().join("FfmpegLayer/bin/ffmpeg");
+    let ffmpeg = out.path().join("FfmpegLayer/FfmpegLayer/bin/ffmpeg");
     let version = Command::new(&ffmpeg).arg("-version").output().unwrap();
     assert!(
         String::from_utf8_lossy(&version.stdout).contains("--enable-libx264"),
         "the layer's ffmpeg encodes H.264"
     );
-    let models = out.path().join("ModelLayer/model-pack");
-    for file in ["libonnxruntime.so", "u2netp.onnx", "centerface-dynamic.onnx"] {
+    let models = out.path().join("ModelLayer/ModelLayer/model-pack");
+    for file in ["libonnxruntime.so", "u2netp.onnx", "centerface-dynamic.onnx", "ppocrv5-det.onnx"] {
         assert!(models.join(file).exists(), "{file} is in the model layer");
     }
     assert!(!models.join("u2net.onnx").exists(), "the full U²-Net does not fit a Lambda");
@@ -246,4 +256,28 @@ fn sdk_access_is_off_by_default_and_when_on_only_signed_requests_pass_the_iam_fr
         let text = t["Resources"][format!("{name}Function")]["Properties"]["Policies"].to_string();
         assert!(!text.contains("kms:"), "{name}: {text}");
     }
+}
+
+#[test]
+fn the_walkthroughs_env_file_sets_every_variable_the_template_sets() {
+    let t = template();
+    let mut in_template = std::collections::BTreeSet::new();
+    let globals = t["Globals"]["Function"]["Environment"]["Variables"].as_object().unwrap();
+    in_template.extend(globals.keys().cloned());
+    for (_, resource) in t["Resources"].as_object().unwrap() {
+        if resource["Type"] == "AWS::Serverless::Function"
+            && let Some(vars) = resource["Properties"]["Environment"]["Variables"].as_object()
+        {
+            in_template.extend(vars.keys().cloned());
+        }
+    }
+    let env_file = std::fs::read_to_string(repo_root().join("events/local.env")).unwrap();
+    let in_file: std::collections::BTreeSet<String> = env_file
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
+        .filter(|k| k.starts_with("IPROD_") || k == "RUST_LOG")
+        .collect();
+    assert!(in_template.contains("IPROD_TRIGGERS"), "{in_template:?}");
+    assert_eq!(in_file, in_template, "events/local.env and template.yaml name different variables");
 }

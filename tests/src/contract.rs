@@ -34,7 +34,8 @@ pub async fn pipeline(store: &dyn JobStore, concurrency: u32, notify: Option<&st
     p.id = PipelineId::generate();
     p.name = "contract".into();
     p.concurrency = concurrency;
-    p.notify = notify.map(|n| iprod_core::notify::NotifyTarget::Queue(n.to_owned()));
+    p.notify = notify
+        .map(|n| iprod_core::notify::NotifyTarget::Queue { name: n.to_owned(), endpoint: "local".into() });
     store.create_pipeline(p.clone(), 1000).await.unwrap();
     p
 }

@@ -121,8 +121,8 @@ impl PipelineView {
             concurrency: p.concurrency,
             notify_url: p.notify.as_ref().map(|n| n.as_url()),
             notify_config: match &p.notify {
-                Some(NotifyTarget::Queue(name)) => Some(serde_json::json!({"QueueName": name})),
-                Some(NotifyTarget::Topic(name)) => Some(serde_json::json!({"Topic": name})),
+                Some(NotifyTarget::Queue { name, .. }) => Some(serde_json::json!({"QueueName": name})),
+                Some(NotifyTarget::Topic { name, .. }) => Some(serde_json::json!({"Topic": name})),
                 _ => None,
             },
             signed: p.secret.is_some(),

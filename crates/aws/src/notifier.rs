@@ -98,7 +98,7 @@ impl Notifier for AwsNotifier {
     async fn deliver(&self, callback: &Callback) -> Result<()> {
         match &callback.target {
             NotifyTarget::Webhook(url) => self.webhooks.post(url, callback).await,
-            NotifyTarget::Queue(name) => {
+            NotifyTarget::Queue { name, .. } => {
                 let url = self.queue_url(name).await?;
                 let delivery = SqsAttribute::builder()
                     .data_type("String")
@@ -115,7 +115,7 @@ impl Notifier for AwsNotifier {
                     .map_err(|e| transient("Notify", format!("sending to the SQS queue {name:?}"), e))?;
                 Ok(())
             }
-            NotifyTarget::Topic(name) => {
+            NotifyTarget::Topic { name, .. } => {
                 let arn = self.topic_arn(name).await?;
                 let delivery = SnsAttribute::builder()
                     .data_type("String")

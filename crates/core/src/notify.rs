@@ -8,13 +8,55 @@ use crate::error::{Error, Result};
 
 /// A callback destination.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "StoredTarget")]
 pub enum NotifyTarget {
     /// HTTP(S) POST of the callback JSON.
     Webhook(String),
     /// `mns://endpoint/queues/NAME`: a message queue (a JSON-lines file embedded, SQS on AWS).
-    Queue(String),
+    Queue { name: String, endpoint: String },
     /// `mns://endpoint/topics/NAME`: a topic (a JSON-lines file embedded, SNS on AWS).
-    Topic(String),
+    Topic { name: String, endpoint: String },
+}
+
+/// Targets as stored: jobs and pipelines written before the endpoint was kept hold only the
+/// queue or topic name (`{"Queue":"NAME"}`); they read back with the endpoint `local`.
+#[derive(Deserialize)]
+enum StoredTarget {
+    Webhook(String),
+    Queue(StoredMns),
+    Topic(StoredMns),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredMns {
+    Named { name: String, endpoint: String },
+    NameOnly(String),
+}
+
+impl StoredMns {
+    fn parts(self) -> (String, String) {
+        match self {
+            Self::Named { name, endpoint } => (name, endpoint),
+            Self::NameOnly(name) => (name, "local".to_owned()),
+        }
+    }
+}
+
+impl From<StoredTarget> for NotifyTarget {
+    fn from(stored: StoredTarget) -> Self {
+        match stored {
+            StoredTarget::Webhook(url) => Self::Webhook(url),
+            StoredTarget::Queue(mns) => {
+                let (name, endpoint) = mns.parts();
+                Self::Queue { name, endpoint }
+            }
+            StoredTarget::Topic(mns) => {
+                let (name, endpoint) = mns.parts();
+                Self::Topic { name, endpoint }
+            }
+        }
+    }
 }
 
 impl NotifyTarget {
@@ -23,7 +65,9 @@ impl NotifyTarget {
         let raw = raw.trim();
         if let Some(rest) = raw.strip_prefix("mns://") {
             let mut parts = rest.splitn(2, '/');
-            let _endpoint = parts.next();
+            // Kept only to show the target as the client wrote it: the queue or topic is found
+            // by name in this deployment (a file embedded, SQS or SNS on AWS).
+            let endpoint = parts.next().unwrap_or("").to_owned();
             let path = parts.next().unwrap_or("");
             let (kind, name) = path.split_once('/').unwrap_or((path, ""));
             if !is_queue_name(name) {
@@ -35,8 +79,8 @@ impl NotifyTarget {
                 ));
             }
             return match kind {
-                "queues" => Ok(Self::Queue(name.to_owned())),
-                "topics" => Ok(Self::Topic(name.to_owned())),
+                "queues" => Ok(Self::Queue { name: name.to_owned(), endpoint }),
+                "topics" => Ok(Self::Topic { name: name.to_owned(), endpoint }),
                 _ => Err(Error::invalid_parameter(
                     field,
                     format!("{field} {raw:?}: the path must start with /queues/ or /topics/"),
@@ -47,11 +91,12 @@ impl NotifyTarget {
         Ok(Self::Webhook(raw.to_owned()))
     }
 
+    /// The target as the client wrote it (an `mns://` endpoint is kept as given).
     pub fn as_url(&self) -> String {
         match self {
             Self::Webhook(url) => url.clone(),
-            Self::Queue(name) => format!("mns://local/queues/{name}"),
-            Self::Topic(name) => format!("mns://local/topics/{name}"),
+            Self::Queue { name, endpoint } => format!("mns://{endpoint}/queues/{name}"),
+            Self::Topic { name, endpoint } => format!("mns://{endpoint}/topics/{name}"),
         }
     }
 }
@@ -199,15 +244,33 @@ mod tests {
         let q =
             NotifyTarget::parse("NotifyUrl", "mns://123.mns.cn-shanghai.aliyuncs.com/queues/ipro-done", &p)
                 .unwrap();
-        assert_eq!(q, NotifyTarget::Queue("ipro-done".into()));
+        assert_eq!(
+            q,
+            NotifyTarget::Queue {
+                name: "ipro-done".into(),
+                endpoint: "123.mns.cn-shanghai.aliyuncs.com".into()
+            }
+        );
+        assert_eq!(q.as_url(), "mns://123.mns.cn-shanghai.aliyuncs.com/queues/ipro-done");
         assert_eq!(
             NotifyTarget::parse("x", "mns://e/topics/t1", &p).unwrap(),
-            NotifyTarget::Topic("t1".into())
+            NotifyTarget::Topic { name: "t1".into(), endpoint: "e".into() }
         );
         assert_eq!(
             NotifyTarget::parse("NotifyUrl", "mns://e/queues/../x", &p).unwrap_err().code(),
             "InvalidParameter.NotifyUrl"
         );
+    }
+
+    #[test]
+    fn targets_stored_before_endpoints_were_kept_still_read() {
+        let old: NotifyTarget = serde_json::from_str(r#"{"Queue":"done"}"#).unwrap();
+        assert_eq!(old.as_url(), "mns://local/queues/done");
+        let target = NotifyTarget::Topic { name: "t".into(), endpoint: "acct.mns.example".into() };
+        let stored = serde_json::to_string(&target).unwrap();
+        assert_eq!(serde_json::from_str::<NotifyTarget>(&stored).unwrap(), target);
+        let hook: NotifyTarget = serde_json::from_str(r#"{"Webhook":"https://h.example/cb"}"#).unwrap();
+        assert_eq!(hook, NotifyTarget::Webhook("https://h.example/cb".into()));
     }
 
     #[test]

@@ -45,13 +45,42 @@ impl RetryPolicy {
     }
 }
 
-/// Delivers up to `limit` due callbacks concurrently; returns how many were attempted.
+/// What one pass over the due callbacks did: every attempt counts once in `delivered`,
+/// `failed` (to be retried) or `gave_up`; `retries` counts the attempts that repeated a failed
+/// one (a callback's first attempt is not a retry, even when the sweep makes it).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryTally {
+    pub delivered: usize,
+    pub failed: usize,
+    pub gave_up: usize,
+    pub retries: usize,
+}
+
+impl DeliveryTally {
+    pub fn attempted(&self) -> usize {
+        self.delivered + self.failed + self.gave_up
+    }
+
+    /// Counts one attempt of `callback` that ended in `outcome`.
+    pub fn add(&mut self, callback: &Callback, outcome: &DeliveryOutcome) {
+        match outcome {
+            DeliveryOutcome::Delivered => self.delivered += 1,
+            DeliveryOutcome::RetryAt { .. } => self.failed += 1,
+            DeliveryOutcome::GaveUp { .. } => self.gave_up += 1,
+        }
+        if callback.attempts > 0 {
+            self.retries += 1;
+        }
+    }
+}
+
+/// Delivers up to `limit` due callbacks concurrently and records each outcome.
 pub async fn deliver_due(
     store: &dyn JobStore,
     notifier: &dyn Notifier,
     policy: &RetryPolicy,
     limit: usize,
-) -> Result<usize> {
+) -> Result<DeliveryTally> {
     let due = store.due_callbacks(Timestamp::now(), limit).await?;
     let sends = due.iter().map(|cb| {
         let span = tracing::info_span!("callback", job = %cb.job_id, delivery = %cb.delivery_id);
@@ -59,14 +88,15 @@ pub async fn deliver_due(
             let sent = notifier.deliver(cb).await;
             let outcome = policy.outcome(cb, sent, Timestamp::now());
             tracing::info!(?outcome, "callback");
-            store.record_delivery(&cb.delivery_id, outcome).await
+            store.record_delivery(&cb.delivery_id, outcome.clone()).await.map(|()| outcome)
         };
         tracing::Instrument::instrument(send, span)
     });
-    for recorded in futures_join_all(sends).await {
-        recorded?;
+    let mut tally = DeliveryTally::default();
+    for (cb, recorded) in due.iter().zip(futures_join_all(sends).await) {
+        tally.add(cb, &recorded?);
     }
-    Ok(due.len())
+    Ok(tally)
 }
 
 /// A tiny join-all so the core needs no futures crate: polls every send concurrently.

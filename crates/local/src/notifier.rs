@@ -122,8 +122,12 @@ impl LocalNotifier {
     /// Where a queue or topic target's lines are written.
     pub fn sink_path(&self, target: &NotifyTarget) -> Option<PathBuf> {
         match target {
-            NotifyTarget::Queue(name) => Some(self.data_root.join("queues").join(format!("{name}.jsonl"))),
-            NotifyTarget::Topic(name) => Some(self.data_root.join("topics").join(format!("{name}.jsonl"))),
+            NotifyTarget::Queue { name, .. } => {
+                Some(self.data_root.join("queues").join(format!("{name}.jsonl")))
+            }
+            NotifyTarget::Topic { name, .. } => {
+                Some(self.data_root.join("topics").join(format!("{name}.jsonl")))
+            }
             NotifyTarget::Webhook(_) => None,
         }
     }
@@ -168,7 +172,7 @@ pub async fn run_relay(
     loop {
         match deliver_due(store.as_ref(), notifier.as_ref(), &policy, 64).await {
             // A full batch means more may be due right away.
-            Ok(64) => continue,
+            Ok(tally) if tally.attempted() == 64 => continue,
             Ok(_) => {}
             Err(e) => warn!(error = %e, "callback delivery round failed"),
         }

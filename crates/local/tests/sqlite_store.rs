@@ -67,7 +67,8 @@ async fn the_retention_sweep_removes_old_finished_jobs_and_their_callbacks_only(
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("jobs.db"), 10).await.unwrap();
     let mut p = added_pipeline();
-    p.notify = Some(iprod_core::notify::NotifyTarget::Queue("events".into()));
+    p.notify =
+        Some(iprod_core::notify::NotifyTarget::Queue { name: "events".into(), endpoint: "local".into() });
     store.create_pipeline(p.clone(), 10).await.unwrap();
     let now = Timestamp::now().millis();
     // GIVEN a job finished 40 days ago whose callback went out, one finished 40 days ago whose

@@ -14,7 +14,7 @@ use std::time::Duration;
 use iprod_aws::stack::AwsStack;
 use iprod_aws::{AwsClients, AwsNotifier, AwsSettings, DynamoStore};
 use iprod_core::ports::{CallbackState, JobStore, Notifier, Queue};
-use iprod_core::relay::{RetryPolicy, deliver_due};
+use iprod_core::relay::{DeliveryTally, RetryPolicy, deliver_due};
 use iprod_core::worker::{DEFAULT_MAX_ATTEMPTS, recover_expired};
 use iprod_core::{Result, Timestamp};
 use lambda_runtime::{Error, LambdaEvent};
@@ -38,18 +38,29 @@ pub struct Notify {
     stale_after: Duration,
 }
 
-/// What one invocation did.
+/// What one invocation did. Every delivery attempt counts once in `delivered`, `failed` (the
+/// sweep tries it again) or `gave_up`, whether the stream or the sweep made it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
-    /// New callbacks from the stream, delivered or not (a failure is retried by the sweep).
     pub delivered: usize,
     pub failed: usize,
-    /// Due callbacks the sweep tried again.
+    /// Callbacks that failed their last allowed attempt (the job shows them as `GaveUp`).
+    pub gave_up: usize,
+    /// Of those attempts, the ones that repeated an earlier failure.
     pub retried: usize,
     /// Running jobs whose lease ran out, re-queued or failed.
     pub recovered: usize,
     /// Startable jobs whose announcement was lost, announced again.
     pub reannounced: usize,
+}
+
+impl Report {
+    fn add(&mut self, tally: DeliveryTally) {
+        self.delivered += tally.delivered;
+        self.failed += tally.failed;
+        self.gave_up += tally.gave_up;
+        self.retried += tally.retries;
+    }
 }
 
 impl Notify {
@@ -79,6 +90,7 @@ impl Notify {
         Ok(json!({
             "Delivered": report.delivered,
             "Failed": report.failed,
+            "GaveUp": report.gave_up,
             "Retried": report.retried,
             "Recovered": report.recovered,
             "Reannounced": report.reannounced,
@@ -96,12 +108,9 @@ impl Notify {
             };
             if let Some(delivery_id) = id.strip_prefix("callback#")
                 && record.event_name == "INSERT"
+                && let Some(tally) = self.deliver(delivery_id).await?
             {
-                match self.deliver(delivery_id).await? {
-                    Some(true) => report.delivered += 1,
-                    Some(false) => report.failed += 1,
-                    None => {}
-                }
+                report.add(tally);
             }
         }
         Ok(report)
@@ -109,7 +118,7 @@ impl Notify {
 
     /// Delivers one pending callback now; `None` if it is no longer pending (the sweep or a
     /// duplicate stream record got there first).
-    async fn deliver(&self, delivery_id: &str) -> Result<Option<bool>> {
+    async fn deliver(&self, delivery_id: &str) -> Result<Option<DeliveryTally>> {
         let Some(callback) = self.store.callback(delivery_id).await? else {
             return Ok(None);
         };
@@ -117,11 +126,12 @@ impl Notify {
             return Ok(None);
         }
         let sent = self.notifier.deliver(&callback).await;
-        let ok = sent.is_ok();
         let outcome = self.policy.outcome(&callback, sent, Timestamp::now());
         info!(job = %callback.job_id, delivery = delivery_id, ?outcome, "callback");
-        self.store.record_delivery(delivery_id, outcome).await?;
-        Ok(Some(ok))
+        self.store.record_delivery(delivery_id, outcome.clone()).await?;
+        let mut tally = DeliveryTally::default();
+        tally.add(&callback, &outcome);
+        Ok(Some(tally))
     }
 
     /// Retries due callbacks and recovers jobs whose worker was lost.
@@ -129,9 +139,9 @@ impl Notify {
         let store: &dyn JobStore = self.store.as_ref();
         let mut report = Report::default();
         loop {
-            let attempted = deliver_due(store, &self.notifier, &self.policy, 50).await?;
-            report.retried += attempted;
-            if attempted < 50 {
+            let tally = deliver_due(store, &self.notifier, &self.policy, 50).await?;
+            report.add(tally);
+            if tally.attempted() < 50 {
                 break;
             }
         }

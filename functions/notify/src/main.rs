@@ -6,7 +6,7 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     iprod_aws::logging::init();
     let notify = Arc::new(iprod_notify::Notify::from_env().await?);
-    lambda_runtime::run(service_fn(move |event| {
+    lambda_runtime::run_concurrent(service_fn(move |event| {
         let notify = notify.clone();
         async move { notify.handle(event).await }
     }))

@@ -9,6 +9,18 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     iprod_aws::logging::init();
+    // One job per instance: each invocation clears the scratch directory of killed attempts,
+    // which would delete a concurrent job's files. With AWS_LAMBDA_MAX_CONCURRENCY unset or 1
+    // (classic Lambda; cargo lambda watch sets 1) `run_concurrent` polls one event at a time.
+    if let Some(n) =
+        std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().and_then(|v| v.trim().parse::<u32>().ok())
+        && n > 1
+    {
+        return Err(format!(
+            "AWS_LAMBDA_MAX_CONCURRENCY is {n}: the process function runs one job per instance; set the function's per-instance concurrency to 1"
+        )
+        .into());
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let process = Arc::new(iprod_process::Process::from_env().await?);
     if args.first().map(String::as_str) == Some("--worker") {
@@ -24,7 +36,7 @@ async fn main() -> Result<(), Error> {
         process.run_worker(Duration::from_secs(visibility), stopped).await;
         return Ok(());
     }
-    lambda_runtime::run(service_fn(move |event| {
+    lambda_runtime::run_concurrent(service_fn(move |event| {
         let process = process.clone();
         async move { process.handle(event).await }
     }))

@@ -64,8 +64,13 @@ impl Submit {
         mark_caller(&mut payload, &self.operator_token);
         let request: LambdaRequest = serde_json::from_value(payload)
             .map_err(|e| format!("the event is neither an API Gateway HTTP request nor an S3 event: {e}"))?;
-        let mut adapter = Adapter::from(self.app.clone());
-        let response = adapter.call(LambdaEvent::new(request, context)).await?;
+        // The adapter is dropped before the await: it is not Sync, and the future must be Send
+        // for `run_concurrent`.
+        let response = {
+            let mut adapter = Adapter::from(self.app.clone());
+            adapter.call(LambdaEvent::new(request, context))
+        }
+        .await?;
         Ok(serde_json::to_value(response)?)
     }
 }

@@ -706,7 +706,13 @@ impl JobStore for DynamoStore {
     async fn callbacks_of(&self, job_id: &JobId) -> Result<Vec<Callback>> {
         let items = self
             .query_all(
-                IndexQuery::on(BY_JOB.name, "#JobId = :job", vec![(":job", s(job_id.as_str()))]),
+                // A client token's item names its job too (it is in this index): only the
+                // callback items are wanted.
+                IndexQuery::on(
+                    BY_JOB.name,
+                    "#JobId = :job AND begins_with(#Id, :callbacks)",
+                    vec![(":job", s(job_id.as_str())), (":callbacks", s(callback_key("")))],
+                ),
                 usize::MAX,
             )
             .await?;
