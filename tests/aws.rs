@@ -866,7 +866,9 @@ async fn a_worker_keeps_a_long_jobs_message_hidden_until_it_is_done() {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = {
         let process = process.clone();
-        tokio::spawn(async move { process.run_worker(Duration::from_secs(2), stopped).await })
+        tokio::spawn(async move {
+            process.run_worker(Duration::from_secs(2), Duration::from_secs(20), stopped).await
+        })
     };
     tokio::time::sleep(Duration::from_secs(3)).await;
     let counts = w
@@ -897,6 +899,44 @@ async fn a_worker_keeps_a_long_jobs_message_hidden_until_it_is_done() {
     worker.await.unwrap();
     assert!(w.job_messages().await.is_empty(), "the settled message was deleted");
     assert_eq!(engine.processed.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_hands_its_running_job_back_and_another_finishes_it() {
+    let w = world().await;
+    w.put("in/long.png", b"bytes".to_vec()).await;
+    let submit = w.submit_fn("");
+    let (_, answer) = w.submit_image(&submit, "in/long.png", "out/{source}.jpg", &[]).await;
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    // A job far longer than the drain: SIGTERM (the stop signal) reaches the worker mid-job.
+    let slow = Arc::new(CopyEngine::with_delay(Duration::from_secs(120)));
+    let process = Arc::new(w.process_fn(slow.clone(), None));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = {
+        let process = process.clone();
+        tokio::spawn(async move {
+            process.run_worker(Duration::from_secs(30), Duration::from_secs(1), stopped).await
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while w.job(&job_id).await.state != JobState::Analysing {
+        assert!(tokio::time::Instant::now() < deadline, "the worker started the job");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let asked = tokio::time::Instant::now();
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(10), worker).await.expect("the worker stops").unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(5), "it stopped after the 1 s drain, not the job");
+    let job = w.job(&job_id).await;
+    assert_eq!((job.state, job.attempts), (JobState::Queuing, 1), "handed back, its attempt counted");
+    assert_eq!(slow.processed.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // The message is visible again at once (not after its 30 s visibility): another worker
+    // receives it and finishes the job.
+    let messages = w.job_messages().await;
+    assert_eq!(messages.len(), 1, "the job's message came back");
+    let fast = w.process_fn(Arc::new(CopyEngine::default()), None);
+    fast.processor().handle(&messages[0]).await.unwrap();
+    assert_eq!(w.job(&job_id).await.state, JobState::Success);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

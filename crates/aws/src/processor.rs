@@ -10,7 +10,7 @@ use std::time::Duration;
 use iprod_core::outbox::callbacks_for;
 use iprod_core::ports::{Claim, JobStore, Queue};
 use iprod_core::worker::{Worker, recover_expired};
-use iprod_core::{Error, ErrorClass, JobId, JobState, Result, Timestamp};
+use iprod_core::{Error, ErrorClass, Job, JobId, JobState, Result, Timestamp};
 use tracing::{info, warn};
 
 use crate::queue::JobMessage;
@@ -32,6 +32,9 @@ pub enum Outcome {
     PipelinePaused,
     /// An attempt ran, ending in this state (`Queuing`: a retry is scheduled).
     Ran(JobState),
+    /// The worker was told to stop while the job ran: the attempt was abandoned and the job is
+    /// `Queuing` again, its message to be made visible at once.
+    HandedBack,
 }
 
 #[derive(Debug, Clone)]
@@ -73,10 +76,24 @@ impl Processor {
             }
         };
         let span = tracing::info_span!("message", job = %id);
-        tracing::Instrument::instrument(self.handle_job(id), span).await
+        tracing::Instrument::instrument(self.handle_job(id, std::future::pending()), span).await
     }
 
-    async fn handle_job(&self, id: JobId) -> Result<Outcome> {
+    /// Settles one message like [`handle`](Self::handle), unless `stop` completes while its job
+    /// runs (a worker host told to stop: SIGTERM from a scale-in): then the attempt is abandoned
+    /// (its ffmpeg killed, its scratch removed) and the job handed back, `Queuing` again at once
+    /// with its pipeline slot free, instead of waiting for its lease to run out. The abandoned
+    /// attempt still counts towards `max_attempts`.
+    pub async fn handle_or_hand_back(&self, body: &str, stop: impl Future<Output = ()>) -> Result<Outcome> {
+        let id = match JobMessage::parse(body) {
+            Ok((id, _)) => id,
+            Err(_) => return self.handle(body).await,
+        };
+        let span = tracing::info_span!("message", job = %id);
+        tracing::Instrument::instrument(self.handle_job(id, stop), span).await
+    }
+
+    async fn handle_job(&self, id: JobId, stop: impl Future<Output = ()>) -> Result<Outcome> {
         let Some(mut job) = self.store.job(&id).await? else {
             warn!(job = %id, "dropping a message for an unknown job");
             return Ok(Outcome::UnknownJob(id));
@@ -104,7 +121,21 @@ impl Processor {
         match self.store.claim(&id, now, self.worker.settings().lease).await? {
             Claim::Started(job) => {
                 info!(job = %id, attempt = job.attempts, "processing");
-                Ok(Outcome::Ran(self.worker.run(*job).await?))
+                let claimed = (*job).clone();
+                // The attempt's future is dropped (ffmpeg killed, heartbeat stopped) when this
+                // block ends, before the job is handed back.
+                let ran = {
+                    let run = self.worker.run(*job);
+                    tokio::pin!(run, stop);
+                    tokio::select! {
+                        ran = &mut run => Some(ran),
+                        () = &mut stop => None,
+                    }
+                };
+                match ran {
+                    Some(ran) => Ok(Outcome::Ran(ran?)),
+                    None => self.hand_back(claimed).await,
+                }
             }
             Claim::PipelineFull => {
                 self.queue.announce(&job, self.settings.full_delay).await?;
@@ -152,6 +183,23 @@ impl Processor {
             "the job's message was received too often without the job finishing; it is not retried again",
         );
         self.fail_unfinished(&id, &error).await
+    }
+
+    /// Puts an abandoned attempt's job back in the queue; the transition holds only while the
+    /// job is still this attempt's (state and attempt number), so a job that finished or moved
+    /// on meanwhile keeps its state.
+    async fn hand_back(&self, mut job: Job) -> Result<Outcome> {
+        job.requeue(None)?;
+        match self.store.save_transition(&job, JobState::Analysing, Vec::new()).await {
+            Ok(()) => {
+                info!(job = %job.id, attempt = job.attempts, "handed back: the worker is stopping");
+                Ok(Outcome::HandedBack)
+            }
+            Err(e) if e.code() == "Conflict.JobState" => Ok(Outcome::NotQueued(
+                self.store.job(&job.id).await?.map_or(JobState::Cancelled, |j| j.state),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     async fn fail_unfinished(&self, id: &JobId, error: &Error) -> Result<Outcome> {

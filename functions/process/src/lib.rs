@@ -107,13 +107,15 @@ impl Process {
         response
     }
 
-    /// Long-polls the queue until `shutdown` (`process --worker`), one job at a time.
-    pub async fn run_worker(&self, visibility: Duration, shutdown: watch::Receiver<bool>) {
+    /// Long-polls the queue until `shutdown` (`process --worker`), one job at a time; a job
+    /// still running `drain` after the shutdown is handed back to the queue.
+    pub async fn run_worker(&self, visibility: Duration, drain: Duration, shutdown: watch::Receiver<bool>) {
         let worker = LongPoll {
             processor: &self.processor,
             sqs: &self.stack.clients.sqs,
             queue_url: &self.stack.settings.queue_url,
             visibility,
+            drain,
         };
         worker.run(shutdown, || self.clear_scratch()).await;
     }

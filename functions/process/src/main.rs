@@ -1,5 +1,7 @@
-//! `process`: the SQS-triggered Lambda; `process --worker [--visibility SECS]`: a long-polling
-//! worker with the same code, for container hosts.
+//! `process`: the SQS-triggered Lambda; `process --worker [--visibility SECS] [--drain SECS]`: a
+//! long-polling worker with the same code, for container hosts. SIGTERM (a container stop, an
+//! ECS scale-in) or Ctrl-C stops it: no new message is taken, and a job still running after
+//! `--drain` seconds (20 by default; keep it under the stop timeout) is handed back to the queue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,16 +26,14 @@ async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let process = Arc::new(iprod_process::Process::from_env().await?);
     if args.first().map(String::as_str) == Some("--worker") {
-        let visibility = match args.iter().position(|a| a == "--visibility") {
-            Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).ok_or("--visibility takes seconds")?,
-            None => 300,
-        };
+        let visibility = seconds_flag(&args, "--visibility", 300)?;
+        let drain = seconds_flag(&args, "--drain", 20)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            stop_requested().await;
             let _ = stop.send(true);
         });
-        process.run_worker(Duration::from_secs(visibility), stopped).await;
+        process.run_worker(Duration::from_secs(visibility), Duration::from_secs(drain), stopped).await;
         return Ok(());
     }
     lambda_runtime::run_concurrent(service_fn(move |event| {
@@ -41,4 +41,28 @@ async fn main() -> Result<(), Error> {
         async move { process.handle(event).await }
     }))
     .await
+}
+
+/// `FLAG SECS` from the arguments, or `default`.
+fn seconds_flag(args: &[String], flag: &str, default: u64) -> Result<u64, Error> {
+    match args.iter().position(|a| a == flag) {
+        Some(i) => Ok(args.get(i + 1).and_then(|v| v.parse().ok()).ok_or(format!("{flag} takes seconds"))?),
+        None => Ok(default),
+    }
+}
+
+/// SIGTERM (what container runtimes send to stop) or SIGINT.
+async fn stop_requested() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("stop requested");
 }
