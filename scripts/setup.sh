@@ -30,6 +30,14 @@ if [ "$purpose" = test ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
   fi
   layers/fetch-test-media.sh
+  # make test builds the worker image and runs a job in it: podman with runc, offline
+  # (scripts/podman.sh makes the base image with mmdebstrap).
+  if ! command -v podman >/dev/null || ! command -v mmdebstrap >/dev/null || ! command -v runc >/dev/null; then
+    echo "setup: installing podman, runc and mmdebstrap from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      podman runc mmdebstrap uidmap >/dev/null
+  fi
   # The AWS side's offline tools: the moto emulator, cfn-lint, sam, cargo-lambda (pinned).
   scripts/venv.sh aws scripts/aws-tools.txt
   # The cloud's Python SDKs, both signature generations (pinned), for tests/sdk.rs.

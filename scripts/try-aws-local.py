@@ -3,9 +3,14 @@
 Each step prints what it does and what came back; any outcome a user would not expect (a submit
 refused, a job not Success, a callback missing, a warning at start) stops it with exit code 1.
 Everything runs on 127.0.0.1 on free ports and is stopped at the end, whatever happened.
+
+With `--worker-image TAG` the jobs run in the worker container instead of the process Lambda:
+`process --worker` in the image long-polls the queue (podman, host network), and is stopped
+with SIGTERM at the end, as ECS stops it.
 """
 
 import datetime
+import argparse
 import json
 import os
 import pathlib
@@ -75,8 +80,9 @@ def read_env_file(path):
 
 
 class Walkthrough:
-    def __init__(self, work):
+    def __init__(self, work, worker_image=None):
         self.work = pathlib.Path(work)
+        self.worker_image = worker_image
         self.processes = []
         self.moto_port = free_port()
         self.lambda_port = free_port()
@@ -107,13 +113,14 @@ class Walkthrough:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    def invoke(self, function, event, label):
+    def invoke(self, function, event, label, quiet=False):
         """`cargo lambda invoke`, as the walkthrough types it; returns the function's answer."""
         path = self.work / f"{label}.json"
         path.write_text(json.dumps(event, indent=2, ensure_ascii=False))
         argv = [str(CARGO_LAMBDA), "lambda", "invoke", function, "-A", "127.0.0.1",
                 "-P", str(self.lambda_port), "--data-file", str(path)]
-        print(f"   $ cargo lambda invoke {function} -A 127.0.0.1 -P {self.lambda_port} --data-file {path.name}")
+        if not quiet:
+            print(f"   $ cargo lambda invoke {function} -A 127.0.0.1 -P {self.lambda_port} --data-file {path.name}")
         done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300)
         expect(done.returncode == 0,
                f"the {function} invocation failed:\n{done.stdout}{done.stderr}\n{function}'s log:\n"
@@ -218,6 +225,52 @@ class Walkthrough:
         show("answer", answer)
         expect(answer.get("batchItemFailures") == [], "some messages were left for redelivery")
 
+    def process_in_container(self):
+        step(f"the worker container ({self.worker_image}) takes the messages submit sent from the queue")
+        name = f"iprod-try-{self.lambda_port}"
+        argv = [str(ROOT / "scripts/podman.sh"), "run", "--rm", "--name", name, "--network", "host"]
+        # The image's own model pack and ffmpeg; everything else as the functions have it.
+        image_own = {"IPROD_MODEL_DIR", "IPROD_FFMPEG", "IPROD_FFPROBE"}
+        for key, value in self.env.items():
+            if key not in image_own:
+                argv += ["--env", f"{key}={value}"]
+        argv += [self.worker_image, "--worker", "--visibility", "60", "--drain", "5"]
+        print("   $ podman run --network host --env … " + self.worker_image + " --worker")
+        worker = self.start("worker", argv)
+        deadline = time.monotonic() + 180
+        for job_id in (self.job_id, self.upload_job_id):
+            while True:
+                state = self.query_job(job_id, "poll", quiet=True).get("State")
+                if state in ("Success", "Fail", "Cancelled"):
+                    break
+                expect(worker.poll() is None, "the worker container exited:\n" + self.log_of("worker")[-3000:])
+                expect(time.monotonic() < deadline, f"job {job_id} is still {state} after 3 minutes")
+                time.sleep(1)
+            show(job_id, state)
+        self.worker = (name, worker)
+
+    def full_pack_in_image(self):
+        step(f"the image's whole model pack: `iprod run ImageMatting --model u2net` inside it")
+        source = ROOT / ".iprod/test-media/astronaut.png"
+        argv = [str(ROOT / "scripts/podman.sh"), "run", "--rm", "--network", "none",
+                "--volume", f"{source}:/in/astronaut.png:ro", "--entrypoint", "iprod", self.worker_image,
+                "run", "ImageMatting", "/in/astronaut.png", "/tmp/cut.png", "--model", "u2net"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        show("iprod run", "; ".join((done.stdout + done.stderr).strip().splitlines()))
+        expect(done.returncode == 0, f"ImageMatting with u2net failed in the image:\n{done.stdout}{done.stderr}")
+
+    def stop_container(self):
+        step("the worker container stops on SIGTERM (podman stop, as ECS stops a task)")
+        name, worker = self.worker
+        asked = time.monotonic()
+        subprocess.run([str(ROOT / "scripts/podman.sh"), "stop", "--time", "30", name],
+                       capture_output=True, text=True)
+        code = worker.wait(40)
+        took = time.monotonic() - asked
+        show("stopped", f"in {took:.1f} s, exit code {code}")
+        expect(code == 0 and took < 10, "the worker did not stop cleanly on SIGTERM:\n"
+               + self.log_of("worker")[-2000:])
+
     def notify(self):
         step("notify: the table's stream records of the new callbacks (what the template's filter passes)")
         streams = boto3.client("dynamodbstreams")
@@ -256,12 +309,12 @@ class Walkthrough:
             if job_id == self.job_id:
                 expect(job["Callbacks"][0]["State"] == "Delivered", "the callback is not Delivered")
 
-    def query_job(self, job_id, label):
+    def query_job(self, job_id, label, quiet=False):
         event = json.loads((EVENTS / "query-http.json").read_text())
         old = event["queryStringParameters"]["JobId"]
         event["rawQueryString"] = event["rawQueryString"].replace(old, job_id)
         event["queryStringParameters"]["JobId"] = job_id
-        answer = self.invoke("submit", event, label)
+        answer = self.invoke("submit", event, label, quiet)
         return json.loads(answer.get("body") or "{}")
 
     def callback(self):
@@ -292,19 +345,28 @@ def urlparse_key(url):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker-image", help="run the jobs in this worker image (podman) instead of the process Lambda")
+    args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="iprod-try-aws-") as work:
-        walk = Walkthrough(work)
+        walk = Walkthrough(work, args.worker_image)
         try:
             walk.emulator()
             walk.resources()
             walk.functions()
             walk.submit()
             walk.upload()
-            walk.process()
+            if args.worker_image:
+                walk.process_in_container()
+            else:
+                walk.process()
             walk.notify()
             walk.query()
             walk.callback()
+            if args.worker_image:
+                walk.stop_container()
+                walk.full_pack_in_image()
             walk.clean_start()
         except Failed as e:
             print(f"\ntry-aws-local: FAILED: {e}", file=sys.stderr)

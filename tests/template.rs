@@ -281,3 +281,17 @@ fn the_walkthroughs_env_file_sets_every_variable_the_template_sets() {
     assert!(in_template.contains("IPROD_TRIGGERS"), "{in_template:?}");
     assert_eq!(in_file, in_template, "events/local.env and template.yaml name different variables");
 }
+
+#[test]
+fn the_worker_dockerfile_is_hadolint_clean_and_runs_the_worker_unprivileged() {
+    let (ok, text) = run("hadolint", &["--failure-threshold", "error", "Dockerfile"]);
+    assert!(ok, "hadolint found errors:\n{text}");
+    // `make test` builds the CPU target and runs jobs in it (scripts/try-aws-local.sh
+    // --worker-image); what only the GPU target has is checked here.
+    let dockerfile = std::fs::read_to_string(repo_root().join("Dockerfile")).unwrap();
+    let gpu = dockerfile.split("AS gpu").nth(1).unwrap().split("\nFROM ").next().unwrap();
+    for needed in ["IPROD_GPU=true", "LD_LIBRARY_PATH=/opt/iprod/cuda", "compute,utility,video"] {
+        assert!(gpu.contains(needed), "the GPU target sets {needed}");
+    }
+    assert!(dockerfile.contains("USER 10001:10001") && dockerfile.contains("CMD [\"--worker\"]"));
+}

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
 use crate::video::Render;
+use crate::video::encoder::VideoEncoder;
 use crate::video::info::{VideoInfo, VideoLimits, check_video};
 use crate::video::meter::{Meter, metered};
 use crate::{formats, memory, models, probe};
@@ -70,6 +71,8 @@ pub struct Engine {
     /// Sessions are created on first use, so an engine that only validates (submit) never
     /// loads ONNX Runtime.
     runtime: Arc<OnnxRuntime>,
+    /// Chosen on the first video render (NVENC only with `gpu` on and a working test encode).
+    encoder: std::sync::OnceLock<VideoEncoder>,
 }
 
 impl Engine {
@@ -77,7 +80,12 @@ impl Engine {
         let runtime = Arc::new(
             OnnxRuntime::new(settings.model_dir.clone(), settings.inference_threads).with_gpu(settings.gpu),
         );
-        Self { settings, runtime }
+        Self { settings, runtime, encoder: std::sync::OnceLock::new() }
+    }
+
+    /// The H.264 encoder this engine renders with (decided once, on first use).
+    pub fn video_encoder(&self) -> VideoEncoder {
+        *self.encoder.get_or_init(|| VideoEncoder::detect(&self.settings.ffmpeg, self.settings.gpu))
     }
 
     /// The output file for `task`: the template's extension, else the function's first format.
@@ -122,6 +130,7 @@ impl Engine {
             info: &info,
             audio_codec: audio_codec.as_deref(),
             timeout,
+            encoder: self.video_encoder(),
         };
         let result = match &task.params {
             JobParams::Cover { model, count } => {
@@ -135,10 +144,7 @@ impl Engine {
                 let analysis = metered(analysing, &meter, |f| progress.report(5 + (f * 55.0) as u8)).await?;
                 progress.report(60);
                 let segments = clip::select(&analysis, info.duration, params);
-                clip::render(ffmpeg, &task.input, &output, &info, &segments, timeout, |f| {
-                    progress.report(60 + (f * 35.0) as u8)
-                })
-                .await?;
+                clip::render(&pass, &segments, |f| progress.report(60 + (f * 35.0) as u8)).await?;
                 clip::result(&segments, info.fps)
             }
             JobParams::VideoDelogo { logos } => {

@@ -52,12 +52,20 @@ pub struct OnnxRuntime {
     /// Ask for ONNX Runtime's CUDA provider first (a GPU worker host with onnxruntime-gpu's
     /// library in the model directory); ONNX Runtime falls back to the CPU when it lacks it.
     gpu: bool,
+    /// Whether the GPU's use (or fallback) has been logged.
+    gpu_reported: std::sync::atomic::AtomicBool,
     sessions: Mutex<HashMap<&'static str, SharedSession>>,
 }
 
 impl OnnxRuntime {
     pub fn new(model_dir: PathBuf, threads: usize) -> Self {
-        Self { model_dir, threads: threads.max(1), gpu: false, sessions: Mutex::default() }
+        Self {
+            model_dir,
+            threads: threads.max(1),
+            gpu: false,
+            gpu_reported: std::sync::atomic::AtomicBool::new(false),
+            sessions: Mutex::default(),
+        }
     }
 
     pub fn with_gpu(mut self, gpu: bool) -> Self {
@@ -79,11 +87,24 @@ impl OnnxRuntime {
             |e: &dyn std::fmt::Display| pack_error(format!("loading model {} failed: {e}", path.display()));
         let mut builder = Session::builder(env).map_err(|e| failed(&e))?;
         if self.gpu {
-            // Without CUDA in the library (the CPU build), registration fails and ONNX Runtime
-            // goes on with the CPU: the same models run, only slower.
-            builder = builder
-                .with_execution_providers([ort::ep::CUDA::default().build()])
-                .map_err(|e| failed(&e))?;
+            // Without CUDA in the library (the CPU build), or without a usable device or driver,
+            // registration fails: the same models then run on the CPU, only slower, and the log
+            // says so once (ONNX Runtime's own message is not logged without its tracing).
+            let cuda = ort::ep::CUDA::default().build().error_on_failure();
+            builder = match builder.with_execution_providers([cuda]) {
+                Ok(builder) => {
+                    if !self.gpu_reported.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        tracing::info!("ONNX Runtime runs the models on the GPU (CUDA execution provider)");
+                    }
+                    builder
+                }
+                Err(e) => {
+                    if !self.gpu_reported.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        tracing::warn!(error = %e, "the GPU was asked for but CUDA cannot start: ONNX Runtime runs the models on the CPU");
+                    }
+                    Session::builder(env).map_err(|e| failed(&e))?
+                }
+            };
         }
         let session = builder
             .with_optimization_level(GraphOptimizationLevel::All)

@@ -9,6 +9,7 @@ mod video_common;
 use std::path::{Path, PathBuf};
 
 use iprod_core::FunctionName;
+use iprod_media::video::encoder::VideoEncoder;
 use video_common::*;
 
 const FUNCTIONS: [(FunctionName, &str, &str); 4] = [
@@ -209,5 +210,26 @@ async fn a_missing_model_pack_fails_before_any_decoding() {
         let e = iprod_core::ports::MediaEngine::process(&engine, &task, &progress).await.unwrap_err();
         assert_eq!(e.code(), "InternalError.ModelPack", "{function}: {}", e.message());
         assert!(progress.0.lock().unwrap().iter().all(|p| *p < 5), "{function}: failed before the analysis");
+    }
+}
+
+#[tokio::test]
+async fn a_gpu_engine_without_a_usable_nvenc_renders_with_x264() {
+    // The GPU image runs with engine.gpu on; on a host whose GPU (or driver, or container
+    // capability) cannot encode, the job must still render, on the CPU.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = make(dir.path(), "clip.mp4", &["-f", "lavfi", "-i", "testsrc=s=320x180:r=25:d=2"]);
+    let engine = iprod_media::Engine::new(iprod_media::EngineSettings {
+        model_dir: repo(".iprod/model-pack"),
+        gpu: true,
+        ..iprod_media::EngineSettings::default()
+    });
+    let task =
+        video_common::task(FunctionName::VideoH2V, "", &clip, dir.path(), "oss://media/out/{source}.mp4");
+    let output = iprod_core::ports::MediaEngine::process(&engine, &task, &Quiet).await.unwrap();
+    let file = &output.files[0];
+    assert_eq!(ffprobe(file, "stream=codec_name", Some("v:0")), "h264");
+    if !Path::new("/dev/nvidia0").exists() {
+        assert_eq!(engine.video_encoder(), VideoEncoder::X264, "no GPU here: x264");
     }
 }

@@ -482,16 +482,15 @@ pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
     graph
 }
 
-/// Renders the summary in one ffmpeg pass; `on_progress` gets 0..1.
+/// Renders the summary in one ffmpeg pass (the pass's own audio handling: the segments' audio is
+/// cut and joined, so it is always encoded); `on_progress` gets 0..1.
 pub async fn render(
-    ffmpeg: &Path,
-    input: &Path,
-    output: &Path,
-    info: &VideoInfo,
+    pass: &super::Render<'_>,
     segments: &[Segment],
-    timeout: Duration,
     on_progress: impl FnMut(f64),
 ) -> Result<()> {
+    let (ffmpeg, input, output, info, timeout) =
+        (pass.ffmpeg, pass.input, pass.output, pass.info, pass.timeout);
     let total: f64 = segments.iter().map(|s| (s.end - s.start) as f64 / info.fps).sum();
     let mut process = Process::new(ffmpeg, timeout)
         .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
@@ -500,7 +499,7 @@ pub async fn render(
     if info.has_audio {
         process = process.args(["-map", "[outa]", "-c:a", "aac", "-b:a", "160k"]);
     }
-    let process = process.args(super::h264_output(output, 20)).arg(output);
+    let process = process.args(super::h264_output(output, 20, pass.encoder)).arg(output);
     super::run_with_progress(&process, total, on_progress)
         .await
         .map_err(|e| Error::invalid_input("Media", format!("rendering the summary failed: {e}")))

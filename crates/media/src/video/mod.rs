@@ -4,6 +4,7 @@
 pub mod clip;
 pub mod cover;
 pub mod delogo;
+pub mod encoder;
 pub mod frames;
 pub mod h2v;
 pub mod info;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use iprod_core::{Error, Result};
 
 use crate::process::{Process, ProcessError};
+use encoder::VideoEncoder;
 use info::VideoInfo;
 
 /// H.264 in 4:2:0 needs even sides: an odd last row or column is cropped (no resampling).
@@ -37,6 +39,7 @@ pub struct Render<'a> {
     pub info: &'a VideoInfo,
     pub audio_codec: Option<&'a str>,
     pub timeout: Duration,
+    pub encoder: VideoEncoder,
 }
 
 impl Render<'_> {
@@ -77,20 +80,18 @@ impl Render<'_> {
             (true, Some("aac" | "mp3")) => process.args(["-c:a", "copy"]),
             (true, _) => process.args(["-c:a", "aac", "-b:a", "160k"]),
         };
-        let process = process.args(h264_output(self.output, crf)).arg(self.output);
+        let process = process.args(h264_output(self.output, crf, self.encoder)).arg(self.output);
         run_with_progress(&process, self.info.duration, &mut on_progress)
             .await
             .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))
     }
 }
 
-/// The video encoder options of every rendered output: H.264 (x264 veryfast at `crf`) in 4:2:0,
-/// with the index up front (`+faststart`) for MP4/MOV so players can start before the end.
-pub fn h264_output(output: &Path, crf: u8) -> Vec<String> {
-    let mut args: Vec<String> =
-        ["-c:v", "libx264", "-preset", "veryfast", "-crf", &crf.to_string(), "-pix_fmt", "yuv420p"]
-            .map(str::to_owned)
-            .to_vec();
+/// The video encoder options of every rendered output: H.264 at `crf` in 4:2:0 (x264, or NVENC
+/// on a GPU host), with the index up front (`+faststart`) for MP4/MOV so players can start
+/// before the end.
+pub fn h264_output(output: &Path, crf: u8, encoder: VideoEncoder) -> Vec<String> {
+    let mut args = encoder.args(crf);
     let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
     if ext == "mp4" || ext == "mov" {
         args.extend(["-movflags".to_owned(), "+faststart".to_owned()]);

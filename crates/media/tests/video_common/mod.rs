@@ -80,7 +80,18 @@ pub(crate) async fn run_reporting(
     template: &str,
     progress: &dyn Progress,
 ) -> iprod_core::Result<MediaOutput> {
-    let task = MediaTask {
+    engine().process(&task(function, params, input, work, template), progress).await
+}
+
+/// The task of running `function` on `input` with `params`, outputs named by `template`.
+pub(crate) fn task(
+    function: FunctionName,
+    params: &str,
+    input: &Path,
+    work: &Path,
+    template: &str,
+) -> MediaTask {
+    MediaTask {
         job_id: JobId::generate(),
         pipeline_id: PipelineId::default_pipeline(),
         function,
@@ -93,8 +104,7 @@ pub(crate) async fn run_reporting(
             template: OutputTemplate::parse(template).unwrap(),
             timestamp: 0,
         },
-    };
-    engine().process(&task, progress).await
+    }
 }
 
 /// Mean luma of each frame of `path`, decoded grey at 64×36.
