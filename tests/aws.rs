@@ -43,6 +43,11 @@ fn fixture(name: &str) -> Value {
 }
 
 async fn world() -> World {
+    world_with_fleet(None).await
+}
+
+/// A world whose deployment has a worker fleet with these routes (its own queue).
+async fn world_with_fleet(routes: Option<&str>) -> World {
     let moto = Moto::start();
     let clients = moto.clients().await;
     let table = unique("jobs");
@@ -53,7 +58,7 @@ async fn world() -> World {
     let callbacks = unique("callbacks");
     let callbacks_url =
         clients.sqs.create_queue().queue_name(&callbacks).send().await.unwrap().queue_url.unwrap();
-    let settings = AwsSettings {
+    let mut settings = AwsSettings {
         table,
         queue_url: jobs.queue_url.unwrap(),
         buckets: vec![bucket.clone()],
@@ -67,7 +72,14 @@ async fn world() -> World {
         max_job_secs: 600,
         kms_key: None,
         tenants: Default::default(),
+        fleet_queue_url: None,
+        fleet_routes: Default::default(),
     };
+    if let Some(routes) = routes {
+        let fleet = clients.sqs.create_queue().queue_name(unique("fleet")).send().await.unwrap();
+        settings.fleet_queue_url = fleet.queue_url;
+        settings.fleet_routes = iprod_core::route::FleetRoutes::parse("routes", routes).unwrap();
+    }
     let stack = Arc::new(AwsStack::new(clients.clone(), settings).await.unwrap());
     World {
         _moto: moto,
@@ -937,6 +949,56 @@ async fn a_stopping_worker_hands_its_running_job_back_and_another_finishes_it() 
     let fast = w.process_fn(Arc::new(CopyEngine::default()), None);
     fast.processor().handle(&messages[0]).await.unwrap();
     assert_eq!(w.job(&job_id).await.state, JobState::Success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_the_routes_name_run_on_the_fleet_and_say_so() {
+    let w = world_with_fleet(Some(r#"{"models": ["u2net"], "functions": ["VideoDelogo"]}"#)).await;
+    let fleet_url = w.stack.settings.fleet_queue_url.clone().unwrap();
+    w.put("in/a.png", b"bytes".to_vec()).await;
+    let submit = w.submit_fn("");
+    let input = format!("oss://{}/in/a.png", w.bucket);
+    let (status, cutout) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "ImageMatting"),
+                ("ModelId", "u2net"),
+                ("Input", &input),
+                ("Output", &format!("oss://{}/out/{{source}}.png", w.bucket)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{cutout}");
+    let (_, vertical) = w.submit_image(&submit, "in/a.png", "out/{source}.jpg", &[]).await;
+    let (fleet_job, lambda_job) = (cutout["JobId"].as_str().unwrap(), vertical["JobId"].as_str().unwrap());
+    for (id, runner) in [(fleet_job, "Fleet"), (lambda_job, "Lambda")] {
+        let (_, queried) = w.api(&submit, &[("Action", "QueryIProductionJob"), ("JobId", id)]).await;
+        assert_eq!(queried["Runner"], runner, "the choice is recorded on the job: {queried}");
+    }
+    // Each job's message is on its runner's queue.
+    let on_lambda = w.job_messages().await;
+    assert_eq!(on_lambda.len(), 1);
+    assert!(on_lambda[0].contains(lambda_job));
+    // A fleet host's worker polls the fleet queue and runs the fleet's job.
+    let process = Arc::new(w.process_fn(Arc::new(CopyEngine::default()), None));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = {
+        let process = process.clone();
+        tokio::spawn(async move {
+            process.run_worker(Duration::from_secs(30), Duration::from_secs(5), stopped).await
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while w.job(fleet_job).await.state != JobState::Success {
+        assert!(tokio::time::Instant::now() < deadline, "the fleet's worker ran the job");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    assert!(w.drain(&fleet_url).await.is_empty(), "the fleet's message was settled");
+    assert_eq!(w.job(lambda_job).await.state, JobState::Queuing, "the Lambda's job stays for the Lambda");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,6 +30,9 @@ pub struct JobView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub attempts: u32,
+    /// Where its attempts run on AWS (`Lambda` or `Fleet`), when the deployment has a fleet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<&'static str>,
     pub create_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
@@ -69,6 +72,7 @@ impl JobView {
             code: job.error.as_ref().map(|e| e.code.clone()),
             message: job.error.as_ref().map(|e| e.message.clone()),
             attempts: job.attempts,
+            runner: job.runner.map(|r| r.as_str()),
             create_time: job.create_time.rfc3339(),
             start_time: job.start_time.map(|t| t.rfc3339()),
             finish_time: job.finish_time.map(|t| t.rfc3339()),

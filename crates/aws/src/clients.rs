@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_config::BehaviorVersion;
+use iprod_core::route::FleetRoutes;
 use iprod_core::tenant::TenantPolicy;
 use iprod_core::worker::DEFAULT_MAX_JOB_TIME;
 
@@ -41,6 +42,11 @@ pub struct AwsSettings {
     /// What each tenant may do (`IPROD_TENANTS`, JSON: `{"acme": {"buckets": ["archive"],
     /// "submits_per_second": 20, "max_running": 4}}`), as `[embedded.tenants.NAME]`.
     pub tenants: BTreeMap<String, TenantPolicy>,
+    /// The worker fleet's queue (`IPROD_FLEET_QUEUE_URL`, the template's GPU fleet): jobs the
+    /// routes send there are announced on it, and `process --worker` polls it.
+    pub fleet_queue_url: Option<String>,
+    /// Which jobs run on the fleet (`IPROD_FLEET_ROUTES`), when it exists.
+    pub fleet_routes: FleetRoutes,
 }
 
 impl AwsSettings {
@@ -69,7 +75,12 @@ impl AwsSettings {
                 .map_err(|_| format!("the environment variable {name} must be a whole number, not {raw:?}")),
         };
         let tenants = tenants(env("IPROD_TENANTS").as_deref().unwrap_or(""), &buckets)?;
+        let fleet_routes =
+            FleetRoutes::parse("IPROD_FLEET_ROUTES", &env("IPROD_FLEET_ROUTES").unwrap_or_default())
+                .map_err(|e| e.message().to_owned())?;
         Ok(Self {
+            fleet_queue_url: env("IPROD_FLEET_QUEUE_URL").filter(|v| !v.trim().is_empty()),
+            fleet_routes,
             tenants,
             max_pipelines: number("IPROD_MAX_PIPELINES", iprod_core::pipeline::DEFAULT_MAX_PIPELINES as u64)?
                 as usize,

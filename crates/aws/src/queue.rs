@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use iprod_core::ports::{JobQuery, JobStore, Queue};
+use iprod_core::route::Runner;
 use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, Result};
 use serde::{Deserialize, Serialize};
 
@@ -51,13 +52,28 @@ fn preview(body: &str) -> String {
 pub struct SqsQueue {
     client: Client,
     url: String,
+    /// The worker fleet's queue, for jobs whose runner is the fleet (`iprod_core::route`).
+    fleet_url: Option<String>,
     /// To re-announce a resumed pipeline's queued jobs.
     store: Arc<dyn JobStore>,
 }
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>, store: Arc<dyn JobStore>) -> Self {
-        Self { client, url: url.into(), store }
+        Self { client, url: url.into(), fleet_url: None, store }
+    }
+
+    pub fn with_fleet(mut self, fleet_url: Option<String>) -> Self {
+        self.fleet_url = fleet_url;
+        self
+    }
+
+    /// The queue of `job`'s runner: the fleet's when it runs there (and the fleet exists).
+    fn url_for(&self, job: &Job) -> &str {
+        match (job.runner, &self.fleet_url) {
+            (Some(Runner::Fleet), Some(fleet)) => fleet,
+            _ => &self.url,
+        }
     }
 }
 
@@ -68,7 +84,7 @@ impl Queue for SqsQueue {
             .map_err(|e| Error::internal("cannot encode a job message").with_source(e))?;
         self.client
             .send_message()
-            .queue_url(&self.url)
+            .queue_url(self.url_for(job))
             .message_body(body)
             .message_group_id(job.pipeline_id.as_str())
             .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)

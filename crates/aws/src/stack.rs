@@ -37,7 +37,10 @@ impl AwsStack {
                 ),
         );
         store.ensure_default_pipeline(settings.default_concurrency).await?;
-        let queue = Arc::new(SqsQueue::new(clients.sqs.clone(), settings.queue_url.clone(), store.clone()));
+        let queue = Arc::new(
+            SqsQueue::new(clients.sqs.clone(), settings.queue_url.clone(), store.clone())
+                .with_fleet(settings.fleet_queue_url.clone()),
+        );
         Ok(Self { settings, clients, store, queue })
     }
 
@@ -61,6 +64,7 @@ impl AwsStack {
             },
             max_pipelines: self.settings.max_pipelines,
             tenants: self.settings.tenants.clone().into_iter().collect(),
+            fleet_routes: self.settings.fleet_queue_url.as_ref().map(|_| self.settings.fleet_routes.clone()),
         }
     }
 

@@ -161,6 +161,9 @@ pub struct Job {
     /// The tenant whose access key submitted it; `None`: the operator's.
     #[serde(default)]
     pub tenant: Option<String>,
+    /// Where its attempts run on AWS (decided at submit, `crate::route`); `None` embedded.
+    #[serde(default)]
+    pub runner: Option<crate::route::Runner>,
 }
 
 impl Job {
@@ -221,6 +224,7 @@ impl Job {
             notify_url: None,
             notify_secret: None,
             tenant: None,
+            runner: None,
             priority: Priority::DEFAULT,
             client_token: None,
             state: JobState::Queuing,

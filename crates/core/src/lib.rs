@@ -13,6 +13,7 @@ pub mod params;
 pub mod pipeline;
 pub mod ports;
 pub mod relay;
+pub mod route;
 pub mod service;
 pub mod signing;
 pub mod template;

@@ -15,6 +15,7 @@ use crate::pipeline::{self, Pipeline, PipelineId, PipelineState};
 use crate::ports::{
     Callback, JobPage, JobQuery, JobStore, MediaEngine, PipelinePage, PipelineQuery, PipelineUpdate, Queue,
 };
+use crate::route::FleetRoutes;
 use crate::signing;
 use crate::template::OutputTemplate;
 use crate::tenant::{Scope, SubmitRates, TenantPolicy};
@@ -34,6 +35,8 @@ pub struct ServicePolicy {
     pub max_pipelines: usize,
     /// What each tenant may do; a tenant not named here gets `TenantPolicy::default()`.
     pub tenants: HashMap<String, TenantPolicy>,
+    /// A deployment with a worker fleet: which jobs run there (recorded on each job).
+    pub fleet_routes: Option<FleetRoutes>,
 }
 
 impl Default for ServicePolicy {
@@ -43,6 +46,7 @@ impl Default for ServicePolicy {
             webhooks: WebhookPolicy::default(),
             max_pipelines: pipeline::DEFAULT_MAX_PIPELINES,
             tenants: HashMap::new(),
+            fleet_routes: None,
         }
     }
 }
@@ -212,7 +216,7 @@ impl JobService {
         self.visible_pipeline(&pipeline_id, scope).await?;
         // Each tenant's tokens are its own: the same token from two tenants makes two jobs.
         let client_token = client_token.map(|t| scope.client_token(&t));
-        Ok(Job {
+        let mut job = Job {
             id: JobId::generate(),
             function,
             model_id,
@@ -236,7 +240,10 @@ impl JobService {
             start_time: None,
             finish_time: None,
             tenant: scope.tenant().map(str::to_owned),
-        })
+            runner: None,
+        };
+        job.runner = self.policy.fleet_routes.as_ref().map(|routes| routes.runner_for(&job));
+        Ok(job)
     }
 
     fn tenant_policy(&self, tenant: &str) -> TenantPolicy {

@@ -138,6 +138,8 @@ impl Embedded {
             webhooks: config.webhooks.clone(),
             max_pipelines: config.max_pipelines,
             tenants: config.tenants.clone().into_iter().collect(),
+            // One runner embedded: the local workers.
+            fleet_routes: None,
         };
         let service =
             Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), engine.clone(), policy));

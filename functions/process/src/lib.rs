@@ -113,7 +113,13 @@ impl Process {
         let worker = LongPoll {
             processor: &self.processor,
             sqs: &self.stack.clients.sqs,
-            queue_url: &self.stack.settings.queue_url,
+            // A fleet host takes the fleet's jobs; a worker host of a deployment without one, all.
+            queue_url: self
+                .stack
+                .settings
+                .fleet_queue_url
+                .as_deref()
+                .unwrap_or(&self.stack.settings.queue_url),
             visibility,
             drain,
         };
