@@ -4,9 +4,11 @@ Each step prints what it does and what came back; any outcome a user would not e
 refused, a job not Success, a callback missing, a warning at start) stops it with exit code 1.
 Everything runs on 127.0.0.1 on free ports and is stopped at the end, whatever happened.
 
-With `--worker-image TAG` the jobs run in the worker container instead of the process Lambda:
-`process --worker` in the image long-polls the queue (podman, host network), and is stopped
-with SIGTERM at the end, as ECS stops it.
+With `--worker-image TAG` the deployment has a worker fleet, as the template's GpuFleet makes it:
+a third job (ImageMatting with ModelId u2net, which the routes send to the fleet) is announced
+on the fleet's queue, and `process --worker` in the image (podman, host network) takes it from
+there while the Lambda runs the other two; the container is stopped with SIGTERM at the end, as
+ECS stops a task.
 """
 
 import datetime
@@ -94,6 +96,8 @@ class Walkthrough:
         self.env["IPROD_MODEL_DIR"] = str(ROOT / self.env["IPROD_MODEL_DIR"])
         os.environ.update({k: v for k, v in self.env.items() if k.startswith("AWS_")})
         self.bucket = self.env["IPROD_BUCKETS"].split(",")[0]
+        if worker_image:
+            self.env["IPROD_FLEET_QUEUE_URL"] = f"{endpoint}/123456789012/iprod-fleet"
 
     def start(self, name, argv, env=None):
         log = open(self.work / f"{name}.log", "w")
@@ -146,7 +150,7 @@ class Walkthrough:
         boto3.client("s3").create_bucket(Bucket=self.bucket)
         sqs = boto3.client("sqs")
         self.queues = {}
-        for name in (self.env["IPROD_TABLE"], "iprod-jobs-dlq", "iprod-callbacks"):
+        for name in (self.env["IPROD_TABLE"], "iprod-jobs-dlq", "iprod-callbacks", "iprod-fleet"):
             self.queues[name] = sqs.create_queue(QueueName=name)["QueueUrl"]
         table = self.env["IPROD_TABLE"]
         made = subprocess.run([str(BIN / "examples/create-table"), table], capture_output=True, text=True)
@@ -185,6 +189,16 @@ class Walkthrough:
         show("body", reply)
         expect(answer.get("statusCode") == 200 and reply.get("JobId"), "the submit was not accepted")
         self.job_id = reply["JobId"]
+        if self.worker_image:
+            # The same request for ImageMatting with the full U²-Net: the routes' job.
+            fleet = dict(event)
+            fleet["body"] = (event["body"].replace("FunctionName=ImageH2V", "FunctionName=ImageMatting&ModelId=u2net")
+                             .replace("-vertical.jpg", "-cut.png"))
+            answer = self.invoke("submit", fleet, "submit-fleet")
+            reply = json.loads(answer.get("body") or "{}")
+            show("u2net job", reply)
+            expect(answer.get("statusCode") == 200 and reply.get("JobId"), "the u2net submit was not accepted")
+            self.fleet_job_id = reply["JobId"]
 
     def upload(self):
         step("an upload under the trigger's prefix (events/s3-upload.json) submits its own job")
@@ -226,7 +240,7 @@ class Walkthrough:
         expect(answer.get("batchItemFailures") == [], "some messages were left for redelivery")
 
     def process_in_container(self):
-        step(f"the worker container ({self.worker_image}) takes the messages submit sent from the queue")
+        step(f"the worker container ({self.worker_image}) takes the u2net job from the fleet's queue")
         name = f"iprod-try-{self.lambda_port}"
         argv = [str(ROOT / "scripts/podman.sh"), "run", "--rm", "--name", name, "--network", "host"]
         # The image's own model pack and ffmpeg; everything else as the functions have it.
@@ -238,7 +252,7 @@ class Walkthrough:
         print("   $ podman run --network host --env … " + self.worker_image + " --worker")
         worker = self.start("worker", argv)
         deadline = time.monotonic() + 180
-        for job_id in (self.job_id, self.upload_job_id):
+        for job_id in (self.fleet_job_id,):
             while True:
                 state = self.query_job(job_id, "poll", quiet=True).get("State")
                 if state in ("Success", "Fail", "Cancelled"):
@@ -285,11 +299,12 @@ class Walkthrough:
                     if isinstance(change.get("ApproximateCreationDateTime"), datetime.datetime):
                         change["ApproximateCreationDateTime"] = change["ApproximateCreationDateTime"].timestamp()
                     records.append({**r, "eventSourceARN": arn})
-        # Only the submitted job has a target (its NotifyUrl); the default pipeline has none.
-        expect(len(records) == 1, f"expected the submitted job's callback in the stream, got {len(records)}")
+        # Only the submitted jobs have a target (their NotifyUrl); the default pipeline has none.
+        want = len(self.notified_jobs())
+        expect(len(records) == want, f"expected {want} callbacks in the stream, got {len(records)}")
         answer = self.invoke("notify", {"Records": records}, "notify-stream")
         show("answer", answer)
-        expect(answer.get("Delivered") == 1 and answer.get("Retried") == 0, "the stream did not deliver it")
+        expect(answer.get("Delivered") == want and answer.get("Retried") == 0, "the stream did not deliver them")
 
         step("notify: the per-minute sweep (events/notify-schedule.json) finds nothing left to do")
         answer = self.invoke("notify", json.loads((EVENTS / "notify-schedule.json").read_text()), "notify-sweep")
@@ -297,12 +312,18 @@ class Walkthrough:
         expect(not any(answer.values()), "the sweep still had work after the stream delivered")
 
     def query(self):
-        for job_id, label in ((self.job_id, "query"), (self.upload_job_id, "query-upload")):
+        jobs = [(self.job_id, "query"), (self.upload_job_id, "query-upload")]
+        if self.worker_image:
+            jobs.append((self.fleet_job_id, "query-fleet"))
+        for job_id, label in jobs:
             step(f"query job {job_id} (events/query-http.json with this JobId in both places API Gateway puts it)")
             job = self.query_job(job_id, label)
-            for field in ("FunctionName", "State", "OutputFiles", "Callbacks"):
+            for field in ("FunctionName", "ModelId", "Runner", "State", "OutputFiles", "Callbacks"):
                 show(field, job.get(field, "-"))
             expect(job.get("State") == "Success", f"the job did not succeed: {job}")
+            if self.worker_image:
+                want = "Fleet" if job_id == getattr(self, "fleet_job_id", None) else "Lambda"
+                expect(job.get("Runner") == want, f"the job ran on {job.get('Runner')}, not {want}")
             bucket, key = urlparse_key(job["OutputFiles"][0])
             head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
             show("output object", f"s3://{bucket}/{key} ({head['ContentLength']} bytes)")
@@ -317,19 +338,24 @@ class Walkthrough:
         answer = self.invoke("submit", event, label, quiet)
         return json.loads(answer.get("body") or "{}")
 
+    def notified_jobs(self):
+        """The jobs submitted with a NotifyUrl."""
+        return [self.job_id] + ([self.fleet_job_id] if self.worker_image else [])
+
     def callback(self):
-        step("the callback, in the SQS queue the NotifyUrl names")
+        step("the callbacks, in the SQS queue the NotifyUrl names")
         sqs = boto3.client("sqs")
-        got = []
+        messages = []
         for _ in range(5):
-            got += sqs.receive_message(QueueUrl=self.queues["iprod-callbacks"], MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=1).get("Messages", [])
-            if got:
+            got = sqs.receive_message(QueueUrl=self.queues["iprod-callbacks"], MaxNumberOfMessages=10,
+                                      WaitTimeSeconds=1).get("Messages", [])
+            messages += [json.loads(m["Body"]) for m in got]
+            if len(messages) >= len(self.notified_jobs()):
                 break
-        expect(got, "no callback reached iprod-callbacks")
-        message = json.loads(got[0]["Body"])
-        show("message", message)
-        expect(message.get("JobId") == self.job_id, "the callback is another job's")
+        for message in messages:
+            show("message", message)
+        expect(sorted(m.get("JobId") for m in messages) == sorted(self.notified_jobs()),
+               "the callbacks are not the submitted jobs' own")
 
     def clean_start(self):
         step("start-up logs")
@@ -357,10 +383,9 @@ def main():
             walk.functions()
             walk.submit()
             walk.upload()
+            walk.process()
             if args.worker_image:
                 walk.process_in_container()
-            else:
-                walk.process()
             walk.notify()
             walk.query()
             walk.callback()

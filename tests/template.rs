@@ -306,3 +306,87 @@ fn the_worker_dockerfile_is_hadolint_clean_and_runs_the_worker_unprivileged() {
     }
     assert!(dockerfile.contains("USER 10001:10001") && dockerfile.contains("CMD [\"--worker\"]"));
 }
+
+#[test]
+fn the_gpu_fleet_is_off_by_default_and_runs_one_gpu_worker_per_job_scaled_on_its_own_queue() {
+    let t = template();
+    let resources = t["Resources"].as_object().unwrap();
+    assert_eq!(t["Parameters"]["GpuFleet"]["Default"], "Disabled", "the default deploy is Lambda-only");
+    let fleet: Vec<&String> = resources.keys().filter(|k| k.starts_with("Fleet")).collect();
+    assert!(fleet.len() >= 15, "{fleet:?}");
+    for name in &fleet {
+        assert_eq!(resources[*name]["Condition"], "GpuFleetEnabled", "{name} exists only with the fleet");
+    }
+    // One GPU per task, the worker image in worker mode, a drain shorter than the stop timeout.
+    let task = &resources["FleetTaskDefinition"]["Properties"];
+    let worker = &task["ContainerDefinitions"][0];
+    assert_eq!(worker["ResourceRequirements"], json!([{"Type": "GPU", "Value": "1"}]));
+    assert_eq!(worker["Image"], json!({"Ref": "GpuWorkerImage"}));
+    let command: Vec<&str> =
+        worker["Command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(command[0], "--worker");
+    let drain: u64 = command[command.iter().position(|a| *a == "--drain").unwrap() + 1].parse().unwrap();
+    assert!(drain < worker["StopTimeout"].as_u64().unwrap(), "a running job is handed back before SIGKILL");
+    let env: std::collections::HashMap<&str, &Value> = worker["Environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["Name"].as_str().unwrap(), &e["Value"]))
+        .collect();
+    assert_eq!(
+        env["IPROD_FLEET_QUEUE_URL"],
+        &json!({"Ref": "FleetQueue"}),
+        "the worker polls the fleet's queue"
+    );
+    assert_eq!(env["IPROD_QUEUE_URL"], &json!({"Ref": "JobQueue"}), "and announces Lambda jobs on theirs");
+    // GPU instances from the ECS GPU-optimised AMI, joining the cluster with GPU support.
+    let launch = resources["FleetLaunchTemplate"]["Properties"]["LaunchTemplateData"].to_string();
+    assert!(launch.contains("/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/"), "{launch}");
+    assert!(launch.contains("ECS_ENABLE_GPU_SUPPORT=true"), "{launch}");
+    // Scaling: from the fleet queue's backlog (waiting + running), down to zero when idle.
+    let target = &resources["FleetScalableTarget"]["Properties"];
+    assert_eq!(
+        (&target["MinCapacity"], &target["MaxCapacity"]),
+        (&json!(0), &json!({"Ref": "GpuFleetMaxTasks"}))
+    );
+    for alarm in ["FleetBacklogAlarm", "FleetIdleAlarm"] {
+        let text = resources[alarm]["Properties"]["Metrics"].to_string();
+        assert!(
+            text.contains("ApproximateNumberOfMessagesVisible")
+                && text.contains("ApproximateNumberOfMessagesNotVisible")
+        );
+        assert!(text.contains("FleetQueue.QueueName"), "{alarm} watches the fleet's queue");
+    }
+    assert_eq!(
+        resources["FleetIdleAlarm"]["Properties"]["AlarmActions"],
+        json!([{"Ref": "FleetScaleToZero"}])
+    );
+    let to_zero = &resources["FleetScaleToZero"]["Properties"]["StepScalingPolicyConfiguration"];
+    assert_eq!(
+        (&to_zero["AdjustmentType"], &to_zero["StepAdjustments"][0]["ScalingAdjustment"]),
+        (&json!("ExactCapacity"), &json!(0))
+    );
+    // The queue's dead letters reach the consumer that fails their jobs.
+    assert_eq!(
+        resources["FleetQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
+        json!({"Fn::GetAtt": "JobDeadLetterQueue.Arn"})
+    );
+    // Least privilege: no wildcard, the fleet's queue only for receiving, nothing to publish.
+    let role = resources["FleetTaskRole"]["Properties"]["Policies"].to_string();
+    assert!(!role.contains("\"*\"") && !role.contains("sns:") && !role.contains("kms:"), "{role}");
+    for statement in resources["FleetTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+    {
+        if statement["Action"].to_string().contains("sqs:ReceiveMessage") {
+            assert_eq!(statement["Resource"], json!({"Fn::GetAtt": "FleetQueue.Arn"}));
+        }
+    }
+    // Every function may announce a fleet job (submit, retries, the sweep), only with the fleet.
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(globals["IPROD_FLEET_QUEUE_URL"]["Fn::If"][0], "GpuFleetEnabled");
+    for name in ["SubmitFunction", "ProcessFunction", "NotifyFunction"] {
+        let text = resources[name]["Properties"]["Policies"].to_string();
+        assert!(text.contains("GpuFleetEnabled") && text.contains("FleetQueue.Arn"), "{name}: {text}");
+    }
+}
