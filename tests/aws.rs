@@ -19,6 +19,7 @@ use iprod_aws::processor::{Outcome, Processor, ProcessorSettings};
 use iprod_aws::stack::{AwsStack, worker_settings};
 use iprod_aws::{AwsClients, AwsSettings};
 use iprod_core::ports::{JobStore, MediaEngine};
+use iprod_core::route::Runner;
 use iprod_core::{JobId, JobState, Timestamp};
 use iprod_media::{Engine, EngineSettings};
 use iprod_notify::NotifyEvent;
@@ -109,6 +110,7 @@ impl World {
             engine,
             self._scratch.path().to_owned(),
             dead_letter.map(str::to_owned),
+            iprod_core::route::Runner::Lambda,
         )
     }
 
@@ -999,6 +1001,69 @@ async fn jobs_the_routes_name_run_on_the_fleet_and_say_so() {
     worker.await.unwrap();
     assert!(w.drain(&fleet_url).await.is_empty(), "the fleet's message was settled");
     assert_eq!(w.job(lambda_job).await.state, JobState::Queuing, "the Lambda's job stays for the Lambda");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_hands_a_video_too_long_for_it_to_the_fleet_before_any_work() {
+    let w = world_with_fleet(Some(r#"{"longer_than_secs": 600}"#)).await;
+    let fleet_url = w.stack.settings.fleet_queue_url.clone().unwrap();
+    w.put("in/long.mp4", b"bytes".to_vec()).await;
+    let submit = w.submit_fn("");
+    let (status, answer) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "VideoH2V"),
+                ("Input", &format!("oss://{}/in/long.mp4", w.bucket)),
+                ("Output", &format!("oss://{}/out/{{source}}.mp4", w.bucket)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let job_id = answer["JobId"].as_str().unwrap().to_owned();
+    assert_eq!(w.job(&job_id).await.runner, Some(Runner::Lambda), "no rule names it at submit");
+    // The Lambda downloads it and finds 40 minutes: it hands the job on without running it.
+    let long = Arc::new(CopyEngine::with_duration(2400.0));
+    let lambda = w.process_fn(long.clone(), None);
+    let messages = w.job_messages().await;
+    let batch = lambda.handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
+    assert!(batch.batch_item_failures.is_empty());
+    assert_eq!(long.processed.load(std::sync::atomic::Ordering::Relaxed), 0, "no work on the Lambda");
+    let job = w.job(&job_id).await;
+    assert_eq!((job.state, job.runner), (JobState::Queuing, Some(Runner::Fleet)), "recorded on the job");
+    let (_, queried) = w.api(&submit, &[("Action", "QueryIProductionJob"), ("JobId", &job_id)]).await;
+    assert_eq!(queried["Runner"], "Fleet");
+    // Its message is now on the fleet's queue, where a fleet host (which hands nothing on)
+    // runs it whatever its length.
+    let on_fleet = w.drain(&fleet_url).await;
+    assert_eq!(on_fleet.len(), 1);
+    let fleet = iprod_process::Process::new(
+        w.stack.clone(),
+        long.clone(),
+        tempfile::tempdir().unwrap().path().to_owned(),
+        None,
+        Runner::Fleet,
+    );
+    fleet.processor().handle(&on_fleet[0]).await.unwrap();
+    assert_eq!(w.job(&job_id).await.state, JobState::Success);
+    assert_eq!(long.processed.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // A short video stays on the Lambda.
+    let (_, short) = w
+        .api(
+            &submit,
+            &[
+                ("Action", "SubmitIProductionJob"),
+                ("FunctionName", "VideoH2V"),
+                ("Input", &format!("oss://{}/in/long.mp4", w.bucket)),
+                ("Output", &format!("oss://{}/out/short-{{source}}.mp4", w.bucket)),
+            ],
+        )
+        .await;
+    let brief = Arc::new(CopyEngine::with_duration(30.0));
+    let messages = w.job_messages().await;
+    w.process_fn(brief, None).handle_records(&sqs_event(&messages, JOBS_ARN), Duration::from_secs(60)).await;
+    assert_eq!(w.job(short["JobId"].as_str().unwrap()).await.state, JobState::Success);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,8 @@ pub fn repo_root() -> std::path::PathBuf {
 #[derive(Default)]
 pub struct CopyEngine {
     pub delay: Duration,
+    /// What `input_duration` says of every input (`None`: nothing, as for images).
+    pub duration: Option<f64>,
     running: Mutex<HashMap<String, usize>>,
     max_running: Mutex<HashMap<String, usize>>,
     pub started: Mutex<Vec<String>>,
@@ -42,6 +44,11 @@ pub struct CopyEngine {
 impl CopyEngine {
     pub fn with_delay(delay: Duration) -> Self {
         Self { delay, ..Self::default() }
+    }
+
+    /// An engine whose every input lasts `seconds` (a video, as far as routing can tell).
+    pub fn with_duration(seconds: f64) -> Self {
+        Self { duration: Some(seconds), ..Self::default() }
     }
 
     /// The most jobs of each pipeline this engine ever saw running at once.
@@ -77,6 +84,10 @@ impl MediaEngine for CopyEngine {
         template: &OutputTemplate,
     ) -> Result<()> {
         iprod_media::formats::check_output(function, params, template)
+    }
+
+    async fn input_duration(&self, _function: FunctionName, _input: &std::path::Path) -> Result<Option<f64>> {
+        Ok(self.duration)
     }
 
     async fn process(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {

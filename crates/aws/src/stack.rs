@@ -107,5 +107,11 @@ pub fn worker_settings(
     lease: Duration,
     max_job_time: Duration,
 ) -> WorkerSettings {
-    WorkerSettings { scratch_root: scratch, lease, max_attempts: DEFAULT_MAX_ATTEMPTS, max_job_time }
+    WorkerSettings {
+        scratch_root: scratch,
+        lease,
+        max_attempts: DEFAULT_MAX_ATTEMPTS,
+        max_job_time,
+        hand_off_longer_than: None,
+    }
 }

@@ -292,6 +292,12 @@ pub trait MediaEngine: Send + Sync {
     fn max_input_bytes(&self, _function: FunctionName) -> u64 {
         u64::MAX
     }
+    /// The input's duration in seconds, for the functions that take videos (`None`: not a
+    /// video function, or an engine that does not say): read from the downloaded file before
+    /// any work, so a runner with a time limit can hand a long video on.
+    async fn input_duration(&self, _function: FunctionName, _input: &Path) -> Result<Option<f64>> {
+        Ok(None)
+    }
     async fn process(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput>;
 }
 

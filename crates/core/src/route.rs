@@ -29,9 +29,11 @@ impl Runner {
 
 /// Which jobs the fleet runs (`IPROD_FLEET_ROUTES`, the template's `FleetRoutes`): a job goes
 /// there when any rule names it. For example
-/// `{"pipelines": ["gpu-jobs"], "functions": ["VideoDelogo"], "models": ["u2net"]}` sends every
-/// job of the pipeline `gpu-jobs`, every VideoDelogo, and ImageMatting with `ModelId u2net` (which
-/// the Lambda cannot load) to the fleet.
+/// `{"pipelines": ["gpu-jobs"], "functions": ["VideoDelogo"], "models": ["u2net"],
+/// "longer_than_secs": 600}` sends every job of the pipeline `gpu-jobs`, every VideoDelogo, and
+/// ImageMatting with `ModelId u2net` (which the Lambda cannot load) to the fleet at submit; and a
+/// video found longer than 10 minutes when the Lambda has it (its duration is known only once it
+/// is downloaded and probed) is handed to the fleet then, before any work on it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FleetRoutes {
@@ -41,6 +43,8 @@ pub struct FleetRoutes {
     pub functions: Vec<FunctionName>,
     /// ModelIds that run on the fleet, whatever the function.
     pub models: Vec<String>,
+    /// Videos longer than this many seconds are handed from the Lambda to the fleet.
+    pub longer_than_secs: Option<u64>,
 }
 
 impl FleetRoutes {
@@ -85,7 +89,7 @@ mod tests {
     fn any_rule_that_names_the_job_sends_it_to_the_fleet() {
         let routes = FleetRoutes::parse(
             "IPROD_FLEET_ROUTES",
-            r#"{"pipelines": ["0123456789abcdef0123456789abcdef"], "functions": ["VideoDelogo"], "models": ["u2net"]}"#,
+            r#"{"pipelines": ["0123456789abcdef0123456789abcdef"], "functions": ["VideoDelogo"], "models": ["u2net"], "longer_than_secs": 600}"#,
         )
         .unwrap();
         let gpu_pipeline = "0123456789abcdef0123456789abcdef";

@@ -32,7 +32,14 @@ pub struct WorkerSettings {
     /// The longest one attempt may run (download, algorithm, upload): past it the job fails
     /// with `InternalError.Timeout`, not retried, since it would run out of time again.
     pub max_job_time: Duration,
+    /// A runner with a time limit (the process Lambda of a deployment with a worker fleet):
+    /// videos longer than this are handed to the fleet once downloaded and probed, before any
+    /// work (`crate::route`).
+    pub hand_off_longer_than: Option<Duration>,
 }
+
+/// The code of an attempt that stopped to hand its job to the fleet (never a job's error).
+const HANDED_TO_FLEET: &str = "Route.Fleet";
 
 /// Six hours: a long 4K video's reframing on CPU, with room to spare.
 pub const DEFAULT_MAX_JOB_TIME: Duration = Duration::from_secs(6 * 3600);
@@ -156,6 +163,19 @@ impl Worker {
         // (a playlist named `.mp4` must not be read as what its name says).
         let input_path = work_dir.path.join("input");
         self.objects.fetch(&input, &input_path, self.engine.max_input_bytes(job.function)).await?;
+        if let Some(limit) = self.settings.hand_off_longer_than
+            && let Some(seconds) = self.engine.input_duration(job.function, &input_path).await?
+            && seconds > limit.as_secs_f64()
+        {
+            return Err(Error::new(
+                crate::error::ErrorClass::Internal,
+                HANDED_TO_FLEET,
+                format!(
+                    "the video lasts {seconds:.0} s, longer than this runner takes ({} s)",
+                    limit.as_secs()
+                ),
+            ));
+        }
         let out_dir = work_dir.path.join("out");
         std::fs::create_dir_all(&out_dir).map_err(|e| {
             Error::transient("Scratch", "cannot create the job's work directory").with_source(e)
@@ -192,6 +212,16 @@ impl Worker {
         let now = Timestamp::now();
         match outcome {
             Ok((result, files)) => job.succeed(result, files, now)?,
+            Err(e) if e.code() == HANDED_TO_FLEET => {
+                // Recorded on the job, so every later announcement goes to the fleet's queue.
+                // The attempt that found it out counts towards max_attempts.
+                tracing::info!(reason = %e.message(), "handed to the fleet");
+                job.requeue(None)?;
+                job.runner = Some(crate::route::Runner::Fleet);
+                self.store.save_transition(&job, JobState::Analysing, Vec::new()).await?;
+                self.queue.announce(&job, Duration::ZERO).await?;
+                return Ok(JobState::Queuing);
+            }
             Err(e) if e.is_retryable() && job.attempts < self.settings.max_attempts => {
                 let backoff = Duration::from_secs(1 << job.attempts.min(6));
                 job.requeue(Some(now.plus(backoff)))?;

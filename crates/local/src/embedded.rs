@@ -153,6 +153,8 @@ impl Embedded {
                 lease: Duration::from_secs(config.lease_secs.max(3)),
                 max_attempts: config.max_attempts.max(1),
                 max_job_time: Duration::from_secs(config.max_job_secs.max(1)),
+                // One runner embedded: nothing to hand on to.
+                hand_off_longer_than: None,
             },
         ));
         let (shutdown, stop) = watch::channel(false);

@@ -316,6 +316,18 @@ impl MediaEngine for Engine {
         formats::check_output(function, params, template)
     }
 
+    /// The container's duration as ffprobe reads it; an unreadable file says nothing here (the
+    /// job's own probe fails it with its code).
+    async fn input_duration(&self, function: FunctionName, input: &Path) -> Result<Option<f64>> {
+        if function.input_kind() != MediaKind::Video {
+            return Ok(None);
+        }
+        match probe::probe(&self.settings.ffprobe, input, self.settings.process_timeout()).await {
+            Ok(probed) => Ok(probed.duration_seconds()),
+            Err(_) => Ok(None),
+        }
+    }
+
     async fn process(&self, task: &MediaTask, progress: &dyn Progress) -> Result<MediaOutput> {
         match task.function {
             FunctionName::ImageMatting | FunctionName::ImageH2V | FunctionName::ImageDelogo => {

@@ -13,6 +13,7 @@ use iprod_aws::processor::{Processor, ProcessorSettings};
 use iprod_aws::stack::{AwsStack, worker_settings};
 use iprod_aws::{AwsClients, AwsSettings};
 use iprod_core::ports::MediaEngine;
+use iprod_core::route::Runner;
 use iprod_media::{Engine, EngineSettings};
 use lambda_runtime::{Error, LambdaEvent};
 use tokio::sync::watch;
@@ -31,7 +32,8 @@ pub struct Process {
 }
 
 impl Process {
-    pub async fn from_env() -> Result<Self, Error> {
+    /// `runner`: the Lambda, or a fleet host (`process --worker`).
+    pub async fn from_env(runner: Runner) -> Result<Self, Error> {
         let settings = AwsSettings::from_env(|k| std::env::var(k).ok())?;
         let stack = Arc::new(AwsStack::new(AwsClients::from_env().await, settings).await?);
         // The template points these at the layers: /opt/model-pack, /opt/bin/ffmpeg.
@@ -50,7 +52,7 @@ impl Process {
         engine_settings.gpu = std::env::var("IPROD_GPU").is_ok_and(|v| v == "true" || v == "1");
         let engine = Arc::new(Engine::new(engine_settings));
         let scratch = std::env::temp_dir().join("iprod-work");
-        Ok(Self::new(stack, engine, scratch, std::env::var("IPROD_DEAD_LETTER_ARN").ok()))
+        Ok(Self::new(stack, engine, scratch, std::env::var("IPROD_DEAD_LETTER_ARN").ok(), runner))
     }
 
     pub fn new(
@@ -58,10 +60,16 @@ impl Process {
         engine: Arc<dyn MediaEngine>,
         scratch: std::path::PathBuf,
         dead_letter_arn: Option<String>,
+        runner: Runner,
     ) -> Self {
         let max_job_time = Duration::from_secs(stack.settings.max_job_secs);
-        let worker =
-            stack.worker(engine, worker_settings(scratch.clone(), Duration::from_secs(60), max_job_time));
+        let mut settings = worker_settings(scratch.clone(), Duration::from_secs(60), max_job_time);
+        // The Lambda hands long videos to the fleet, when there is one (the fleet keeps them).
+        if runner == Runner::Lambda && stack.settings.fleet_queue_url.is_some() {
+            settings.hand_off_longer_than =
+                stack.settings.fleet_routes.longer_than_secs.map(Duration::from_secs);
+        }
+        let worker = stack.worker(engine, settings);
         let processor =
             Processor::new(stack.job_store(), stack.job_queue(), worker, ProcessorSettings::default());
         Self { processor, dead_letter_arn, stack, scratch }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use iprod_core::route::Runner;
 use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
@@ -24,8 +25,10 @@ async fn main() -> Result<(), Error> {
         .into());
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let process = Arc::new(iprod_process::Process::from_env().await?);
-    if args.first().map(String::as_str) == Some("--worker") {
+    let worker = args.first().map(String::as_str) == Some("--worker");
+    let runner = if worker { Runner::Fleet } else { Runner::Lambda };
+    let process = Arc::new(iprod_process::Process::from_env(runner).await?);
+    if worker {
         let visibility = seconds_flag(&args, "--visibility", 300)?;
         let drain = seconds_flag(&args, "--drain", 20)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
