@@ -634,6 +634,15 @@ async fn bad_messages_and_vanished_inputs_end_cleanly() {
         (job.state, job.error.unwrap().code.as_str()),
         (JobState::Fail, "InternalError.AttemptsExhausted")
     );
+    // With a fleet the function consumes two dead-letter queues (IPROD_DEAD_LETTER_ARN lists
+    // both): the fleet's dead letters fail their jobs the same way.
+    let fleet_dlq = "arn:aws:sqs:us-east-1:000000000000:fleet-dlq";
+    let both = w.process_fn(image_engine(), Some(&format!("{DLQ_ARN},{fleet_dlq}")));
+    let (_, answer) = w.submit_image(&submit, "in/never.png", "out/{source}-2.jpg", &[]).await;
+    let stuck = answer["JobId"].as_str().unwrap().to_owned();
+    let messages = w.job_messages().await;
+    both.handle_records(&sqs_event(&messages, fleet_dlq), Duration::from_secs(60)).await;
+    assert_eq!(w.job(&stuck).await.error.unwrap().code, "InternalError.AttemptsExhausted");
     // A bad request through the API is refused with its code and writes nothing.
     let (status, refused) = w
         .api(

@@ -366,10 +366,19 @@ fn the_gpu_fleet_is_off_by_default_and_runs_one_gpu_worker_per_job_scaled_on_its
         (&to_zero["AdjustmentType"], &to_zero["StepAdjustments"][0]["ScalingAdjustment"]),
         (&json!("ExactCapacity"), &json!(0))
     );
-    // The queue's dead letters reach the consumer that fails their jobs.
+    // Its own dead-letter queue, consumed by the process function, which fails their jobs.
     assert_eq!(
         resources["FleetQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
-        json!({"Fn::GetAtt": "JobDeadLetterQueue.Arn"})
+        json!({"Fn::GetAtt": "FleetDeadLetterQueue.Arn"})
+    );
+    let dead_letters = &resources["FleetDeadLetters"]["Properties"];
+    assert_eq!(dead_letters["EventSourceArn"], json!({"Fn::GetAtt": "FleetDeadLetterQueue.Arn"}));
+    assert_eq!(dead_letters["FunctionName"], json!({"Ref": "ProcessFunction"}));
+    let process = &resources["ProcessFunction"]["Properties"];
+    assert!(
+        process["Environment"]["Variables"]["IPROD_DEAD_LETTER_ARN"]
+            .to_string()
+            .contains("FleetDeadLetterQueue.Arn")
     );
     // Least privilege: no wildcard, the fleet's queue only for receiving, nothing to publish.
     let role = resources["FleetTaskRole"]["Properties"]["Policies"].to_string();

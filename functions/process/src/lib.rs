@@ -24,7 +24,8 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 
 pub struct Process {
     processor: Processor,
-    /// ARN of the dead-letter queue (`IPROD_DEAD_LETTER_ARN`): its messages fail their jobs.
+    /// ARNs of the dead-letter queues (`IPROD_DEAD_LETTER_ARN`, comma-separated: the Lambda's
+    /// queue's and the fleet's): their messages fail their jobs.
     dead_letter_arn: Option<String>,
     stack: Arc<AwsStack>,
     /// This process's own scratch directory (`/tmp/iprod-work` on Lambda), one job at a time.
@@ -94,10 +95,10 @@ impl Process {
         for record in &event.records {
             let id = record.message_id.clone().unwrap_or_default();
             let body = record.body.as_deref().unwrap_or_default();
-            let from_dlq = self
-                .dead_letter_arn
-                .as_deref()
-                .is_some_and(|arn| record.event_source_arn.as_deref() == Some(arn));
+            let from_dlq = match (self.dead_letter_arn.as_deref(), record.event_source_arn.as_deref()) {
+                (Some(arns), Some(source)) => arns.split(',').any(|arn| arn.trim() == source),
+                _ => false,
+            };
             let left = deadline.saturating_sub(started.elapsed());
             let settled = if from_dlq {
                 self.processor.dead_letter(body).await
