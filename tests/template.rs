@@ -185,6 +185,13 @@ fn sam_builds_the_whole_stack_offline_within_lambdas_size_limits() {
     let scratch = out.path().join("tmp");
     std::fs::create_dir(&scratch).unwrap();
     let built = out.path().join("build");
+    // The checkout's cache, as a user's first `layers/fetch-ffmpeg.sh` (or an earlier build)
+    // leaves it; downloading once is allowed here, not under `sam build`.
+    let warm = Command::new(repo_root().join("layers/fetch-ffmpeg.sh"))
+        .arg(out.path().join("warm"))
+        .output()
+        .unwrap();
+    assert!(warm.status.success(), "{}", String::from_utf8_lossy(&warm.stderr));
     let sam = Command::new(venv_tool("sam"))
         .args(["build", "-t", "template.yaml", "--parameter-overrides", "Architecture=x86_64", "--build-dir"])
         .arg(&built)

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
 use crate::video::Render;
-use crate::video::encoder::VideoEncoder;
+use crate::video::hardware::{self, VideoEncoder};
 use crate::video::info::{VideoInfo, VideoLimits, check_video};
 use crate::video::meter::{Meter, metered};
 use crate::{formats, memory, models, probe};
@@ -71,7 +71,8 @@ pub struct Engine {
     /// Sessions are created on first use, so an engine that only validates (submit) never
     /// loads ONNX Runtime.
     runtime: Arc<OnnxRuntime>,
-    /// Chosen on the first video render (NVENC only with `gpu` on and a working test encode).
+    /// Chosen on the first video job (NVENC only with `gpu` on and a working test encode; NVDEC
+    /// for the analysis decodes likewise).
     encoder: std::sync::OnceLock<VideoEncoder>,
 }
 
@@ -83,9 +84,15 @@ impl Engine {
         Self { settings, runtime, encoder: std::sync::OnceLock::new() }
     }
 
-    /// The H.264 encoder this engine renders with (decided once, on first use).
+    /// The H.264 encoder this engine renders with (decided once, on first use, with the
+    /// analysis decodes' NVDEC: a test encode and decode of a fifth of a second each).
     pub fn video_encoder(&self) -> VideoEncoder {
-        *self.encoder.get_or_init(|| VideoEncoder::detect(&self.settings.ffmpeg, self.settings.gpu))
+        *self.encoder.get_or_init(|| {
+            if self.settings.gpu {
+                crate::video::frames::set_cuda_decoding(hardware::nvdec_usable(&self.settings.ffmpeg));
+            }
+            VideoEncoder::detect(&self.settings.ffmpeg, self.settings.gpu)
+        })
     }
 
     /// The output file for `task`: the template's extension, else the function's first format.

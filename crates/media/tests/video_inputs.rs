@@ -9,7 +9,7 @@ mod video_common;
 use std::path::{Path, PathBuf};
 
 use iprod_core::FunctionName;
-use iprod_media::video::encoder::VideoEncoder;
+use iprod_media::video::hardware::VideoEncoder;
 use video_common::*;
 
 const FUNCTIONS: [(FunctionName, &str, &str); 4] = [

@@ -3,6 +3,7 @@
 //! frame, whatever the video's length.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use iprod_core::{Error, Result};
@@ -198,6 +199,15 @@ pub async fn shot_pass_with<T: Send>(
     Ok((a.join(b), values))
 }
 
+/// Whether analysis decodes ask ffmpeg for NVDEC. One engine runs per process (a worker host,
+/// a Lambda), and it sets this once, on its first video job, after a test decode through NVDEC
+/// worked (`super::hardware::nvdec_usable`); it is never set where that failed.
+static CUDA_DECODING: AtomicBool = AtomicBool::new(false);
+
+pub fn set_cuda_decoding(on: bool) {
+    CUDA_DECODING.store(on, Ordering::Relaxed);
+}
+
 /// `on_frame` returns false to stop the decode early.
 async fn decode(
     ffmpeg: &Path,
@@ -227,6 +237,10 @@ async fn decode(
         Decode::References => process.args(["-skip_frame", "noref"]),
         Decode::Keyframes => process.args(["-skip_frame", "nokey"]),
     };
+    if CUDA_DECODING.load(Ordering::Relaxed) {
+        // Frames come back to memory: the filters below run on the CPU as before.
+        process = process.args(["-hwaccel", "cuda"]);
+    }
     let start = span.map_or(0.0, |s| s.0);
     if span.is_some() {
         process = process.args(["-ss", &format!("{start:.3}")]);

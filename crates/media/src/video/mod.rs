@@ -4,9 +4,9 @@
 pub mod clip;
 pub mod cover;
 pub mod delogo;
-pub mod encoder;
 pub mod frames;
 pub mod h2v;
+pub mod hardware;
 pub mod info;
 pub mod logo_times;
 pub mod meter;
@@ -24,7 +24,7 @@ use std::time::Duration;
 use iprod_core::{Error, Result};
 
 use crate::process::{Process, ProcessError};
-use encoder::VideoEncoder;
+use hardware::VideoEncoder;
 use info::VideoInfo;
 
 /// H.264 in 4:2:0 needs even sides: an odd last row or column is cropped (no resampling).

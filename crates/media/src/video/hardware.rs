@@ -1,8 +1,9 @@
-//! The H.264 encoder of rendered videos: x264 on the CPU, or NVENC on a GPU host. NVENC is used
-//! only when the engine runs with `gpu` on and a test encode through it works: ffmpeg lists
-//! `h264_nvenc` whether or not a GPU, a driver with the video capability (a container needs
-//! `NVIDIA_DRIVER_CAPABILITIES` with `video`) and a free encoder session are there, so listing
-//! proves nothing. Anything else renders with x264, and says why once in the log.
+//! NVIDIA's video engines on a GPU host: NVENC for the renders (else x264 on the CPU) and NVDEC
+//! for the analysis decodes (else the CPU). Each is used only when the engine runs with `gpu` on
+//! and a test through it works: ffmpeg lists `h264_nvenc` and the `cuda` hwaccel whether or not
+//! a GPU, a driver with the video capability (a container needs `NVIDIA_DRIVER_CAPABILITIES` with
+//! `video`) and a free session are there, so listing proves nothing. Otherwise the CPU does the
+//! work, and the log says why once.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -62,13 +63,52 @@ impl VideoEncoder {
     }
 }
 
+/// Whether the analysis decodes can use NVDEC (`-hwaccel cuda`; frames come back to memory for
+/// the CPU's scaling). Logs the outcome.
+pub fn nvdec_usable(ffmpeg: &Path) -> bool {
+    match nvdec_works(ffmpeg) {
+        Ok(()) => {
+            tracing::info!("analysis decodes use NVDEC (-hwaccel cuda)");
+            true
+        }
+        Err(why) => {
+            tracing::warn!(reason = %why, "NVDEC is not usable here: analysis decodes run on the CPU");
+            false
+        }
+    }
+}
+
 /// A tenth of a second of a generated picture through `h264_nvenc`; the error is ffmpeg's last
 /// line (no device, no driver, no session).
 fn nvenc_works(ffmpeg: &Path) -> Result<(), String> {
+    let encoder = VideoEncoder::Nvenc.args(23);
+    let mut args = vec!["-f", "lavfi", "-i", "color=c=gray:s=256x256:r=25:d=0.1"];
+    args.extend(encoder.iter().map(String::as_str));
+    args.extend(["-f", "null", "-"]);
+    run(ffmpeg, &args)
+}
+
+/// A fifth of a second of H.264 (encoded here with x264) decoded through `-hwaccel cuda`.
+fn nvdec_works(ffmpeg: &Path) -> Result<(), String> {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let sample = std::env::temp_dir().join(format!("iprod-nvdec-{}-{nanos}.mp4", std::process::id()));
+    let sample_arg = sample.to_string_lossy().into_owned();
+    let made = run(
+        ffmpeg,
+        &["-y", "-f", "lavfi", "-i", "color=c=gray:s=256x256:r=25:d=0.2", "-c:v", "libx264", &sample_arg],
+    );
+    let decoded =
+        made.and_then(|()| run(ffmpeg, &["-hwaccel", "cuda", "-i", &sample_arg, "-f", "null", "-"]));
+    let _ = std::fs::remove_file(&sample);
+    decoded
+}
+
+/// Runs ffmpeg quietly; the error is its last line.
+fn run(ffmpeg: &Path, args: &[&str]) -> Result<(), String> {
     let out = Command::new(ffmpeg)
-        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=256x256:r=25:d=0.1"])
-        .args(VideoEncoder::Nvenc.args(23))
-        .args(["-f", "null", "-"])
+        .args(["-nostdin", "-v", "error"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -78,7 +118,7 @@ fn nvenc_works(ffmpeg: &Path) -> Result<(), String> {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    Err(stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("h264_nvenc failed").trim().to_owned())
+    Err(stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("ffmpeg failed").trim().to_owned())
 }
 
 #[cfg(test)]
@@ -95,6 +135,16 @@ mod tests {
         // No ffmpeg at all is the plainest unusable NVENC; a host without a GPU is tested
         // through a whole job in tests/videos.rs.
         assert_eq!(VideoEncoder::detect(Path::new("/nonexistent/ffmpeg"), true), VideoEncoder::X264);
+    }
+
+    #[test]
+    fn nvdec_is_not_used_where_its_test_decode_fails() {
+        // This machine has no GPU (tests/videos run the whole job with gpu on); a missing
+        // ffmpeg is unusable anywhere.
+        assert!(!nvdec_usable(Path::new("/nonexistent/ffmpeg")));
+        if !Path::new("/dev/nvidia0").exists() {
+            assert!(!nvdec_usable(Path::new("ffmpeg")), "no GPU here: the CPU decodes");
+        }
     }
 
     #[test]
