@@ -35,8 +35,11 @@ if ! podman image exists "$BASE_IMAGE"; then
     mirror=$(awk '/^URIs:/ {print $2; exit} /^deb / {print $2; exit}' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)
     echo "podman.sh: making the base image's root file system with mmdebstrap from ${mirror:-http://deb.debian.org/debian}" >&2
     mkdir -p "$(dirname "$BASE_TAR")"
-    mmdebstrap --variant=minbase --quiet bookworm "$BASE_TAR.partial" "${mirror:-http://deb.debian.org/debian}"
-    mv "$BASE_TAR.partial" "$BASE_TAR"
+    # mmdebstrap picks its output format from the name unless told: a tar, written aside first.
+    partial="${BASE_TAR%.tar}.partial.tar"
+    rm -rf "$partial"
+    mmdebstrap --variant=minbase --format=tar --quiet bookworm "$partial" "${mirror:-http://deb.debian.org/debian}"
+    mv "$partial" "$BASE_TAR"
   fi
   podman import --quiet "$BASE_TAR" "$BASE_IMAGE" >/dev/null
 fi

@@ -98,24 +98,11 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<ExitCode> {
         header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs.max(1)),
         max_connections: config.server.max_connections.max(1),
     };
-    crate::http::serve(listener, app, limits, stop_signal(), Duration::from_secs(30)).await;
+    // Ctrl-C or SIGTERM stops taking requests and jobs gracefully.
+    crate::http::serve(listener, app, limits, iprod_local::shutdown::requested(), Duration::from_secs(30))
+        .await;
     embedded.shutdown().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C or SIGTERM (what service managers send) stops taking requests and jobs gracefully.
-async fn stop_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// Every job probes its input first: without ffprobe nothing could run, so say so at start-up.

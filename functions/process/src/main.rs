@@ -33,7 +33,7 @@ async fn main() -> Result<(), Error> {
         let drain = seconds_flag(&args, "--drain", 20)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            stop_requested().await;
+            iprod_local::shutdown::requested().await;
             let _ = stop.send(true);
         });
         process.run_worker(Duration::from_secs(visibility), Duration::from_secs(drain), stopped).await;
@@ -52,20 +52,4 @@ fn seconds_flag(args: &[String], flag: &str, default: u64) -> Result<u64, Error>
         Some(i) => Ok(args.get(i + 1).and_then(|v| v.parse().ok()).ok_or(format!("{flag} takes seconds"))?),
         None => Ok(default),
     }
-}
-
-/// SIGTERM (what container runtimes send to stop) or SIGINT.
-async fn stop_requested() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("stop requested");
 }
