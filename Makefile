@@ -35,9 +35,11 @@ lint:
 ## The worker image (Dockerfile), CPU and GPU variants, with release binaries; podman offline
 ## (CONTAINER_TOOL=docker for Docker).
 image:
+	scripts/setup.sh image
 	scripts/image.sh cpu
 
 image-gpu:
+	scripts/setup.sh image
 	scripts/image.sh gpu
 
 ## Benchmarks (not part of the tests: they print ratios against a baseline from the same run).

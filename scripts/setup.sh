@@ -4,7 +4,7 @@
 #   and for tests the registry-shipped test media (layers/fetch-test-media.sh) and the AWS
 #   emulator and template linters (scripts/aws-tools.txt, into .iprod/aws-venv) and the cloud's
 #   Python SDKs (scripts/sdk-clients.txt, into .iprod/sdk-venv).
-#   scripts/setup.sh serve|test
+#   scripts/setup.sh serve|image|test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 purpose=${1:-serve}
@@ -22,6 +22,16 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
 fi
 
 layers/fetch-model-pack.sh
+# The worker image (make image, and make test, which builds one and runs a job in it): podman
+# with runc, offline (scripts/podman.sh makes the base image with mmdebstrap).
+if [ "$purpose" = test ] || [ "$purpose" = image ]; then
+  if ! command -v podman >/dev/null || ! command -v mmdebstrap >/dev/null || ! command -v runc >/dev/null; then
+    echo "setup: installing podman, runc and mmdebstrap from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      podman runc mmdebstrap uidmap >/dev/null
+  fi
+fi
 if [ "$purpose" = test ]; then
   # The logo development set renders its overlay text with DejaVu (usually already pulled in by
   # ffmpeg's fontconfig).
@@ -30,14 +40,6 @@ if [ "$purpose" = test ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
   fi
   layers/fetch-test-media.sh
-  # make test builds the worker image and runs a job in it: podman with runc, offline
-  # (scripts/podman.sh makes the base image with mmdebstrap).
-  if ! command -v podman >/dev/null || ! command -v mmdebstrap >/dev/null || ! command -v runc >/dev/null; then
-    echo "setup: installing podman, runc and mmdebstrap from Debian"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      podman runc mmdebstrap uidmap >/dev/null
-  fi
   # The AWS side's offline tools: the moto emulator, cfn-lint, sam, cargo-lambda (pinned).
   scripts/venv.sh aws scripts/aws-tools.txt
   # The cloud's Python SDKs, both signature generations (pinned), for tests/sdk.rs.
