@@ -71,9 +71,9 @@ pub struct Engine {
     /// Sessions are created on first use, so an engine that only validates (submit) never
     /// loads ONNX Runtime.
     runtime: Arc<OnnxRuntime>,
-    /// Chosen on the first video job (NVENC only with `gpu` on and a working test encode; NVDEC
-    /// for the analysis decodes likewise).
-    encoder: std::sync::OnceLock<VideoEncoder>,
+    /// NVENC only with `gpu` on and a working test encode (NVDEC for the analysis decodes
+    /// likewise), decided once when the engine is made, not in a job's async path.
+    encoder: VideoEncoder,
 }
 
 impl Engine {
@@ -81,18 +81,17 @@ impl Engine {
         let runtime = Arc::new(
             OnnxRuntime::new(settings.model_dir.clone(), settings.inference_threads).with_gpu(settings.gpu),
         );
-        Self { settings, runtime, encoder: std::sync::OnceLock::new() }
+        // On a GPU host: a test encode and decode of a fifth of a second each, once.
+        if settings.gpu {
+            crate::video::frames::set_cuda_decoding(hardware::nvdec_usable(&settings.ffmpeg));
+        }
+        let encoder = VideoEncoder::detect(&settings.ffmpeg, settings.gpu);
+        Self { settings, runtime, encoder }
     }
 
-    /// The H.264 encoder this engine renders with (decided once, on first use, with the
-    /// analysis decodes' NVDEC: a test encode and decode of a fifth of a second each).
+    /// The H.264 encoder this engine renders with.
     pub fn video_encoder(&self) -> VideoEncoder {
-        *self.encoder.get_or_init(|| {
-            if self.settings.gpu {
-                crate::video::frames::set_cuda_decoding(hardware::nvdec_usable(&self.settings.ffmpeg));
-            }
-            VideoEncoder::detect(&self.settings.ffmpeg, self.settings.gpu)
-        })
+        self.encoder
     }
 
     /// The output file for `task`: the template's extension, else the function's first format.
