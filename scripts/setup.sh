@@ -2,8 +2,9 @@
 # Installs what IProduction needs on a fresh Debian machine, only what is missing (idempotent):
 #   ffmpeg/ffprobe from Debian, the ONNX Runtime library and models (layers/fetch-model-pack.sh),
 #   and for tests the registry-shipped test media (layers/fetch-test-media.sh) and the AWS
-#   emulator and template linters (scripts/aws-tools.txt, into .iprod/aws-venv) and the cloud's
-#   Python SDKs (scripts/sdk-clients.txt, into .iprod/sdk-venv).
+#   emulator and template linters (scripts/aws-tools.txt, into .iprod/aws-venv), the cloud's
+#   Python SDKs (scripts/sdk-clients.txt, into .iprod/sdk-venv), and chromium with its
+#   chromedriver for the console's browser tests.
 #   scripts/setup.sh serve|image|test
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,6 +39,12 @@ if [ "$purpose" = test ]; then
   if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
+  fi
+  # The console's tests drive a real browser: Debian's chromium through its chromedriver.
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "setup: installing chromium and chromium-driver from Debian"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
   fi
   layers/fetch-test-media.sh
   # The AWS side's offline tools: the moto emulator, cfn-lint, sam, cargo-lambda (pinned).

@@ -116,9 +116,7 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Value> {
-    if let Some(allowed) = &state.allowed_hosts {
-        browser::check_host(headers, allowed)?;
-    }
+    check_host(state, headers)?;
     let bytes = if method == Method::POST {
         to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
             Error::invalid_parameter(
@@ -129,10 +127,7 @@ async fn handle(
     } else {
         Default::default()
     };
-    let scope = match auth::authenticate(state, (method, uri, headers), &bytes).await? {
-        Caller::Tenant(tenant) => Scope::Tenant(tenant),
-        Caller::Operator | Caller::Anonymous => Scope::All,
-    };
+    let scope = scope_of(state, (method, uri, headers), &bytes).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let params = Params::parse(uri.query(), content_type, &bytes)?;
     // V2 clients send Action and Version as parameters, V3 clients as x-acs-* headers.
@@ -232,6 +227,44 @@ async fn handle(
             format!("unknown Action {other:?}: use one of {}", ACTIONS.join(", ")),
         )),
     }
+}
+
+fn check_host(state: &ApiState, headers: &HeaderMap) -> Result<()> {
+    match &state.allowed_hosts {
+        Some(allowed) => browser::check_host(headers, allowed),
+        None => Ok(()),
+    }
+}
+
+async fn scope_of(state: &ApiState, request: (&Method, &Uri, &HeaderMap), body: &[u8]) -> Result<Scope> {
+    Ok(match auth::authenticate(state, request, body).await? {
+        Caller::Tenant(tenant) => Scope::Tenant(tenant),
+        Caller::Operator | Caller::Anonymous => Scope::All,
+    })
+}
+
+/// The API's protections for a route outside the RPC endpoint (the console's object
+/// endpoints): the same `Host` check and authentication, and for a `write` the same refusal of
+/// other origins. `body` is what a signature covers (empty for a streamed upload: such
+/// requests need the bearer token, or no credentials on a server that asks for none).
+pub async fn authorize(
+    state: &ApiState,
+    (method, uri, headers): (&Method, &Uri, &HeaderMap),
+    body: &[u8],
+    write: bool,
+) -> Result<Scope> {
+    check_host(state, headers)?;
+    let scope = scope_of(state, (method, uri, headers), body).await?;
+    if write {
+        browser::check_same_origin(headers)?;
+    }
+    Ok(scope)
+}
+
+/// An error answered as the API answers it: the status of its class and
+/// `{"RequestId","Code","Message"}`.
+pub fn error_response(error: Error) -> Response {
+    respond(&new_request_id(), Err(error))
 }
 
 /// `ScheduleParams`, as the current SDK sends it: a JSON object whose only key so far is

@@ -28,6 +28,8 @@ pub(crate) struct ServerConfig {
     /// The file that seals tenants' access-key secrets (empty: `<data root>/keys.key`); keep it
     /// out of database backups.
     pub access_key_file: String,
+    /// The largest file the console's upload endpoint (`PUT /objects/…`) takes, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +42,7 @@ impl Default for ServerConfig {
             max_connections: 512,
             api_token_file: String::new(),
             access_key_file: String::new(),
+            max_upload_bytes: iprod_console::DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

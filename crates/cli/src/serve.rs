@@ -75,12 +75,26 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let embedded =
         Embedded::start(&config.embedded, engine).await.context("starting the embedded service")?;
     let token = config.api_token()?;
-    let app = router(Arc::new(ApiState {
+    let api = Arc::new(ApiState {
         service: embedded.service.clone(),
         api_token: token,
         allowed_hosts: Some(config.server.allowed_hosts.clone()),
         access_keys: Some(Arc::new(config.key_store()?)),
+    });
+    let console = iprod_console::router(Arc::new(iprod_console::ConsoleState {
+        api: api.clone(),
+        objects: embedded.objects.clone(),
+        max_upload_bytes: config.server.max_upload_bytes,
+        models: iprod_media::models::MODELS
+            .iter()
+            .map(|m| iprod_console::ModelInfo {
+                id: m.id,
+                functions: m.functions.to_vec(),
+                description: m.description,
+            })
+            .collect(),
     }));
+    let app = router(api).merge(console);
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.bind))?;
@@ -89,7 +103,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<ExitCode> {
     // One write, errors ignored: a closed stdout (a supervisor that stopped reading) must never
     // take the service down.
     let banner = format!(
-        "IProduction is listening on http://{address}/  (OpenAPI: http://{address}/openapi.json)\n  buckets: {} under {buckets}/<bucket>/\n  try: curl -g 'http://{address}/?Action=SubmitIProductionJob&FunctionName=ImageMatting&Input=oss://{b}/in/photo.jpg&Output=oss://{b}/out/{{source}}.png'\n",
+        "IProduction is listening on http://{address}/  (console: http://{address}/console, OpenAPI: http://{address}/openapi.json)\n  buckets: {} under {buckets}/<bucket>/\n  try: curl -g 'http://{address}/?Action=SubmitIProductionJob&FunctionName=ImageMatting&Input=oss://{b}/in/photo.jpg&Output=oss://{b}/out/{{source}}.png'\n",
         config.embedded.buckets.join(", "),
         b = config.embedded.buckets[0]
     );

@@ -3,10 +3,12 @@
 //! bad inputs failing with their codes.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const IPROD: &str = env!("CARGO_BIN_EXE_iprod");
+#[path = "support/server.rs"]
+mod server;
+
+use server::{IPROD, repo_path, serve};
 
 fn iprod(args: &[&str]) -> std::process::Output {
     Command::new(IPROD).args(args).env_remove("IPROD_API_TOKEN").output().unwrap()
@@ -49,24 +51,6 @@ fn ffmpeg_clip(path: &std::path::Path) {
         .status()
         .expect("ffmpeg is installed (make test installs it)");
     assert!(status.success());
-}
-
-/// Starts `iprod serve` on an ephemeral loopback port over `root`; returns it and its base URL.
-fn serve(root: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
-    let mut server = Command::new(IPROD)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-root"])
-        .arg(root)
-        .args(extra)
-        .env_remove("IPROD_API_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
-    (server, url)
 }
 
 #[test]
@@ -178,10 +162,6 @@ fn run_on_local_videos_writes_the_outputs_and_validates_params() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("InvalidParameter.JobParams"));
     let bad = run("VideoClip", &dir.path().join("x.mp4"), r#"{"Duration":5,"MinSegmentDuration":9}"#);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("longer than Duration"));
-}
-
-fn repo_path(rel: &str) -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).to_string_lossy().into_owned()
 }
 
 #[test]

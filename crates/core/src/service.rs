@@ -156,20 +156,12 @@ impl JobService {
         let function: FunctionName = required(&request.function_name, "FunctionName")?.parse()?;
         let input_raw = required(&request.input, "Input")?;
         let input = ObjectUrl::parse("Input", input_raw)?;
-        self.policy.allowed_buckets.check("Input", &input)?;
+        self.check_bucket("Input", &input, scope)?;
         let output_raw = required(&request.output, "Output")?;
         let template = OutputTemplate::parse(output_raw)?;
         let output =
             ObjectUrl { bucket: template.bucket().to_owned(), key: template.key_template().to_owned() };
-        self.policy.allowed_buckets.check("Output", &output)?;
-        if let Some(tenant) = scope.tenant() {
-            let own = &self.tenant_policy(tenant).buckets;
-            if !own.is_empty() {
-                let allowed = BucketAllowList::new(own.iter().cloned());
-                allowed.check("Input", &input)?;
-                allowed.check("Output", &output)?;
-            }
-        }
+        self.check_bucket("Output", &output, scope)?;
         // The longest key this job can write (a late timestamp, a two-digit sequence number)
         // must be a key the storage takes: found now, not after the work, as a storage error.
         template.expand(&input, now.unix_seconds(), 99, 100)?;
@@ -244,6 +236,30 @@ impl JobService {
         };
         job.runner = self.policy.fleet_routes.as_ref().map(|routes| routes.runner_for(&job));
         Ok(job)
+    }
+
+    /// Refuses `url` unless its bucket is one this service serves and, for a tenant, one of its
+    /// own; `field` names the request field in the error.
+    pub fn check_bucket(&self, field: &str, url: &ObjectUrl, scope: &Scope) -> Result<()> {
+        self.policy.allowed_buckets.check(field, url)?;
+        if let Some(tenant) = scope.tenant() {
+            let own = &self.tenant_policy(tenant).buckets;
+            if !own.is_empty() {
+                BucketAllowList::new(own.iter().cloned()).check(field, url)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The buckets `scope` may read and write, sorted.
+    pub fn buckets_of(&self, scope: &Scope) -> Vec<String> {
+        let own = scope.tenant().map(|t| self.tenant_policy(t).buckets).unwrap_or_default();
+        self.policy
+            .allowed_buckets
+            .iter()
+            .filter(|b| own.is_empty() || own.iter().any(|o| o == b))
+            .map(str::to_owned)
+            .collect()
     }
 
     fn tenant_policy(&self, tenant: &str) -> TenantPolicy {

@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::object_url::{ObjectUrl, check_key};
 
-const PLACEHOLDERS: [&str; 3] = ["{source}", "{timestamp}", "{sequenceId}"];
+pub const PLACEHOLDERS: [&str; 3] = ["{source}", "{timestamp}", "{sequenceId}"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputTemplate {

@@ -55,6 +55,103 @@ impl DirObjectStore {
     }
 }
 
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    pub key: String,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
+}
+
+/// What is under a prefix, one level deep (as S3's `delimiter=/` answers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub objects: Vec<ListedObject>,
+    /// The "folders" one level down, each ending in `/`.
+    pub prefixes: Vec<String>,
+    /// More entries matched than `limit`.
+    pub truncated: bool,
+}
+
+impl DirObjectStore {
+    /// Opens `url` for reading (its length with it); a missing object is `NotFound.Object`.
+    pub async fn open(&self, url: &ObjectUrl) -> Result<(tokio::fs::File, u64)> {
+        let io = |e: std::io::Error| Error::transient("Storage", format!("cannot read {url}")).with_source(e);
+        if let Some(link) = self.link_on_path(url, true).await.map_err(io)? {
+            return Err(linked(url, &link, &self.root));
+        }
+        let missing = || Error::not_found("Object", format!("{url} does not exist"));
+        let file = match tokio::fs::File::open(self.path_of(url)).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            Err(e) => return Err(io(e)),
+        };
+        let meta = file.metadata().await.map_err(io)?;
+        if !meta.is_file() {
+            return Err(missing());
+        }
+        Ok((file, meta.len()))
+    }
+
+    /// The objects and folders directly under `prefix` in `bucket`, sorted by key, at most
+    /// `limit` of them. A prefix not ending in `/` matches the start of names in its folder.
+    /// Links and the store's own temporary files are left out.
+    pub async fn list(&self, bucket: &str, prefix: &str, limit: usize) -> Result<Listing> {
+        let (folder, start) = prefix.rsplit_once('/').map_or(("", prefix), |(f, s)| (f, s));
+        let bad = |why: &str| Error::invalid_parameter("Prefix", format!("Prefix {prefix:?} {why}"));
+        if prefix.starts_with('/') || folder.split('/').any(|s| s == ".." || s == ".") {
+            return Err(bad("must be a key prefix such as in/ (no leading /, no . or .. segments)"));
+        }
+        if !folder.is_empty() && folder.split('/').any(str::is_empty) {
+            return Err(bad("has an empty segment (//)"));
+        }
+        let dir = self.root.join(bucket).join(folder);
+        let base = if folder.is_empty() { String::new() } else { format!("{folder}/") };
+        if !folder.is_empty() {
+            let probe = ObjectUrl { bucket: bucket.to_owned(), key: format!("{folder}/x") };
+            if self.link_on_path(&probe, false).await.unwrap_or(None).is_some() {
+                return Ok(Listing::default());
+            }
+        }
+        let io = |e: std::io::Error| {
+            Error::transient("Storage", format!("cannot list oss://{bucket}/{prefix}")).with_source(e)
+        };
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
+            Err(e) => return Err(io(e)),
+        };
+        let mut listing = Listing::default();
+        let mut found = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            let Ok(name) = entry.file_name().into_string() else { continue };
+            if name.starts_with(".iprod-") || !name.starts_with(start) {
+                continue;
+            }
+            let meta = entry.metadata().await.map_err(io)?;
+            found.push((name, meta));
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, meta) in found {
+            if listing.objects.len() + listing.prefixes.len() == limit {
+                listing.truncated = true;
+                break;
+            }
+            if meta.is_dir() {
+                listing.prefixes.push(format!("{base}{name}/"));
+            } else if meta.is_file() {
+                let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                listing.objects.push(ListedObject {
+                    key: format!("{base}{name}"),
+                    size: meta.len(),
+                    modified,
+                });
+            }
+        }
+        Ok(listing)
+    }
+}
+
 /// The refusal of a key that passes through a symbolic link.
 fn linked(url: &ObjectUrl, link: &Path, root: &Path) -> Error {
     let shown = link.strip_prefix(root).unwrap_or(link).display().to_string();
@@ -142,6 +239,38 @@ mod tests {
         let e = store.fetch(&missing, &back, u64::MAX).await.unwrap_err();
         assert_eq!(e.code(), "InvalidInput.NotFound");
         assert!(e.message().contains("nope.mp4"));
+    }
+
+    #[tokio::test]
+    async fn listings_show_one_level_under_a_prefix_without_links_or_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirObjectStore::new(dir.path().join("buckets"), ["media"]).unwrap();
+        let bucket = dir.path().join("buckets/media");
+        std::fs::create_dir_all(bucket.join("in/deep")).unwrap();
+        std::fs::write(bucket.join("in/b.mp4"), b"12345").unwrap();
+        std::fs::write(bucket.join("in/a.png"), b"1").unwrap();
+        std::fs::write(bucket.join("in/.iprod-x.tmp"), b"partial").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", bucket.join("in/link")).unwrap();
+        let all = store.list("media", "in/", 100).await.unwrap();
+        let keys: Vec<&str> = all.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["in/a.png", "in/b.mp4"]);
+        assert_eq!(all.objects[1].size, 5);
+        assert_eq!(all.prefixes, ["in/deep/"]);
+        let top = store.list("media", "", 100).await.unwrap();
+        assert_eq!((top.objects.len(), top.prefixes.clone()), (0, vec!["in/".to_owned()]));
+        let started = store.list("media", "in/b", 100).await.unwrap();
+        assert_eq!(started.objects.len(), 1);
+        let capped = store.list("media", "in/", 1).await.unwrap();
+        assert!(capped.truncated && capped.objects.len() == 1);
+        assert!(store.list("media", "nothing/", 10).await.unwrap().objects.is_empty());
+        assert_eq!(store.list("media", "../x/", 10).await.unwrap_err().code(), "InvalidParameter.Prefix");
+        let (_, len) =
+            store.open(&ObjectUrl { bucket: "media".into(), key: "in/b.mp4".into() }).await.unwrap();
+        assert_eq!(len, 5);
+        let e = store.open(&ObjectUrl { bucket: "media".into(), key: "in/link".into() }).await.unwrap_err();
+        assert_eq!(e.code(), "InvalidInput.Link");
+        let e = store.open(&ObjectUrl { bucket: "media".into(), key: "in/deep".into() }).await.unwrap_err();
+        assert_eq!(e.code(), "NotFound.Object");
     }
 
     #[tokio::test]

@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::function::FunctionName;
 
+pub mod schema;
+
+use schema::{ParamKind, ParamSpec};
+
 /// The largest `JobParams` string accepted (bytes).
 pub const MAX_JOB_PARAMS_BYTES: usize = 64 * 1024;
 /// A job may name at most this many logo boxes.
@@ -139,7 +143,7 @@ impl JobParams {
             FunctionName::ImageDelogo => Self::ImageDelogo { logos: take_logos(&mut fields)? },
             FunctionName::Cover => {
                 let model = take_cover_model(&mut fields)?;
-                let count = take_number(&mut fields, "Count", 1.0, f64::from(MAX_COVER_COUNT), true)?;
+                let count = take_number(&mut fields, &schema::COVER_COUNT)?;
                 let count = count.map_or(DEFAULT_COVER_COUNT, |c| c as u32);
                 Self::Cover { model, count }
             }
@@ -147,7 +151,7 @@ impl JobParams {
         if let Some(key) = fields.keys().next() {
             return Err(Error::invalid_parameter(
                 "JobParams",
-                format!("JobParams key {key:?} is not known to {function}: {}", known_keys(function)),
+                format!("JobParams key {key:?} is not known to {function}: {}", schema::known_keys(function)),
             ));
         }
         Ok(params)
@@ -163,16 +167,6 @@ impl JobParams {
             Self::ImageH2V { .. } => FunctionName::ImageH2V,
             Self::ImageDelogo { .. } => FunctionName::ImageDelogo,
         }
-    }
-}
-
-fn known_keys(function: FunctionName) -> &'static str {
-    match function {
-        FunctionName::VideoDelogo | FunctionName::ImageDelogo => "the only key is Logo",
-        FunctionName::Cover => "the keys are Model and Count",
-        FunctionName::VideoClip => "the keys are Duration, MaxSegments and MinSegmentDuration",
-        FunctionName::ImageH2V | FunctionName::VideoH2V => "the keys are Aspect and Width",
-        _ => "this function takes no JobParams",
     }
 }
 
@@ -196,11 +190,16 @@ fn take_aspect(fields: &mut Map<String, Value>) -> Result<Aspect> {
     let parsed = raw
         .split_once(':')
         .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    let max_side = schema::ASPECT_MAX_SIDE;
     match parsed {
-        Some((w @ 1..=100, h @ 1..=100)) => Ok(Aspect { width: w, height: h }),
+        Some((w, h)) if (1..=max_side).contains(&w) && (1..=max_side).contains(&h) => {
+            Ok(Aspect { width: w, height: h })
+        }
         _ => Err(Error::invalid_parameter(
             "JobParams",
-            format!("JobParams.Aspect {raw:?} must be \"W:H\" with integers 1-100, e.g. \"9:16\" or \"4:5\""),
+            format!(
+                "JobParams.Aspect {raw:?} must be \"W:H\" with integers 1-{max_side}, e.g. \"9:16\" or \"4:5\""
+            ),
         )),
     }
 }
@@ -229,26 +228,27 @@ fn take_shape(fields: &mut Map<String, Value>) -> Result<(Aspect, Option<u32>)> 
 }
 
 fn take_output_width(fields: &mut Map<String, Value>) -> Result<Option<u32>> {
+    let (min, max) = (schema::MIN_OUTPUT_WIDTH, MAX_OUTPUT_WIDTH);
     match fields.remove("Width") {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64() {
-            Some(w @ 16..=8192) => Ok(Some(w as u32)),
+            Some(w) if (u64::from(min)..=u64::from(max)).contains(&w) => Ok(Some(w as u32)),
             _ => Err(Error::invalid_parameter(
                 "JobParams",
-                format!("JobParams.Width {v} must be an integer from 16 to {MAX_OUTPUT_WIDTH} (pixels)"),
+                format!("JobParams.Width {v} must be an integer from {min} to {max} (pixels)"),
             )),
         },
     }
 }
 
-/// A number in `min..=max` (an integer when `integer`), or `None` when absent.
-fn take_number(
-    fields: &mut Map<String, Value>,
-    key: &str,
-    min: f64,
-    max: f64,
-    integer: bool,
-) -> Result<Option<f64>> {
+/// A number within `spec`'s bounds (an integer when it is an integer key), or `None` when absent.
+fn take_number(fields: &mut Map<String, Value>, spec: &ParamSpec) -> Result<Option<f64>> {
+    let (min, max, integer) = match spec.kind {
+        ParamKind::Integer { min, max, .. } => (f64::from(min), f64::from(max), true),
+        ParamKind::Number { min, max, .. } => (min, max, false),
+        _ => unreachable!("{} is not a number", spec.key),
+    };
+    let key = spec.key;
     let value = match fields.remove(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(v) => v,
@@ -267,9 +267,9 @@ fn take_number(
 
 fn take_clip(fields: &mut Map<String, Value>) -> Result<ClipParams> {
     let defaults = ClipParams::default();
-    let duration = take_number(fields, "Duration", 1.0, 3600.0, false)?.unwrap_or(defaults.duration);
-    let max_segments = take_number(fields, "MaxSegments", 1.0, 20.0, true)?;
-    let min_segment = take_number(fields, "MinSegmentDuration", 0.5, 600.0, false)?;
+    let duration = take_number(fields, &schema::CLIP_DURATION)?.unwrap_or(defaults.duration);
+    let max_segments = take_number(fields, &schema::CLIP_MAX_SEGMENTS)?;
+    let min_segment = take_number(fields, &schema::CLIP_MIN_SEGMENT)?;
     let min_segment = min_segment.unwrap_or(defaults.min_segment.min(duration));
     if min_segment > duration {
         return Err(Error::invalid_parameter(
