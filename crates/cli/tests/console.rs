@@ -218,6 +218,95 @@ fn a_video_jobs_page_plays_the_output_and_draws_the_crop_path() {
     let _ = server.wait();
 }
 
+/// Submits through the API (curl) and returns the JobId.
+fn submit(url: &str, function: &str, input: &str, output: &str, params: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", &format!("{url}/"), "--data-urlencode", "Action=SubmitIProductionJob"])
+        .args(["--data-urlencode", &format!("FunctionName={function}")])
+        .args(["--data-urlencode", &format!("Input={input}")])
+        .args(["--data-urlencode", &format!("Output={output}")])
+        .args(["--data-urlencode", &format!("JobParams={params}")])
+        .output()
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    answer["JobId"].as_str().unwrap_or_else(|| panic!("{answer}")).to_owned()
+}
+
+#[test]
+fn each_functions_page_draws_what_the_job_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = data_root(dir.path());
+    let (mut server, url) = serve(&root, &["--set", &model_dir()]);
+    let delogo = submit(
+        &url,
+        "ImageDelogo",
+        "oss://media/in/astronaut.png",
+        "oss://media/out/{source}-clean.png",
+        r#"{"Logo":[[0.02,0.02,0.3,0.1]]}"#,
+    );
+    let covers = submit(&url, "Cover", "oss://media/in/bikes.mp4", "oss://media/out/c-{sequenceId}.jpg", "");
+    let clip =
+        submit(&url, "VideoClip", "oss://media/in/bikes.mp4", "oss://media/out/sum.mp4", r#"{"Duration":4}"#);
+    let video_delogo = submit(
+        &url,
+        "VideoDelogo",
+        "oss://media/in/bikes.mp4",
+        "oss://media/out/dl.mp4",
+        r#"{"Logo":[[0.8,0.05,0.15,0.1]]}"#,
+    );
+    let browser = Browser::start(1280, 1000);
+    let open = |job: &str| {
+        browser.goto(&format!("{url}/console/jobs/{job}"));
+        browser.wait_for(
+            "the job to succeed",
+            120,
+            "const s = document.getElementById('job-state'); return s && s.textContent === 'Success';",
+        );
+    };
+    open(&delogo);
+    // The given box, drawn where it is: 2 % in, 30 % wide.
+    let mark = browser.wait_for(
+        "the mark's box",
+        20,
+        "const b = document.querySelector('#marks .box'); return b && [b.style.left, b.style.width];",
+    );
+    assert!(mark[1].as_str().unwrap().starts_with("30."), "{mark}");
+    browser.find("#slider");
+    open(&covers);
+    let captions = browser.wait_for(
+        "the covers",
+        20,
+        "const f = document.querySelectorAll('#covers figure img'); \
+         return f.length && [...f].every(i => i.complete && i.naturalWidth > 0) && \
+         [...document.querySelectorAll('#covers figcaption')].map(c => c.textContent);",
+    );
+    assert_eq!(captions.as_array().unwrap().len(), 3, "{captions}");
+    assert!(captions[0].as_str().unwrap().contains("score"), "{captions}");
+    open(&clip);
+    let segments = browser.wait_for(
+        "the segments on the timeline",
+        20,
+        "return document.querySelectorAll('#timeline .segment').length;",
+    );
+    let result = browser.eval("return document.querySelector('pre').textContent");
+    let listed: Value = serde_json::from_str(result.as_str().unwrap()).unwrap();
+    assert_eq!(segments, json!(listed["VideoSummaryList"].as_array().unwrap().len()));
+    open(&video_delogo);
+    let logo = browser.wait_for(
+        "the logo box over the source",
+        20,
+        "const b = document.querySelector('.stage .box'); return b && b.textContent;",
+    );
+    assert!(logo.as_str().unwrap().contains("0–10 s"), "its Shown range: {logo}");
+    browser.wait_for(
+        "the output video to be playable",
+        30,
+        "const v = document.getElementById('output-video'); return v && v.readyState >= 2;",
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+}
+
 #[test]
 fn with_a_token_the_console_asks_once_and_never_puts_it_in_a_url() {
     let dir = tempfile::tempdir().unwrap();

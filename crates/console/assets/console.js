@@ -743,12 +743,13 @@ async function renderCompare(section, job) {
     const before = await image(job.Input, "Input");
     const after = await image(outputs[0], "Output");
     after.id = "output-image";
-    const shown = beforeAfter(before, after, fn === "ImageMatting");
-    parts.push(shown);
+    const slider = figure("Before and after", beforeAfter(before, after, fn === "ImageMatting"));
     if (fn === "ImageDelogo") {
       const boxes = logoBoxes(result);
-      const marked = el("div", { class: "stage" }, await image(job.Input, "Input with the marks found"), overlay(result.Width, result.Height, boxes));
-      parts.push(figure(boxes.length ? "Marks found: " + boxes.map((b) => b.label).join("; ") : "No marks found", marked));
+      const marked = el("div", { class: "stage", id: "marks" }, await image(job.Input, "Input with the marks found"), overlay(result.Width, result.Height, boxes));
+      parts.push(el("div", { class: "side" }, slider, figure(boxes.length ? "Marks: " + boxes.map((b) => b.label).join("; ") : "No marks found", marked)));
+    } else {
+      parts.push(slider);
     }
   } else if (fn === "ImageH2V") {
     const crop = result.Crop || { X: 0, Y: 0, Width: 0, Height: 0 };
@@ -768,7 +769,7 @@ async function renderCompare(section, job) {
       const time = entry.Time ? (Number(entry.Time) / 1000).toFixed(2) + " s" : "";
       items.push(figure("#" + (i + 1) + (entry.Score !== undefined ? " · score " + entry.Score : "") + (time ? " · at " + time : ""), img));
     }
-    parts.push(el("div", { class: "gallery" }, items));
+    parts.push(el("div", { class: "gallery", id: "covers" }, items));
   } else {
     // The video functions: two players, with what the function decided drawn on the source.
     const source = await video(job.Input, "Input video");
@@ -809,7 +810,7 @@ async function renderCompare(section, job) {
         });
       };
       ["timeupdate", "seeked", "loadedmetadata"].forEach((e) => source.addEventListener(e, show));
-      caption.push(boxes.length ? "logos found: " + boxes.map((b) => b.label).join("; ") : "no logo found");
+      caption.push(boxes.length ? "logos: " + boxes.map((b) => b.label).join("; ") : "no logo found");
     }
     parts.push(el("div", { class: "side" }, figure("Input" + (caption.length ? ": " + caption.join("; ") : ""), stage), figure("Output", output)));
     if (fn === "VideoClip") parts.push(timeline(source, result.VideoSummaryList || []));
@@ -819,7 +820,7 @@ async function renderCompare(section, job) {
 
 // The chosen segments of a VideoClip on a bar as long as the source.
 function timeline(source, segments) {
-  const bar = el("div", { class: "timeline", role: "img", "aria-label": "Segments kept: " + segments.map((s) => s.StartTime + "–" + s.EndTime + " s").join(", ") });
+  const bar = el("div", { class: "timeline", id: "timeline", role: "img", "aria-label": "Segments kept: " + segments.map((s) => s.StartTime + "–" + s.EndTime + " s").join(", ") });
   const draw = () => {
     const d = source.duration;
     if (!Number.isFinite(d) || d <= 0) return;
