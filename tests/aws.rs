@@ -15,10 +15,10 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_s3::primitives::ByteStream;
 use iprod_aws::dynamo::schema::create_table;
-use iprod_aws::processor::{Outcome, Processor, ProcessorSettings};
 use iprod_aws::stack::{AwsStack, worker_settings};
 use iprod_aws::{AwsClients, AwsSettings};
 use iprod_core::ports::{JobStore, MediaEngine};
+use iprod_core::processing::{Outcome, Processor, ProcessorSettings};
 use iprod_core::route::Runner;
 use iprod_core::{JobId, JobState, Timestamp};
 use iprod_media::{Engine, EngineSettings};
@@ -1098,7 +1098,7 @@ async fn tenant_policies_hold_on_aws_buckets_submit_rates_and_running_limits() {
     let policy =
         format!(r#"{{"acme": {{"buckets": ["{}"], "submits_per_second": 3, "max_running": 1}}}}"#, w.bucket);
     let stack = AwsStack::new(w.clients.clone(), base(&policy).unwrap()).await.unwrap();
-    let service = stack.service(Arc::new(CopyEngine::default()));
+    let service = stack.service();
     let acme = Scope::Tenant("acme".into());
     let request = |output_bucket: &str| SubmitRequest {
         function_name: Some("ImageH2V".into()),

@@ -70,6 +70,7 @@ contract!(
     the_pipeline_cap_holds_under_racing_adds,
     a_pipeline_is_deleted_only_without_unfinished_jobs,
     listings_keep_to_a_tenant,
+    callbacks_are_read_by_delivery_id_and_stale_queued_jobs_are_found,
 );
 
 mod object_stores {

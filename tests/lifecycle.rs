@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iprod_core::signing::verify;
-use iprod_local::triggers::TriggerRule;
+use iprod_core::trigger::TriggerRule;
 use iprod_tests::{CopyEngine, TestServer, WebhookReceiver, queue_lines, test_config};
 use serde_json::Value;
 

@@ -508,3 +508,36 @@ pub async fn objects_round_trip_and_a_missing_input_is_named(
     assert!(!fresh.exists(), "nothing was downloaded");
     assert_eq!(objects.fetch(&url, &fresh, body.len() as u64).await.unwrap(), body.len() as u64);
 }
+
+pub async fn callbacks_are_read_by_delivery_id_and_stale_queued_jobs_are_found(store: Arc<dyn JobStore>) {
+    // A finished job's callback, read back by its id (as the notify function is handed it).
+    let p = pipeline(store.as_ref(), 1, Some("done-queue")).await;
+    let job = queued_job(&p.id, 5, 1_000);
+    store.create_job(job.clone()).await.unwrap();
+    let running = started(store.claim(&job.id, Timestamp::now(), LEASE).await.unwrap());
+    succeed(store.as_ref(), running).await;
+    let written = store.callbacks_of(&job.id).await.unwrap();
+    let read = store.callback(&written[0].delivery_id).await.unwrap().unwrap();
+    assert_eq!(read, written[0]);
+    assert!(store.callback("no-such-delivery").await.unwrap().is_none());
+
+    // Queued jobs: one waited an hour, one just arrived, one waits out a backoff; the pipeline
+    // has its one slot free. Only the long-waiting one is stale.
+    let now = Timestamp::now();
+    let old = queued_job(&p.id, 5, now.millis() - 3_600_000);
+    let fresh = queued_job(&p.id, 5, now.millis());
+    let mut backing_off = queued_job(&p.id, 5, now.millis() - 3_600_000);
+    backing_off.not_before = Some(now.plus(Duration::from_secs(600)));
+    for j in [&old, &fresh, &backing_off] {
+        store.create_job(j.clone()).await.unwrap();
+    }
+    let ours = |jobs: Vec<Job>| -> Vec<JobId> {
+        jobs.into_iter().filter(|j| j.pipeline_id == p.id).map(|j| j.id).collect()
+    };
+    let stale = store.stale_queued(now, Duration::from_secs(300), 100).await.unwrap();
+    assert_eq!(ours(stale), vec![old.id]);
+    // A full pipeline has nothing to re-announce: its jobs wait for a slot, not for a message.
+    store.claim(&fresh.id, now, LEASE).await.unwrap();
+    let stale = store.stale_queued(now, Duration::from_secs(300), 100).await.unwrap();
+    assert!(ours(stale).is_empty(), "the pipeline is full");
+}

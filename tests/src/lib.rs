@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use iprod_api::{ApiState, router};
-use iprod_core::params::JobParams;
 use iprod_core::ports::{MediaEngine, MediaOutput, MediaTask, Progress};
-use iprod_core::template::OutputTemplate;
 use iprod_core::{Error, FunctionName, Result};
 use iprod_local::{Embedded, EmbeddedConfig};
 use serde_json::{Value, json};
@@ -73,19 +71,6 @@ impl CopyEngine {
 
 #[async_trait]
 impl MediaEngine for CopyEngine {
-    fn resolve_model(&self, function: FunctionName, model_id: &str) -> Result<String> {
-        iprod_media::models::resolve(function, model_id)
-    }
-
-    fn check_output(
-        &self,
-        function: FunctionName,
-        params: &JobParams,
-        template: &OutputTemplate,
-    ) -> Result<()> {
-        iprod_media::formats::check_output(function, params, template)
-    }
-
     async fn input_duration(&self, _function: FunctionName, _input: &std::path::Path) -> Result<Option<f64>> {
         Ok(self.duration)
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_config::BehaviorVersion;
+use iprod_core::retention::DEFAULT_RETENTION_DAYS;
 use iprod_core::route::FleetRoutes;
 use iprod_core::tenant::TenantPolicy;
 use iprod_core::worker::DEFAULT_MAX_JOB_TIME;
@@ -98,9 +99,6 @@ impl AwsSettings {
         })
     }
 }
-
-/// How long finished jobs are kept unless configured.
-pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 /// The tenants' policies from `IPROD_TENANTS` (empty: none), each bucket among `buckets`.
 fn tenants(raw: &str, buckets: &[String]) -> Result<BTreeMap<String, TenantPolicy>, String> {

@@ -9,7 +9,6 @@ pub mod logging;
 pub mod long_poll;
 pub mod notifier;
 pub mod objects;
-pub mod processor;
 pub mod queue;
 pub mod sdk_error;
 pub mod stack;
@@ -17,6 +16,7 @@ pub mod uploads;
 
 pub use clients::{AwsClients, AwsSettings};
 pub use dynamo::DynamoStore;
+pub use iprod_core::processing::JobMessage;
 pub use notifier::AwsNotifier;
 pub use objects::S3ObjectStore;
-pub use queue::{JobMessage, SqsQueue};
+pub use queue::SqsQueue;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use crate::processor::{Outcome, Processor};
 use crate::sdk_error::context;
+use iprod_core::processing::{Outcome, Processor};
 
 pub struct LongPoll<'a> {
     pub processor: &'a Processor,

@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::MessageAttributeValue as SqsAttribute;
 use iprod_core::notify::NotifyTarget;
 use iprod_core::ports::{Callback, Notifier};
 use iprod_core::{Error, Result};
-use iprod_local::notifier::WebhookPoster;
+use iprod_host::webhook::WebhookPoster;
 use tokio::sync::Mutex;
 
 use crate::sdk_error::transient;

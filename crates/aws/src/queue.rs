@@ -13,41 +13,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use iprod_core::ports::{JobQuery, JobStore, Queue};
+use iprod_core::processing::JobMessage;
 use iprod_core::route::Runner;
-use iprod_core::{Error, Job, JobId, JobState, Pipeline, PipelineId, Result};
-use serde::{Deserialize, Serialize};
+use iprod_core::{Error, Job, JobState, Pipeline, Result};
 
 use crate::sdk_error::transient;
 
 /// SQS's longest delivery delay.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
-
-/// The body of a job message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobMessage {
-    #[serde(rename = "JobId")]
-    pub job_id: String,
-    #[serde(rename = "PipelineId")]
-    pub pipeline_id: String,
-}
-
-impl JobMessage {
-    pub fn for_job(job: &Job) -> Self {
-        Self { job_id: job.id.to_string(), pipeline_id: job.pipeline_id.as_str().to_owned() }
-    }
-
-    /// Parses a message body; a malformed one is named in the error so it can be logged and dropped.
-    pub fn parse(body: &str) -> Result<(JobId, PipelineId)> {
-        let message: JobMessage = serde_json::from_str(body).map_err(|e| {
-            Error::invalid_parameter("Message", format!("not a job message ({e}): {}", preview(body)))
-        })?;
-        Ok((JobId::parse(&message.job_id)?, PipelineId::parse(&message.pipeline_id)?))
-    }
-}
-
-fn preview(body: &str) -> String {
-    body.chars().take(120).collect()
-}
 
 pub struct SqsQueue {
     client: Client,
@@ -114,20 +87,5 @@ impl Queue for SqsQueue {
                 None => return Ok(()),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn malformed_messages_are_named() {
-        let e = JobMessage::parse("{\"oops\":1}").unwrap_err();
-        assert_eq!(e.code(), "InvalidParameter.Message");
-        assert!(e.message().contains("oops"));
-        let id = JobId::generate();
-        let body = format!("{{\"JobId\":\"{id}\",\"PipelineId\":\"default\"}}");
-        assert_eq!(JobMessage::parse(&body).unwrap().0, id);
     }
 }

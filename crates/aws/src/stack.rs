@@ -23,7 +23,7 @@ pub struct AwsStack {
 impl AwsStack {
     /// Builds the adapters and makes sure the default pipeline exists.
     pub async fn new(clients: AwsClients, settings: AwsSettings) -> Result<Self> {
-        let retention = iprod_local::retention::retention(settings.retention_days);
+        let retention = iprod_core::retention::retention(settings.retention_days);
         let store = Arc::new(
             DynamoStore::new(clients.dynamodb.clone(), settings.table.clone())
                 .with_retention(retention)
@@ -68,9 +68,9 @@ impl AwsStack {
         }
     }
 
-    /// The job service of the API and the upload trigger; `engine` only validates here.
-    pub fn service(&self, engine: Arc<dyn MediaEngine>) -> JobService {
-        JobService::new(self.job_store(), self.job_queue(), engine, self.policy())
+    /// The job service of the API and the upload trigger.
+    pub fn service(&self) -> JobService {
+        JobService::new(self.job_store(), self.job_queue(), self.policy())
     }
 
     pub fn worker(&self, engine: Arc<dyn MediaEngine>, settings: WorkerSettings) -> Worker {

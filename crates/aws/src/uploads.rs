@@ -7,8 +7,8 @@
 //! from the bucket, key, ETag and sequencer, so a duplicate delivery of one upload makes one job.
 
 use iprod_core::service::JobService;
+use iprod_core::trigger::TriggerRule;
 use iprod_core::{Error, Result, Timestamp};
-use iprod_local::triggers::TriggerRule;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};

@@ -108,19 +108,20 @@ fn models() {
         "{:<12} {:<36} {:<40} description",
         "ModelId", "functions (* = default)", "files (in the model pack)"
     );
-    for m in iprod_media::models::MODELS {
+    for m in iprod_core::catalog::MODELS {
         let functions: Vec<String> =
             m.functions
                 .iter()
                 .map(|f| {
-                    if iprod_media::models::default_model(*f) == m.id {
+                    if iprod_core::catalog::default_model(*f) == m.id {
                         format!("{f}*")
                     } else {
                         f.to_string()
                     }
                 })
                 .collect();
-        let files: Vec<&str> = m.files.iter().map(|f| f.file).collect();
+        let files: Vec<&str> =
+            iprod_media::models::onnx_files(m.id).unwrap_or_default().iter().map(|f| f.file).collect();
         let files = if files.is_empty() { "(no neural network)".to_owned() } else { files.join(", ") };
         println!("{:<12} {:<36} {:<40} {}", m.id, functions.join(", "), files, m.description);
     }

@@ -64,14 +64,14 @@ pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
     let engine = Engine::new(config.engine.clone());
     let function: FunctionName = args.function.parse()?;
     let params = JobParams::parse(function, &args.params)?;
-    let model_id = engine.resolve_model(function, &args.model)?;
+    let model_id = iprod_core::catalog::resolve_model(function, &args.model)?;
     if !args.input.is_file() {
         bail!("the input {} is not a file", args.input.display());
     }
     // The local files are named like objects so the output naming rules are the same as a job's.
     let input = ObjectUrl { bucket: "local".into(), key: file_name(&args.input)? };
     let template = OutputTemplate::parse(&format!("oss://local/{}", file_name(&args.output)?))?;
-    engine.check_output(function, &params, &template)?;
+    iprod_core::catalog::check_output(function, &params, &template)?;
     let work = tempfile_dir()?;
     let started = Timestamp::now();
     let task = MediaTask {

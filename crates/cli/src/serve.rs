@@ -85,14 +85,6 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<ExitCode> {
         api: api.clone(),
         objects: embedded.objects.clone(),
         max_upload_bytes: config.server.max_upload_bytes,
-        models: iprod_media::models::MODELS
-            .iter()
-            .map(|m| iprod_console::ModelInfo {
-                id: m.id,
-                functions: m.functions.to_vec(),
-                description: m.description,
-            })
-            .collect(),
     }));
     let app = router(api).merge(console);
     let listener = tokio::net::TcpListener::bind(config.server.bind)
@@ -113,7 +105,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<ExitCode> {
         max_connections: config.server.max_connections.max(1),
     };
     // Ctrl-C or SIGTERM stops taking requests and jobs gracefully.
-    crate::http::serve(listener, app, limits, iprod_local::shutdown::requested(), Duration::from_secs(30))
+    crate::http::serve(listener, app, limits, iprod_host::shutdown::requested(), Duration::from_secs(30))
         .await;
     embedded.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -2,17 +2,10 @@
 //! validates with (functions, their `JobParams` specs, the models, the output placeholders).
 
 use iprod_core::FunctionName;
+use iprod_core::catalog::MODELS;
 use iprod_core::function::MediaKind;
 use iprod_core::params::schema;
 use serde_json::{Value, json};
-
-/// A model the engine serves, as the console lists it.
-#[derive(Debug, Clone)]
-pub struct ModelInfo {
-    pub id: &'static str,
-    pub functions: Vec<FunctionName>,
-    pub description: &'static str,
-}
 
 /// A sensible output key for a first try, under `out/` (the form puts the bucket in front).
 fn default_output(function: FunctionName) -> &'static str {
@@ -27,11 +20,11 @@ fn default_output(function: FunctionName) -> &'static str {
     }
 }
 
-pub fn catalog(models: &[ModelInfo]) -> Value {
+pub fn catalog() -> Value {
     let functions: Vec<Value> = FunctionName::ALL
         .iter()
         .map(|&f| {
-            let models: Vec<Value> = models
+            let models: Vec<Value> = MODELS
                 .iter()
                 .filter(|m| m.functions.contains(&f))
                 .map(|m| json!({"Id": m.id, "Description": m.description}))
@@ -54,8 +47,7 @@ mod tests {
 
     #[test]
     fn every_function_has_its_params_and_default_model_listed() {
-        let models = [ModelInfo { id: "shots", functions: vec![FunctionName::VideoClip], description: "d" }];
-        let c = catalog(&models);
+        let c = catalog();
         let functions = c["Functions"].as_array().unwrap();
         assert_eq!(functions.len(), 7);
         let clip = functions.iter().find(|f| f["Name"] == "VideoClip").unwrap();

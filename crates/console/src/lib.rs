@@ -20,7 +20,7 @@ use axum::routing::get;
 use iprod_api::ApiState;
 use iprod_local::objects::DirObjectStore;
 
-pub use catalog::{ModelInfo, catalog};
+pub use catalog::catalog;
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const CONSOLE_JS: &str = include_str!("../assets/console.js");
@@ -39,7 +39,6 @@ pub struct ConsoleState {
     pub api: Arc<ApiState>,
     pub objects: DirObjectStore,
     pub max_upload_bytes: u64,
-    pub models: Vec<ModelInfo>,
 }
 
 /// `/console…` and `/objects…`; merge it with the API's router.
@@ -86,6 +85,6 @@ async fn style() -> Response {
     asset("text/css; charset=utf-8", CONSOLE_CSS)
 }
 
-async fn catalog_json(axum::extract::State(state): axum::extract::State<Arc<ConsoleState>>) -> Response {
-    axum::Json(catalog(&state.models)).into_response()
+async fn catalog_json() -> Response {
+    axum::Json(catalog()).into_response()
 }

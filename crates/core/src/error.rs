@@ -63,6 +63,17 @@ impl Error {
         Self::new(ErrorClass::Conflict, format!("Conflict.{what}"), message)
     }
 
+    /// `Conflict.JobState`: the job is not in the state a change needs (it moved on meanwhile:
+    /// finished, cancelled, or taken by another attempt).
+    pub fn job_state_conflict(message: impl Into<String>) -> Self {
+        Self::conflict("JobState", message)
+    }
+
+    /// Whether this is [`Error::job_state_conflict`]: the change lost a race, not a failure.
+    pub fn is_job_state_conflict(&self) -> bool {
+        self.class == ErrorClass::Conflict && self.code == "Conflict.JobState"
+    }
+
     /// `InvalidInput.<What>`: the media itself is unusable (corrupt, too large, wrong kind).
     pub fn invalid_input(what: &str, message: impl Into<String>) -> Self {
         Self::new(ErrorClass::Invalid, format!("InvalidInput.{what}"), message)

@@ -172,10 +172,10 @@ impl Job {
             self.state = to;
             Ok(())
         } else {
-            Err(Error::conflict(
-                "JobState",
-                format!("job {} is {} and cannot become {to}", self.id, self.state),
-            ))
+            Err(Error::job_state_conflict(format!(
+                "job {} is {} and cannot become {to}",
+                self.id, self.state
+            )))
         }
     }
 
@@ -198,9 +198,21 @@ impl Job {
 
     pub fn fail(&mut self, error: &Error, now: Timestamp) -> Result<()> {
         self.transition(&[JobState::Analysing], JobState::Fail)?;
+        self.record_failure(error, now);
+        Ok(())
+    }
+
+    /// Ends a job the runtime gives up on (its time ran out, its message was dead-lettered) as
+    /// `Fail`, whether it was running or still queued: a queued one ends without an attempt.
+    pub fn give_up(&mut self, error: &Error, now: Timestamp) -> Result<()> {
+        self.transition(&[JobState::Queuing, JobState::Analysing], JobState::Fail)?;
+        self.record_failure(error, now);
+        Ok(())
+    }
+
+    fn record_failure(&mut self, error: &Error, now: Timestamp) {
         self.error = Some(JobError { code: error.code().to_owned(), message: error.message().to_owned() });
         self.finish_time = Some(now);
-        Ok(())
     }
 
     pub fn cancel(&mut self, now: Timestamp) -> Result<()> {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod callback;
+pub mod catalog;
 pub mod error;
 pub mod function;
 pub mod job;
@@ -12,13 +13,16 @@ pub mod outbox;
 pub mod params;
 pub mod pipeline;
 pub mod ports;
+pub mod processing;
 pub mod relay;
+pub mod retention;
 pub mod route;
 pub mod service;
 pub mod signing;
 pub mod template;
 pub mod tenant;
 pub mod time;
+pub mod trigger;
 pub mod worker;
 
 pub use error::{Error, ErrorClass, Result};

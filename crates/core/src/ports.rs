@@ -191,6 +191,14 @@ pub trait JobStore: Send + Sync {
     async fn due_callbacks(&self, now: Timestamp, limit: usize) -> Result<Vec<Callback>>;
     async fn record_delivery(&self, delivery_id: &str, outcome: DeliveryOutcome) -> Result<()>;
     async fn callbacks_of(&self, job_id: &JobId) -> Result<Vec<Callback>>;
+    /// One callback by its delivery id (the notify function is handed ids by the table's stream).
+    async fn callback(&self, delivery_id: &str) -> Result<Option<Callback>>;
+
+    /// Queued jobs that could start (their pipeline is Active with a free slot, their backoff
+    /// is over) yet have waited longer than `older_than`: their announcement was lost (a failed
+    /// re-announcement after a recovery, say). Announcing them again is harmless: claims are
+    /// conditional, so a duplicate message is only acknowledged.
+    async fn stale_queued(&self, now: Timestamp, older_than: Duration, limit: usize) -> Result<Vec<Job>>;
 }
 
 /// Tells workers that a job is ready (an in-process wake-up embedded, an SQS message on AWS).
@@ -273,15 +281,6 @@ pub trait Progress: Send + Sync {
 /// Runs the algorithms. The real engine lives in `iprod-media`.
 #[async_trait]
 pub trait MediaEngine: Send + Sync {
-    /// Checks `ModelId` for `function` at submit time and returns the model that will run.
-    fn resolve_model(&self, function: FunctionName, model_id: &str) -> Result<String>;
-    /// Checks that the outputs' extension suits `function` (at submit time).
-    fn check_output(
-        &self,
-        function: FunctionName,
-        params: &JobParams,
-        template: &OutputTemplate,
-    ) -> Result<()>;
     /// The memory one job may need, when the engine keeps its jobs to a budget: the embedded
     /// service runs as many at once as the machine's memory holds.
     fn job_memory_bytes(&self) -> Option<u64> {

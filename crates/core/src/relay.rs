@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::ports::{Callback, DeliveryOutcome, JobStore, Notifier};
+use crate::ports::{Callback, CallbackState, DeliveryOutcome, JobStore, Notifier};
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,29 @@ impl DeliveryTally {
             self.retries += 1;
         }
     }
+}
+
+/// Delivers the callback `delivery_id` now if it is still pending, and records the outcome;
+/// `None` when it is not (a sweep or a duplicate trigger got there first).
+pub async fn deliver_one(
+    store: &dyn JobStore,
+    notifier: &dyn Notifier,
+    policy: &RetryPolicy,
+    delivery_id: &str,
+) -> Result<Option<DeliveryTally>> {
+    let Some(callback) = store.callback(delivery_id).await? else {
+        return Ok(None);
+    };
+    if callback.state != CallbackState::Pending {
+        return Ok(None);
+    }
+    let sent = notifier.deliver(&callback).await;
+    let outcome = policy.outcome(&callback, sent, Timestamp::now());
+    tracing::info!(job = %callback.job_id, delivery = delivery_id, ?outcome, "callback");
+    store.record_delivery(delivery_id, outcome.clone()).await?;
+    let mut tally = DeliveryTally::default();
+    tally.add(&callback, &outcome);
+    Ok(Some(tally))
 }
 
 /// Delivers up to `limit` due callbacks concurrently and records each outcome.

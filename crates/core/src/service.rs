@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::catalog;
 use crate::error::{Error, Result};
 use crate::function::FunctionName;
 use crate::job::{Job, JobId, JobState, Priority};
@@ -13,7 +14,7 @@ use crate::outbox::callbacks_for;
 use crate::params::JobParams;
 use crate::pipeline::{self, Pipeline, PipelineId, PipelineState};
 use crate::ports::{
-    Callback, JobPage, JobQuery, JobStore, MediaEngine, PipelinePage, PipelineQuery, PipelineUpdate, Queue,
+    Callback, JobPage, JobQuery, JobStore, PipelinePage, PipelineQuery, PipelineUpdate, Queue,
 };
 use crate::route::FleetRoutes;
 use crate::signing;
@@ -80,7 +81,6 @@ pub struct NewPipeline {
 pub struct JobService {
     store: Arc<dyn JobStore>,
     queue: Arc<dyn Queue>,
-    engine: Arc<dyn MediaEngine>,
     policy: ServicePolicy,
     rates: SubmitRates,
 }
@@ -114,13 +114,8 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 }
 
 impl JobService {
-    pub fn new(
-        store: Arc<dyn JobStore>,
-        queue: Arc<dyn Queue>,
-        engine: Arc<dyn MediaEngine>,
-        policy: ServicePolicy,
-    ) -> Self {
-        Self { store, queue, engine, policy, rates: SubmitRates::default() }
+    pub fn new(store: Arc<dyn JobStore>, queue: Arc<dyn Queue>, policy: ServicePolicy) -> Self {
+        Self { store, queue, policy, rates: SubmitRates::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn JobStore> {
@@ -167,8 +162,8 @@ impl JobService {
         template.expand(&input, now.unix_seconds(), 99, 100)?;
         let job_params = request.job_params.clone().unwrap_or_default();
         let params = JobParams::parse(function, &job_params)?;
-        let model_id = self.engine.resolve_model(function, non_empty(&request.model_id).unwrap_or(""))?;
-        self.engine.check_output(function, &params, &template)?;
+        let model_id = catalog::resolve_model(function, non_empty(&request.model_id).unwrap_or(""))?;
+        catalog::check_output(function, &params, &template)?;
         let user_data = request.user_data.clone().filter(|u| !u.is_empty());
         if let Some(u) = &user_data
             && u.len() > MAX_USER_DATA_BYTES
@@ -352,10 +347,10 @@ impl JobService {
         let mut job = self.query(raw_id, scope).await?;
         let before = job.state;
         if before.is_terminal() {
-            return Err(Error::conflict(
-                "JobState",
-                format!("job {} is already {before} and cannot be cancelled", job.id),
-            ));
+            return Err(Error::job_state_conflict(format!(
+                "job {} is already {before} and cannot be cancelled",
+                job.id
+            )));
         }
         job.cancel(now)?;
         let pipeline = self.store.pipeline(&job.pipeline_id).await?;

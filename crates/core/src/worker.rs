@@ -118,7 +118,7 @@ impl Worker {
                 if progress.is_cancelled() {
                     // Leaving the block drops the work: its ffmpeg children are killed
                     // (`kill_on_drop`) and its loops see the flag, before the slot is given back.
-                    break Err(Error::conflict("JobState", "the job was cancelled while running"));
+                    break Err(Error::job_state_conflict("the job was cancelled while running"));
                 }
             }
         };
@@ -192,7 +192,7 @@ impl Worker {
         };
         let output = self.engine.process(&task, progress).await?;
         if progress.is_cancelled() {
-            return Err(Error::conflict("JobState", "the job was cancelled while running"));
+            return Err(Error::job_state_conflict("the job was cancelled while running"));
         }
         if output.files.is_empty() {
             return Err(Error::internal(format!("{} produced no output file", job.function)));
@@ -237,7 +237,7 @@ impl Worker {
             Ok(()) => Ok(job.state),
             // Cancelled (or taken over) while the outcome was being written: the other change
             // stands and has announced itself.
-            Err(e) if e.code() == "Conflict.JobState" => Ok(JobState::Cancelled),
+            Err(e) if e.is_job_state_conflict() => Ok(JobState::Cancelled),
             Err(e) => Err(e),
         }
     }
@@ -292,7 +292,7 @@ pub async fn recover_expired(
             Ok(()) if job.state == JobState::Queuing => queue.announce(&job, Duration::ZERO).await?,
             Ok(()) => {}
             // Another sweeper (or a late heartbeat's worker) moved it first: theirs stands.
-            Err(e) if e.code() == "Conflict.JobState" => {}
+            Err(e) if e.is_job_state_conflict() => {}
             Err(e) => return Err(e),
         }
     }

@@ -22,9 +22,11 @@ use crate::dispatcher::Dispatcher;
 use crate::notifier::{LocalNotifier, run_relay};
 use crate::objects::DirObjectStore;
 use crate::queue::WakeQueue;
-use crate::retention::{DEFAULT_RETENTION_DAYS, retention, run_retention};
+use crate::retention::run_retention;
 use crate::sqlite::SqliteStore;
-use crate::triggers::{TriggerRule, TriggerWatcher};
+use crate::triggers::TriggerWatcher;
+use iprod_core::retention::{DEFAULT_RETENTION_DAYS, retention};
+use iprod_core::trigger::TriggerRule;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -141,8 +143,7 @@ impl Embedded {
             // One runner embedded: the local workers.
             fleet_routes: None,
         };
-        let service =
-            Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), engine.clone(), policy));
+        let service = Arc::new(JobService::new(store_port.clone(), Arc::new(queue.clone()), policy));
         let worker = Arc::new(Worker::new(
             store_port.clone(),
             Arc::new(queue.clone()),

@@ -9,7 +9,6 @@ pub mod notifier;
 pub mod objects;
 pub mod queue;
 pub mod retention;
-pub mod shutdown;
 pub mod sqlite;
 pub mod triggers;
 

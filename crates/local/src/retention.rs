@@ -10,15 +10,8 @@ use tracing::{info, warn};
 
 use crate::sqlite::SqliteStore;
 
-pub const DEFAULT_RETENTION_DAYS: u32 = 30;
-
 /// How often the sweep runs after the first one.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
-
-/// `days` as a duration; `None` (keep forever) for 0.
-pub fn retention(days: u32) -> Option<Duration> {
-    (days > 0).then(|| Duration::from_secs(u64::from(days) * 86_400))
-}
 
 pub async fn run_retention(store: SqliteStore, keep: Duration, mut shutdown: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(SWEEP_EVERY);

@@ -58,7 +58,7 @@ pub fn stopped() -> bool {
 
 /// `Err` once this blocking task's job was dropped (cancelled, timed out, lost its attempt).
 pub fn checkpoint() -> Result<()> {
-    if stopped() { Err(Error::conflict("JobState", "the job was stopped while running")) } else { Ok(()) }
+    if stopped() { Err(Error::job_state_conflict("the job was stopped while running")) } else { Ok(()) }
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use iprod_core::function::MediaKind;
 use iprod_core::params::{CoverModel, JobParams};
 use iprod_core::ports::{MediaEngine, MediaOutput, MediaTask, Progress};
-use iprod_core::template::OutputTemplate;
 use iprod_core::{Error, FunctionName, Result};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +18,7 @@ use crate::video::Render;
 use crate::video::hardware::{self, VideoEncoder};
 use crate::video::info::{VideoInfo, VideoLimits, check_video};
 use crate::video::meter::{Meter, metered};
-use crate::{formats, memory, models, probe};
+use crate::{memory, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -96,10 +95,9 @@ impl Engine {
 
     /// The output file for `task`: the template's extension, else the function's first format.
     fn output_path(task: &MediaTask) -> PathBuf {
-        let ext = task
-            .outputs
-            .extension()
-            .unwrap_or_else(|| formats::allowed_extensions(task.function, &task.params)[0].to_owned());
+        let ext = task.outputs.extension().unwrap_or_else(|| {
+            iprod_core::catalog::output_extensions(task.function, &task.params)[0].to_owned()
+        });
         task.work_dir.join(format!("output.{ext}"))
     }
 
@@ -307,19 +305,6 @@ impl MediaEngine for Engine {
             MediaKind::Video => self.settings.video_limits.max_bytes,
             MediaKind::Image => self.settings.image_limits.max_bytes,
         }
-    }
-
-    fn resolve_model(&self, function: FunctionName, model_id: &str) -> Result<String> {
-        models::resolve(function, model_id)
-    }
-
-    fn check_output(
-        &self,
-        function: FunctionName,
-        params: &JobParams,
-        template: &OutputTemplate,
-    ) -> Result<()> {
-        formats::check_output(function, params, template)
     }
 
     /// The container's duration as ffprobe reads it; an unreadable file says nothing here (the

@@ -6,7 +6,6 @@
 
 pub mod blocking;
 pub mod engine;
-pub mod formats;
 pub mod image;
 pub mod memory;
 pub mod models;

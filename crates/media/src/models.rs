@@ -1,7 +1,5 @@
-//! The model registry: the `ModelId`s users pass, the functions each serves, each function's
-//! default, and the ONNX files behind them (from the model pack, see layers/).
-
-use iprod_core::{Error, FunctionName, Result};
+//! The ONNX files behind each `ModelId` of the catalogue (`iprod_core::catalog`), from the
+//! model pack (see layers/).
 
 /// One ONNX file of the model pack.
 pub struct OnnxModel {
@@ -47,77 +45,22 @@ pub const PPOCR_DET: OnnxModel = OnnxModel {
     preprocessing: "BGR, divide by 255, ImageNet mean/std, NCHW, width and height multiples of 32; output [N,1,H,W] text probability",
 };
 
-pub struct ModelEntry {
-    pub id: &'static str,
-    pub functions: &'static [FunctionName],
-    pub description: &'static str,
-    pub files: &'static [&'static OnnxModel],
+/// The ONNX files behind a catalogue `ModelId` (`iprod_core::catalog::MODELS`); `None` for an
+/// id the engine does not know.
+pub fn onnx_files(model_id: &str) -> Option<&'static [&'static OnnxModel]> {
+    Some(match model_id {
+        "u2netp" => &[&U2NETP],
+        "u2net" => &[&U2NET],
+        "centerface" => &[&CENTERFACE, &U2NETP],
+        "inpaint" => &[&PPOCR_DET],
+        "shots" => &[],
+        _ => return None,
+    })
 }
-
-use FunctionName::*;
-
-/// The first entry naming a function is its default model.
-pub const MODELS: &[ModelEntry] = &[
-    ModelEntry {
-        id: "u2netp",
-        functions: &[ImageMatting],
-        description: "U2-Net-p salient-object segmentation (rembg's u2netp) + guided-filter edges",
-        files: &[&U2NETP],
-    },
-    ModelEntry {
-        id: "u2net",
-        functions: &[ImageMatting],
-        description: "full U2-Net (rembg's u2net, 168 MiB): ~2.5x slower than u2netp, slightly cleaner edges",
-        files: &[&U2NET],
-    },
-    ModelEntry {
-        id: "centerface",
-        functions: &[VideoH2V, ImageH2V, Cover],
-        description: "CenterFace face detector with U2-Net-p saliency",
-        files: &[&CENTERFACE, &U2NETP],
-    },
-    ModelEntry {
-        id: "inpaint",
-        functions: &[VideoDelogo, ImageDelogo],
-        description: "overlay text (PP-OCRv5 detection), graphic marks and static overlays found; inpainting",
-        files: &[&PPOCR_DET],
-    },
-    ModelEntry {
-        id: "shots",
-        functions: &[VideoClip],
-        description: "shot detection and segment scoring",
-        files: &[],
-    },
-];
 
 /// The U²-Net variant behind an ImageMatting `ModelId`.
 pub fn matting_model(model_id: &str) -> &'static OnnxModel {
     if model_id == "u2net" { &U2NET } else { &U2NETP }
-}
-
-pub fn default_model(function: FunctionName) -> &'static str {
-    MODELS.iter().find(|m| m.functions.contains(&function)).map_or("", |m| m.id)
-}
-
-/// Empty → the function's default; otherwise the id must exist and serve `function`.
-pub fn resolve(function: FunctionName, model_id: &str) -> Result<String> {
-    let model_id = model_id.trim();
-    if model_id.is_empty() {
-        return Ok(default_model(function).to_owned());
-    }
-    let accepted: Vec<&str> =
-        MODELS.iter().filter(|m| m.functions.contains(&function)).map(|m| m.id).collect();
-    if accepted.contains(&model_id) {
-        Ok(model_id.to_owned())
-    } else {
-        Err(Error::invalid_parameter(
-            "ModelId",
-            format!(
-                "ModelId {model_id:?} does not serve {function}: use one of {} or leave it empty",
-                accepted.join(", ")
-            ),
-        ))
-    }
 }
 
 #[cfg(test)]
@@ -125,15 +68,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_function_has_a_default_and_unknown_ids_are_rejected() {
-        for f in FunctionName::ALL {
-            assert!(!default_model(f).is_empty(), "{f}");
-            assert_eq!(resolve(f, "").unwrap(), default_model(f));
+    fn every_catalogue_model_has_its_files_here() {
+        for model in iprod_core::catalog::MODELS {
+            assert!(onnx_files(model.id).is_some(), "{} has no files listed", model.id);
         }
-        assert_eq!(resolve(ImageMatting, "u2netp").unwrap(), "u2netp");
-        let e = resolve(ImageMatting, "shots").unwrap_err();
-        assert_eq!(e.code(), "InvalidParameter.ModelId");
-        assert!(e.message().contains("u2netp"));
+        assert_eq!(onnx_files("centerface").unwrap().len(), 2);
     }
 
     #[test]

@@ -12,14 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iprod_aws::stack::AwsStack;
-use iprod_aws::{AwsClients, AwsNotifier, AwsSettings, DynamoStore};
-use iprod_core::ports::{CallbackState, JobStore, Notifier, Queue};
-use iprod_core::relay::{DeliveryTally, RetryPolicy, deliver_due};
+use iprod_aws::{AwsClients, AwsNotifier, AwsSettings};
+use iprod_core::ports::{JobStore, Queue};
+use iprod_core::relay::{DeliveryTally, RetryPolicy, deliver_due, deliver_one};
 use iprod_core::worker::{DEFAULT_MAX_ATTEMPTS, recover_expired};
 use iprod_core::{Result, Timestamp};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
-use tracing::info;
 
 /// What invokes the function: the job table's stream, or the sweep's schedule.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -30,7 +29,7 @@ pub enum NotifyEvent {
 }
 
 pub struct Notify {
-    store: Arc<DynamoStore>,
+    store: Arc<dyn JobStore>,
     queue: Arc<dyn Queue>,
     notifier: AwsNotifier,
     policy: RetryPolicy,
@@ -72,7 +71,7 @@ impl Notify {
 
     pub fn new(stack: &AwsStack) -> Result<Self> {
         Ok(Self {
-            store: stack.store.clone(),
+            store: stack.job_store(),
             queue: stack.job_queue(),
             notifier: stack.notifier()?,
             policy: RetryPolicy::default(),
@@ -119,19 +118,7 @@ impl Notify {
     /// Delivers one pending callback now; `None` if it is no longer pending (the sweep or a
     /// duplicate stream record got there first).
     async fn deliver(&self, delivery_id: &str) -> Result<Option<DeliveryTally>> {
-        let Some(callback) = self.store.callback(delivery_id).await? else {
-            return Ok(None);
-        };
-        if callback.state != CallbackState::Pending {
-            return Ok(None);
-        }
-        let sent = self.notifier.deliver(&callback).await;
-        let outcome = self.policy.outcome(&callback, sent, Timestamp::now());
-        info!(job = %callback.job_id, delivery = delivery_id, ?outcome, "callback");
-        self.store.record_delivery(delivery_id, outcome.clone()).await?;
-        let mut tally = DeliveryTally::default();
-        tally.add(&callback, &outcome);
-        Ok(Some(tally))
+        deliver_one(self.store.as_ref(), &self.notifier, &self.policy, delivery_id).await
     }
 
     /// Retries due callbacks and recovers jobs whose worker was lost.

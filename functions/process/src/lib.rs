@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use iprod_aws::long_poll::LongPoll;
-use iprod_aws::processor::{Processor, ProcessorSettings};
 use iprod_aws::stack::{AwsStack, worker_settings};
 use iprod_aws::{AwsClients, AwsSettings};
 use iprod_core::ports::MediaEngine;
+use iprod_core::processing::{Processor, ProcessorSettings};
 use iprod_core::route::Runner;
 use iprod_media::{Engine, EngineSettings};
 use lambda_runtime::{Error, LambdaEvent};

@@ -33,7 +33,7 @@ async fn main() -> Result<(), Error> {
         let drain = seconds_flag(&args, "--drain", 20)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            iprod_local::shutdown::requested().await;
+            iprod_host::shutdown::requested().await;
             let _ = stop.send(true);
         });
         process.run_worker(Duration::from_secs(visibility), Duration::from_secs(drain), stopped).await;

@@ -9,8 +9,7 @@ use iprod_api::{ApiState, router};
 use iprod_aws::uploads::{UploadOutcome, is_s3_event, parse_rules, submit_uploads};
 use iprod_aws::{AwsClients, AwsSettings, stack::AwsStack};
 use iprod_core::service::JobService;
-use iprod_local::triggers::TriggerRule;
-use iprod_media::{Engine, EngineSettings};
+use iprod_core::trigger::TriggerRule;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service};
 use lambda_runtime::{Error, LambdaEvent};
@@ -35,9 +34,7 @@ impl Submit {
     }
 
     pub fn new(stack: &AwsStack, rules: Vec<TriggerRule>) -> Self {
-        // Submit only validates models and output formats: no ONNX session is ever opened here.
-        let engine = Arc::new(Engine::new(EngineSettings::default()));
-        let service = Arc::new(stack.service(engine));
+        let service = Arc::new(stack.service());
         // Two ways in. Through the IAM-authorised API, API Gateway has authenticated the caller:
         // the request is the operator's, marked with a bearer token of this process's own. With
         // a KMS key configured, a second API without IAM (the template's SdkAccess) lets the

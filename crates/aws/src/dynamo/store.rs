@@ -46,10 +46,10 @@ fn page_of(items: &[Item], max: usize) -> (&[Item], Option<String>) {
 }
 
 fn conflict(job: &Job, expected: JobState) -> Error {
-    Error::conflict(
-        "JobState",
-        format!("job {} changed meanwhile (expected {expected} at attempt {})", job.id, job.attempts),
-    )
+    Error::job_state_conflict(format!(
+        "job {} changed meanwhile (expected {expected} at attempt {})",
+        job.id, job.attempts
+    ))
 }
 
 impl DynamoStore {
@@ -92,45 +92,9 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// One callback of the outbox, as it is now.
-    pub async fn callback(&self, delivery_id: &str) -> Result<Option<Callback>> {
-        self.table.get(&callback_key(delivery_id)).await?.map(|item| decode_callback(&item)).transpose()
-    }
-
     /// The pipeline and the number of running slots it holds.
     pub async fn pipeline_slots(&self, id: &PipelineId) -> Result<Option<(Pipeline, i64)>> {
         self.table.get(&pipeline_key(id)).await?.map(|item| decode_pipeline(&item)).transpose()
-    }
-
-    /// Queued jobs that could start (their pipeline is Active with a free slot, their backoff is
-    /// over) yet have waited longer than `older_than`: their announcement was lost (a failed
-    /// re-announcement after a recovery, say). Announcing them again is harmless: claims are
-    /// conditional, so a duplicate message is only acknowledged.
-    pub async fn stale_queued(&self, now: Timestamp, older_than: Duration, limit: usize) -> Result<Vec<Job>> {
-        let waiting = self.waiting(1000).await?;
-        let cutoff = now.millis() - older_than.as_millis() as i64;
-        let mut open: HashMap<String, bool> = HashMap::new();
-        let mut stale = Vec::new();
-        for item in &waiting {
-            let job = decode_job(item)?;
-            if job.not_before.unwrap_or(job.create_time).millis() > cutoff {
-                continue;
-            }
-            let pipeline = job.pipeline_id.as_str().to_owned();
-            if !open.contains_key(&pipeline) {
-                let free = self.pipeline_slots(&job.pipeline_id).await?.is_some_and(|(p, running)| {
-                    p.state == PipelineState::Active && running < i64::from(p.concurrency)
-                });
-                open.insert(pipeline.clone(), free);
-            }
-            if open[&pipeline] {
-                stale.push(job);
-                if stale.len() == limit {
-                    break;
-                }
-            }
-        }
-        Ok(stale)
     }
 
     /// Up to `max` queued jobs' items, most urgent first.
@@ -414,7 +378,7 @@ impl JobStore for DynamoStore {
             .await?
             .ok_or_else(|| Error::not_found("Job", format!("JobId {id} does not exist")))?;
         if job.attempts != attempt {
-            return Err(Error::conflict("JobState", format!("attempt {attempt} of job {id} was superseded")));
+            return Err(Error::job_state_conflict(format!("attempt {attempt} of job {id} was superseded")));
         }
         Ok(job.state)
     }
@@ -719,5 +683,37 @@ impl JobStore for DynamoStore {
         let mut callbacks = items.iter().map(decode_callback).collect::<Result<Vec<_>>>()?;
         callbacks.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
         Ok(callbacks)
+    }
+
+    /// One callback of the outbox, as it is now.
+    async fn callback(&self, delivery_id: &str) -> Result<Option<Callback>> {
+        self.table.get(&callback_key(delivery_id)).await?.map(|item| decode_callback(&item)).transpose()
+    }
+
+    async fn stale_queued(&self, now: Timestamp, older_than: Duration, limit: usize) -> Result<Vec<Job>> {
+        let waiting = self.waiting(1000).await?;
+        let cutoff = now.millis() - older_than.as_millis() as i64;
+        let mut open: HashMap<String, bool> = HashMap::new();
+        let mut stale = Vec::new();
+        for item in &waiting {
+            let job = decode_job(item)?;
+            if job.not_before.unwrap_or(job.create_time).millis() > cutoff {
+                continue;
+            }
+            let pipeline = job.pipeline_id.as_str().to_owned();
+            if !open.contains_key(&pipeline) {
+                let free = self.pipeline_slots(&job.pipeline_id).await?.is_some_and(|(p, running)| {
+                    p.state == PipelineState::Active && running < i64::from(p.concurrency)
+                });
+                open.insert(pipeline.clone(), free);
+            }
+            if open[&pipeline] {
+                stale.push(job);
+                if stale.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(stale)
     }
 }

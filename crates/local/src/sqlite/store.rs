@@ -433,10 +433,9 @@ impl JobStore for SqliteStore {
                 let job = job_by_id(conn, &id)?
                     .ok_or_else(|| Error::not_found("Job", format!("JobId {id} does not exist")))?;
                 if job.attempts != attempt {
-                    return Err(Error::conflict(
-                        "JobState",
-                        format!("attempt {attempt} of job {id} was superseded"),
-                    ));
+                    return Err(Error::job_state_conflict(format!(
+                        "attempt {attempt} of job {id} was superseded"
+                    )));
                 }
                 Ok(job.state)
             })
@@ -468,9 +467,7 @@ impl JobStore for SqliteStore {
                     )
                     .map_err(db_error)?;
                 if changed != 1 {
-                    return Err(Error::conflict(
-                        "JobState",
-                        format!("job {} changed meanwhile (expected {expected} at attempt {})", job.id, job.attempts),
+                    return Err(Error::job_state_conflict(format!("job {} changed meanwhile (expected {expected} at attempt {})", job.id, job.attempts),
                     ));
                 }
                 insert_callbacks(conn, &callbacks, Timestamp::now())
@@ -677,6 +674,54 @@ impl JobStore for SqliteStore {
                     .collect::<rusqlite::Result<_>>()
                     .map_err(db_error)?;
                 rows.into_iter().map(decode_callback).collect()
+            })
+            .await
+    }
+
+    async fn callback(&self, delivery_id: &str) -> Result<Option<Callback>> {
+        let delivery_id = delivery_id.to_owned();
+        self.db
+            .read(move |conn| {
+                conn.query_row(
+                    &format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE delivery_id = ?1"),
+                    [delivery_id],
+                    callback_from_row,
+                )
+                .optional()
+                .map_err(db_error)?
+                .map(decode_callback)
+                .transpose()
+            })
+            .await
+    }
+
+    async fn stale_queued(&self, now: Timestamp, older_than: Duration, limit: usize) -> Result<Vec<Job>> {
+        let cutoff = now.millis() - older_than.as_millis() as i64;
+        self.db
+            .read(move |conn| {
+                // The jobs claim_next could start now (Active pipeline with room, backoff over),
+                // in urgency order; how long each waited is in its body.
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT j.body FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
+                         WHERE j.state = 'Queuing' AND (j.not_before IS NULL OR j.not_before <= ?1)
+                           AND p.state = 'Active'
+                           AND p.concurrency > (SELECT COUNT(*) FROM jobs r WHERE r.pipeline_id = p.id AND r.state = 'Analysing')
+                         ORDER BY j.priority DESC, j.seq",
+                    )
+                    .map_err(db_error)?;
+                let bodies = stmt.query_map([now.millis()], |r| r.get::<_, String>(0)).map_err(db_error)?;
+                let mut stale = Vec::new();
+                for body in bodies {
+                    let job: Job = from_json(&body.map_err(db_error)?)?;
+                    if job.not_before.unwrap_or(job.create_time).millis() <= cutoff {
+                        stale.push(job);
+                        if stale.len() == limit {
+                            break;
+                        }
+                    }
+                }
+                Ok(stale)
             })
             .await
     }

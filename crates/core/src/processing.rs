@@ -1,5 +1,5 @@
-//! What the process function does with one queue message, shared by the SQS-triggered Lambda and
-//! the long-polling `--worker`. Every message is settled without a poison loop: a malformed body
+//! What a worker does with one queue message announcing a job: the process Lambda (SQS-triggered),
+//! the long-polling `process --worker`, and any other queue-driven runtime. Every message is settled without a poison loop: a malformed body
 //! or an unknown job is acknowledged and logged; a job that cannot start because its pipeline is
 //! full is announced again with a delay (a new message, so the wait never counts towards the
 //! dead-letter queue's receive limit); only infrastructure errors leave the message to come back.
@@ -7,13 +7,43 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use iprod_core::outbox::callbacks_for;
-use iprod_core::ports::{Claim, JobStore, Queue};
-use iprod_core::worker::{Worker, recover_expired};
-use iprod_core::{Error, ErrorClass, Job, JobId, JobState, Result, Timestamp};
+use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use crate::queue::JobMessage;
+use crate::error::{Error, ErrorClass, Result};
+use crate::job::{Job, JobId, JobState};
+use crate::outbox::callbacks_for;
+use crate::pipeline::PipelineId;
+use crate::ports::{Claim, JobStore, Queue};
+use crate::time::Timestamp;
+use crate::worker::{Worker, recover_expired};
+
+/// The body of a job message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMessage {
+    #[serde(rename = "JobId")]
+    pub job_id: String,
+    #[serde(rename = "PipelineId")]
+    pub pipeline_id: String,
+}
+
+impl JobMessage {
+    pub fn for_job(job: &Job) -> Self {
+        Self { job_id: job.id.to_string(), pipeline_id: job.pipeline_id.as_str().to_owned() }
+    }
+
+    /// Parses a message body; a malformed one is named in the error so it can be logged and dropped.
+    pub fn parse(body: &str) -> Result<(JobId, PipelineId)> {
+        let message: JobMessage = serde_json::from_str(body).map_err(|e| {
+            Error::invalid_parameter("Message", format!("not a job message ({e}): {}", preview(body)))
+        })?;
+        Ok((JobId::parse(&message.job_id)?, PipelineId::parse(&message.pipeline_id)?))
+    }
+}
+
+fn preview(body: &str) -> String {
+    body.chars().take(120).collect()
+}
 
 /// How one message was settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +225,7 @@ impl Processor {
                 info!(job = %job.id, attempt = job.attempts, "handed back: the worker is stopping");
                 Ok(Outcome::HandedBack)
             }
-            Err(e) if e.code() == "Conflict.JobState" => Ok(Outcome::NotQueued(
+            Err(e) if e.is_job_state_conflict() => Ok(Outcome::NotQueued(
                 self.store.job(&job.id).await?.map_or(JobState::Cancelled, |j| j.state),
             )),
             Err(e) => Err(e),
@@ -210,17 +240,28 @@ impl Processor {
         if before.is_terminal() {
             return Ok(Outcome::NotQueued(before));
         }
-        if before == JobState::Queuing {
-            // It never started: it ends without an attempt.
-            job.state = JobState::Analysing;
-        }
-        job.fail(error, Timestamp::now())?;
+        job.give_up(error, Timestamp::now())?;
         let pipeline = self.store.pipeline(&job.pipeline_id).await?;
         let callbacks = callbacks_for(&job, pipeline.as_ref());
         match self.store.save_transition(&job, before, callbacks).await {
             Ok(()) => Ok(Outcome::Ran(JobState::Fail)),
-            Err(e) if e.code() == "Conflict.JobState" => Ok(Outcome::NotQueued(before)),
+            Err(e) if e.is_job_state_conflict() => Ok(Outcome::NotQueued(before)),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_messages_are_named() {
+        let e = JobMessage::parse("{\"oops\":1}").unwrap_err();
+        assert_eq!(e.code(), "InvalidParameter.Message");
+        assert!(e.message().contains("oops"));
+        let id = JobId::generate();
+        let body = format!("{{\"JobId\":\"{id}\",\"PipelineId\":\"default\"}}");
+        assert_eq!(JobMessage::parse(&body).unwrap().0, id);
     }
 }
