@@ -71,6 +71,7 @@ contract!(
     a_pipeline_is_deleted_only_without_unfinished_jobs,
     listings_keep_to_a_tenant,
     callbacks_are_read_by_delivery_id_and_stale_queued_jobs_are_found,
+    queue_messages_are_settled_once_over_the_store,
 );
 
 mod object_stores {

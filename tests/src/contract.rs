@@ -541,3 +541,47 @@ pub async fn callbacks_are_read_by_delivery_id_and_stale_queued_jobs_are_found(s
     let stale = store.stale_queued(now, Duration::from_secs(300), 100).await.unwrap();
     assert!(ours(stale).is_empty(), "the pipeline is full");
 }
+
+/// The queue-driven worker's use-case (`core::processing`) over this store, as the process
+/// function runs it: a message runs its job once, a duplicate delivery is dropped, a message the
+/// queue gave up on fails its still-queued job with a code and no attempt, and a malformed body
+/// is dropped.
+pub async fn queue_messages_are_settled_once_over_the_store(store: Arc<dyn JobStore>) {
+    use iprod_core::processing::{JobMessage, Outcome, Processor, ProcessorSettings};
+    use iprod_core::worker::{DEFAULT_MAX_JOB_TIME, Worker, WorkerSettings};
+
+    let dir = tempfile::tempdir().unwrap();
+    let objects = iprod_local::objects::DirObjectStore::new(dir.path().join("buckets"), ["media"]).unwrap();
+    std::fs::create_dir_all(dir.path().join("buckets/media/in")).unwrap();
+    std::fs::write(dir.path().join("buckets/media/in/a b ü.jpg"), b"picture").unwrap();
+    let queue = Arc::new(Announcements::default());
+    let settings = WorkerSettings {
+        scratch_root: dir.path().join("scratch"),
+        lease: LEASE,
+        max_attempts: 3,
+        max_job_time: DEFAULT_MAX_JOB_TIME,
+        hand_off_longer_than: None,
+    };
+    let engine = Arc::new(crate::CopyEngine::default());
+    let worker = Worker::new(store.clone(), queue.clone(), Arc::new(objects), engine, settings);
+    let processor = Processor::new(store.clone(), queue, worker, ProcessorSettings::default());
+    let p = pipeline(store.as_ref(), 1, None).await;
+    let message = |job: &Job| serde_json::to_string(&JobMessage::for_job(job)).unwrap();
+
+    let job = queued_job(&p.id, 5, 1_000);
+    store.create_job(job.clone()).await.unwrap();
+    assert_eq!(processor.handle(&message(&job)).await.unwrap(), Outcome::Ran(JobState::Success));
+    let done = store.job(&job.id).await.unwrap().unwrap();
+    assert_eq!((done.state, done.attempts, done.output_files.len()), (JobState::Success, 1, 1));
+    assert_eq!(processor.handle(&message(&job)).await.unwrap(), Outcome::NotQueued(JobState::Success));
+
+    let waiting = queued_job(&p.id, 5, 2_000);
+    store.create_job(waiting.clone()).await.unwrap();
+    assert_eq!(processor.dead_letter(&message(&waiting)).await.unwrap(), Outcome::Ran(JobState::Fail));
+    let failed = store.job(&waiting.id).await.unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Fail);
+    assert_eq!(failed.error.unwrap().code, "InternalError.AttemptsExhausted");
+    assert_eq!(failed.attempts, 0, "it never started");
+
+    assert!(matches!(processor.handle("not a message").await.unwrap(), Outcome::Malformed(_)));
+}

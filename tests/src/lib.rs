@@ -91,7 +91,7 @@ impl CopyEngine {
             while !progress.is_cancelled() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            return Err(Error::conflict("JobState", "cancelled"));
+            return Err(Error::job_state_conflict("cancelled"));
         }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
