@@ -7,6 +7,7 @@
 pub mod blocking;
 pub mod engine;
 pub mod image;
+pub mod imaging;
 pub mod memory;
 pub mod models;
 pub mod onnx;

@@ -94,12 +94,6 @@ pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Pro
         .run()
         .await
         .map_err(|e| match e {
-            ProcessError::Spawn { .. } => Error::internal(format!(
-                "ffprobe is not available: {e}; install ffmpeg (apt-get install ffmpeg)"
-            )),
-            ProcessError::Timeout { .. } => {
-                Error::invalid_input("Media", format!("probing the media took too long: {e}"))
-            }
             ProcessError::Failed { stderr, .. } if stderr.contains("not on whitelist") => {
                 Error::invalid_input(
                     "Format",
@@ -111,7 +105,7 @@ pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Pro
                     ),
                 )
             }
-            other => Error::invalid_input("Media", format!("the media could not be read: {other}")),
+            other => other.into_error("reading the media with ffprobe"),
         })?;
     Probe::parse(&output.stdout)
 }

@@ -5,6 +5,7 @@ use std::ffi::{OsStr, OsString};
 use std::process::Stdio;
 use std::time::Duration;
 
+use iprod_core::{Error, ErrorClass};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tracing::debug;
 
@@ -21,6 +22,34 @@ pub enum ProcessError {
     Failed { program: String, status: String, stderr: String },
     #[error("reading {program}'s output failed: {source}")]
     Io { program: String, source: std::io::Error },
+}
+
+impl ProcessError {
+    /// The job's error for a run that was `doing` something (`"rendering the summary"`), classed
+    /// by what went wrong, with this error kept as its source:
+    /// - the program could not start (ffmpeg missing or broken): ours, `InternalError`;
+    /// - it ran out of time: `InternalError.Timeout`, not the media's fault (the machine may be
+    ///   slow or loaded; the message names the limit);
+    /// - it exited with an error: the media's, `InvalidInput.Media`, with ffmpeg's own words;
+    /// - its output could not be read: ours, `InternalError`.
+    pub fn into_error(self, doing: &str) -> Error {
+        let message = format!("{doing} failed: {self}");
+        let error = match &self {
+            Self::Spawn { .. } => {
+                Error::internal(format!("{message}; install ffmpeg (apt-get install ffmpeg)"))
+            }
+            Self::Timeout { .. } => Error::new(ErrorClass::Internal, "InternalError.Timeout", message),
+            Self::Failed { .. } => Error::invalid_input("Media", message),
+            Self::Io { .. } => Error::internal(message),
+        };
+        error.with_source(self)
+    }
+}
+
+impl From<ProcessError> for Error {
+    fn from(e: ProcessError) -> Self {
+        e.into_error("running ffmpeg")
+    }
 }
 
 /// The demuxers a client's file may be read with: video containers and still-image decoders
@@ -251,6 +280,27 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         let err = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1)).run().await.unwrap_err();
         assert!(matches!(err, ProcessError::Spawn { .. }));
+    }
+
+    #[tokio::test]
+    async fn failures_are_classed_by_whose_fault_they_are() {
+        use iprod_core::ErrorClass;
+        let missing = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1)).run().await.unwrap_err();
+        let e = missing.into_error("rendering the video");
+        assert_eq!((e.class(), e.code()), (ErrorClass::Internal, "InternalError"), "ffmpeg missing is ours");
+        assert!(e.message().starts_with("rendering the video failed") && e.message().contains("apt-get"));
+        assert!(std::error::Error::source(&e).is_some(), "the process error is kept as the source");
+        let slow = Process::new("sleep", Duration::from_millis(100)).arg("30").run().await.unwrap_err();
+        let e = slow.into_error("decoding the video");
+        assert_eq!(e.code(), "InternalError.Timeout", "a timeout is not bad media");
+        let bad = Process::new("sh", Duration::from_secs(5))
+            .args(["-c", "echo 'Invalid data found' >&2; exit 1"])
+            .run()
+            .await
+            .unwrap_err();
+        let e: Error = bad.into();
+        assert_eq!(e.code(), "InvalidInput.Media");
+        assert!(e.message().contains("Invalid data found"), "ffmpeg's own words: {}", e.message());
     }
 
     #[tokio::test]

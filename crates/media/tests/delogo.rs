@@ -6,8 +6,9 @@
 mod logo_cases;
 
 use image::RgbImage;
-use iprod_media::image::delogo::detect::{LOGO_SCORE_THRESHOLD, PixelBox, detect_logos};
+use iprod_media::image::delogo::detect::{LOGO_SCORE_THRESHOLD, detect_logos};
 use iprod_media::image::delogo::inpaint::{inpaint_telea, overlay_mask};
+use iprod_media::imaging::geometry::PixelBox;
 use logo_cases::*;
 
 const PHOTOS: [&str; 2] = ["astronaut.png", "grace_hopper.jpg"];

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 use iprod_core::params::{Aspect, JobParams};
-use iprod_media::image::{h2v, matting};
+use iprod_media::image::matting;
 use iprod_media::models::{U2NET, U2NETP};
 use iprod_media::onnx::OnnxRuntime;
-use iprod_media::vision::faces;
+use iprod_media::vision::{faces, framing};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -201,7 +201,7 @@ fn without_faces_the_salient_subject_is_framed() {
 
 #[test]
 fn plan_is_consistent_with_render_size() {
-    let plan = h2v::plan(1000, 400, Aspect { width: 1, height: 1 }, &[], None, &[]);
+    let plan = framing::plan(1000, 400, Aspect { width: 1, height: 1 }, &[], None, &[]);
     assert_eq!((plan.window.width, plan.window.height), (400, 400));
 }
 

@@ -8,7 +8,8 @@ mod marks;
 use std::path::Path;
 
 use image::RgbImage;
-use iprod_media::image::delogo::{self, detect::PixelBox};
+use iprod_media::image::delogo;
+use iprod_media::imaging::geometry::PixelBox;
 use iprod_media::onnx::OnnxRuntime;
 use marks::*;
 use serde_json::Value;

@@ -14,27 +14,10 @@ use image::imageops::{FilterType, resize};
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 use iprod_core::{Error, Result};
 
-use super::guided_filter::guided_filter;
+use crate::imaging::guided_filter::guided_filter;
 use crate::models::OnnxModel;
 use crate::onnx::{OnnxRuntime, run_f32};
-
-const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-const STD: [f32; 3] = [0.229, 0.224, 0.225];
-const SIDE: u32 = 320;
-
-/// rembg's normalisation of the 320² RGB image, as an NCHW tensor.
-pub fn u2net_input(image: &RgbImage) -> Vec<f32> {
-    let small = resize(image, SIDE, SIDE, FilterType::Lanczos3);
-    let max = f32::from(small.as_raw().iter().copied().max().unwrap_or(0)).max(1e-6);
-    let plane = (SIDE * SIDE) as usize;
-    let mut tensor = vec![0f32; 3 * plane];
-    for (i, pixel) in small.pixels().enumerate() {
-        for c in 0..3 {
-            tensor[c * plane + i] = (f32::from(pixel[c]) / max - MEAN[c]) / STD[c];
-        }
-    }
-    tensor
-}
+use crate::vision::u2net::{SIDE, u2net_input};
 
 /// rembg's mask: min-max normalised prediction, truncated to u8, Lanczos resize to the image size.
 pub fn prediction_to_mask(prediction: &[f32], width: u32, height: u32) -> GrayImage {

@@ -1,9 +1,7 @@
 //! Still-image functions and their shared machinery.
 
 pub mod delogo;
-pub mod guided_filter;
 pub mod h2v;
-pub mod integral;
 pub mod io;
 pub mod matting;
 
@@ -13,7 +11,7 @@ use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
-use crate::vision::{faces, saliency, text};
+use crate::vision::{faces, framing, saliency, text};
 
 /// Runs the image function that `params` names on a decoded, upright image: the output image
 /// and the job's `Result`.
@@ -35,10 +33,13 @@ pub fn run(
             let found = faces::detect(runtime, &rgb, faces::DEFAULT_THRESHOLD)?;
             // Saliency only decides when no face does (it costs one more inference).
             let salient = if found.is_empty() { Some(saliency::saliency(runtime, &rgb)?) } else { None };
-            let map = text::probability_map(runtime, &rgb, h2v::TEXT_SIDE)?;
-            let texts =
-                h2v::on_screen_text(&text::lines(&map, rgb.width(), rgb.height()), rgb.width(), rgb.height());
-            let plan = h2v::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref(), &texts);
+            let map = text::probability_map(runtime, &rgb, framing::TEXT_SIDE)?;
+            let texts = framing::on_screen_text(
+                &text::lines(&map, rgb.width(), rgb.height()),
+                rgb.width(),
+                rgb.height(),
+            );
+            let plan = framing::plan(rgb.width(), rgb.height(), *aspect, &found, salient.as_ref(), &texts);
             let out = h2v::render(&rgb, &plan, *aspect, *width)?;
             let faces: Vec<Value> = found
                 .iter()

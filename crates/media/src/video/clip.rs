@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use image::RgbImage;
+use iprod_core::Result;
 use iprod_core::params::ClipParams;
-use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
 use super::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, shot_pass};
@@ -229,7 +229,7 @@ async fn loudness(ffmpeg: &Path, input: &Path, (timeout, meter): (Duration, &Met
             true
         })
         .await
-        .map_err(|e| Error::invalid_input("Media", format!("the audio could not be decoded: {e}")))?;
+        .map_err(|e| e.into_error("decoding the audio"))?;
     Ok(levels)
 }
 
@@ -502,7 +502,7 @@ pub async fn render(
     let process = process.args(super::h264_output(output, 20, pass.encoder)).arg(output);
     super::run_with_progress(&process, total, on_progress)
         .await
-        .map_err(|e| Error::invalid_input("Media", format!("rendering the summary failed: {e}")))
+        .map_err(|e| e.into_error("rendering the summary"))
 }
 
 /// The seed's VideoClip result: the source ranges used, in output order (seconds, strings).

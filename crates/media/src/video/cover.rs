@@ -194,10 +194,7 @@ pub async fn write_stills(
             .args(quality)
             .arg(output);
     }
-    process
-        .run()
-        .await
-        .map_err(|e| Error::invalid_input("Media", format!("the cover frames could not be written: {e}")))?;
+    process.run().await.map_err(|e| e.into_error("writing the cover frames"))?;
     Ok(())
 }
 
@@ -291,9 +288,7 @@ pub async fn write_animated(
                 "0",
             ]),
         };
-        process.arg(output).run().await.map_err(|e| {
-            Error::invalid_input("Media", format!("the animated cover could not be rendered: {e}"))
-        })?;
+        process.arg(output).run().await.map_err(|e| e.into_error("rendering the animated cover"))?;
         let bytes = std::fs::metadata(output).map(|m| m.len()).unwrap_or(u64::MAX);
         if bytes <= ANIMATED_MAX_BYTES {
             return Ok(());

@@ -3,6 +3,7 @@
 //! pass while they are shown: un-blended where their statistics allow (`removal`, `unblend`),
 //! filled by `delogo` otherwise; audio kept, H.264 MP4 with +faststart.
 
+use crate::imaging::geometry::PixelBox;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,9 +144,6 @@ fn union(a: &LogoBox, b: &LogoBox) -> LogoBox {
     }
 }
 
-/// x, y, width, height in source pixels.
-pub type PixelBox = (u32, u32, u32, u32);
-
 /// A box in source pixels that ffmpeg's delogo accepts: inside the frame with a 1 px margin.
 pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
     let clamp = |v: f64, lo: f64, hi: f64| v.max(lo).min(hi);
@@ -154,7 +152,7 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
     let y0 = clamp((logo.y * fh).floor(), 1.0, fh - 3.0);
     let x1 = clamp(((logo.x + logo.width) * fw).ceil(), x0 + 2.0, fw - 1.0);
     let y1 = clamp(((logo.y + logo.height) * fh).ceil(), y0 + 2.0, fh - 1.0);
-    (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
+    PixelBox::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
 }
 
 /// The job's `Result`: each logo's box, when it is shown, and how it was removed (`Method`:
@@ -165,7 +163,8 @@ pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], removals: &[Removal]
     let logos: Vec<Value> = logos
         .iter()
         .zip(removals)
-        .map(|((logo, (x, y, w, h)), removal)| {
+        .map(|((logo, pixels), removal)| {
+            let (x, y, w, h) = pixels.xywh();
             let l = &logo.area;
             let shown: Vec<Value> = logo.shown.iter().map(|(a, b)| json!([round2(*a), round2(*b)])).collect();
             let mut entry = json!({
@@ -206,9 +205,9 @@ mod tests {
     #[test]
     fn boxes_are_kept_one_pixel_inside_the_frame() {
         let corner = LogoBox { x: 0.0, y: 0.0, width: 0.1, height: 0.1 };
-        assert_eq!(delogo_box(&corner, 640, 360), (1, 1, 63, 35));
+        assert_eq!(delogo_box(&corner, 640, 360), PixelBox::new(1, 1, 63, 35));
         let edge = LogoBox { x: 0.9, y: 0.9, width: 0.1, height: 0.1 };
-        assert_eq!(delogo_box(&edge, 640, 360), (576, 324, 63, 35));
+        assert_eq!(delogo_box(&edge, 640, 360), PixelBox::new(576, 324, 63, 35));
     }
 
     #[test]
@@ -218,8 +217,8 @@ mod tests {
         let area = LogoBox { x: 0.8, y: 0.0, width: 0.1, height: 0.1 };
         let info =
             VideoInfo { width: 640, height: 360, fps: 25.0, duration: 10.0, has_audio: false, start: 0.0 };
-        let always = (Logo::whole(area, 10.0), (512, 1, 64, 36));
-        let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, (8, 8, 32, 16));
+        let always = (Logo::whole(area, 10.0), PixelBox::new(512, 1, 64, 36));
+        let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, PixelBox::new(8, 8, 32, 16));
         let fill = Removal::Fill(NotBlended::Opaque);
         assert_eq!(
             graph(std::slice::from_ref(&always), std::slice::from_ref(&fill), &info, "null"),

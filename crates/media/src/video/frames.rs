@@ -282,12 +282,9 @@ async fn decode(
     Ok(index)
 }
 
-/// A decode that failed: ffmpeg missing is ours, anything else is the video's.
+/// A decode that failed, classed as every ffmpeg run is ([`ProcessError::into_error`]).
 pub(crate) fn decode_error(e: ProcessError) -> Error {
-    match e {
-        ProcessError::Spawn { .. } => Error::internal(format!("ffmpeg is not available: {e}")),
-        other => Error::invalid_input("Media", format!("the video could not be decoded: {other}")),
-    }
+    e.into_error("decoding the video")
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! faces (CenterFace), with saliency (U²-Net-p, one map per shot refreshed every few seconds,
 //! its subject followed by block matching in between) where a frame has no face. The models run
 //! on their own thread while the decode goes on. Each sample is framed as a still image would be
-//! (`image::h2v::plan`). Per shot the camera is stationary when the subject stays within a tenth
+//! (`vision::framing::plan`). Per shot the camera is stationary when the subject stays within a tenth
 //! of the frame, else it tracks it along a zero-phase smoothed path; it never pans across a cut.
 //! Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio copied, H.264 MP4
 //! with +faststart.
@@ -26,8 +26,8 @@ use super::info::VideoInfo;
 use super::meter::Meter;
 use super::shots::ShotSettings;
 use super::subject_track::SubjectTrack;
-use crate::image::h2v::{Mode, on_screen_text, plan};
 use crate::onnx::OnnxRuntime;
+use crate::vision::framing::{Mode, on_screen_text, plan};
 use crate::vision::saliency::{self, SaliencyMap};
 use crate::vision::{Rect, faces, text};
 
@@ -146,7 +146,7 @@ struct Pending {
     kept: Vec<Rect>,
 }
 
-/// Frames each sample as a still image would be (`image::h2v::plan`): faces first, else the
+/// Frames each sample as a still image would be (`vision::framing::plan`): faces first, else the
 /// salient subject, else the centre.
 fn find_subjects(
     inbox: &Receiver<Subject>,

@@ -31,7 +31,7 @@ impl LogoTemplate {
         let (mut dot, mut frame, mut template) = (0f32, 0f32, 0f32);
         let points = (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y)));
         for ((x, y), (tx, ty)) in points.zip(&self.gradient) {
-            let (gx, gy) = super::static_logo::sobel(pixels, self.width, x, y);
+            let (gx, gy) = crate::imaging::gradients::sobel_grey(pixels, self.width, x, y);
             let (gx, gy) = (gx / 8.0, gy / 8.0);
             dot += gx * tx + gy * ty;
             frame += gx * gx + gy * gy;

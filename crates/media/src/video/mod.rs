@@ -21,7 +21,7 @@ pub mod unblend;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use iprod_core::{Error, Result};
+use iprod_core::Result;
 
 use crate::process::{Process, ProcessError};
 use hardware::VideoEncoder;
@@ -83,7 +83,7 @@ impl Render<'_> {
         let process = process.args(h264_output(self.output, crf, self.encoder)).arg(self.output);
         run_with_progress(&process, self.info.duration, &mut on_progress)
             .await
-            .map_err(|e| Error::invalid_input("Media", format!("rendering the video failed: {e}")))
+            .map_err(|e| e.into_error("rendering the video"))
     }
 }
 

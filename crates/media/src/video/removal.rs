@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use iprod_core::{Error, Result};
 
-use super::delogo::{Logo, PixelBox};
+use super::delogo::Logo;
 use super::info::VideoInfo;
 use super::meter::Meter;
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
+use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
 
 /// The statistics need many frames, not every frame: consecutive frames say nearly the same.
@@ -72,7 +73,8 @@ pub async fn plan(
     Ok(logos
         .iter()
         .zip(&regions)
-        .map(|((_, (_, _, w, h)), region)| {
+        .map(|((_, pixels), region)| {
+            let (w, h) = (pixels.width, pixels.height);
             let estimate = if unblend::measurable(region) {
                 estimates.next().unwrap_or(Err(NotBlended::TooFewFrames))
             } else {
@@ -257,7 +259,8 @@ pub fn graph(logos: &[(Logo, PixelBox)], removals: &[Removal], info: &VideoInfo,
     }
     let mut chain: Vec<String> = fills
         .iter()
-        .map(|(logo, (x, y, w, h))| {
+        .map(|(logo, pixels)| {
+            let (x, y, w, h) = pixels.xywh();
             let timing = enable(logo, info).map(|e| format!(":enable='{e}'")).unwrap_or_default();
             format!("delogo=x={x}:y={y}:w={w}:h={h}{timing}")
         })
@@ -275,8 +278,8 @@ mod tests {
     fn regions_are_stacked_and_cut_back_out() {
         // Two regions, 4×2 and 2×2, stacked into a 4-wide frame of 4 rows.
         let regions = [
-            Region { x: 0, y: 0, width: 4, height: 2, inner: (0, 0, 4, 2) },
-            Region { x: 8, y: 8, width: 2, height: 2, inner: (0, 0, 2, 2) },
+            Region { x: 0, y: 0, width: 4, height: 2, inner: PixelBox::new(0, 0, 4, 2) },
+            Region { x: 8, y: 8, width: 2, height: 2, inner: PixelBox::new(0, 0, 2, 2) },
         ];
         assert_eq!(
             stack_graph(&regions, 4, 10.0),
@@ -300,7 +303,7 @@ mod tests {
         let area = iprod_core::params::LogoBox { x: 0.0, y: 0.0, width: 0.1, height: 0.1 };
         let maps = |x: u32| {
             Removal::Unblend(Box::new(Unblend {
-                region: Region { x, y: 0, width: 20, height: 10, inner: (4, 2, 12, 6) },
+                region: Region { x, y: 0, width: 20, height: 10, inner: PixelBox::new(4, 2, 12, 6) },
                 gain: Vec::new(),
                 offset: Vec::new(),
                 opacity: 0.5,
@@ -308,9 +311,9 @@ mod tests {
             }))
         };
         let logos = [
-            (Logo::whole(area, 10.0), (4, 2, 12, 6)),
-            (Logo::whole(area, 10.0), (100, 100, 30, 20)),
-            (Logo { area, shown: vec![(2.0, 4.0)] }, (204, 2, 12, 6)),
+            (Logo::whole(area, 10.0), PixelBox::new(4, 2, 12, 6)),
+            (Logo::whole(area, 10.0), PixelBox::new(100, 100, 30, 20)),
+            (Logo { area, shown: vec![(2.0, 4.0)] }, PixelBox::new(204, 2, 12, 6)),
         ];
         let removals = [maps(0), Removal::Fill(NotBlended::Opaque), maps(200)];
         let graph = graph(&logos, &removals, &info, "null");

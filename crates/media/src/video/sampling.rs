@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use image::RgbImage;
-use iprod_core::{Error, Result};
+use iprod_core::Result;
 
 use super::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, frames_from};
 use super::info::VideoInfo;
@@ -66,7 +66,7 @@ pub async fn keyframe_times(
         .arg(input)
         .run()
         .await
-        .map_err(|e| Error::invalid_input("Media", format!("the video's packets could not be read: {e}")))?;
+        .map_err(|e| e.into_error("reading the video's packets"))?;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut times: Vec<f64> = text
         .lines()

@@ -9,6 +9,8 @@
 use iprod_core::params::LogoBox;
 
 use super::logo_times::LogoTemplate;
+use crate::imaging::gradients::sobel_grey as sobel;
+use crate::imaging::morphology::dilate;
 
 /// An edge stronger than this (Sobel magnitude / 8, grey levels per pixel) counts.
 const EDGE: f32 = 12.0;
@@ -161,39 +163,6 @@ impl StaticOverlayFinder {
             })
             .collect()
     }
-}
-
-/// The Sobel gradient (x, y) at an inner pixel.
-pub(super) fn sobel(pixels: &[u8], w: usize, x: usize, y: usize) -> (f32, f32) {
-    let p =
-        |dx: isize, dy: isize| f32::from(pixels[(y as isize + dy) as usize * w + (x as isize + dx) as usize]);
-    let gx = p(1, -1) + 2.0 * p(1, 0) + p(1, 1) - p(-1, -1) - 2.0 * p(-1, 0) - p(-1, 1);
-    let gy = p(-1, 1) + 2.0 * p(0, 1) + p(1, 1) - p(-1, -1) - 2.0 * p(0, -1) - p(1, -1);
-    (gx, gy)
-}
-
-fn dilate(src: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
-    let mut rows = vec![false; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            if src[y * w + x] {
-                for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                    rows[y * w + xx] = true;
-                }
-            }
-        }
-    }
-    let mut out = vec![false; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            if rows[y * w + x] {
-                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                    out[yy * w + x] = true;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Connected components: (x0, y0, x1, y1, pixel count).

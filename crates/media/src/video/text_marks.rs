@@ -8,8 +8,8 @@ use image::{Rgb, RgbImage};
 use iprod_core::Result;
 
 use super::logo_times::LogoTemplate;
-use super::static_logo::sobel;
 use crate::image::delogo::find::{CAPTION_HEIGHT, Placement, placement};
+use crate::imaging::gradients::sobel_grey as sobel;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
 use crate::vision::text::{self, TextLine};

@@ -18,8 +18,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::delogo::PixelBox;
-use crate::image::integral::SummedArea;
+use crate::imaging::geometry::PixelBox;
+use crate::imaging::integral::SummedArea;
 
 /// The steps of `log σ_O` kept as the overlay's outline (smaller ones are the picture's own
 /// spread changing across the frame). The outline of a 20 % overlay is a step of 0.22; the
@@ -65,13 +65,14 @@ impl Region {
     /// The box `(x, y, w, h)` of a `frame_width`×`frame_height` video with a margin around it:
     /// the box a detector gives can be a few analysis pixels (one is 1/480 of the width) short of
     /// the overlay's outline.
-    pub fn around((x, y, w, h): PixelBox, frame_width: u32, frame_height: u32) -> Self {
+    pub fn around(pixels: PixelBox, frame_width: u32, frame_height: u32) -> Self {
+        let (x, y, w, h) = pixels.xywh();
         let margin = 6 + 2 * frame_width.div_ceil(480);
         let x0 = x.saturating_sub(margin) & !1;
         let y0 = y.saturating_sub(margin) & !1;
         let x1 = ((x + w + margin).min(frame_width) & !1).max(x0 + 2);
         let y1 = ((y + h + margin).min(frame_height) & !1).max(y0 + 2);
-        Self { x: x0, y: y0, width: x1 - x0, height: y1 - y0, inner: (x - x0, y - y0, w, h) }
+        Self { x: x0, y: y0, width: x1 - x0, height: y1 - y0, inner: PixelBox::new(x - x0, y - y0, w, h) }
     }
 
     /// Bytes of one 4:2:0 frame of the region.
@@ -209,7 +210,7 @@ pub fn estimate(stats: &RegionStats) -> Result<Unblend, NotBlended> {
             part.into_iter().for_each(|i| a[i] = 1.0);
         }
     }
-    let (ix, iy, iw, ih) = region.inner;
+    let (ix, iy, iw, ih) = region.inner.xywh();
     let in_box = |i: usize| {
         let (x, y) = ((i % w) as u32, (i / w) as u32);
         x >= ix && x < ix + iw && y >= iy && y < iy + ih
@@ -447,7 +448,7 @@ mod tests {
     /// across the region) with an overlay of `opacity` and colour 235 on a 20×10 block at
     /// (20, 14) of a 64×40 region; `None` draws no overlay.
     fn stats(opacity: Option<f32>, still: bool) -> (RegionStats, Vec<Vec<u8>>, Vec<Vec<u8>>) {
-        let region = Region { x: 0, y: 0, width: 64, height: 40, inner: (16, 10, 28, 18) };
+        let region = Region { x: 0, y: 0, width: 64, height: 40, inner: PixelBox::new(16, 10, 28, 18) };
         let mut stats = RegionStats::new(region);
         let mut noise = Noise(7);
         let (mut marked, mut clean) = (Vec::new(), Vec::new());
@@ -531,7 +532,7 @@ mod tests {
     fn where_a_still_part_of_the_scene_meets_a_moving_one_it_is_not_un_blended() {
         // No overlay: a wall (still, its own texture) beside moving footage, the edge inside the
         // box. The spread steps there as an overlay's outline would; the mean does not.
-        let region = Region { x: 0, y: 0, width: 64, height: 40, inner: (16, 10, 28, 18) };
+        let region = Region { x: 0, y: 0, width: 64, height: 40, inner: PixelBox::new(16, 10, 28, 18) };
         let mut stats = RegionStats::new(region);
         let mut noise = Noise(11);
         for t in 0..120 {
@@ -556,17 +557,18 @@ mod tests {
 
     #[test]
     fn a_region_too_large_to_measure_quickly_is_refused_before_any_work() {
-        let region = Region { x: 0, y: 0, width: 1600, height: 1000, inner: (100, 100, 1400, 800) };
+        let region =
+            Region { x: 0, y: 0, width: 1600, height: 1000, inner: PixelBox::new(100, 100, 1400, 800) };
         assert_eq!(estimate(&RegionStats::new(region)).unwrap_err(), NotBlended::TooLarge);
     }
 
     #[test]
     fn regions_are_even_and_inside_the_frame() {
-        let r = Region::around((552, 12, 72, 28), 640, 272);
+        let r = Region::around(PixelBox::new(552, 12, 72, 28), 640, 272);
         assert_eq!((r.x % 2, r.y % 2, r.width % 2, r.height % 2), (0, 0, 0, 0));
         assert!(r.x + r.width <= 640 && r.y + r.height <= 272);
-        assert_eq!((r.x + r.inner.0, r.y + r.inner.1), (552, 12));
-        let corner = Region::around((1, 1, 40, 20), 640, 272);
+        assert_eq!((r.x + r.inner.x, r.y + r.inner.y), (552, 12));
+        let corner = Region::around(PixelBox::new(1, 1, 40, 20), 640, 272);
         assert_eq!((corner.x, corner.y), (0, 0));
     }
 }

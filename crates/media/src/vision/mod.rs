@@ -2,9 +2,11 @@
 //! Shared by the image functions and the video analysis.
 
 pub mod faces;
+pub mod framing;
 pub mod quality;
 pub mod saliency;
 pub mod text;
+pub mod u2net;
 
 /// A rectangle in pixels of the analysed image.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

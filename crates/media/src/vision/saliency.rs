@@ -4,9 +4,9 @@
 use image::RgbImage;
 use iprod_core::Result;
 
-use crate::image::matting::u2net_input;
 use crate::models::U2NETP;
 use crate::onnx::{OnnxRuntime, run_f32};
+use crate::vision::u2net::u2net_input;
 
 pub const SIDE: usize = 320;
 

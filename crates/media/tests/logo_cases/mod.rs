@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use image::{Rgb, RgbImage};
-use iprod_media::image::delogo::detect::PixelBox;
+use iprod_media::imaging::geometry::PixelBox;
 
 /// The test photos, laid out by `layers/fetch-test-media.sh` (`make test` runs it).
 pub(crate) fn media_dir() -> PathBuf {

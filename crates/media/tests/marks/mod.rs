@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{Rgb, RgbImage, RgbaImage};
-use iprod_media::image::delogo::detect::PixelBox;
+use iprod_media::imaging::geometry::PixelBox;
 
 pub(crate) const FONT_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 pub(crate) const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";

@@ -38,8 +38,9 @@
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, RgbImage};
 
-use super::detect::PixelBox;
 use super::inpaint::inpaint_telea;
+use crate::imaging::geometry::PixelBox;
+use crate::imaging::gradients::sobel;
 
 /// The analysis copy's long side at most.
 const WORK_SIDE: u32 = 640;
@@ -224,14 +225,7 @@ fn edge_fits(work: &RgbImage) -> [Vec<Fit>; 2] {
     let mut grad = vec![(0.0f32, 0.0f32); wu * hu];
     for y in 1..hu - 1 {
         for x in 1..wu - 1 {
-            let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1)
-                - at(x - 1, y - 1)
-                - 2.0 * at(x - 1, y)
-                - at(x - 1, y + 1);
-            let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1)
-                - at(x - 1, y - 1)
-                - 2.0 * at(x, y - 1)
-                - at(x + 1, y - 1);
+            let (gx, gy) = sobel(|dx, dy| at((x as isize + dx) as usize, (y as isize + dy) as usize));
             grad[y * wu + x] = (gx / 8.0, gy / 8.0);
         }
     }

@@ -33,33 +33,9 @@
 use image::RgbImage;
 use image::imageops::{self, FilterType};
 
-use crate::image::integral::SummedArea;
-
-/// A rectangle in pixels of the image it was found in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PixelBox {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl PixelBox {
-    /// The area (pixels) this box shares with `other`.
-    pub fn intersection(&self, other: &PixelBox) -> u32 {
-        let ix = (self.x + self.width).min(other.x + other.width).saturating_sub(self.x.max(other.x));
-        let iy = (self.y + self.height).min(other.y + other.height).saturating_sub(self.y.max(other.y));
-        ix * iy
-    }
-
-    /// The smallest box holding both.
-    pub fn union(&self, other: &PixelBox) -> PixelBox {
-        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
-        let x1 = (self.x + self.width).max(other.x + other.width);
-        let y1 = (self.y + self.height).max(other.y + other.height);
-        PixelBox { x, y, width: x1 - x, height: y1 - y }
-    }
-}
+use crate::imaging::geometry::PixelBox;
+use crate::imaging::gradients::sobel;
+use crate::imaging::integral::SummedArea;
 
 /// One detected overlay: its box in the image's pixels and a score in 0..=1.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -196,10 +172,12 @@ impl Level {
                 let (xm, xp) = (x.saturating_sub(1), (x + 1).min(w - 1));
                 let (mut g, mut step) = (0.0f32, 0.0f32);
                 for c in 0..3 {
-                    let gx = (px(xp, ym, c) + 2.0 * px(xp, y, c) + px(xp, yp, c))
-                        - (px(xm, ym, c) + 2.0 * px(xm, y, c) + px(xm, yp, c));
-                    let gy = (px(xm, yp, c) + 2.0 * px(x, yp, c) + px(xp, yp, c))
-                        - (px(xm, ym, c) + 2.0 * px(x, ym, c) + px(xp, ym, c));
+                    // Past the border the edge pixel repeats.
+                    let (gx, gy) = sobel(|dx, dy| {
+                        let sx = [xm, x, xp][(dx + 1) as usize];
+                        let sy = [ym, y, yp][(dy + 1) as usize];
+                        px(sx, sy, c)
+                    });
                     g = g.max((gx * gx + gy * gy).sqrt() / 8.0);
                     let v = px(x, y, c);
                     for (nx, ny) in [(xm, y), (xp, y), (x, ym), (x, yp)] {

@@ -15,7 +15,8 @@
 use image::RgbImage;
 use iprod_core::Result;
 
-use super::detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, PixelBox, detect_logos};
+use super::detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, detect_logos};
+use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
 use crate::vision::saliency::{self, SIDE, SaliencyMap};

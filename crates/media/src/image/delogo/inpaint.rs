@@ -21,7 +21,8 @@ use std::collections::BinaryHeap;
 
 use image::{GrayImage, Luma, RgbImage};
 
-use super::detect::PixelBox;
+use crate::imaging::geometry::PixelBox;
+use crate::imaging::morphology::dilate;
 
 const KNOWN: u8 = 0;
 const BAND: u8 = 1;
@@ -463,47 +464,6 @@ fn otsu(values: &[u8]) -> u8 {
         }
     }
     best_t
-}
-
-/// Binary dilation with a (2r+1)² square, done as two separable passes.
-fn dilate(src: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
-    let mut tmp = vec![false; w * h];
-    for y in 0..h {
-        let row = &src[y * w..(y + 1) * w];
-        let mut last: Option<usize> = None;
-        // Distance to the nearest set pixel on the left, then on the right.
-        for x in 0..w {
-            if row[x] {
-                last = Some(x);
-            }
-            tmp[y * w + x] = last.is_some_and(|l| x - l <= r);
-        }
-        last = None;
-        for x in (0..w).rev() {
-            if row[x] {
-                last = Some(x);
-            }
-            tmp[y * w + x] |= last.is_some_and(|l| l - x <= r);
-        }
-    }
-    let mut out = vec![false; w * h];
-    for x in 0..w {
-        let mut last: Option<usize> = None;
-        for y in 0..h {
-            if tmp[y * w + x] {
-                last = Some(y);
-            }
-            out[y * w + x] = last.is_some_and(|l| y - l <= r);
-        }
-        last = None;
-        for y in (0..h).rev() {
-            if tmp[y * w + x] {
-                last = Some(y);
-            }
-            out[y * w + x] |= last.is_some_and(|l| l - y <= r);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ use iprod_core::Result;
 use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
+use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
 use crate::vision::text;
-use detect::PixelBox;
 use find::{Evidence, find_marks};
 use inpaint::overlay_mask;
 

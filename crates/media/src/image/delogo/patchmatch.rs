@@ -19,8 +19,8 @@
 
 use image::{GrayImage, RgbImage};
 
-use super::detect::PixelBox;
 use super::inpaint::inpaint_telea;
+use crate::imaging::geometry::PixelBox;
 
 /// Patch half-size: 7×7 patches.
 const RADIUS: i32 = 3;

@@ -10,8 +10,8 @@
 
 use image::{GrayImage, Luma, RgbImage};
 
-use super::detect::PixelBox;
 use super::inpaint::smooth_background;
+use crate::imaging::geometry::PixelBox;
 use crate::vision::text::TextLine;
 
 /// At least this many repetitions make a repeated mark (two could be a headline and its echo).

@@ -14,7 +14,7 @@
 use image::RgbImage;
 use image::imageops::{FilterType, resize, thumbnail};
 
-use super::detect::PixelBox;
+use crate::imaging::geometry::PixelBox;
 
 /// Analysis width: periods from 10 px to half the width are searched at this size.
 const WORK_WIDTH: u32 = 256;

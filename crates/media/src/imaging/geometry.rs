@@ -1,0 +1,39 @@
+//! The one box type of the engine's pixel work: a rectangle in whole pixels of the picture (or
+//! frame) it was found in. Detections in model coordinates stay `vision::Rect` (fractional).
+
+/// A rectangle in pixels of the image it was found in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PixelBox {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl PixelBox {
+    /// The area (pixels) this box shares with `other`.
+    pub fn intersection(&self, other: &PixelBox) -> u32 {
+        let ix = (self.x + self.width).min(other.x + other.width).saturating_sub(self.x.max(other.x));
+        let iy = (self.y + self.height).min(other.y + other.height).saturating_sub(self.y.max(other.y));
+        ix * iy
+    }
+
+    /// The smallest box holding both.
+    pub fn union(&self, other: &PixelBox) -> PixelBox {
+        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
+        let x1 = (self.x + self.width).max(other.x + other.width);
+        let y1 = (self.y + self.height).max(other.y + other.height);
+        PixelBox { x, y, width: x1 - x, height: y1 - y }
+    }
+}
+
+impl PixelBox {
+    pub const fn new(x: u32, y: u32, width: u32, height: u32) -> Self {
+        Self { x, y, width, height }
+    }
+
+    /// The box as `(x, y, width, height)`, as ffmpeg's filters take it.
+    pub fn xywh(&self) -> (u32, u32, u32, u32) {
+        (self.x, self.y, self.width, self.height)
+    }
+}

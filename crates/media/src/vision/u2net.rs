@@ -1,0 +1,24 @@
+//! U²-Net's input, as rembg prepares it: Lanczos resize to 320², divide by the image's max,
+//! ImageNet mean/std, NCHW. Saliency (U²-Net-p) and matting (U²-Net-p or U²-Net) both feed it.
+
+use image::RgbImage;
+use image::imageops::{FilterType, resize};
+
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+/// The side of the square U²-Net input (and output).
+pub const SIDE: u32 = 320;
+
+/// rembg's normalisation of the 320² RGB image, as an NCHW tensor.
+pub fn u2net_input(image: &RgbImage) -> Vec<f32> {
+    let small = resize(image, SIDE, SIDE, FilterType::Lanczos3);
+    let max = f32::from(small.as_raw().iter().copied().max().unwrap_or(0)).max(1e-6);
+    let plane = (SIDE * SIDE) as usize;
+    let mut tensor = vec![0f32; 3 * plane];
+    for (i, pixel) in small.pixels().enumerate() {
+        for c in 0..3 {
+            tensor[c * plane + i] = (f32::from(pixel[c]) / max - MEAN[c]) / STD[c];
+        }
+    }
+    tensor
+}
