@@ -7,7 +7,8 @@ mod logo_cases;
 
 use image::RgbImage;
 use iprod_media::image::delogo::detect::{LOGO_SCORE_THRESHOLD, detect_logos};
-use iprod_media::image::delogo::inpaint::{inpaint_telea, overlay_mask};
+use iprod_media::image::delogo::mask::overlay_mask;
+use iprod_media::image::delogo::telea::inpaint_telea;
 use iprod_media::imaging::geometry::PixelBox;
 use logo_cases::*;
 

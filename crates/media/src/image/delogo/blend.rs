@@ -38,7 +38,7 @@
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, RgbImage};
 
-use super::inpaint::inpaint_telea;
+use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::gradients::sobel;
 

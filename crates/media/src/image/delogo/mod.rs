@@ -5,9 +5,10 @@
 pub mod blend;
 pub mod detect;
 pub mod find;
-pub mod inpaint;
+pub mod mask;
 pub mod patchmatch;
 pub mod repeated;
+pub mod telea;
 pub mod tiled;
 
 use image::RgbImage;
@@ -19,7 +20,7 @@ use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
 use crate::vision::text;
 use find::{Evidence, find_marks};
-use inpaint::overlay_mask;
+use mask::overlay_mask;
 
 /// Neighbourhood of known pixels each filled pixel is estimated from.
 const INPAINT_RADIUS: u32 = 7;

@@ -19,7 +19,7 @@
 
 use image::{GrayImage, RgbImage};
 
-use super::inpaint::inpaint_telea;
+use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
 
 /// Patch half-size: 7×7 patches.

@@ -10,7 +10,7 @@
 
 use image::{GrayImage, Luma, RgbImage};
 
-use super::inpaint::smooth_background;
+use super::mask::smooth_background;
 use crate::imaging::geometry::PixelBox;
 use crate::vision::text::TextLine;
 

@@ -10,29 +10,16 @@
 //! Rendering is one ffmpeg pass: `trim`/`atrim` per segment, 30 ms audio fades at every join
 //! (no clicks), `concat`, H.264/AAC MP4.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-
-use image::RgbImage;
-use iprod_core::Result;
 use iprod_core::params::ClipParams;
-use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, shot_pass};
-use super::info::VideoInfo;
-use super::meter::Meter;
-use super::shots::ShotSettings;
-use crate::onnx::OnnxRuntime;
-use crate::process::Process;
-use crate::vision::faces;
-use crate::vision::quality::saliency_concentration;
+mod analysis;
+mod render;
 
-const FACES: AnalysisSpec =
-    AnalysisSpec { width: 320, fps: Some(1.0), pixels: Pixels::Rgb, decode: Decode::Full };
+pub use analysis::analyse;
+pub use render::{graph, render, result};
+
 /// Audio loudness is measured over windows of this many seconds.
 const AUDIO_WINDOW: f64 = 0.1;
-const AUDIO_RATE: usize = 8000;
 /// A segment's ends may move this far (seconds) to land on a cut or a still frame.
 const SNAP: f64 = 0.5;
 /// Chosen segments keep at least this gap (seconds), so two never read as one jumpy segment.
@@ -132,105 +119,6 @@ fn median_positive(values: &[f32]) -> f32 {
     }
     v.sort_by(f32::total_cmp);
     v[v.len() / 2]
-}
-
-pub async fn analyse(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    runtime: Arc<OnnxRuntime>,
-    (timeout, meter): (Duration, Arc<Meter>),
-) -> Result<Analysis> {
-    // The shot pass expects its own share; then the subjects and, with audio, the loudness.
-    meter.add_pass(info.duration * if info.has_audio { 2.0 } else { 1.0 });
-    let (detector, exposure) = shot_pass(ffmpeg, input, info, (timeout, &meter), |pixels| {
-        let n = pixels.len().max(1) as f32;
-        let mean = pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;
-        let var = pixels.iter().map(|p| (f32::from(*p) - mean).powi(2)).sum::<f32>() / n;
-        (mean / 255.0, var.sqrt() / 255.0)
-    })
-    .await?;
-    let (brightness, contrast) = exposure.into_iter().unzip();
-    let motion: Vec<f32> = detector.scores().iter().map(|s| s.1).collect();
-    let cuts = detector
-        .cuts(&ShotSettings::default())
-        .into_iter()
-        .map(|t| (t * info.fps).round() as usize)
-        .collect();
-    let loudness =
-        if info.has_audio { loudness(ffmpeg, input, (timeout, &meter)).await? } else { Vec::new() };
-
-    let (ffmpeg, input, info) = (ffmpeg.to_owned(), input.to_owned(), *info);
-    let handle = tokio::runtime::Handle::current();
-    let subjects = crate::blocking::run("the analysis task", move || {
-        subjects(&handle, &ffmpeg, &input, &info, &runtime, (timeout, &meter))
-    })
-    .await?;
-    let (faces, salience) = subjects.into_iter().unzip();
-    Ok(Analysis { fps: info.fps, motion, brightness, contrast, cuts, faces, salience, loudness })
-}
-
-/// Once a second: the largest face's size (square root of its area over the frame's) and the
-/// frame's saliency concentration.
-fn subjects(
-    handle: &tokio::runtime::Handle,
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    runtime: &OnnxRuntime,
-    (timeout, meter): (Duration, &Meter),
-) -> Result<Vec<(f32, f32)>> {
-    let mut sizes = Vec::new();
-    let mut failure = None;
-    handle.block_on(for_each_frame(
-        ffmpeg,
-        input,
-        (info.width, info.height, info.fps),
-        &FACES,
-        timeout,
-        |f| {
-            let Some(image) = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec()) else {
-                return false;
-            };
-            match faces::detect(runtime, &image, faces::DEFAULT_THRESHOLD) {
-                Ok(found) => {
-                    let area = (f.width * f.height) as f32;
-                    let face = found.iter().map(|face| (face.rect.area() / area).sqrt()).fold(0.0, f32::max);
-                    sizes.push((face, saliency_concentration(&image)));
-                    meter.advance(1.0 / FACES.fps.unwrap_or(info.fps));
-                    true
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-            }
-        },
-    ))?;
-    failure.map_or(Ok(sizes), Err)
-}
-
-/// RMS of the first audio stream (mono, 8 kHz) per [`AUDIO_WINDOW`].
-async fn loudness(ffmpeg: &Path, input: &Path, (timeout, meter): (Duration, &Meter)) -> Result<Vec<f32>> {
-    let window = (AUDIO_RATE as f64 * AUDIO_WINDOW) as usize;
-    let mut levels = Vec::new();
-    Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error"])
-        .input(input)
-        .args(["-map", "0:a:0", "-vn", "-ac", "1", "-ar", &AUDIO_RATE.to_string(), "-f", "s16le", "pipe:1"])
-        .stream(window * 2, |bytes| {
-            let sum: f64 = bytes
-                .chunks_exact(2)
-                .map(|s| f64::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0)
-                .map(|v| v * v)
-                .sum();
-            levels.push((sum / window as f64).sqrt() as f32);
-            meter.advance(AUDIO_WINDOW);
-            true
-        })
-        .await
-        .map_err(|e| e.into_error("decoding the audio"))?;
-    Ok(levels)
 }
 
 /// A chosen segment, in frames of the source: `start..end`.
@@ -437,88 +325,10 @@ fn snap(analysis: &Analysis, interest: &[f32], chosen: &[Segment], i: usize, fps
     Segment { start: (s.start as isize + best.1) as usize, end: (s.end as isize + best.1) as usize }
 }
 
-/// The filter graph that cuts `segments` out of the source and joins them: video by time
-/// (half a frame early, so the boundary frame is taken exactly once), audio by the same times
-/// with a fade in and out at every join.
-pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
-    let fps = info.fps;
-    let n = segments.len();
-    let labels = |prefix: char| (0..n).map(|i| format!("[{prefix}{i}]")).collect::<String>();
-    // One decode of the source feeds every segment; chronological segments keep memory flat.
-    let mut graph = if n == 1 {
-        format!("[0:v:0]null{};", labels('v'))
-    } else {
-        format!("[0:v:0]split={n}{};", labels('v'))
-    };
-    if info.has_audio {
-        let split = if n == 1 { "anull".to_owned() } else { format!("asplit={n}") };
-        graph.push_str(&format!("[0:a:0]{split}{};", labels('a')));
-    }
-    let mut joined = String::new();
-    for (i, s) in segments.iter().enumerate() {
-        let (a, b) = (s.start as f64 / fps, s.end as f64 / fps);
-        // Filter times count from 0: the ffmpeg command line shifts the input to start there,
-        // whatever the file's first timestamp (`info.start`).
-        let (va, vb) = (a - 0.5 / fps, b - 0.5 / fps);
-        graph.push_str(&format!("[v{i}]trim=start={va:.6}:end={vb:.6},setpts=PTS-STARTPTS[vs{i}];"));
-        joined.push_str(&format!("[vs{i}]"));
-        if info.has_audio {
-            let len = b - a;
-            graph.push_str(&format!(
-                "[a{i}]atrim=start={:.6}:end={:.6},asetpts=PTS-STARTPTS,afade=t=in:st=0:d={FADE},afade=t=out:st={:.6}:d={FADE}[as{i}];",
-                a,
-                b,
-                (len - FADE).max(0.0)
-            ));
-            joined.push_str(&format!("[as{i}]"));
-        }
-    }
-    let audio = u8::from(info.has_audio);
-    graph.push_str(&format!(
-        "{joined}concat=n={n}:v=1:a={audio}[joined]{};[joined]{}[outv]",
-        if info.has_audio { "[outa]" } else { "" },
-        super::EVEN
-    ));
-    graph
-}
-
-/// Renders the summary in one ffmpeg pass (the pass's own audio handling: the segments' audio is
-/// cut and joined, so it is always encoded); `on_progress` gets 0..1.
-pub async fn render(
-    pass: &super::Render<'_>,
-    segments: &[Segment],
-    on_progress: impl FnMut(f64),
-) -> Result<()> {
-    let (ffmpeg, input, output, info, timeout) =
-        (pass.ffmpeg, pass.input, pass.output, pass.info, pass.timeout);
-    let total: f64 = segments.iter().map(|s| (s.end - s.start) as f64 / info.fps).sum();
-    let mut process = Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
-        .input(input)
-        .args(["-filter_complex", &graph(segments, info), "-map", "[outv]"]);
-    if info.has_audio {
-        process = process.args(["-map", "[outa]", "-c:a", "aac", "-b:a", "160k"]);
-    }
-    let process = process.args(super::h264_output(output, 20, pass.encoder)).arg(output);
-    super::run_with_progress(&process, total, on_progress)
-        .await
-        .map_err(|e| e.into_error("rendering the summary"))
-}
-
-/// The seed's VideoClip result: the source ranges used, in output order (seconds, strings).
-pub fn result(segments: &[Segment], fps: f64) -> Value {
-    let list: Vec<Value> = segments
-        .iter()
-        .map(|s| {
-            json!({"StartTime": format!("{:.2}", s.start as f64 / fps), "EndTime": format!("{:.2}", s.end as f64 / fps)})
-        })
-        .collect();
-    json!({ "VideoSummaryList": list })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::info::VideoInfo;
 
     /// 25 fps, 40 s: shots of 10 s; shot 2 (10-20 s) busy but for a still frame every 0.8 s,
     /// shot 3 black from 20 to 22 s.
