@@ -152,7 +152,8 @@ impl Engine {
                 clip::result(&segments, info.fps)
             }
             JobParams::VideoDelogo { logos } => {
-                use crate::video::{EVEN, delogo, removal};
+                use crate::video::EVEN;
+                use crate::video::delogo::{self, removal};
                 let detected = logos.is_empty();
                 let found = if detected {
                     let meter = Meter::default();

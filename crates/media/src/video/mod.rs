@@ -9,15 +9,8 @@ pub mod frames;
 pub mod h2v;
 pub mod hardware;
 pub mod info;
-pub mod logo_times;
 pub mod meter;
-pub mod removal;
-pub mod sampling;
 pub mod shots;
-pub mod static_logo;
-pub mod subject_track;
-pub mod text_marks;
-pub mod unblend;
 
 mod render;
 

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use iprod_core::{Error, Result};
 
-use super::delogo::Logo;
-use super::info::VideoInfo;
-use super::meter::Meter;
+use super::Logo;
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
 use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
+use crate::video::info::VideoInfo;
+use crate::video::meter::Meter;
 
 /// The statistics need many frames, not every frame: consecutive frames say nearly the same.
 const STATS_FPS: f64 = 10.0;
@@ -139,7 +139,7 @@ async fn gather(
             true
         })
         .await
-        .map_err(super::frames::decode_error)?;
+        .map_err(crate::video::frames::decode_error)?;
     crate::blocking::checkpoint()?;
     Ok(stats)
 }

@@ -3,6 +3,12 @@
 //! pass while they are shown: un-blended where their statistics allow (`removal`, `unblend`),
 //! filled by `delogo` otherwise; audio kept, H.264 MP4 with +faststart.
 
+pub mod logo_times;
+pub mod removal;
+pub mod static_logo;
+pub mod text_marks;
+pub mod unblend;
+
 use crate::imaging::geometry::PixelBox;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,14 +18,14 @@ use iprod_core::Result;
 use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
-use super::info::VideoInfo;
-use super::logo_times::{LogoTemplate, shown};
-use super::meter::Meter;
-use super::removal::Removal;
-use super::static_logo::StaticOverlayFinder;
-use super::text_marks::{self, TextMark, TextSampler};
 use crate::onnx::OnnxRuntime;
+use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
+use crate::video::info::VideoInfo;
+use crate::video::meter::Meter;
+use logo_times::{LogoTemplate, shown};
+use removal::Removal;
+use static_logo::StaticOverlayFinder;
+use text_marks::{TextMark, TextSampler};
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
@@ -212,8 +218,8 @@ mod tests {
 
     #[test]
     fn a_logo_shown_for_part_of_the_video_is_removed_only_then() {
-        use super::super::removal::{enable, graph};
-        use super::super::unblend::NotBlended;
+        use super::removal::{enable, graph};
+        use super::unblend::NotBlended;
         let area = LogoBox { x: 0.8, y: 0.0, width: 0.1, height: 0.1 };
         let info =
             VideoInfo { width: 640, height: 360, fps: 25.0, duration: 10.0, has_audio: false, start: 0.0 };

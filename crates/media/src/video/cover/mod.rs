@@ -7,6 +7,8 @@
 //! black, white, blank and faded frames are set aside, and the rest are ranked; a frame too like
 //! a better one already chosen (same shot, same look) is skipped.
 
+pub mod sampling;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,14 +16,14 @@ use image::RgbImage;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{SHOT_FRAMES, frames_from};
-use super::info::VideoInfo;
-use super::sampling::{self, Sample, SampleSink};
-use super::shots::{FrameSignature, ShotDetector, ShotSettings};
 use crate::onnx::OnnxRuntime;
 use crate::process::Process;
+use crate::video::frames::{SHOT_FRAMES, frames_from};
+use crate::video::info::VideoInfo;
+use crate::video::shots::{FrameSignature, ShotDetector, ShotSettings};
 use crate::vision::faces::{self, Face};
 use crate::vision::quality::Quality;
+use sampling::{Sample, SampleSink};
 
 /// At most this many samples are kept (and scored with the face model), spread over the video.
 const MAX_KEPT: usize = 48;

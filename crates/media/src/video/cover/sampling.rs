@@ -16,9 +16,9 @@ use std::time::Duration;
 use image::RgbImage;
 use iprod_core::Result;
 
-use super::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, frames_from};
-use super::info::VideoInfo;
 use crate::process::Process;
+use crate::video::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, frames_from};
+use crate::video::info::VideoInfo;
 
 /// The width frames are sampled at: faces of a cover's subject are still ≥ 12 px there, and
 /// the face model costs less than half what it does at 480.

@@ -11,6 +11,8 @@
 //! Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio copied, H.264 MP4
 //! with +faststart.
 
+pub mod subject_track;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,15 +23,15 @@ use iprod_core::params::Aspect;
 use iprod_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::frames::{AnalysisSpec, Decode, Pixels, analysis_size, shot_pass_with, yuv420_to_rgb};
-use super::info::VideoInfo;
-use super::meter::Meter;
-use super::shots::ShotSettings;
-use super::subject_track::SubjectTrack;
 use crate::onnx::OnnxRuntime;
+use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, shot_pass_with, yuv420_to_rgb};
+use crate::video::info::VideoInfo;
+use crate::video::meter::Meter;
+use crate::video::shots::ShotSettings;
 use crate::vision::framing::{Mode, on_screen_text, plan};
 use crate::vision::saliency::{self, SaliencyMap};
 use crate::vision::{Rect, faces, text};
+use subject_track::SubjectTrack;
 
 /// One decode serves both analyses: every frame (cuts must be frame-accurate) at 320 px in YUV
 /// 4:2:0, whose luma feeds the shot detector and of which a few frames a second are turned to
