@@ -3,6 +3,7 @@
 
 pub mod faces;
 pub mod framing;
+pub mod overlay_text;
 pub mod quality;
 pub mod saliency;
 pub mod text;

@@ -8,10 +8,10 @@ use image::{Rgb, RgbImage};
 use iprod_core::Result;
 
 use super::logo_times::LogoTemplate;
-use crate::image::delogo::find::{CAPTION_HEIGHT, Placement, placement};
 use crate::imaging::gradients::sobel_grey as sobel;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
+use crate::vision::overlay_text::{CAPTION_HEIGHT, Placement, placement};
 use crate::vision::text::{self, TextLine};
 
 /// Seconds between text samples: an overlay shown for [`SAMPLE_EVERY`] × [`MIN_SIGHTINGS`]
