@@ -25,6 +25,7 @@ use iprod_core::ports::{MediaEngine, MediaTask, OutputNaming, Progress};
 use iprod_core::template::OutputTemplate;
 use iprod_core::{FunctionName, JobId, PipelineId};
 use iprod_media::probe::probe;
+use iprod_media::video::Source;
 use iprod_media::video::frames::shot_pass;
 use iprod_media::video::info::{VideoInfo, VideoLimits, check_video};
 use iprod_media::video::meter::Meter;
@@ -199,10 +200,10 @@ async fn video_info(path: &Path) -> VideoInfo {
 
 /// Shot detection as the functions run it, after their probe: the shot pass.
 async fn iprod_cuts(path: &Path, info: &VideoInfo) -> Vec<f64> {
-    let (detector, _) =
-        shot_pass(Path::new("ffmpeg"), path, info, (Duration::from_secs(600), &Meter::default()), |_| ())
-            .await
-            .unwrap();
+    let meter = std::sync::Arc::new(Meter::default());
+    let timeout = Duration::from_secs(600);
+    let source = Source { ffmpeg: Path::new("ffmpeg"), input: path, info, timeout, meter: &meter };
+    let (detector, _) = shot_pass(&source, |_| ()).await.unwrap();
     detector.cuts(&ShotSettings::default())
 }
 

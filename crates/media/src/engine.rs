@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::image::io::{self as image_io, ImageLimits};
 use crate::onnx::OnnxRuntime;
-use crate::video::Render;
 use crate::video::hardware::{self, VideoEncoder};
 use crate::video::info::{VideoInfo, VideoLimits, check_video};
 use crate::video::meter::{Meter, metered};
+use crate::video::{Render, Source};
 use crate::{memory, models, probe};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,8 +143,8 @@ impl Engine {
             JobParams::VideoClip(params) => {
                 use crate::video::clip;
                 let meter = Arc::new(Meter::default());
-                let analysing =
-                    clip::analyse(ffmpeg, &task.input, &info, self.runtime.clone(), (timeout, meter.clone()));
+                let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
+                let analysing = clip::analyse(&source, self.runtime.clone());
                 let analysis = metered(analysing, &meter, |f| progress.report(5 + (f * 55.0) as u8)).await?;
                 progress.report(60);
                 let segments = clip::select(&analysis, info.duration, params);
@@ -156,10 +156,9 @@ impl Engine {
                 use crate::video::delogo::{self, removal};
                 let detected = logos.is_empty();
                 let found = if detected {
-                    let meter = Meter::default();
-                    let runtime = self.runtime.clone();
-                    let finding =
-                        delogo::find_static_logos(ffmpeg, &task.input, &info, runtime, (timeout, &meter));
+                    let meter = Arc::new(Meter::default());
+                    let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
+                    let finding = delogo::find_static_logos(&source, self.runtime.clone());
                     metered(finding, &meter, |f| progress.report(5 + (f * 25.0) as u8)).await?
                 } else {
                     logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect()
@@ -172,8 +171,9 @@ impl Engine {
                         (l, pixels)
                     })
                     .collect();
-                let meter = Meter::default();
-                let planning = removal::plan(ffmpeg, &task.input, &info, &logos, (timeout, &meter));
+                let meter = Arc::new(Meter::default());
+                let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
+                let planning = removal::plan(&source, &logos);
                 let removals = metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
                 let maps = removal::write_maps(&removals, &task.work_dir)?;
                 let graph = removal::graph(&logos, &removals, &info, EVEN);
@@ -187,12 +187,8 @@ impl Engine {
                 let window = h2v::window_size(info.width, info.height, *aspect)?;
                 let output = width.map(|w| h2v::output_size(w, *aspect));
                 let meter = Arc::new(Meter::default());
-                let analysing = h2v::analyse(
-                    (ffmpeg, &task.input, &info),
-                    *aspect,
-                    self.runtime.clone(),
-                    (timeout, meter.clone()),
-                );
+                let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
+                let analysing = h2v::analyse(&source, *aspect, self.runtime.clone());
                 let (cuts, samples) =
                     metered(analysing, &meter, |f| progress.report(5 + (f * 45.0) as u8)).await?;
                 progress.report(50);

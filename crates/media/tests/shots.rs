@@ -10,6 +10,7 @@ use std::time::Duration;
 mod shot_set;
 
 use iprod_media::probe::probe;
+use iprod_media::video::Source;
 use iprod_media::video::frames::shot_pass;
 use iprod_media::video::info::{VideoLimits, check_video};
 use iprod_media::video::meter::Meter;
@@ -20,8 +21,9 @@ async fn cuts_of(path: &Path) -> (Vec<f64>, ShotDetector) {
     let timeout = Duration::from_secs(60);
     let probed = probe(Path::new("ffprobe"), path, timeout).await.unwrap();
     let info = check_video(&probed, std::fs::metadata(path).unwrap().len(), &VideoLimits::default()).unwrap();
-    let (detector, _) =
-        shot_pass(Path::new("ffmpeg"), path, &info, (timeout, &Meter::default()), |_| ()).await.unwrap();
+    let meter = std::sync::Arc::new(Meter::default());
+    let source = Source { ffmpeg: Path::new("ffmpeg"), input: path, info: &info, timeout, meter: &meter };
+    let (detector, _) = shot_pass(&source, |_| ()).await.unwrap();
     (detector.cuts(&ShotSettings::default()), detector)
 }
 

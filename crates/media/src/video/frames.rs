@@ -2,14 +2,13 @@
 //! optionally resampled to `fps`), streamed through a pipe one frame at a time. Memory is one
 //! frame, whatever the video's length.
 
+use crate::video::Source;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use iprod_core::{Error, Result};
 
-use super::info::VideoInfo;
-use super::meter::Meter;
 use super::shots::ShotDetector;
 use crate::process::{Process, ProcessError};
 
@@ -146,13 +145,10 @@ const SPLIT_SECONDS: f64 = 8.0;
 /// Shot detection's pass: every frame as [`SHOT_FRAMES`], into a [`ShotDetector`], with
 /// `measure` applied to each frame's grey pixels (kept in frame order).
 pub async fn shot_pass<T: Send>(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    (timeout, meter): (Duration, &Meter),
+    source: &Source<'_>,
     measure: impl Fn(&[u8]) -> T + Sync,
 ) -> Result<(ShotDetector, Vec<T>)> {
-    shot_pass_with(ffmpeg, input, info, &SHOT_FRAMES, (timeout, meter), |_, f, _| measure(f.pixels)).await
+    shot_pass_with(source, &SHOT_FRAMES, |_, f, _| measure(f.pixels)).await
 }
 
 /// Shot detection over every frame decoded as `spec` (grey or YUV: the detector reads the luma),
@@ -162,13 +158,11 @@ pub async fn shot_pass<T: Send>(
 /// ~1.5 cores busy (its filtering and output are serial), two keep both. Within a part, frames
 /// come in order; the parts' frames interleave.
 pub async fn shot_pass_with<T: Send>(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
+    source: &Source<'_>,
     spec: &AnalysisSpec,
-    (timeout, meter): (Duration, &Meter),
     measure: impl Fn(usize, &GrayFrame<'_>, &ShotDetector) -> T + Sync,
 ) -> Result<(ShotDetector, Vec<T>)> {
+    let Source { ffmpeg, input, info, timeout, meter } = *source;
     let source = (info.width, info.height, info.fps);
     meter.add_pass(info.duration);
     let total = (info.duration * info.fps).round() as usize;

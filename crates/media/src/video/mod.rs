@@ -13,5 +13,7 @@ pub mod meter;
 pub mod shots;
 
 mod render;
+mod source;
 
 pub use render::{EVEN, Render, h264_output, run_with_progress};
+pub use source::Source;

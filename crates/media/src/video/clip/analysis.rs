@@ -1,9 +1,8 @@
 //! VideoClip's analysis: cuts, motion and exposure from the shot pass, faces and saliency
 //! concentration once a second, audio loudness every 0.1 s.
 
-use std::path::Path;
+use crate::video::Source;
 use std::sync::Arc;
-use std::time::Duration;
 
 use image::RgbImage;
 use iprod_core::Result;
@@ -12,8 +11,6 @@ use super::{AUDIO_WINDOW, Analysis};
 use crate::onnx::OnnxRuntime;
 use crate::process::Process;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, shot_pass};
-use crate::video::info::VideoInfo;
-use crate::video::meter::Meter;
 use crate::video::shots::ShotSettings;
 use crate::vision::faces;
 use crate::vision::quality::saliency_concentration;
@@ -22,16 +19,12 @@ const FACES: AnalysisSpec =
     AnalysisSpec { width: 320, fps: Some(1.0), pixels: Pixels::Rgb, decode: Decode::Full };
 const AUDIO_RATE: usize = 8000;
 
-pub async fn analyse(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    runtime: Arc<OnnxRuntime>,
-    (timeout, meter): (Duration, Arc<Meter>),
-) -> Result<Analysis> {
+pub async fn analyse(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> Result<Analysis> {
+    let info = source.info;
+    let meter = source.meter.clone();
     // The shot pass expects its own share; then the subjects and, with audio, the loudness.
     meter.add_pass(info.duration * if info.has_audio { 2.0 } else { 1.0 });
-    let (detector, exposure) = shot_pass(ffmpeg, input, info, (timeout, &meter), |pixels| {
+    let (detector, exposure) = shot_pass(source, |pixels| {
         let n = pixels.len().max(1) as f32;
         let mean = pixels.iter().map(|p| f32::from(*p)).sum::<f32>() / n;
         let var = pixels.iter().map(|p| (f32::from(*p) - mean).powi(2)).sum::<f32>() / n;
@@ -45,13 +38,14 @@ pub async fn analyse(
         .into_iter()
         .map(|t| (t * info.fps).round() as usize)
         .collect();
-    let loudness =
-        if info.has_audio { loudness(ffmpeg, input, (timeout, &meter)).await? } else { Vec::new() };
+    let loudness = if info.has_audio { loudness(source).await? } else { Vec::new() };
 
-    let (ffmpeg, input, info) = (ffmpeg.to_owned(), input.to_owned(), *info);
+    let (ffmpeg, input, info, timeout) =
+        (source.ffmpeg.to_owned(), source.input.to_owned(), *info, source.timeout);
     let handle = tokio::runtime::Handle::current();
     let subjects = crate::blocking::run("the analysis task", move || {
-        subjects(&handle, &ffmpeg, &input, &info, &runtime, (timeout, &meter))
+        let source = Source { ffmpeg: &ffmpeg, input: &input, info: &info, timeout, meter: &meter };
+        subjects(&handle, &source, &runtime)
     })
     .await?;
     let (faces, salience) = subjects.into_iter().unzip();
@@ -62,12 +56,10 @@ pub async fn analyse(
 /// frame's saliency concentration.
 fn subjects(
     handle: &tokio::runtime::Handle,
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
+    source: &Source<'_>,
     runtime: &OnnxRuntime,
-    (timeout, meter): (Duration, &Meter),
 ) -> Result<Vec<(f32, f32)>> {
+    let Source { ffmpeg, input, info, timeout, meter } = *source;
     let mut sizes = Vec::new();
     let mut failure = None;
     handle.block_on(for_each_frame(
@@ -99,7 +91,8 @@ fn subjects(
 }
 
 /// RMS of the first audio stream (mono, 8 kHz) per [`AUDIO_WINDOW`].
-async fn loudness(ffmpeg: &Path, input: &Path, (timeout, meter): (Duration, &Meter)) -> Result<Vec<f32>> {
+async fn loudness(source: &Source<'_>) -> Result<Vec<f32>> {
+    let Source { ffmpeg, input, timeout, meter, .. } = *source;
     let window = (AUDIO_RATE as f64 * AUDIO_WINDOW) as usize;
     let mut levels = Vec::new();
     Process::new(ffmpeg, timeout)

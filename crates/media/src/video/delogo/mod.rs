@@ -10,9 +10,8 @@ pub mod text_marks;
 pub mod unblend;
 
 use crate::imaging::geometry::PixelBox;
-use std::path::Path;
+use crate::video::Source;
 use std::sync::Arc;
-use std::time::Duration;
 
 use iprod_core::Result;
 use iprod_core::params::LogoBox;
@@ -21,7 +20,6 @@ use serde_json::{Value, json};
 use crate::onnx::OnnxRuntime;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
 use crate::video::info::VideoInfo;
-use crate::video::meter::Meter;
 use logo_times::{LogoTemplate, shown};
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
@@ -55,13 +53,8 @@ pub const MAX_FOUND: usize = 4;
 
 /// The overlays of the video, each with the time ranges it is shown in: static overlays from
 /// the whole-video statistics, and overlay text confirmed by persistence (`text_marks`).
-pub async fn find_static_logos(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    runtime: Arc<OnnxRuntime>,
-    (timeout, meter): (Duration, &Meter),
-) -> Result<Vec<Logo>> {
+pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> Result<Vec<Logo>> {
+    let Source { ffmpeg, input, info, timeout, meter } = *source;
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
     let (w, h) = (w as usize, h as usize);
     let source = (info.width, info.height, info.fps);

@@ -3,8 +3,8 @@
 //! `delogo` otherwise. One decode gathers the statistics of every box at once; the render is one
 //! ffmpeg filter graph.
 
+use crate::video::Source;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use iprod_core::{Error, Result};
 
@@ -13,7 +13,6 @@ use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
 use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
 use crate::video::info::VideoInfo;
-use crate::video::meter::Meter;
 
 /// The statistics need many frames, not every frame: consecutive frames say nearly the same.
 const STATS_FPS: f64 = 10.0;
@@ -46,13 +45,8 @@ impl Removal {
 
 /// Decides, for each logo, between un-blending and `delogo`: one decode of the boxes' regions
 /// at full resolution (cropped and stacked by ffmpeg), statistics over the frames that show each.
-pub async fn plan(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    logos: &[(Logo, PixelBox)],
-    (timeout, meter): (Duration, &Meter),
-) -> Result<Vec<Removal>> {
+pub async fn plan(source: &Source<'_>, logos: &[(Logo, PixelBox)]) -> Result<Vec<Removal>> {
+    let info = source.info;
     if logos.is_empty() {
         return Ok(Vec::new());
     }
@@ -65,7 +59,7 @@ pub async fn plan(
         .filter(|(_, r)| unblend::measurable(r))
         .map(|((l, _), r)| (l, *r))
         .collect();
-    let stats = gather(ffmpeg, input, info, &measured, (timeout, meter)).await?;
+    let stats = gather(source, &measured).await?;
     let estimating = move || stats.iter().map(unblend::estimate).collect::<Vec<_>>();
     let mut estimates =
         crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?.into_iter();
@@ -93,13 +87,8 @@ pub async fn plan(
 
 /// The statistics of each region over the frames that show its logo: one decode, the regions
 /// cropped at full resolution and stacked by ffmpeg.
-async fn gather(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    targets: &[(&Logo, Region)],
-    (timeout, meter): (Duration, &Meter),
-) -> Result<Vec<RegionStats>> {
+async fn gather(source: &Source<'_>, targets: &[(&Logo, Region)]) -> Result<Vec<RegionStats>> {
+    let Source { ffmpeg, input, info, timeout, meter } = *source;
     if targets.is_empty() {
         return Ok(Vec::new());
     }

@@ -13,11 +13,11 @@
 
 pub mod subject_track;
 
+use crate::video::Source;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
-use std::time::Duration;
 
 use iprod_core::params::Aspect;
 use iprod_core::{Error, Result};
@@ -25,8 +25,6 @@ use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, shot_pass_with, yuv420_to_rgb};
-use crate::video::info::VideoInfo;
-use crate::video::meter::Meter;
 use crate::video::shots::ShotSettings;
 use crate::vision::framing::{Mode, on_screen_text, plan};
 use crate::vision::saliency::{self, SaliencyMap};
@@ -101,11 +99,11 @@ struct Subject {
 
 /// The cuts and the subject samples, from one decode of the video.
 pub async fn analyse(
-    (ffmpeg, input, info): (&Path, &Path, &VideoInfo),
+    source: &Source<'_>,
     aspect: Aspect,
     runtime: Arc<OnnxRuntime>,
-    (timeout, meter): (Duration, Arc<Meter>),
 ) -> Result<(Vec<f64>, Vec<Sample>)> {
+    let info = source.info;
     let (aw, ah) = analysis_size(info.width, info.height, FRAMES.width);
     let scale = info.width as f32 / aw as f32;
     let (to_models, inbox) = sync_channel::<Subject>(MODEL_BACKLOG);
@@ -113,7 +111,7 @@ pub async fn analyse(
         tokio::task::spawn_blocking(move || find_subjects(&inbox, &runtime, (aw, ah, aspect), scale));
     let half_frame = 0.5 / info.fps;
     let settings = ShotSettings::default();
-    let pass = shot_pass_with(ffmpeg, input, info, &FRAMES, (timeout, &meter), |part, f, detector| {
+    let pass = shot_pass_with(source, &FRAMES, |part, f, detector| {
         // The frame nearest each sampling instant goes to the models.
         let offset = f.time - (f.time * SUBJECT_RATE).round() / SUBJECT_RATE;
         if (-half_frame..half_frame).contains(&offset) {
