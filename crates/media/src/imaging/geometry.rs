@@ -32,6 +32,35 @@ impl PixelBox {
         Self { x, y, width, height }
     }
 
+    /// The box `[x0, x1) × [y0, y1)` (`x0 <= x1`, `y0 <= y1`).
+    pub fn from_edges(x0: u32, y0: u32, x1: u32, y1: u32) -> Self {
+        Self { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }
+    }
+
+    /// One past the last column.
+    pub fn right(&self) -> u32 {
+        self.x + self.width
+    }
+
+    /// One past the last row.
+    pub fn bottom(&self) -> u32 {
+        self.y + self.height
+    }
+
+    pub fn area(&self) -> u32 {
+        self.width * self.height
+    }
+
+    pub fn overlaps(&self, other: &PixelBox) -> bool {
+        self.intersection(other) > 0
+    }
+
+    /// Intersection over union.
+    pub fn iou(&self, other: &PixelBox) -> f32 {
+        let inter = self.intersection(other) as f32;
+        inter / (self.area() as f32 + other.area() as f32 - inter).max(1.0)
+    }
+
     /// The box as `(x, y, width, height)`, as ffmpeg's filters take it.
     pub fn xywh(&self) -> (u32, u32, u32, u32) {
         (self.x, self.y, self.width, self.height)

@@ -81,7 +81,7 @@ pub fn detect_logos(image: &RgbImage) -> Vec<DetectedLogo> {
         image
     };
     let lv = Level::new(work);
-    let mut found: Vec<(f32, Rect)> = Vec::new();
+    let mut found: Vec<(f32, PixelBox)> = Vec::new();
     for start in candidates(&lv) {
         let mut r = refine(&lv, start);
         // Again from where it ended, so that a box can reach the rest of a long logo.
@@ -98,7 +98,7 @@ pub fn detect_logos(image: &RgbImage) -> Vec<DetectedLogo> {
         }
     }
     found.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut out: Vec<(f32, Rect)> = Vec::new();
+    let mut out: Vec<(f32, PixelBox)> = Vec::new();
     for (score, r) in found {
         if out.len() < MAX_DETECTIONS && !out.iter().any(|(_, p)| p.overlaps(&r)) {
             out.push((score, r));
@@ -107,48 +107,34 @@ pub fn detect_logos(image: &RgbImage) -> Vec<DetectedLogo> {
     let (sx, sy) = (iw as f64 / lv.w as f64, ih as f64 / lv.h as f64);
     out.into_iter()
         .map(|(score, r)| {
-            let x = ((r.x0 as f64 * sx).floor() as u32).min(iw - 1);
-            let y = ((r.y0 as f64 * sy).floor() as u32).min(ih - 1);
-            let x1 = ((r.x1 as f64 * sx).ceil() as u32).clamp(x + 1, iw);
-            let y1 = ((r.y1 as f64 * sy).ceil() as u32).clamp(y + 1, ih);
+            let x = ((f64::from(r.x) * sx).floor() as u32).min(iw - 1);
+            let y = ((f64::from(r.y) * sy).floor() as u32).min(ih - 1);
+            let x1 = ((f64::from(r.right()) * sx).ceil() as u32).clamp(x + 1, iw);
+            let y1 = ((f64::from(r.bottom()) * sy).ceil() as u32).clamp(y + 1, ih);
             DetectedLogo { region: PixelBox { x, y, width: x1 - x, height: y1 - y }, score }
         })
         .collect()
 }
 
-/// A box `[x0, x1) × [y0, y1)` in the working image.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Rect {
-    x0: usize,
-    y0: usize,
-    x1: usize,
-    y1: usize,
+/// A box's edges `(x0, y0, x1, y1)` in the working image's index type: the search moves each
+/// edge on its own.
+fn edges(r: PixelBox) -> (usize, usize, usize, usize) {
+    (r.x as usize, r.y as usize, r.right() as usize, r.bottom() as usize)
 }
 
-impl Rect {
-    fn width(&self) -> usize {
-        self.x1 - self.x0
-    }
-    fn height(&self) -> usize {
-        self.y1 - self.y0
-    }
-    fn area(&self) -> f32 {
-        (self.width() * self.height()) as f32
-    }
-    fn overlaps(&self, o: &Rect) -> bool {
-        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
-    }
-    fn iou(&self, o: &Rect) -> f32 {
-        let iw = self.x1.min(o.x1).saturating_sub(self.x0.max(o.x0));
-        let ih = self.y1.min(o.y1).saturating_sub(self.y0.max(o.y0));
-        let inter = (iw * ih) as f32;
-        inter / (self.area() + o.area() - inter)
-    }
+/// The box with edges `[x0, x1) × [y0, y1)` in the working image.
+fn boxed(x0: usize, y0: usize, x1: usize, y1: usize) -> PixelBox {
+    PixelBox::from_edges(x0 as u32, y0 as u32, x1 as u32, y1 as u32)
+}
+
+fn area(r: PixelBox) -> f32 {
+    r.area() as f32
 }
 
 /// The sum of a summed-area table over a rectangle.
-fn sum(table: &SummedArea, r: Rect) -> f32 {
-    table.sum((r.x0, r.y0), (r.x1, r.y1)) as f32
+fn sum(table: &SummedArea, r: PixelBox) -> f32 {
+    let (x0, y0, x1, y1) = edges(r);
+    table.sum((x0, y0), (x1, y1)) as f32
 }
 
 /// Edge weight and crispness of the working image as integral images.
@@ -194,16 +180,13 @@ impl Level {
 
     /// Edge density inside `r` and in its ring (half the geometric mean of its sides wide, at least
     /// 6 px, clipped to the image).
-    fn densities(&self, r: Rect) -> (f32, f32) {
-        let m = ((r.area().sqrt() / 2.0) as usize).max(6);
-        let outer = Rect {
-            x0: r.x0.saturating_sub(m),
-            y0: r.y0.saturating_sub(m),
-            x1: (r.x1 + m).min(self.w),
-            y1: (r.y1 + m).min(self.h),
-        };
-        let a_in = r.area();
-        let a_ring = outer.area() - a_in;
+    fn densities(&self, r: PixelBox) -> (f32, f32) {
+        let m = ((area(r).sqrt() / 2.0) as usize).max(6);
+        let (x0, y0, x1, y1) = edges(r);
+        let outer =
+            boxed(x0.saturating_sub(m), y0.saturating_sub(m), (x1 + m).min(self.w), (y1 + m).min(self.h));
+        let a_in = area(r);
+        let a_ring = area(outer) - a_in;
         let n_in = sum(&self.edges, r);
         let inside = n_in / a_in;
         let ring = if a_ring > 0.0 { ((sum(&self.edges, outer) - n_in) / a_ring).max(0.0) } else { inside };
@@ -211,16 +194,16 @@ impl Level {
     }
 
     /// What the window search and the box fitting maximise.
-    fn objective(&self, r: Rect) -> f32 {
+    fn objective(&self, r: PixelBox) -> f32 {
         let (inside, ring) = self.densities(r);
         if inside < 0.08 || inside < 2.0 * ring {
             return 0.0;
         }
-        (inside - 1.5 * ring) * r.area().sqrt().sqrt()
+        (inside - 1.5 * ring) * area(r).sqrt().sqrt()
     }
 
     /// The score of a fitted box in 0..=1.
-    fn score(&self, r: Rect) -> f32 {
+    fn score(&self, r: PixelBox) -> f32 {
         let (inside, ring) = self.densities(r);
         if inside < 0.08 || inside < 2.0 * ring {
             return 0.0;
@@ -229,8 +212,8 @@ impl Level {
         let n = sum(&self.edges, r);
         let sharp = if n > 0.0 { sum(&self.sharp, r) / n } else { 0.0 };
         let crisp = ((sharp - 1.3) / (1.8 - 1.3)).clamp(0.2, 1.0);
-        let size = (r.area().sqrt() / (0.05 * self.w as f32)).min(1.0);
-        let (pw, ph) = (r.width() as f32, r.height() as f32);
+        let size = (area(r).sqrt() / (0.05 * self.w as f32)).min(1.0);
+        let (pw, ph) = (r.width as f32, r.height as f32);
         let (fw, fh) = (pw / self.w as f32, ph / self.h as f32);
         let large = (1.0 - (fw - 0.22).max(0.0) * 4.0 - (fh - 0.12).max(0.0) * 4.0).max(0.0);
         let sliver = (pw.min(ph) / (0.02 * self.w as f32)).min(1.0) * (6.0 / (pw / ph).max(ph / pw)).min(1.0);
@@ -241,23 +224,24 @@ impl Level {
 
 /// 1 within 6 % of the image size from a border, falling to 0 at 12 %; ×1.15 in a corner; ×0.2
 /// when the box touches the frame (within 0.8 % or 2 px).
-fn border_weight(w: usize, h: usize, r: Rect) -> f32 {
-    let gx = r.x0.min(w - r.x1) as f32 / w as f32;
-    let gy = r.y0.min(h - r.y1) as f32 / h as f32;
+fn border_weight(w: usize, h: usize, r: PixelBox) -> f32 {
+    let (x0, y0, x1, y1) = edges(r);
+    let gx = x0.min(w - x1) as f32 / w as f32;
+    let gy = y0.min(h - y1) as f32 / h as f32;
     let mut wt = ((0.12 - gx.min(gy)) / (0.12 - 0.06)).clamp(0.0, 1.0);
     if gx <= 0.08 && gy <= 0.08 {
         wt *= 1.15;
     }
     let (tx, ty) = ((w / 125).max(2), (h / 125).max(2));
-    if r.x0 <= tx || r.y0 <= ty || r.x1 + tx >= w || r.y1 + ty >= h {
+    if x0 <= tx || y0 <= ty || x1 + tx >= w || y1 + ty >= h {
         wt *= 0.2;
     }
     wt
 }
 
 /// Sliding windows over the border band, the best 12 after non-maximum suppression.
-fn candidates(lv: &Level) -> Vec<Rect> {
-    let mut cands: Vec<(f32, Rect)> = Vec::new();
+fn candidates(lv: &Level) -> Vec<PixelBox> {
+    let mut cands: Vec<(f32, PixelBox)> = Vec::new();
     for frac in [0.05f32, 0.07, 0.1, 0.14, 0.19, 0.25] {
         for aspect in [1.0f32, 1.8, 3.0] {
             let ww = (lv.w as f32 * frac).round() as usize;
@@ -268,7 +252,7 @@ fn candidates(lv: &Level) -> Vec<Rect> {
             let step = (wh.min(ww) / 5).max(2);
             for y in (0..=lv.h - wh).step_by(step) {
                 for x in (0..=lv.w - ww).step_by(step) {
-                    let r = Rect { x0: x, y0: y, x1: x + ww, y1: y + wh };
+                    let r = boxed(x, y, x + ww, y + wh);
                     let border = border_weight(lv.w, lv.h, r);
                     if border > 0.0 {
                         let j = lv.objective(r);
@@ -281,7 +265,7 @@ fn candidates(lv: &Level) -> Vec<Rect> {
         }
     }
     cands.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut picked: Vec<Rect> = Vec::new();
+    let mut picked: Vec<PixelBox> = Vec::new();
     for (_, r) in cands {
         if picked.len() >= 12 {
             break;
@@ -296,17 +280,14 @@ fn candidates(lv: &Level) -> Vec<Rect> {
 /// Coordinate ascent of the objective over the four sides, with steps from half the box's smaller
 /// side down to 1 px (so that gaps between letters are crossed), each side within 3/4 of the box's
 /// size of where it started.
-fn refine(lv: &Level, start: Rect) -> Rect {
-    let (mw, mh) = (start.width() * 3 / 4 + 2, start.height() * 3 / 4 + 2);
-    let bounds = Rect {
-        x0: start.x0.saturating_sub(mw),
-        y0: start.y0.saturating_sub(mh),
-        x1: (start.x1 + mw).min(lv.w),
-        y1: (start.y1 + mh).min(lv.h),
-    };
+fn refine(lv: &Level, start: PixelBox) -> PixelBox {
+    let (sw, sh) = (start.width as usize, start.height as usize);
+    let (mw, mh) = (sw * 3 / 4 + 2, sh * 3 / 4 + 2);
+    let (sx0, sy0, sx1, sy1) = edges(start);
+    let bounds = (sx0.saturating_sub(mw), sy0.saturating_sub(mh), (sx1 + mw).min(lv.w), (sy1 + mh).min(lv.h));
     let mut r = start;
     let mut best = lv.objective(r);
-    let big = (start.width().min(start.height()) / 2).max(4);
+    let big = (sw.min(sh) / 2).max(4);
     for step in [big, big / 2, 8, 4, 2, 1] {
         if step > big || step == 0 {
             continue;
@@ -316,10 +297,11 @@ fn refine(lv: &Level, start: Rect) -> Rect {
             for side in 0..4 {
                 for grow in [false, true] {
                     let Some(c) = moved(r, side, grow, step) else { continue };
-                    if c.x0 < bounds.x0 || c.y0 < bounds.y0 || c.x1 > bounds.x1 || c.y1 > bounds.y1 {
+                    let (cx0, cy0, cx1, cy1) = edges(c);
+                    if cx0 < bounds.0 || cy0 < bounds.1 || cx1 > bounds.2 || cy1 > bounds.3 {
                         continue;
                     }
-                    if c.width() < 6 || c.height() < 4 {
+                    if c.width < 6 || c.height < 4 {
                         continue;
                     }
                     let j = lv.objective(c);
@@ -339,19 +321,19 @@ fn refine(lv: &Level, start: Rect) -> Rect {
 }
 
 /// `r` with one side (0 left, 1 top, 2 right, 3 bottom) moved out (`grow`) or in by `step`.
-fn moved(r: Rect, side: usize, grow: bool, step: usize) -> Option<Rect> {
-    let mut c = r;
+fn moved(r: PixelBox, side: usize, grow: bool, step: usize) -> Option<PixelBox> {
+    let (mut x0, mut y0, mut x1, mut y1) = edges(r);
     match (side, grow) {
-        (0, true) => c.x0 = r.x0.checked_sub(step)?,
-        (0, false) => c.x0 = r.x0 + step,
-        (1, true) => c.y0 = r.y0.checked_sub(step)?,
-        (1, false) => c.y0 = r.y0 + step,
-        (2, true) => c.x1 = r.x1 + step,
-        (2, false) => c.x1 = r.x1.checked_sub(step)?,
-        (_, true) => c.y1 = r.y1 + step,
-        (_, false) => c.y1 = r.y1.checked_sub(step)?,
+        (0, true) => x0 = x0.checked_sub(step)?,
+        (0, false) => x0 += step,
+        (1, true) => y0 = y0.checked_sub(step)?,
+        (1, false) => y0 += step,
+        (2, true) => x1 += step,
+        (2, false) => x1 = x1.checked_sub(step)?,
+        (_, true) => y1 += step,
+        (_, false) => y1 = y1.checked_sub(step)?,
     }
-    (c.x0 < c.x1 && c.y0 < c.y1).then_some(c)
+    (x0 < x1 && y0 < y1).then(|| boxed(x0, y0, x1, y1))
 }
 
 #[cfg(test)]
@@ -381,19 +363,7 @@ mod tests {
     }
 
     fn iou(a: PixelBox, b: PixelBox) -> f32 {
-        let ra = Rect {
-            x0: a.x as usize,
-            y0: a.y as usize,
-            x1: (a.x + a.width) as usize,
-            y1: (a.y + a.height) as usize,
-        };
-        let rb = Rect {
-            x0: b.x as usize,
-            y0: b.y as usize,
-            x1: (b.x + b.width) as usize,
-            y1: (b.y + b.height) as usize,
-        };
-        ra.iou(&rb)
+        a.iou(&b)
     }
 
     #[test]
