@@ -1,8 +1,9 @@
-//! What a worker does with one queue message announcing a job: the process Lambda (SQS-triggered),
-//! the long-polling `process --worker`, and any other queue-driven runtime. Every message is settled without a poison loop: a malformed body
-//! or an unknown job is acknowledged and logged; a job that cannot start because its pipeline is
-//! full is announced again with a delay (a new message, so the wait never counts towards the
-//! dead-letter queue's receive limit); only infrastructure errors leave the message to come back.
+//! What a worker does with one queue message announcing a job: the process Lambda
+//! (SQS-triggered), the long-polling `process --worker`, and any other queue-driven runtime.
+//! Every message is settled without a poison loop: a malformed body or an unknown job is
+//! acknowledged and logged; a job that cannot start because its pipeline is full is announced
+//! again with a delay (a new message, so the wait never counts towards the dead-letter queue's
+//! receive limit); only infrastructure errors leave the message to come back.
 
 use std::sync::Arc;
 use std::time::Duration;
