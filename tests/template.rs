@@ -218,7 +218,13 @@ fn sam_builds_the_whole_stack_offline_within_lambdas_size_limits() {
         "the layer's ffmpeg encodes H.264"
     );
     let models = built.join("ModelLayer/model-pack");
-    for file in ["libonnxruntime.so", "u2netp.onnx", "centerface-dynamic.onnx", "ppocrv5-det.onnx"] {
+    for file in [
+        "libonnxruntime.so",
+        "u2netp.onnx",
+        "u2netp-dynamic.onnx",
+        "centerface-dynamic.onnx",
+        "ppocrv5-det.onnx",
+    ] {
         assert!(models.join(file).exists(), "{file} is in the model layer");
     }
     assert!(!models.join("u2net.onnx").exists(), "the full U²-Net does not fit a Lambda");

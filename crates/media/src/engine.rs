@@ -115,7 +115,7 @@ impl Engine {
             .and_then(|s| s.codec_name.clone());
         // A missing or corrupt model pack fails the job now, not after minutes of decoding.
         let needed: &[&models::OnnxModel] = match &task.params {
-            JobParams::VideoH2V { .. } => &[&models::CENTERFACE, &models::U2NETP, &models::PPOCR_DET],
+            JobParams::VideoH2V { .. } => &[&models::CENTERFACE, &models::U2NETP_DYNAMIC, &models::PPOCR_DET],
             JobParams::Cover { .. } | JobParams::VideoClip(_) => &[&models::CENTERFACE],
             // Finding the logos reads overlay text; given boxes need no model.
             JobParams::VideoDelogo { logos } if logos.is_empty() => &[&models::PPOCR_DET],

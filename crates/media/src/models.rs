@@ -19,6 +19,16 @@ pub const U2NETP: OnnxModel = OnnxModel {
     preprocessing: "RGB, Lanczos resize to 320x320, divide by the image max, ImageNet mean/std, NCHW; output 0 min-max normalised",
 };
 
+/// U²-Net-p with symbolic input dims (derived in the pack, same weights): saliency runs it at
+/// the picture's own aspect, any multiple of 32 (a 16:9 video frame at 320×192).
+pub const U2NETP_DYNAMIC: OnnxModel = OnnxModel {
+    file: "u2netp-dynamic.onnx",
+    sha256: "02fa093588a1a8b39520b0b69b60c6057816f34e6184bc701224d559056ce2e2",
+    input: "input.1",
+    input_size: None,
+    preprocessing: "as u2netp, resized to width and height multiples of 32 instead of 320x320",
+};
+
 /// The full U²-Net: the same graph and preprocessing as U²-Net-p, ~38× the weights.
 pub const U2NET: OnnxModel = OnnxModel {
     file: "u2net.onnx",
@@ -51,7 +61,7 @@ pub fn onnx_files(model_id: &str) -> Option<&'static [&'static OnnxModel]> {
     Some(match model_id {
         "u2netp" => &[&U2NETP],
         "u2net" => &[&U2NET],
-        "centerface" => &[&CENTERFACE, &U2NETP],
+        "centerface" => &[&CENTERFACE, &U2NETP_DYNAMIC],
         "inpaint" => &[&PPOCR_DET],
         "shots" => &[],
         _ => return None,
@@ -78,7 +88,7 @@ mod tests {
     #[test]
     fn model_files_match_the_pack_manifest() {
         let manifest = include_str!("../../../layers/model-pack.sha256");
-        for model in [&U2NETP, &U2NET, &CENTERFACE, &PPOCR_DET] {
+        for model in [&U2NETP, &U2NETP_DYNAMIC, &U2NET, &CENTERFACE, &PPOCR_DET] {
             assert!(
                 manifest.contains(&format!("{}  {}", model.sha256, model.file)),
                 "{} not in the manifest",

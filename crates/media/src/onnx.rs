@@ -54,7 +54,8 @@ pub struct OnnxRuntime {
     gpu: bool,
     /// Whether the GPU's use (or fallback) has been logged.
     gpu_reported: std::sync::atomic::AtomicBool,
-    sessions: Mutex<HashMap<&'static str, SharedSession>>,
+    /// By model file and intra-op threads.
+    sessions: Mutex<HashMap<(&'static str, usize), SharedSession>>,
 }
 
 impl OnnxRuntime {
@@ -75,8 +76,19 @@ impl OnnxRuntime {
 
     /// The session for `model`, created on first use after checking the file's sha256.
     pub fn session(&self, model: &OnnxModel) -> Result<SharedSession> {
+        self.session_with_threads(model, self.threads)
+    }
+
+    /// A session of `model` on one thread: for a model that runs beside another on the same
+    /// cores (VideoH2V reads text while it looks for faces), where one thread each wastes less
+    /// than two each taking turns.
+    pub fn single_threaded_session(&self, model: &OnnxModel) -> Result<SharedSession> {
+        self.session_with_threads(model, 1)
+    }
+
+    fn session_with_threads(&self, model: &OnnxModel, threads: usize) -> Result<SharedSession> {
         let mut sessions = self.sessions.lock().map_err(|_| Error::internal("session cache poisoned"))?;
-        if let Some(session) = sessions.get(model.file) {
+        if let Some(session) = sessions.get(&(model.file, threads)) {
             return Ok(session.clone());
         }
         let env = environment(&self.model_dir)?;
@@ -109,7 +121,7 @@ impl OnnxRuntime {
         let session = builder
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| failed(&e))?
-            .with_intra_threads(self.threads)
+            .with_intra_threads(threads)
             .map_err(|e| failed(&e))?
             .with_intra_op_spinning(false)
             .map_err(|e| failed(&e))?
@@ -120,7 +132,7 @@ impl OnnxRuntime {
             .commit_from_file(&path)
             .map_err(|e| failed(&e))?;
         let shared = Arc::new(Mutex::new(session));
-        sessions.insert(model.file, shared.clone());
+        sessions.insert((model.file, threads), shared.clone());
         Ok(shared)
     }
 }

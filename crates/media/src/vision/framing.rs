@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::vision::Rect;
 use crate::vision::faces::Face;
-use crate::vision::saliency::{SIDE, SaliencyMap};
+use crate::vision::saliency::SaliencyMap;
 use crate::vision::text::{TextLine, join_lines};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -239,7 +239,7 @@ fn salient_span(map: &SaliencyMap, horizontal: bool, extent_px: f32) -> Option<S
         return None;
     }
     let extent = map.extent(horizontal)?;
-    let scale = extent_px / SIDE as f32;
+    let scale = extent_px / if horizontal { map.width } else { map.height } as f32;
     Some(Span { lo: extent.lo as f32 * scale, hi: extent.hi as f32 * scale, weight: extent.centroid * scale })
 }
 
@@ -247,6 +247,7 @@ fn salient_span(map: &SaliencyMap, horizontal: bool, extent_px: f32) -> Option<S
 mod tests {
     use super::*;
     use crate::vision::Rect;
+    use crate::vision::saliency::SIDE;
 
     fn face(x: f32, y: f32, size: f32) -> Face {
         Face { rect: Rect { x, y, width: size, height: size }, score: 0.9, landmarks: None }
@@ -293,7 +294,7 @@ mod tests {
                 values[y * SIDE + x] = 1.0;
             }
         }
-        let map = SaliencyMap { values, peak: 0.99 };
+        let map = SaliencyMap { values, width: SIDE, height: SIDE, peak: 0.99 };
         let p = plan(1920, 1080, V, &[], Some(&map), &[]);
         assert_eq!((p.mode, p.basis), (Mode::Crop, "saliency"));
         // The subject spans x ≈ 120..480 of 1920.

@@ -13,7 +13,7 @@ use iprod_core::{Error, Result};
 
 use super::Rect;
 use crate::models::PPOCR_DET;
-use crate::onnx::{OnnxRuntime, run_f32};
+use crate::onnx::{OnnxRuntime, SharedSession, run_f32};
 
 /// Pixels at or above this probability belong to a text region (PaddleOCR's default).
 pub const PIXEL_THRESHOLD: f32 = 0.3;
@@ -58,6 +58,11 @@ pub struct TextMap {
 /// Runs the detector on `image` scaled so that its long side is `side` (and each side a multiple
 /// of 32).
 pub fn probability_map(runtime: &OnnxRuntime, image: &RgbImage, side: u32) -> Result<TextMap> {
+    probability_map_in(&runtime.session(&PPOCR_DET)?, image, side)
+}
+
+/// [`probability_map`] with a given session of the detector (one thread, beside other models).
+pub fn probability_map_in(session: &SharedSession, image: &RgbImage, side: u32) -> Result<TextMap> {
     let (w, h) = image.dimensions();
     let shrink = side as f32 / w.max(h) as f32;
     let fit = |v: u32| (((v as f32 * shrink / 32.0).round() as u32).max(1)) * 32;
@@ -78,8 +83,7 @@ pub fn probability_map(runtime: &OnnxRuntime, image: &RgbImage, side: u32) -> Re
             tensor[c * plane + i] = (f32::from(p[2 - c]) / 255.0 - MEAN[c]) / STD[c];
         }
     }
-    let session = runtime.session(&PPOCR_DET)?;
-    let (shape, probability) = run_f32(&session, PPOCR_DET.input, [1, 3, ih as usize, iw as usize], &tensor)?;
+    let (shape, probability) = run_f32(session, PPOCR_DET.input, [1, 3, ih as usize, iw as usize], &tensor)?;
     if shape != [1, 1, ih as usize, iw as usize] {
         return Err(Error::internal(format!("text detector answered shape {shape:?} for {iw}x{ih}")));
     }

@@ -20,7 +20,7 @@ use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
 use crate::vision::overlay_text::{CAPTION_HEIGHT, MAX_TILT, Placement, placement};
-use crate::vision::saliency::{self, SIDE, SaliencyMap};
+use crate::vision::saliency::{self, SaliencyMap};
 use crate::vision::text::{self, TextLine};
 
 /// Mean saliency around a line above which it is on the subject.
@@ -191,16 +191,18 @@ fn merge_touching(mut marks: Vec<FoundMark>) -> Vec<FoundMark> {
 /// Whether the salient subject surrounds `r` (mean saliency over a ring one line height wide).
 fn on_subject(subject: &SaliencyMap, r: Rect, w: u32, h: u32) -> bool {
     let m = r.height.min(r.width);
-    let (sx, sy) = (SIDE as f32 / w as f32, SIDE as f32 / h as f32);
-    let cell = |v: f32, s: f32| ((v * s).max(0.0) as usize).min(SIDE - 1);
-    let (x0, y0) = (cell(r.x - m, sx), cell(r.y - m, sy));
-    let (x1, y1) = (cell(r.right() + m, sx), cell(r.bottom() + m, sy));
-    let (ix0, iy0, ix1, iy1) = (cell(r.x, sx), cell(r.y, sy), cell(r.right(), sx), cell(r.bottom(), sy));
+    let (mw, mh) = (subject.width, subject.height);
+    let (sx, sy) = (mw as f32 / w as f32, mh as f32 / h as f32);
+    let cell = |v: f32, s: f32, cells: usize| ((v * s).max(0.0) as usize).min(cells - 1);
+    let (x0, y0) = (cell(r.x - m, sx, mw), cell(r.y - m, sy, mh));
+    let (x1, y1) = (cell(r.right() + m, sx, mw), cell(r.bottom() + m, sy, mh));
+    let (ix0, iy0) = (cell(r.x, sx, mw), cell(r.y, sy, mh));
+    let (ix1, iy1) = (cell(r.right(), sx, mw), cell(r.bottom(), sy, mh));
     let (mut sum, mut n) = (0.0f32, 0usize);
     for y in y0..=y1 {
         for x in x0..=x1 {
             if !(ix0..=ix1).contains(&x) || !(iy0..=iy1).contains(&y) {
-                sum += subject.values[y * SIDE + x];
+                sum += subject.values[y * mw + x];
                 n += 1;
             }
         }

@@ -4,7 +4,7 @@
 //! the map's salient box is the template, searched for in each later frame around where it was
 //! (sum of absolute differences, coarse then fine). About a millisecond a frame.
 
-use crate::vision::saliency::{SIDE, SaliencyMap};
+use crate::vision::saliency::SaliencyMap;
 
 /// A match worse than this (mean absolute difference, grey levels) has lost the subject.
 const LOST: f32 = 40.0;
@@ -24,7 +24,7 @@ impl SubjectTrack {
     pub fn start(map: &SaliencyMap, luma: &[u8], width: usize, height: usize) -> Option<Self> {
         let (across, down) = (map.extent(true)?, map.extent(false)?);
         let (x0, x1, y0, y1) = (across.lo, across.hi, down.lo, down.hi);
-        let (sx, sy) = (width as f32 / SIDE as f32, height as f32 / SIDE as f32);
+        let (sx, sy) = (width as f32 / map.width as f32, height as f32 / map.height as f32);
         let x = (x0 as f32 * sx) as usize;
         let y = (y0 as f32 * sy) as usize;
         let w = ((x1 - x0) as f32 * sx).ceil() as usize;
@@ -114,6 +114,7 @@ impl SubjectTrack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vision::saliency::SIDE;
 
     /// A 320×180 frame: a textured 40×40 square at `x` over a smooth gradient.
     fn frame(x: usize) -> Vec<u8> {
@@ -138,7 +139,7 @@ mod tests {
                 f32::from(u8::from((x..x + 40).contains(&mx) && (70..110).contains(&y)))
             })
             .collect();
-        SaliencyMap { values, peak: 0.99 }
+        SaliencyMap { values, width: SIDE, height: SIDE, peak: 0.99 }
     }
 
     #[test]
@@ -155,7 +156,7 @@ mod tests {
 
     #[test]
     fn nothing_salient_is_nothing_to_follow() {
-        let empty = SaliencyMap { values: vec![0.0; SIDE * SIDE], peak: 0.1 };
+        let empty = SaliencyMap { values: vec![0.0; SIDE * SIDE], width: SIDE, height: SIDE, peak: 0.1 };
         assert!(SubjectTrack::start(&empty, &frame(40), 320, 180).is_none());
     }
 }
