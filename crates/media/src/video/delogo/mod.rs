@@ -23,7 +23,8 @@ use crate::video::info::VideoInfo;
 use logo_times::{LogoTemplate, shown};
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
-use text_marks::{TextMark, TextSampler};
+use std::sync::mpsc::sync_channel;
+use text_marks::{TextMark, TextReader, TextSampler};
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
@@ -60,18 +61,32 @@ pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -
     let source = (info.width, info.height, info.fps);
     let mut finder = StaticOverlayFinder::new(w, h);
     let mut sampler = TextSampler::new(info.duration);
+    // The text detector reads each sample while the decode goes on (it is most of the analysis:
+    // ~0.1 s a sample), through a queue of two.
+    let (to_reader, inbox) = sync_channel::<(f64, Vec<u8>)>(2);
+    let reading = crate::blocking::run("the text detection", move || {
+        let mut reader = TextReader::new(w, h);
+        for sample in inbox {
+            crate::blocking::checkpoint()?;
+            reader.read(&runtime, sample)?;
+        }
+        Ok(reader.confirmed())
+    });
     meter.add_pass(info.duration);
-    for_each_frame(ffmpeg, input, source, &ANALYSIS, timeout, |frame| {
-        finder.push(frame.pixels);
-        sampler.offer(frame.time, frame.pixels);
+    // The closure owns the sender, so the reader's queue closes when the decode ends.
+    let pushing = &mut finder;
+    let decoding = for_each_frame(ffmpeg, input, source, &ANALYSIS, timeout, move |frame| {
+        pushing.push(frame.pixels);
+        if let Some(sample) = sampler.offer(frame.time, frame.pixels) {
+            // Fails only when the reader stopped on an error, reported below.
+            let _ = to_reader.send(sample);
+        }
         meter.advance(1.0 / ANALYSIS.fps.unwrap_or(info.fps));
         true
-    })
-    .await?;
-    let samples = sampler.samples;
-    let texts =
-        crate::blocking::run("the text detection", move || text_marks::confirmed(&runtime, &samples, w, h))
-            .await?;
+    });
+    let (decoded, texts) = tokio::join!(decoding, reading);
+    decoded?;
+    let texts = texts?;
     let candidates = overlays(&finder, texts, (w, h));
     if candidates.is_empty() {
         return Ok(Vec::new());

@@ -31,48 +31,51 @@ const SAME_PLACE: f32 = 0.4;
 /// changing captions or dialogue subtitles in one place.
 const SAME_TEXT: f32 = 0.5;
 
-/// Grey analysis frames kept for the text detector, one every [`SAMPLE_EVERY`] seconds.
+/// Picks the grey analysis frames for the text detector, one every [`SAMPLE_EVERY`] seconds.
 pub struct TextSampler {
     every: f64,
     next: f64,
-    pub samples: Vec<(f64, Vec<u8>)>,
+    taken: usize,
 }
 
 impl TextSampler {
     /// Samples for a video of `duration` seconds: every [`SAMPLE_EVERY`] s, fewer on long videos.
     pub fn new(duration: f64) -> Self {
         let every = SAMPLE_EVERY.max(duration / MAX_SAMPLES as f64);
-        Self { every, next: every / 2.0, samples: Vec::new() }
+        Self { every, next: every / 2.0, taken: 0 }
     }
 
-    pub fn offer(&mut self, time: f64, pixels: &[u8]) {
-        if time + 1e-6 >= self.next && self.samples.len() < MAX_SAMPLES {
-            self.samples.push((time, pixels.to_vec()));
+    /// The frame as a sample `(time, pixels)`, when one is due.
+    pub fn offer(&mut self, time: f64, pixels: &[u8]) -> Option<(f64, Vec<u8>)> {
+        if time + 1e-6 >= self.next && self.taken < MAX_SAMPLES {
             self.next += self.every;
+            self.taken += 1;
+            return Some((time, pixels.to_vec()));
         }
+        None
     }
 }
 
-/// A confirmed overlay text block: its box in analysis pixels (x0, y0, x1, y1 exclusive), when
-/// it was seen, and its mean gradients (for the presence pass).
-pub struct TextMark {
-    pub area: (usize, usize, usize, usize),
-    pub seen: Vec<f64>,
-    pub template: LogoTemplate,
-}
-
-/// The overlay text lines of every sample, confirmed by persistence. `width` × `height` is the
-/// analysis frames' size.
-pub fn confirmed(
-    runtime: &OnnxRuntime,
-    samples: &[(f64, Vec<u8>)],
+/// Reads the samples as they come (the detector runs while the analysis decode goes on), and
+/// confirms the overlay text among them at the end.
+pub struct TextReader {
     width: usize,
     height: usize,
-) -> Result<Vec<TextMark>> {
-    // Per sample: the overlay-looking lines.
-    let mut tracks: Vec<Track> = Vec::new();
-    for (k, (_, pixels)) in samples.iter().enumerate() {
-        crate::blocking::checkpoint()?;
+    samples: Vec<(f64, Vec<u8>)>,
+    /// Per place where text was seen: in which samples.
+    tracks: Vec<Track>,
+}
+
+impl TextReader {
+    /// For analysis frames of `width` × `height`.
+    pub fn new(width: usize, height: usize) -> Self {
+        Self { width, height, samples: Vec::new(), tracks: Vec::new() }
+    }
+
+    /// Reads one sample's overlay-looking lines.
+    pub fn read(&mut self, runtime: &OnnxRuntime, (time, pixels): (f64, Vec<u8>)) -> Result<()> {
+        let (width, height) = (self.width, self.height);
+        let k = self.samples.len();
         let picture = RgbImage::from_fn(width as u32, height as u32, |x, y| {
             let v = pixels[y as usize * width + x as usize];
             Rgb([v, v, v])
@@ -88,12 +91,32 @@ pub fn confirmed(
             if !overlay {
                 continue;
             }
-            match tracks.iter_mut().find(|t| t.rect.iou(&line.rect) >= SAME_PLACE) {
+            match self.tracks.iter_mut().find(|t| t.rect.iou(&line.rect) >= SAME_PLACE) {
                 Some(t) => t.add(k, &line),
-                None => tracks.push(Track { rect: line.rect, sightings: vec![k] }),
+                None => self.tracks.push(Track { rect: line.rect, sightings: vec![k] }),
             }
         }
+        self.samples.push((time, pixels));
+        Ok(())
     }
+
+    /// The overlay text confirmed by persistence over the samples read.
+    pub fn confirmed(self) -> Vec<TextMark> {
+        confirm(self.tracks, &self.samples, self.width, self.height)
+    }
+}
+
+/// A confirmed overlay text block: its box in analysis pixels (x0, y0, x1, y1 exclusive), when
+/// it was seen, and its mean gradients (for the presence pass).
+pub struct TextMark {
+    pub area: (usize, usize, usize, usize),
+    pub seen: Vec<f64>,
+    pub template: LogoTemplate,
+}
+
+/// The tracks seen in at least [`MIN_SIGHTINGS`] samples with the same gradients. `width` ×
+/// `height` is the analysis frames' size.
+fn confirm(tracks: Vec<Track>, samples: &[(f64, Vec<u8>)], width: usize, height: usize) -> Vec<TextMark> {
     let mut marks = Vec::new();
     for track in tracks {
         if track.sightings.len() < MIN_SIGHTINGS {
@@ -122,7 +145,7 @@ pub fn confirmed(
             template: LogoTemplate { width, area, gradient: mean_gradient(&kept) },
         });
     }
-    Ok(marks)
+    marks
 }
 
 /// One place where text was seen, and in which samples.
@@ -192,17 +215,14 @@ mod tests {
     #[test]
     fn samples_are_spread_over_the_video() {
         let mut s = TextSampler::new(10.0);
-        for k in 0..20 {
-            s.offer(f64::from(k) * 0.5, &[0u8; 4]);
-        }
-        let times: Vec<f64> = s.samples.iter().map(|(t, _)| *t).collect();
+        let times: Vec<f64> =
+            (0..20).filter_map(|k| s.offer(f64::from(k) * 0.5, &[0u8; 4])).map(|(t, _)| t).collect();
         assert_eq!(times, vec![1.0, 2.5, 4.0, 5.5, 7.0, 8.5]);
         let mut long = TextSampler::new(600.0);
-        for k in 0..1200 {
-            long.offer(f64::from(k) * 0.5, &[0u8; 4]);
-        }
-        assert_eq!(long.samples.len(), MAX_SAMPLES);
-        assert!(long.samples.last().is_some_and(|(t, _)| *t > 580.0));
+        let taken: Vec<f64> =
+            (0..1200).filter_map(|k| long.offer(f64::from(k) * 0.5, &[0u8; 4])).map(|(t, _)| t).collect();
+        assert_eq!(taken.len(), MAX_SAMPLES);
+        assert!(taken.last().is_some_and(|t| *t > 580.0));
     }
 
     #[test]
