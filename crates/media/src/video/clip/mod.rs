@@ -1,12 +1,12 @@
 //! VideoClip: a summary of the video, the most interesting segments joined in their original
 //! order, at a target length.
 //!
-//! Analysis (bounded memory): every frame grey at 160 px for cuts, motion and exposure; faces
-//! and saliency concentration once a second at 320 px; audio loudness every 0.1 s. Each frame
-//! gets an interest score (motion, faces, loudness, a distinct subject, contrast); runs of black
-//! and blank frames are never used. Segments are
-//! chosen greedily, best window first, preferring shots not used yet, then each is shifted by
-//! up to half a second so that it starts and ends on a cut or on the stillest frame nearby.
+//! Analysis (bounded memory): one decode, every frame at 320 px for cuts, motion and exposure,
+//! and of those one a second for faces and saliency concentration; audio loudness every 0.1 s.
+//! Each frame gets an interest score (motion, faces, loudness, a distinct subject, contrast);
+//! runs of black and blank frames are never used. Segments are chosen greedily, best window
+//! first, preferring shots not used yet, then each is shifted by up to half a second so that it
+//! starts and ends on a cut or on the stillest frame nearby.
 //! Rendering is one ffmpeg pass: `trim`/`atrim` per segment, 30 ms audio fades at every join
 //! (no clicks), `concat`, H.264/AAC MP4.
 
