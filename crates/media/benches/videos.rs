@@ -268,14 +268,18 @@ fn main() {
     };
     let plain = |s: f64| (s, 0.0, 0.0);
 
-    // BENCH_ONLY=delogo or BENCH_ONLY=h2v runs those rows alone.
+    // BENCH_ONLY=delogo, h2v or clip runs those rows alone.
     let only = std::env::var("BENCH_ONLY").ok();
     let want = |rows: &str| only.as_deref().is_none_or(|o| o == rows);
-    if only.is_none() {
-        let decode = seconds(rounds, || {
+    let decode = want("clip").then(|| {
+        seconds(rounds, || {
             run(Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&input).args(["-f", "null", "-"]))
-        });
+        })
+    });
+    if let Some(decode) = decode {
         row("baseline: full decode (ffmpeg -f null)", plain(decode), decode);
+    }
+    if let (None, Some(decode)) = (&only, decode) {
         let stills =
             measured(rounds, &mut || process(FunctionName::Cover, "", "oss://media/o/c-{sequenceId}.jpg"));
         row("Cover, 3 ranked stills", stills, decode);
@@ -298,8 +302,9 @@ fn main() {
         }
         row("shot detection (PySceneDetect ContentDetector)", plain(scene_seconds), decode);
         println!("  iprod's shot detection is {:.2}x faster than PySceneDetect's", scene_seconds / shots.0);
-
-        let clip = measured(1, &mut || process(FunctionName::VideoClip, "", "oss://media/o/s.mp4"));
+    }
+    if let Some(decode) = decode {
+        let clip = measured(rounds, &mut || process(FunctionName::VideoClip, "", "oss://media/o/s.mp4"));
         row("VideoClip, 15 s summary", clip, decode);
     }
     if want("h2v") {
