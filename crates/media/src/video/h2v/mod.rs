@@ -53,7 +53,7 @@ const MODEL_BACKLOG: usize = 4;
 const TEXT_SIDE: u32 = 480;
 const TEXT_READ_EVERY: usize = 3;
 const TEXT_SAME_PLACE: f32 = 0.4;
-/// Saliency costs ~0.25 s (more than everything else per sample), so a map serves a shot: it is
+/// Saliency costs ~0.15 s (more than everything else per sample), so a map serves a shot: it is
 /// made again after a change as large as a cut's, or once it is `SALIENCY_MAX_AGE` seconds old;
 /// in between, its subject is followed by block matching (`subject_track`). Measured on the
 /// bench clip, whose shots change a lot within themselves: re-making it whenever the picture's

@@ -1,4 +1,4 @@
-//! Follows the salient subject between two saliency maps. A map costs ~0.25 s (U²-Net-p), so
+//! Follows the salient subject between two saliency maps. A map costs ~0.15 s (U²-Net-p), so
 //! video analysis makes one per shot and refreshes it every few seconds; in between, a subject
 //! that moves (a cyclist crossing the frame) is found again by block matching: the luma inside
 //! the map's salient box is the template, searched for in each later frame around where it was
