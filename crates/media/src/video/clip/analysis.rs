@@ -19,7 +19,7 @@ use crate::vision::quality::saliency_concentration;
 /// luma feeds the shot detector and the exposure, and of which one frame a second goes, as RGB,
 /// to the face detector and the saliency measure on a thread of their own. (A separate RGB
 /// decode at one frame a second decoded every frame all the same: a whole second decode.)
-const FRAMES: AnalysisSpec =
+pub const FRAMES: AnalysisSpec =
     AnalysisSpec { width: 320, fps: None, pixels: Pixels::Yuv420, decode: Decode::Full };
 /// Frames queued for the models at most: the decoders wait while the models are behind.
 const MODEL_BACKLOG: usize = 4;

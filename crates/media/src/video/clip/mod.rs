@@ -15,7 +15,7 @@ use iprod_core::params::ClipParams;
 mod analysis;
 mod render;
 
-pub use analysis::analyse;
+pub use analysis::{FRAMES as ANALYSIS_FRAMES, analyse};
 pub use render::{graph, render, result};
 
 /// Audio loudness is measured over windows of this many seconds.
