@@ -49,3 +49,4 @@ bench: setup-test
 	$(CARGO) bench -p iprod-tests --bench submit
 	$(CARGO) bench -p iprod-media --bench images
 	$(CARGO) bench -p iprod-media --bench videos
+	$(CARGO) bench -p iprod-media --bench frame_streams

@@ -107,7 +107,7 @@ pub async fn probe(ffprobe: &Path, path: &Path, timeout: Duration) -> Result<Pro
             }
             other => other.into_error("reading the media with ffprobe"),
         })?;
-    Probe::parse(&output.stdout)
+    Probe::parse(&output)
 }
 
 /// The demuxer ffmpeg named when it refused the input (`[hls @ 0x…] Format not on whitelist`).

@@ -1,13 +1,15 @@
 //! The one way to run ffmpeg and ffprobe: argument lists (never a shell string), a timeout that
-//! kills, `kill_on_drop` so a cancelled job leaves no orphan, stderr drained and kept for errors.
+//! kills, a kill when the job's future is dropped so a cancelled job leaves no orphan, the log
+//! kept (its tail) for errors. ffmpeg-sidecar spawns the child and parses its log (`sidecar.rs`);
+//! stdout, the JSON of ffprobe or raw frames, is read here.
 
 use std::ffi::{OsStr, OsString};
-use std::process::Stdio;
 use std::time::Duration;
 
 use iprod_core::{Error, ErrorClass};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tracing::debug;
+use tokio::io::AsyncReadExt;
+
+mod sidecar;
 
 /// Only the end of stderr is kept: that is where ffmpeg says what went wrong.
 const STDERR_TAIL_BYTES: usize = 8 * 1024;
@@ -73,12 +75,6 @@ pub struct Process {
     timeout: Duration,
 }
 
-#[derive(Debug)]
-pub struct ProcessOutput {
-    pub stdout: Vec<u8>,
-    pub stderr_tail: String,
-}
-
 impl Process {
     pub fn new(program: impl AsRef<OsStr>, timeout: Duration) -> Self {
         Self { program: program.as_ref().to_owned(), args: Vec::new(), timeout }
@@ -107,148 +103,82 @@ impl Process {
         self.program.to_string_lossy().into_owned()
     }
 
-    /// Starts the child with both outputs piped; it is killed if its handle is dropped.
-    fn spawn(&self) -> Result<tokio::process::Child, ProcessError> {
-        tokio::process::Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| ProcessError::Spawn { program: self.name(), source })
+    /// Runs to completion, returning stdout; a non-zero exit is an error carrying the log's tail.
+    pub async fn run(&self) -> Result<Vec<u8>, ProcessError> {
+        self.bounded(async {
+            let mut running = self.start()?;
+            let mut stdout = Vec::new();
+            // The log is read on its own thread meanwhile, so a chatty stderr never blocks.
+            running.stdout.read_to_end(&mut stdout).await.map_err(|e| self.io(e))?;
+            running.finish(self).await.map(|()| stdout)
+        })
+        .await
     }
 
-    /// Runs to completion, collecting stdout; a non-zero exit is an error carrying stderr's tail.
-    pub async fn run(&self) -> Result<ProcessOutput, ProcessError> {
-        let program = self.name();
-        debug!(%program, args = ?self.args, "spawn");
-        let mut child = self.spawn()?;
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
-        let collect = async {
-            // Both pipes are drained concurrently so a chatty stderr can never block the child.
-            let (out, err) = tokio::join!(read_all(stdout), read_tail(stderr));
-            let status = child.wait().await;
-            (out, err, status)
-        };
-        let (out, err, status) = tokio::time::timeout(self.timeout, collect)
-            .await
-            .map_err(|_| ProcessError::Timeout { program: program.clone(), timeout: self.timeout })?;
-        let io = |source| ProcessError::Io { program: program.clone(), source };
-        let stdout = out.map_err(io)?;
-        let stderr_tail = err.map_err(io)?;
-        let status = status.map_err(io)?;
-        if !status.success() {
-            return Err(ProcessError::Failed { program, status: status.to_string(), stderr: stderr_tail });
-        }
-        Ok(ProcessOutput { stdout, stderr_tail })
-    }
-}
-
-impl Process {
-    /// Runs to completion, handing each stdout line to `on_line` as it arrives (e.g. ffmpeg's
-    /// `-progress pipe:1` reports); a non-zero exit is an error carrying stderr's tail.
-    pub async fn run_with_lines(&self, mut on_line: impl FnMut(&str)) -> Result<(), ProcessError> {
-        use tokio::io::AsyncBufReadExt;
-        let program = self.name();
-        debug!(%program, args = ?self.args, "spawn (lines)");
-        let mut child = self.spawn()?;
-        let stdout = child.stdout.take();
-        let stderr = tokio::spawn(read_tail(child.stderr.take()));
-        let io = |source| ProcessError::Io { program: program.clone(), source };
-        let reading = async {
-            if let Some(out) = stdout {
-                let mut lines = tokio::io::BufReader::new(out).lines();
-                while let Some(line) = lines.next_line().await? {
-                    on_line(&line);
-                }
+    /// Runs ffmpeg to the end; with `-stats` among the arguments, `on_progress` gets the fraction
+    /// of `duration` (seconds of output) written so far, twice a second, from ffmpeg-sidecar's
+    /// parse of those lines. A non-zero exit is an error carrying the log's tail. For runs that
+    /// write files: stdout is not read.
+    pub async fn run_with_progress(
+        &self,
+        duration: f64,
+        mut on_progress: impl FnMut(f64),
+    ) -> Result<(), ProcessError> {
+        self.bounded(async {
+            let mut running = self.start()?;
+            let duration = duration.max(1e-3);
+            // The reports end with the log, when ffmpeg exits.
+            while let Some(written) = running.reports.recv().await {
+                on_progress((written / duration).clamp(0.0, 1.0));
             }
-            child.wait().await
-        };
-        let status = match tokio::time::timeout(self.timeout, reading).await {
-            Ok(status) => status.map_err(io)?,
-            Err(_) => return Err(ProcessError::Timeout { program, timeout: self.timeout }),
-        };
-        let stderr_tail = stderr.await.unwrap_or_else(|e| Err(std::io::Error::other(e))).map_err(io)?;
-        if !status.success() {
-            return Err(ProcessError::Failed { program, status: status.to_string(), stderr: stderr_tail });
-        }
-        Ok(())
+            running.finish(self).await
+        })
+        .await
     }
 
     /// Runs while handing stdout to `on_chunk` in pieces of exactly `chunk` bytes (e.g. one raw
-    /// video frame each), so memory stays bounded whatever the input's length. A trailing
-    /// partial chunk is dropped. Stops early (killing the child) when `on_chunk` returns false.
+    /// video frame each), read into one buffer, so memory stays bounded whatever the input's
+    /// length (ffmpeg-sidecar's frame iterator holds up to three copies: README, "ffmpeg-sidecar").
+    /// A trailing partial chunk is dropped. Stops early (killing the child) when `on_chunk`
+    /// returns false.
     pub async fn stream(
         &self,
         chunk: usize,
         mut on_chunk: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), ProcessError> {
-        let program = self.name();
-        debug!(%program, args = ?self.args, "spawn (streaming)");
-        let mut child = self.spawn()?;
-        let mut stdout = child.stdout.take();
-        // stderr is drained on its own task so it can never block the child, and so stopping
-        // early (kill) does not wait for it.
-        let stderr = tokio::spawn(read_tail(child.stderr.take()));
-        let io = |source| ProcessError::Io { program: program.clone(), source };
-        let reading = async {
+        self.bounded(async {
+            let mut running = self.start()?;
             let mut buf = vec![0u8; chunk.max(1)];
-            let Some(out) = stdout.as_mut() else { return Ok(true) };
             loop {
-                match out.read_exact(&mut buf).await {
+                match running.stdout.read_exact(&mut buf).await {
                     Ok(_) if on_chunk(&buf) => {}
-                    Ok(_) => return Ok(false),
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(true),
-                    Err(e) => return Err(e),
+                    // The consumer has what it needs: `running` is dropped, which kills the
+                    // child rather than decode the rest.
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                    Err(e) => return Err(self.io(e)),
                 }
             }
-        };
-        let finished = match tokio::time::timeout(self.timeout, reading).await {
-            Ok(finished) => finished.map_err(io)?,
-            Err(_) => return Err(ProcessError::Timeout { program, timeout: self.timeout }),
-        };
-        if !finished {
-            // The consumer has what it needs: stop the child rather than decode the rest.
-            let _ = child.kill().await;
-            return Ok(());
-        }
-        let err = stderr.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        let stderr_tail = err.map_err(io)?;
-        let status = child.wait().await.map_err(io)?;
-        if !status.success() {
-            return Err(ProcessError::Failed { program, status: status.to_string(), stderr: stderr_tail });
-        }
-        Ok(())
+            running.finish(self).await
+        })
+        .await
     }
-}
 
-async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    if let Some(mut pipe) = pipe {
-        pipe.read_to_end(&mut buf).await?;
+    /// `work` under this run's timeout; when it runs out, `work` is dropped and with it the
+    /// child (killed).
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, ProcessError>>,
+    ) -> Result<T, ProcessError> {
+        let timeout = self.timeout;
+        tokio::time::timeout(timeout, work)
+            .await
+            .unwrap_or_else(|_| Err(ProcessError::Timeout { program: self.name(), timeout }))
     }
-    Ok(buf)
-}
 
-async fn read_tail(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<String> {
-    let mut tail: Vec<u8> = Vec::new();
-    if let Some(mut pipe) = pipe {
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = pipe.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            tail.extend_from_slice(&chunk[..n]);
-            if tail.len() > 2 * STDERR_TAIL_BYTES {
-                tail.drain(..tail.len() - STDERR_TAIL_BYTES);
-            }
-        }
+    fn io(&self, source: std::io::Error) -> ProcessError {
+        ProcessError::Io { program: self.name(), source }
     }
-    let start = tail.len().saturating_sub(STDERR_TAIL_BYTES);
-    Ok(String::from_utf8_lossy(&tail[start..]).trim().to_owned())
 }
 
 #[cfg(test)]
@@ -262,8 +192,7 @@ mod tests {
             .run()
             .await
             .unwrap();
-        assert_eq!(out.stdout, b"hello");
-        assert_eq!(out.stderr_tail, "oops");
+        assert_eq!(out, b"hello", "stdout alone; stderr's \"oops\" is the log");
         let err = Process::new("sh", Duration::from_secs(5))
             .args(["-c", "echo broken >&2; exit 3"])
             .run()
@@ -276,7 +205,7 @@ mod tests {
     async fn kills_on_timeout_and_reports_missing_programs() {
         let started = std::time::Instant::now();
         let err = Process::new("sleep", Duration::from_millis(200)).arg("30").run().await.unwrap_err();
-        assert!(matches!(err, ProcessError::Timeout { .. }));
+        assert!(matches!(err, ProcessError::Timeout { .. }), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
         let err = Process::new("/nonexistent/ffmpeg", Duration::from_secs(1)).run().await.unwrap_err();
         assert!(matches!(err, ProcessError::Spawn { .. }));
@@ -331,6 +260,6 @@ mod tests {
     #[tokio::test]
     async fn arguments_are_never_interpreted_by_a_shell() {
         let out = Process::new("echo", Duration::from_secs(5)).arg("$(id); rm -rf /").run().await.unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "$(id); rm -rf /");
+        assert_eq!(String::from_utf8(out).unwrap().trim(), "$(id); rm -rf /");
     }
 }

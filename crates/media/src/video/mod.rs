@@ -15,5 +15,5 @@ pub mod shots;
 mod render;
 mod source;
 
-pub use render::{EVEN, Render, h264_output, run_with_progress};
+pub use render::{EVEN, Render, h264_output};
 pub use source::Source;

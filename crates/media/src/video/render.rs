@@ -1,5 +1,5 @@
 //! The render pass every video function ends with: one ffmpeg run from the source to the output
-//! through a filter (or a filter graph), H.264 with the audio kept, progress from `-progress`.
+//! through a filter (or a filter graph), H.264 with the audio kept, progress from `-stats`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +8,7 @@ use iprod_core::Result;
 
 use super::hardware::VideoEncoder;
 use super::info::VideoInfo;
-use crate::process::{Process, ProcessError};
+use crate::process::Process;
 
 /// H.264 in 4:2:0 needs even sides: an odd last row or column is cropped (no resampling).
 pub const EVEN: &str = "crop=trunc(iw/2)*2:trunc(ih/2)*2";
@@ -27,7 +27,7 @@ pub struct Render<'a> {
 
 impl Render<'_> {
     /// Runs the pass; `on_progress` gets the fraction (0..1) of the video written so far, from
-    /// ffmpeg's `-progress` reports.
+    /// ffmpeg's `-stats` lines.
     pub async fn run(&self, filter: &str, crf: u8, on_progress: impl FnMut(f64)) -> Result<()> {
         let process =
             self.start().args(["-map", "0:v:0", "-map", "0:a?", "-vf", &format!("{filter},{EVEN}")]);
@@ -53,7 +53,7 @@ impl Render<'_> {
 
     fn start(&self) -> Process {
         Process::new(self.ffmpeg, self.timeout)
-            .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
+            .args(["-nostdin", "-v", "error", "-stats", "-y"])
             .input(self.input)
     }
 
@@ -64,7 +64,8 @@ impl Render<'_> {
             (true, _) => process.args(["-c:a", "aac", "-b:a", "160k"]),
         };
         let process = process.args(h264_output(self.output, crf, self.encoder)).arg(self.output);
-        run_with_progress(&process, self.info.duration, &mut on_progress)
+        process
+            .run_with_progress(self.info.duration, &mut on_progress)
             .await
             .map_err(|e| e.into_error("rendering the video"))
     }
@@ -80,22 +81,4 @@ pub fn h264_output(output: &Path, crf: u8, encoder: VideoEncoder) -> Vec<String>
         args.extend(["-movflags".to_owned(), "+faststart".to_owned()]);
     }
     args
-}
-
-/// Runs an ffmpeg started with `-progress pipe:1`, reporting the fraction of `duration`
-/// (seconds of output) written so far.
-pub async fn run_with_progress(
-    process: &Process,
-    duration: f64,
-    mut on_progress: impl FnMut(f64),
-) -> std::result::Result<(), ProcessError> {
-    let duration = duration.max(1e-3);
-    process
-        .run_with_lines(|line| {
-            if let Some(micros) = line.strip_prefix("out_time_us=").and_then(|v| v.trim().parse::<f64>().ok())
-            {
-                on_progress((micros / 1e6 / duration).clamp(0.0, 1.0));
-            }
-        })
-        .await
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{FADE, Segment};
 use crate::process::Process;
 use crate::video::info::VideoInfo;
-use crate::video::{EVEN, Render, h264_output, run_with_progress};
+use crate::video::{EVEN, Render, h264_output};
 
 /// The filter graph that cuts `segments` out of the source and joins them: video by time
 /// (half a frame early, so the boundary frame is taken exactly once), audio by the same times
@@ -61,14 +61,14 @@ pub async fn render(pass: &Render<'_>, segments: &[Segment], on_progress: impl F
         (pass.ffmpeg, pass.input, pass.output, pass.info, pass.timeout);
     let total: f64 = segments.iter().map(|s| (s.end - s.start) as f64 / info.fps).sum();
     let mut process = Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-nostats", "-progress", "pipe:1", "-y"])
+        .args(["-nostdin", "-v", "error", "-stats", "-y"])
         .input(input)
         .args(["-filter_complex", &graph(segments, info), "-map", "[outv]"]);
     if info.has_audio {
         process = process.args(["-map", "[outa]", "-c:a", "aac", "-b:a", "160k"]);
     }
     let process = process.args(h264_output(output, 20, pass.encoder)).arg(output);
-    run_with_progress(&process, total, on_progress).await.map_err(|e| e.into_error("rendering the summary"))
+    process.run_with_progress(total, on_progress).await.map_err(|e| e.into_error("rendering the summary"))
 }
 
 /// The seed's VideoClip result: the source ranges used, in output order (seconds, strings).

@@ -67,7 +67,7 @@ pub async fn keyframe_times(
         .run()
         .await
         .map_err(|e| e.into_error("reading the video's packets"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = String::from_utf8_lossy(&output);
     let mut times: Vec<f64> = text
         .lines()
         .filter_map(|line| {
