@@ -3,9 +3,13 @@
 //! stream VideoH2V and VideoClip read (320×180 YUV 4:2:0, every frame) and a full-size one
 //! (1280×720 RGB). Each run is a fresh process of this binary; per stream: the best of 3 wall
 //! times, the frames, and how far the process's peak resident memory grew while streaming, also
-//! in frames. This is the measurement behind keeping our reader for frames (README,
-//! "ffmpeg-sidecar"). Needs the clip the videos bench writes (`make bench` runs both).
+//! in frames. This is the measurement behind keeping our reader for frames (docs/benchmarks.md,
+//! "ffmpeg through ffmpeg-sidecar"). Needs the clip the videos bench writes (`make bench` runs
+//! both).
 #![allow(clippy::unwrap_used)] // a failed unwrap in a bench is a failed bench
+
+#[path = "common/peak_rss.rs"]
+mod peak_rss;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use ffmpeg_sidecar::command::FfmpegCommand;
 use iprod_media::process::Process;
+use peak_rss::peak_rss_mb;
 
 struct Stream {
     name: &'static str,
@@ -75,17 +80,6 @@ fn sidecar(clip: &Path, s: &Stream) -> (usize, u64) {
     })
     .join()
     .unwrap()
-}
-
-/// This process's peak resident memory so far, in MB (Linux's VmHWM).
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
 }
 
 /// One stream in a fresh process (`frame_streams READER STREAM`), so each peak is its own:

@@ -12,6 +12,9 @@
 //! every 20 ms). `make bench` runs it.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
+#[path = "common/peak_rss.rs"]
+mod peak_rss;
+
 #[path = "../tests/video_common/shot_set.rs"]
 mod shot_set;
 
@@ -31,6 +34,7 @@ use iprod_media::video::info::{VideoInfo, VideoLimits, check_video};
 use iprod_media::video::meter::Meter;
 use iprod_media::video::shots::ShotSettings;
 use iprod_media::{Engine, EngineSettings};
+use peak_rss::{peak_rss_mb, reset_peak_rss};
 
 struct Quiet;
 
@@ -129,20 +133,6 @@ fn bench_logo_clip(clip: &Path) -> PathBuf {
 /// of the loops are not cuts: bikes.mp4 ends on the shot it starts with.
 fn bench_cuts() -> Vec<f64> {
     (0..3).flat_map(|k| [1.20, 3.04, 5.48, 7.48, 9.68].map(|t| t + 10.0 * f64::from(k))).collect()
-}
-
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
 }
 
 /// The children's resident memory (kB) summed: ffmpeg processes this one started.

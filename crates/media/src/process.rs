@@ -1,7 +1,7 @@
 //! The one way to run ffmpeg and ffprobe: argument lists (never a shell string), a timeout that
 //! kills, a kill when the job's future is dropped so a cancelled job leaves no orphan, the log
-//! kept (its tail) for errors. ffmpeg-sidecar spawns the child and parses its log (`sidecar.rs`);
-//! stdout, the JSON of ffprobe or raw frames, is read here.
+//! kept (its tail) for errors. ffmpeg-sidecar spawns ffmpeg and parses every child's log
+//! (`sidecar.rs`); stdout, ffprobe's JSON or raw frames, is read here.
 
 use std::ffi::{OsStr, OsString};
 use std::time::Duration;
@@ -138,7 +138,7 @@ impl Process {
 
     /// Runs while handing stdout to `on_chunk` in pieces of exactly `chunk` bytes (e.g. one raw
     /// video frame each), read into one buffer, so memory stays bounded whatever the input's
-    /// length (ffmpeg-sidecar's frame iterator holds up to three copies: README, "ffmpeg-sidecar").
+    /// length (ffmpeg-sidecar's frame iterator holds up to three: docs/benchmarks.md).
     /// A trailing partial chunk is dropped. Stops early (killing the child) when `on_chunk`
     /// returns false.
     pub async fn stream(

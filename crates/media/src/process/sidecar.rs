@@ -1,14 +1,14 @@
-//! Every ffmpeg and ffprobe child is started and its log read through ffmpeg-sidecar:
-//! `FfmpegCommand` spawns it, `FfmpegLogParser` reads stderr into events (`-stats` lines into
-//! progress, the rest into log lines). What it leaves to us, we add here: the parser runs on a
-//! blocking thread, never on the executor; the child is killed when its [`Running`] is dropped
-//! (a timeout, a cancelled job, a consumer that has enough frames); only a bounded tail of the
-//! log is kept, for errors.
+//! How each child is started and its log read, with ffmpeg-sidecar: `FfmpegCommand` spawns
+//! ffmpeg (ffprobe goes through std's `Command`, see [`Child`]), and `FfmpegLogParser` reads
+//! stderr into events (`-stats` lines into progress, the rest into log lines). What it leaves to
+//! us, we add here: the parser runs on a blocking thread, never on the executor; the child is
+//! killed when its [`Running`] is dropped (a timeout, a cancelled job, a consumer that has enough
+//! frames) and then reaped; only a bounded tail of the log is kept, for errors.
 //!
 //! Why its parser and not its `FfmpegIterator`: the iterator keeps a sender of its own channel
 //! until it sees the end of the log, and its reader thread stops without sending that end when
 //! the parser rejects a line (a `Stream #` line outside a stream section), so `next()` then waits
-//! forever; and its frames come as copies (README, "ffmpeg-sidecar").
+//! forever; and its frames come as copies (docs/benchmarks.md, "ffmpeg through ffmpeg-sidecar").
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -22,7 +22,7 @@ use ffmpeg_sidecar::ffmpeg_time_duration::FfmpegTimeDuration;
 use ffmpeg_sidecar::log_parser::FfmpegLogParser;
 use tokio::process::ChildStdout;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 use tracing::debug;
 
 use super::{Process, ProcessError, STDERR_TAIL_BYTES};
@@ -32,7 +32,7 @@ pub(super) struct Running {
     pub stdout: ChildStdout,
     /// Seconds of output written, from each `-stats` line; closed when the log ends.
     pub reports: UnboundedReceiver<f64>,
-    log: JoinHandle<std::io::Result<(ExitStatus, String)>>,
+    log: oneshot::Receiver<std::io::Result<(ExitStatus, String)>>,
     _kill: KillOnDrop,
 }
 
@@ -73,11 +73,19 @@ impl Process {
         let child = Arc::new(Mutex::new(child));
         let (report, reports) = unbounded_channel();
         let waiter = child.clone();
-        let log = tokio::task::spawn_blocking(move || {
-            let tail = stderr.map(|stderr| read_log(FfmpegLogParser::new(stderr), &report)).transpose()?;
-            // stderr is closed: the child has exited (or is about to), so this wait is short.
-            let status = waiter.lock().unwrap_or_else(PoisonError::into_inner).inner().wait()?;
-            Ok((status, tail.unwrap_or_default()))
+        let (done, log) = oneshot::channel();
+        // A thread of its own, not one of the runtime's blocking pool: the models' work runs on
+        // that pool, and a reader parked there for a whole render made it start more threads
+        // (measured: 11 MB more peak in VideoDelogo).
+        std::thread::spawn(move || {
+            let read = || {
+                let tail =
+                    stderr.map(|stderr| read_log(FfmpegLogParser::new(stderr), &report)).transpose()?;
+                // stderr is closed: the child has exited (or is about to), so this wait is short.
+                let status = waiter.lock().unwrap_or_else(PoisonError::into_inner).inner().wait()?;
+                Ok((status, tail.unwrap_or_default()))
+            };
+            let _ = done.send(read());
         });
         let _kill = KillOnDrop(child);
         let stdout = stdout.map(ChildStdout::from_std).transpose().map_err(|e| self.io(e))?;
