@@ -1,7 +1,7 @@
 //! How each child is started and its log read, with ffmpeg-sidecar: `FfmpegCommand` spawns
 //! ffmpeg (ffprobe goes through std's `Command`, see [`Child`]), and `FfmpegLogParser` reads
 //! stderr into events (`-stats` lines into progress, the rest into log lines). What it leaves to
-//! us, we add here: the parser runs on a blocking thread, never on the executor; the child is
+//! us, we add here: the parser runs on a thread of its own, never on the executor; the child is
 //! killed when its [`Running`] is dropped (a timeout, a cancelled job, a consumer that has enough
 //! frames) and then reaped; only a bounded tail of the log is kept, for errors.
 //!
