@@ -196,7 +196,7 @@ pub async fn write_stills(
             .args(quality)
             .arg(output);
     }
-    process.run_with_progress(0.0, |_| {}).await.map_err(|e| e.into_error("writing the cover frames"))?;
+    process.run().await.map_err(|e| e.into_error("writing the cover frames"))?;
     Ok(())
 }
 
@@ -290,11 +290,7 @@ pub async fn write_animated(
                 "0",
             ]),
         };
-        process
-            .arg(output)
-            .run_with_progress(length, |_| {})
-            .await
-            .map_err(|e| e.into_error("rendering the animated cover"))?;
+        process.arg(output).run().await.map_err(|e| e.into_error("rendering the animated cover"))?;
         let bytes = std::fs::metadata(output).map(|m| m.len()).unwrap_or(u64::MAX);
         if bytes <= ANIMATED_MAX_BYTES {
             return Ok(());
