@@ -70,14 +70,15 @@ impl Process {
         let inner = child.inner();
         drop(inner.stdin.take());
         let (stdout, stderr) = (inner.stdout.take(), inner.stderr.take());
-        let child = Arc::new(Mutex::new(child));
+        // Armed before anything else can fail, so an early return leaves no child running.
+        let kill = KillOnDrop(Arc::new(Mutex::new(child)));
         let (report, reports) = unbounded_channel();
-        let waiter = child.clone();
+        let waiter = kill.0.clone();
         let (done, log) = oneshot::channel();
         // A thread of its own, not one of the runtime's blocking pool: the models' work runs on
         // that pool, and a reader parked there for a whole render made it start more threads
         // (measured: 11 MB more peak in VideoDelogo).
-        std::thread::spawn(move || {
+        let reader = move || {
             let read = || {
                 let tail =
                     stderr.map(|stderr| read_log(FfmpegLogParser::new(stderr), &report)).transpose()?;
@@ -86,14 +87,15 @@ impl Process {
                 Ok((status, tail.unwrap_or_default()))
             };
             let _ = done.send(read());
-        });
-        let _kill = KillOnDrop(child);
+        };
+        // A thread that cannot be started is this run's error, not a panic of the service.
+        std::thread::Builder::new().name("ffmpeg-log".into()).spawn(reader).map_err(|e| self.io(e))?;
         let stdout = stdout.map(ChildStdout::from_std).transpose().map_err(|e| self.io(e))?;
         Ok(Running {
             stdout: stdout.ok_or_else(|| self.io(std::io::Error::other("no stdout")))?,
             reports,
             log,
-            _kill,
+            _kill: kill,
         })
     }
 }
