@@ -47,6 +47,7 @@ bench: setup-test
 	bench/rembg/setup.sh
 	bench/scenedetect/setup.sh
 	$(CARGO) bench -p iprod-tests --bench submit
+	$(CARGO) bench -p iprod-tests --bench matting
 	$(CARGO) bench -p iprod-media --bench images
 	$(CARGO) bench -p iprod-media --bench videos
 	$(CARGO) bench -p iprod-media --bench frame_streams
