@@ -1,6 +1,6 @@
 //! The one way to run ffmpeg and ffprobe: argument lists (never a shell string), a timeout that
 //! kills, a kill when the job's future is dropped so a cancelled job leaves no orphan, the log
-//! kept (its tail) for errors. ffmpeg-sidecar spawns ffmpeg and parses every child's log
+//! kept (its tail) for errors. tokio starts the child and ffmpeg-sidecar parses its log
 //! (`sidecar.rs`); stdout, ffprobe's JSON or raw frames, is read here.
 
 use std::ffi::{OsStr, OsString};

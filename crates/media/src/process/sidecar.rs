@@ -1,170 +1,117 @@
-//! How each child is started and its log read, with ffmpeg-sidecar: `FfmpegCommand` spawns
-//! ffmpeg (ffprobe goes through std's `Command`, see [`Child`]), and `FfmpegLogParser` reads
-//! stderr into events (`-stats` lines into progress, the rest into log lines). What it leaves to
-//! us, we add here: the parser runs on a thread of its own, never on the executor; the child is
-//! killed when its [`Running`] is dropped (a timeout, a cancelled job, a consumer that has enough
-//! frames) and then reaped; only a bounded tail of the log is kept, for errors.
+//! How each child is started and its log read. tokio starts the child: it is killed when its
+//! [`Running`] is dropped (a timeout, a cancelled job, a consumer that has enough frames) and
+//! then reaped by the runtime. ffmpeg-sidecar's `FfmpegLogParser` reads its stderr into events,
+//! on a thread of its own, never on the executor: `-stats` lines become progress, the rest the
+//! log, of which a bounded tail is kept for errors.
+//!
+//! Why not its `FfmpegCommand` and `FfmpegChild` (they started every ffmpeg from 60f5833 to
+//! 466fc71): the child has neither a kill on drop nor an async wait, so we wrote both around
+//! it, and `spawn` appends `-n` to a command without `-y`, `-n` or `-nostdin`, which ffprobe
+//! takes as an option wanting a value and fails. tokio's child gives both.
 //!
 //! Why its parser and not its `FfmpegIterator`: the iterator keeps a sender of its own channel
 //! until it sees the end of the log, and its reader thread stops without sending that end when
 //! the parser rejects a line (a `Stream #` line outside a stream section), so `next()` then waits
 //! forever; and its frames come as copies (docs/benchmarks.md, "ffmpeg through ffmpeg-sidecar").
 
-use std::collections::VecDeque;
-use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::fs::File;
+use std::process::Stdio;
 
-use ffmpeg_sidecar::child::FfmpegChild;
-use ffmpeg_sidecar::command::FfmpegCommand;
 use ffmpeg_sidecar::event::FfmpegEvent;
 use ffmpeg_sidecar::ffmpeg_time_duration::FfmpegTimeDuration;
 use ffmpeg_sidecar::log_parser::FfmpegLogParser;
-use tokio::process::ChildStdout;
+use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::oneshot;
 use tracing::debug;
 
 use super::{Process, ProcessError, STDERR_TAIL_BYTES};
 
-/// A started child, killed when this is dropped; its log thread then reaps it.
+/// A started child, killed when this is dropped.
 pub(super) struct Running {
     pub stdout: ChildStdout,
     /// Seconds of output written, from each `-stats` line; closed when the log ends.
     pub reports: UnboundedReceiver<f64>,
-    log: oneshot::Receiver<std::io::Result<(ExitStatus, String)>>,
-    _kill: KillOnDrop,
-}
-
-/// ffmpeg runs as an `FfmpegChild`. ffprobe (and any other program) runs as std's `Child`:
-/// `FfmpegCommand::spawn` appends `-n` to a command without `-y`, `-n` or `-nostdin`, which
-/// ffprobe refuses (every ffmpeg run of ours has `-nostdin`).
-enum Child {
-    Ffmpeg(FfmpegChild),
-    Other(std::process::Child),
-}
-
-impl Child {
-    fn inner(&mut self) -> &mut std::process::Child {
-        match self {
-            Child::Ffmpeg(child) => child.as_inner_mut(),
-            Child::Other(child) => child,
-        }
-    }
+    /// The log's tail, once stderr is closed.
+    log: oneshot::Receiver<std::io::Result<String>>,
+    child: Child,
 }
 
 impl Process {
     pub(super) fn start(&self) -> Result<Running, ProcessError> {
-        let program = self.name();
-        debug!(%program, args = ?self.args, "spawn");
-        let mut command = Command::new(&self.program);
-        // FfmpegChild wants all three pipes; stdin is closed at once, as good as /dev/null.
-        command.args(&self.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let is_ffmpeg =
-            Path::new(&self.program).file_name().is_some_and(|n| n.to_string_lossy().starts_with("ffmpeg"));
-        let spawned = match is_ffmpeg {
-            true => FfmpegCommand::from(command).spawn().map(Child::Ffmpeg),
-            false => command.spawn().map(Child::Other),
-        };
-        let mut child = spawned.map_err(|source| ProcessError::Spawn { program, source })?;
-        let inner = child.inner();
-        drop(inner.stdin.take());
-        let (stdout, stderr) = (inner.stdout.take(), inner.stderr.take());
-        // Armed before anything else can fail, so an early return leaves no child running.
-        let kill = KillOnDrop(Arc::new(Mutex::new(child)));
+        debug!(program = %self.name(), args = ?self.args, "spawn");
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcessError::Spawn { program: self.name(), source })?;
+        let missing = || self.io(std::io::Error::other("a pipe to the child is missing"));
+        let stdout = child.stdout.take().ok_or_else(missing)?;
+        // The parser reads blocking; tokio hands the pipe back in blocking mode.
+        let stderr = child.stderr.take().ok_or_else(missing)?.into_owned_fd().map_err(|e| self.io(e))?;
         let (report, reports) = unbounded_channel();
-        let waiter = kill.0.clone();
         let (done, log) = oneshot::channel();
         // A thread of its own, not one of the runtime's blocking pool: the models' work runs on
         // that pool, and a reader parked there for a whole render made it start more threads
-        // (measured: 11 MB more peak in VideoDelogo).
-        let reader = move || {
-            let read = || {
-                let tail =
-                    stderr.map(|stderr| read_log(FfmpegLogParser::new(stderr), &report)).transpose()?;
-                // stderr is closed: the child has exited (or is about to), so this wait is short.
-                let status = waiter.lock().unwrap_or_else(PoisonError::into_inner).inner().wait()?;
-                Ok((status, tail.unwrap_or_default()))
-            };
-            let _ = done.send(read());
-        };
-        // A thread that cannot be started is this run's error, not a panic of the service.
-        std::thread::Builder::new().name("ffmpeg-log".into()).spawn(reader).map_err(|e| self.io(e))?;
-        let stdout = stdout.map(ChildStdout::from_std).transpose().map_err(|e| self.io(e))?;
-        Ok(Running {
-            stdout: stdout.ok_or_else(|| self.io(std::io::Error::other("no stdout")))?,
-            reports,
-            log,
-            _kill: kill,
-        })
+        // (measured: 11 MB more peak in VideoDelogo). Failing to start one is this run's error.
+        std::thread::Builder::new()
+            .name("ffmpeg-log".into())
+            .spawn(move || {
+                let _ = done.send(read_log(FfmpegLogParser::new(File::from(stderr)), &report));
+            })
+            .map_err(|e| self.io(e))?;
+        Ok(Running { stdout, reports, log, child })
     }
 }
 
 impl Running {
     /// Waits for the log's end and the exit; a non-zero exit is an error carrying the log's tail.
-    pub(super) async fn finish(self, process: &Process) -> Result<(), ProcessError> {
-        let (status, stderr) =
-            self.log.await.map_err(std::io::Error::other).and_then(|r| r).map_err(|e| process.io(e))?;
-        match status.success() {
-            true => Ok(()),
-            false => {
-                Err(ProcessError::Failed { program: process.name(), status: status.to_string(), stderr })
-            }
+    pub(super) async fn finish(mut self, process: &Process) -> Result<(), ProcessError> {
+        let log = self.log.await.map_err(std::io::Error::other).and_then(|tail| tail);
+        let stderr = log.map_err(|e| process.io(e))?;
+        let status = self.child.wait().await.map_err(|e| process.io(e))?;
+        if status.success() {
+            return Ok(());
         }
+        Err(ProcessError::Failed { program: process.name(), status: status.to_string(), stderr })
     }
 }
 
-struct KillOnDrop(Arc<Mutex<Child>>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        // After a normal end the child is already reaped, and std then sends no signal.
-        let _ = self.0.lock().unwrap_or_else(PoisonError::into_inner).inner().kill();
-    }
-}
-
-/// Reads the log to its end: progress to `report`, the rest into the tail it returns.
-fn read_log(
-    mut parser: FfmpegLogParser<std::process::ChildStderr>,
-    report: &UnboundedSender<f64>,
-) -> std::io::Result<String> {
-    let mut tail = LogTail::default();
+/// Reads the log to its end: progress to `report`, the rest into the tail it returns, the last
+/// [`STDERR_TAIL_BYTES`] of the log: where ffmpeg says what went wrong.
+fn read_log(mut parser: FfmpegLogParser<File>, report: &UnboundedSender<f64>) -> std::io::Result<String> {
+    let mut tail = String::new();
     loop {
-        match parser.parse_next_event() {
-            Ok(FfmpegEvent::LogEOF) => return Ok(tail.into_text()),
+        let line = match parser.parse_next_event() {
+            Ok(FfmpegEvent::LogEOF) => return Ok(last_bytes(tail.trim(), STDERR_TAIL_BYTES).to_owned()),
             Ok(FfmpegEvent::Progress(p)) => {
                 let _ = report.send(FfmpegTimeDuration::from_str(&p.time).map_or(0.0, |t| t.as_seconds()));
+                continue;
             }
-            Ok(FfmpegEvent::Log(_, line)) => tail.push(line),
-            Ok(_) => {}
+            Ok(FfmpegEvent::Log(_, line)) => line,
+            Ok(_) => continue,
             Err(e) => match e.downcast::<std::io::Error>() {
                 Ok(io) => return Err(io),
                 // A line its parser did not expect is still the program's words.
-                Err(e) => tail.push(e.to_string()),
+                Err(e) => e.to_string(),
             },
+        };
+        tail.push_str(&line);
+        tail.push('\n');
+        // Cut now and then, not on every line: the log of a long render is read at no cost.
+        if tail.len() > 2 * STDERR_TAIL_BYTES {
+            tail = last_bytes(&tail, STDERR_TAIL_BYTES).to_owned();
         }
     }
 }
 
-/// The last lines of the log, at most [`STDERR_TAIL_BYTES`]: where ffmpeg says what went wrong.
-#[derive(Default)]
-struct LogTail {
-    lines: VecDeque<String>,
-    bytes: usize,
-}
-
-impl LogTail {
-    fn push(&mut self, line: String) {
-        self.bytes += line.len() + 1;
-        self.lines.push_back(line);
-        while self.bytes > STDERR_TAIL_BYTES && self.lines.len() > 1 {
-            self.bytes -= self.lines.pop_front().map_or(0, |l| l.len() + 1);
-        }
-    }
-
-    fn into_text(self) -> String {
-        Vec::from(self.lines).join("\n").trim().to_owned()
-    }
+/// The end of `text`, at most `n` bytes, cut at a character boundary.
+fn last_bytes(text: &str, n: usize) -> &str {
+    let start = (text.len().saturating_sub(n)..text.len()).find(|&i| text.is_char_boundary(i));
+    &text[start.unwrap_or(text.len())..]
 }
 
 #[cfg(test)]
@@ -243,6 +190,15 @@ mod tests {
             "{}",
             stderr.len()
         );
+    }
+
+    #[test]
+    fn the_tail_is_cut_at_a_character_boundary() {
+        assert_eq!(last_bytes("abc", 5), "abc");
+        // "é" is two bytes: never half of it.
+        assert_eq!(last_bytes("aéb", 2), "b");
+        assert_eq!(last_bytes("aéb", 3), "éb");
+        assert_eq!(last_bytes("é", 1), "");
     }
 
     /// The pid a `sh -c 'echo $$ …; exec …'` child wrote, once it has.
