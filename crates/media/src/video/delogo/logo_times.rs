@@ -7,7 +7,7 @@
 //! logo there.
 
 /// A frame shows the logo when its gradients agree with the template at least this much.
-const PRESENT: f32 = 0.3;
+pub const PRESENT: f32 = 0.3;
 /// Absences shorter than this (seconds) are misses (the logo over a matching background), not
 /// the logo leaving.
 const MAX_GAP: f64 = 1.0;
@@ -25,6 +25,19 @@ pub struct LogoTemplate {
 }
 
 impl LogoTemplate {
+    /// How evenly the template's edges spread over orientations: the smaller over the larger
+    /// eigenvalue of its structure tensor, 0 for edges that all run one way (a rim, a stripe,
+    /// wood grain), towards 1 for lettering and most logos (edges every way, corners).
+    pub fn orientation_spread(&self) -> f32 {
+        let (mut xx, mut xy, mut yy) = (0f32, 0f32, 0f32);
+        for (tx, ty) in &self.gradient {
+            (xx, xy, yy) = (xx + tx * tx, xy + tx * ty, yy + ty * ty);
+        }
+        let (half_trace, root) = ((xx + yy) / 2.0, (((xx - yy) / 2.0).powi(2) + xy * xy).sqrt());
+        let (large, small) = (half_trace + root, half_trace - root);
+        if large > 0.0 { (small / large).max(0.0) } else { 0.0 }
+    }
+
     /// Cosine similarity of the frame's gradients in the box with the template's, -1..1.
     pub fn presence(&self, pixels: &[u8]) -> f32 {
         let (x0, y0, x1, y1) = self.area;

@@ -6,6 +6,7 @@
 pub mod logo_times;
 pub mod removal;
 pub mod static_logo;
+pub mod steady;
 pub mod text_marks;
 pub mod unblend;
 
@@ -24,6 +25,7 @@ use logo_times::{LogoTemplate, shown};
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
 use std::sync::mpsc::sync_channel;
+use steady::{RecentFrames, Steadiness};
 use text_marks::{TextMark, TextReader, TextSampler};
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
@@ -34,6 +36,9 @@ const ANALYSIS: AnalysisSpec =
 /// When a found logo is on screen is asked of this many frames a second (a second pass, only
 /// when something was found): the ranges' ends are this precise.
 const PRESENCE_FPS: f64 = 5.0;
+
+/// Whether a found box stays put is asked of frames this many presence samples apart (a second).
+const STEADINESS_SPAN: usize = 5;
 
 /// A logo to remove, and when (seconds; the whole video for a given box).
 #[derive(Debug, Clone, PartialEq)]
@@ -92,11 +97,26 @@ pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -
         return Ok(Vec::new());
     }
     let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); candidates.len()];
+    let mut steadiness = vec![Steadiness::default(); candidates.len()];
+    let mut recent = RecentFrames::new(STEADINESS_SPAN, w);
+    let one_way = candidates.iter().any(|(_, template)| steady::runs_one_way(template));
     let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
     meter.add_pass(info.duration);
     for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
-        for ((_, template), scores) in candidates.iter().zip(&mut scores) {
+        // The camera's motion is measured only for a box whose edges could slide along
+        // themselves: it costs ~3 ms a frame (0.4 s of the bench's 30 s clip).
+        if one_way {
+            recent.push(frame.pixels);
+        }
+        let baseline = recent.baseline();
+        for (((_, template), scores), steadiness) in candidates.iter().zip(&mut scores).zip(&mut steadiness) {
             scores.push((frame.time, template.presence(frame.pixels)));
+            // Asked only while the box shows what was found, at both ends of the baseline.
+            let shown =
+                |back: usize| scores.iter().rev().nth(back).is_some_and(|s| s.1 >= logo_times::PRESENT);
+            if let Some((from, to, camera)) = baseline.filter(|_| shown(0) && shown(STEADINESS_SPAN)) {
+                steadiness.add(template, (from, to), &camera);
+            }
         }
         meter.advance(1.0 / PRESENCE_FPS);
         true
@@ -105,7 +125,12 @@ pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -
     Ok(candidates
         .into_iter()
         .zip(&scores)
-        .map(|((area, _), scores)| Logo { area, shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration) })
+        .zip(&steadiness)
+        .filter(|(((_, template), _), steadiness)| !steadiness.slides_with_the_camera(template))
+        .map(|(((area, _), scores), _)| Logo {
+            area,
+            shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration),
+        })
         .collect())
 }
 

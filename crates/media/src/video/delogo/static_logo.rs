@@ -22,10 +22,20 @@ const STEADY: f32 = 10.0;
 /// at least this strong…
 const COHERENT_EDGE: f32 = 10.0;
 /// …and at least this share of the gradient's average magnitude: it points the same way in
-/// every frame.
+/// every frame…
 const COHERENCE: f32 = 0.95;
+/// …and it is there (at least half of [`COHERENT_EDGE`]) in this fraction of the frames. An edge
+/// of the picture that a slow zoom or pan sweeps across a pixel also points the same way each
+/// time it is there, and a strong one gives a mean as strong as an overlay's while it covers the
+/// pixel in a fifth of the frames (the rim of a cup in a slow zoom: two false logos).
+const PRESENT: f32 = 0.8;
 /// Only overlays within this fraction of the frame from a border are searched.
 const BORDER_BAND: f32 = 0.3;
+/// A video in which fewer pixels than this share change (temporal standard deviation of at
+/// least [`STEADY`]) is a still picture: every edge in it is steady, and a compact cluster of
+/// them near a border is the photo's, not a logo (a still flower with a caption shown for its
+/// first third: the caption's coming and going was the only change).
+const MIN_MOVING: f32 = 0.03;
 /// Fewer analysed frames cannot tell a logo from a still scene.
 pub const MIN_FRAMES: usize = 8;
 
@@ -35,6 +45,8 @@ pub struct StaticOverlayFinder {
     height: usize,
     frames: usize,
     edge_count: Vec<u32>,
+    /// Per pixel: the frames with a gradient of at least half [`COHERENT_EDGE`].
+    present: Vec<u32>,
     mean: Vec<f32>,
     m2: Vec<f32>,
     /// Per pixel: the sums of the signed gradient (x, y) and of its magnitude.
@@ -49,6 +61,7 @@ impl StaticOverlayFinder {
             height,
             frames: 0,
             edge_count: vec![0; n],
+            present: vec![0; n],
             mean: vec![0.0; n],
             m2: vec![0.0; n],
             gradient: vec![[0.0; 3]; n],
@@ -72,10 +85,12 @@ impl StaticOverlayFinder {
                     if (gx.abs() + gy.abs()) / 8.0 > EDGE {
                         self.edge_count[i] += 1;
                     }
+                    let magnitude = gx.hypot(gy) / 8.0;
+                    self.present[i] += u32::from(magnitude >= COHERENT_EDGE / 2.0);
                     let g = &mut self.gradient[i];
                     g[0] += gx / 8.0;
                     g[1] += gy / 8.0;
-                    g[2] += gx.hypot(gy) / 8.0;
+                    g[2] += magnitude;
                 }
             }
         }
@@ -108,6 +123,10 @@ impl StaticOverlayFinder {
             return Vec::new();
         }
         let frames = self.frames as f32;
+        let moving = self.m2.iter().filter(|m2| (*m2 / frames).sqrt() >= STEADY).count();
+        if (moving as f32) < MIN_MOVING * (w * h) as f32 {
+            return Vec::new();
+        }
         let steady_edge: Vec<bool> = (0..w * h)
             .map(|i| {
                 let (x, y) = (i % w, i / w);
@@ -119,7 +138,9 @@ impl StaticOverlayFinder {
                 let opaque = self.edge_count[i] as f32 >= PERSISTENT * frames && std < STEADY;
                 let [sx, sy, magnitude] = self.gradient[i];
                 let mean = sx.hypot(sy);
-                let translucent = mean / frames >= COHERENT_EDGE && mean >= COHERENCE * magnitude;
+                let translucent = mean / frames >= COHERENT_EDGE
+                    && mean >= COHERENCE * magnitude
+                    && self.present[i] as f32 >= PRESENT * frames;
                 in_band && (opaque || translucent)
             })
             .collect();
@@ -223,5 +244,23 @@ mod tests {
         assert_eq!(boxes.len(), 1, "{boxes:?}");
         let b = boxes[0];
         assert!((b.x * 160.0 - 130.0).abs() < 6.0 && (b.y * 90.0 - 8.0).abs() < 6.0, "{b:?}");
+    }
+
+    #[test]
+    fn a_still_picture_tells_nothing() {
+        // The same mark, but nothing around it ever changes: its edges are no steadier than
+        // the picture's.
+        let (w, h) = (160, 90);
+        let mut finder = StaticOverlayFinder::new(w, h);
+        let pixels: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                if (134..146).contains(&x) && (11..17).contains(&y) { 250 } else { 60 }
+            })
+            .collect();
+        for _ in 0..12 {
+            finder.push(&pixels);
+        }
+        assert!(finder.boxes(2).is_empty());
     }
 }
