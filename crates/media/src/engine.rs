@@ -164,7 +164,7 @@ impl Engine {
                     logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect()
                 };
                 progress.report(30);
-                let logos: Vec<_> = found
+                let mut logos: Vec<_> = found
                     .into_iter()
                     .map(|l| {
                         let pixels = delogo::delogo_box(&l.area, info.width, info.height);
@@ -173,7 +173,7 @@ impl Engine {
                     .collect();
                 let meter = Arc::new(Meter::default());
                 let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
-                let planning = removal::plan(&source, &logos);
+                let planning = removal::plan(&source, &mut logos, detected);
                 let removals = metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
                 let maps = removal::write_maps(&removals, &task.work_dir)?;
                 let graph = removal::graph(&logos, &removals, &info, EVEN);

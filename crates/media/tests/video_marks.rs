@@ -237,6 +237,39 @@ fn cases() -> Vec<Case> {
             }],
         },
         Case {
+            // A channel's bug in the top-right corner over real footage, the whole video.
+            name: "tv-bug-on-footage",
+            background: Background::Clip("bikes.mp4"),
+            marks: vec![Mark {
+                filter: format!(
+                    "drawbox=x=iw-70:y=14:w=50:h=28:color=0x1E70E0:t=fill,{}",
+                    text("TV5", FONT_BOLD, 18, "white", "w-63", "18", None)
+                ),
+                at: 6.0,
+            }],
+        },
+        Case {
+            // A word at 40 % white over a slow zoom.
+            name: "translucent-word-on-zoom",
+            background: Background::Zoom("china.jpg", 8),
+            marks: vec![Mark {
+                filter: text("ARCHIVE", FONT_BOLD, 22, "white@0.4", "18", "16", None),
+                at: 4.0,
+            }],
+        },
+        Case {
+            // A red "LIVE" badge in the lower left while the camera pans.
+            name: "live-badge-on-pan",
+            background: Background::Pan("coffee.png", 10),
+            marks: vec![Mark {
+                filter: format!(
+                    "drawbox=x=20:y=ih-44:w=56:h=24:color=0xD02020:t=fill,{}",
+                    text("LIVE", FONT_BOLD, 15, "white", "30", "h-40", None)
+                ),
+                at: 5.0,
+            }],
+        },
+        Case {
             name: "copyright-first-third",
             background: Background::Still("flower.jpg", 9),
             marks: vec![Mark {

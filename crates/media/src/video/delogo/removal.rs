@@ -6,6 +6,7 @@
 use crate::video::Source;
 use std::path::{Path, PathBuf};
 
+use iprod_core::params::LogoBox;
 use iprod_core::{Error, Result};
 
 use super::Logo;
@@ -45,7 +46,9 @@ impl Removal {
 
 /// Decides, for each logo, between un-blending and `delogo`: one decode of the boxes' regions
 /// at full resolution (cropped and stacked by ffmpeg), statistics over the frames that show each.
-pub async fn plan(source: &Source<'_>, logos: &[(Logo, PixelBox)]) -> Result<Vec<Removal>> {
+/// With `grow` (boxes that were found, not given), an opaque logo's box takes in the still
+/// pixels next to it ([`unblend::opaque_extent`]), in place.
+pub async fn plan(source: &Source<'_>, logos: &mut [(Logo, PixelBox)], grow: bool) -> Result<Vec<Removal>> {
     let info = source.info;
     if logos.is_empty() {
         return Ok(Vec::new());
@@ -60,29 +63,49 @@ pub async fn plan(source: &Source<'_>, logos: &[(Logo, PixelBox)]) -> Result<Vec
         .map(|((l, _), r)| (l, *r))
         .collect();
     let stats = gather(source, &measured).await?;
-    let estimating = move || stats.iter().map(unblend::estimate).collect::<Vec<_>>();
+    let estimating =
+        move || stats.iter().map(|s| (unblend::estimate(s), unblend::opaque_extent(s))).collect::<Vec<_>>();
     let mut estimates =
         crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?.into_iter();
     let frame = f64::from(info.width) * f64::from(info.height);
     Ok(logos
-        .iter()
+        .iter_mut()
         .zip(&regions)
-        .map(|((_, pixels), region)| {
-            let (w, h) = (pixels.width, pixels.height);
-            let estimate = if unblend::measurable(region) {
-                estimates.next().unwrap_or(Err(NotBlended::TooFewFrames))
+        .map(|((logo, pixels), region)| {
+            let (estimate, extent) = if unblend::measurable(region) {
+                estimates.next().unwrap_or((Err(NotBlended::TooFewFrames), None))
             } else {
-                Err(NotBlended::TooLarge)
+                (Err(NotBlended::TooLarge), None)
             };
             match estimate {
                 Ok(maps) => Removal::Unblend(Box::new(maps)),
                 Err(why) => {
-                    let share = f64::from(w * h) / frame.max(1.0);
+                    if let Some(extent) = extent.filter(|_| grow && why == NotBlended::Opaque) {
+                        *pixels = in_frame(region, extent, info);
+                        let (x, y, w, h) = pixels.xywh();
+                        let (fw, fh) = (f64::from(info.width), f64::from(info.height));
+                        logo.area = LogoBox {
+                            x: f64::from(x) / fw,
+                            y: f64::from(y) / fh,
+                            width: f64::from(w) / fw,
+                            height: f64::from(h) / fh,
+                        };
+                    }
+                    let share = f64::from(pixels.width * pixels.height) / frame.max(1.0);
                     if share > MAX_FILL_SHARE { Removal::Left(why, share) } else { Removal::Fill(why) }
                 }
             }
         })
         .collect())
+}
+
+/// A box relative to `region`, in the frame, kept one pixel inside it as `delogo` needs.
+fn in_frame(region: &Region, inner: PixelBox, info: &VideoInfo) -> PixelBox {
+    let (x, y, w, h) = inner.xywh();
+    let (x0, y0) = ((region.x + x).max(1), (region.y + y).max(1));
+    let x1 = (region.x + x + w).min(info.width.saturating_sub(1)).max(x0 + 2);
+    let y1 = (region.y + y + h).min(info.height.saturating_sub(1)).max(y0 + 2);
+    PixelBox::new(x0, y0, x1 - x0, y1 - y0)
 }
 
 /// The statistics of each region over the frames that show its logo: one decode, the regions
