@@ -155,13 +155,14 @@ impl Engine {
                 use crate::video::EVEN;
                 use crate::video::delogo::{self, removal};
                 let detected = logos.is_empty();
-                let found = if detected {
+                let (found, camera) = if detected {
                     let meter = Arc::new(Meter::default());
                     let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
                     let finding = delogo::find_static_logos(&source, self.runtime.clone());
                     metered(finding, &meter, |f| progress.report(5 + (f * 25.0) as u8)).await?
                 } else {
-                    logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect()
+                    let given = logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect();
+                    (given, delogo::camera_fill::CameraTrack::default())
                 };
                 progress.report(30);
                 let mut logos: Vec<_> = found
@@ -175,11 +176,17 @@ impl Engine {
                 let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
                 let planning = removal::plan(&source, &mut logos, detected);
                 let removals = metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
+                let filled: Vec<bool> =
+                    removals.iter().map(|r| matches!(r, removal::Removal::Fill(_))).collect();
+                let patches = delogo::camera_fill::plan(&camera, &logos, &filled, &info);
+                let scripts = delogo::camera_fill::write_scripts(&patches, &task.work_dir)?;
                 let maps = removal::write_maps(&removals, &task.work_dir)?;
-                let graph = removal::graph(&logos, &removals, &info, EVEN);
+                let graph = removal::graph(&logos, &removals, (&patches, &scripts), &info, EVEN);
                 let stills: Vec<PathBuf> = maps.into_iter().flatten().flat_map(|(g, o)| [g, o]).collect();
-                pass.run_graph(&stills, &graph, 18, |f| progress.report(45 + (f * 50.0) as u8)).await?;
-                delogo::result(&info, &logos, &removals, detected)
+                let shifted: Vec<f64> = patches.iter().flatten().map(|p| p.shift).collect();
+                pass.run_graph(&stills, &shifted, &graph, 18, |f| progress.report(45 + (f * 50.0) as u8))
+                    .await?;
+                delogo::result(&info, &logos, (&removals, &patches), detected)
             }
             JobParams::VideoH2V { aspect, width } => {
                 use crate::video::h2v;

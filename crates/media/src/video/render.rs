@@ -35,10 +35,13 @@ impl Render<'_> {
     }
 
     /// Like [`Render::run`] through a filter graph from `[0:v:0]` to `[out]`, with `stills` as
-    /// inputs 1, 2, … (our own one-frame YUV4MPEG2 files, e.g. per-pixel maps).
+    /// inputs 1, 2, … (our own one-frame YUV4MPEG2 files, e.g. per-pixel maps), then the source
+    /// again once per `shifted` seconds: its frame from that much later (earlier, when negative)
+    /// at each time, decoded alongside so no frames queue up.
     pub async fn run_graph(
         &self,
         stills: &[PathBuf],
+        shifted: &[f64],
         graph: &str,
         crf: u8,
         on_progress: impl FnMut(f64),
@@ -46,6 +49,10 @@ impl Render<'_> {
         let mut process = self.start();
         for still in stills {
             process = process.args(["-f", "yuv4mpegpipe", "-i"]).arg(still);
+        }
+        for shift in shifted {
+            let (option, seconds) = if *shift >= 0.0 { ("-ss", *shift) } else { ("-itsoffset", -shift) };
+            process = process.args([option, &format!("{seconds:.3}")]).input(self.input);
         }
         let process = process.args(["-filter_complex", graph, "-map", "[out]", "-map", "0:a?"]);
         self.finish(process, crf, on_progress).await

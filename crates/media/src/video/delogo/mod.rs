@@ -3,6 +3,7 @@
 //! pass while they are shown: un-blended where their statistics allow (`removal`, `unblend`),
 //! filled by `delogo` otherwise; audio kept, H.264 MP4 with +faststart.
 
+pub mod camera_fill;
 pub mod logo_times;
 pub mod removal;
 pub mod static_logo;
@@ -21,6 +22,7 @@ use serde_json::{Value, json};
 use crate::onnx::OnnxRuntime;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
 use crate::video::info::VideoInfo;
+use camera_fill::CameraTrack;
 use logo_times::{LogoTemplate, shown};
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
@@ -59,7 +61,10 @@ pub const MAX_FOUND: usize = 4;
 
 /// The overlays of the video, each with the time ranges it is shown in: static overlays from
 /// the whole-video statistics, and overlay text confirmed by persistence (`text_marks`).
-pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> Result<Vec<Logo>> {
+pub async fn find_static_logos(
+    source: &Source<'_>,
+    runtime: Arc<OnnxRuntime>,
+) -> Result<(Vec<Logo>, CameraTrack)> {
     let Source { ffmpeg, input, info, timeout, meter } = *source;
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
     let (w, h) = (w as usize, h as usize);
@@ -94,20 +99,18 @@ pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -
     let texts = texts?;
     let candidates = overlays(&finder, texts, (w, h));
     if candidates.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), CameraTrack::default()));
     }
     let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); candidates.len()];
     let mut steadiness = vec![Steadiness::default(); candidates.len()];
     let mut recent = RecentFrames::new(STEADINESS_SPAN, w);
-    let one_way = candidates.iter().any(|(_, template)| steady::runs_one_way(template));
+    let mut camera = CameraTrack { samples: Vec::new(), size: (w, h) };
     let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
     meter.add_pass(info.duration);
     for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
-        // The camera's motion is measured only for a box whose edges could slide along
-        // themselves: it costs ~3 ms a frame (0.4 s of the bench's 30 s clip).
-        if one_way {
-            recent.push(frame.pixels);
-        }
+        // The camera's motion, for the boxes whose edges could slide along themselves and for
+        // the fill from other frames: ~3 ms a frame (0.4 s of the bench's 30 s clip).
+        camera.samples.push((frame.time, recent.push(frame.pixels)));
         let baseline = recent.baseline();
         for (((_, template), scores), steadiness) in candidates.iter().zip(&mut scores).zip(&mut steadiness) {
             scores.push((frame.time, template.presence(frame.pixels)));
@@ -122,7 +125,7 @@ pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -
         true
     })
     .await?;
-    Ok(candidates
+    let logos = candidates
         .into_iter()
         .zip(&scores)
         .zip(&steadiness)
@@ -131,7 +134,8 @@ pub async fn find_static_logos(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -
             area,
             shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration),
         })
-        .collect())
+        .collect();
+    Ok((logos, camera))
 }
 
 /// Static boxes and confirmed text joined: a text block that overlaps a static box widens it (a
@@ -197,12 +201,21 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 /// The job's `Result`: each logo's box, when it is shown, and how it was removed (`Method`:
 /// `unblend` with the overlay's measured `Opacity`, or `delogo` with the `Reason` it was not
 /// un-blended). A box too large to fill and not un-blended is `"Removed": false` with the reason.
-pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], removals: &[Removal], detected: bool) -> Value {
+///
+/// A filled logo whose box was also taken from other frames says when (`FromFrames`) and from
+/// how far (`FrameShift`, seconds; negative: earlier frames).
+pub fn result(
+    info: &VideoInfo,
+    logos: &[(Logo, PixelBox)],
+    (removals, patches): (&[Removal], &[Option<camera_fill::Patch>]),
+    detected: bool,
+) -> Value {
     let round2 = |t: f64| (t * 100.0).round() / 100.0;
     let logos: Vec<Value> = logos
         .iter()
         .zip(removals)
-        .map(|((logo, pixels), removal)| {
+        .enumerate()
+        .map(|(n, ((logo, pixels), removal))| {
             let (x, y, w, h) = pixels.xywh();
             let l = &logo.area;
             let shown: Vec<Value> = logo.shown.iter().map(|(a, b)| json!([round2(*a), round2(*b)])).collect();
@@ -221,6 +234,12 @@ pub fn result(info: &VideoInfo, logos: &[(Logo, PixelBox)], removals: &[Removal]
                 Removal::Fill(why) => {
                     entry["Method"] = json!("delogo");
                     entry["Reason"] = json!(why.reason());
+                    if let Some(Some(patch)) = patches.get(n) {
+                        let when: Vec<Value> =
+                            patch.ranges.iter().map(|(a, b)| json!([round2(*a), round2(*b)])).collect();
+                        entry["FromFrames"] = json!(when);
+                        entry["FrameShift"] = json!(round2(patch.shift));
+                    }
                 }
                 Removal::Left(..) => {
                     entry["Removed"] = json!(false);
@@ -260,18 +279,18 @@ mod tests {
         let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, PixelBox::new(8, 8, 32, 16));
         let fill = Removal::Fill(NotBlended::Opaque);
         assert_eq!(
-            graph(std::slice::from_ref(&always), std::slice::from_ref(&fill), &info, "null"),
+            graph(std::slice::from_ref(&always), std::slice::from_ref(&fill), (&[], &[]), &info, "null"),
             "[0:v:0]delogo=x=512:y=1:w=64:h=36,null[out]"
         );
         assert_eq!(
-            graph(&[always, sometimes.clone()], &[fill.clone(), fill.clone()], &info, "null"),
+            graph(&[always, sometimes.clone()], &[fill.clone(), fill.clone()], (&[], &[]), &info, "null"),
             "[0:v:0]delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
              enable='between(t,2.800,8.200)+between(t,9.000,10.000)',null[out]"
         );
         // A file whose first timestamp is 1.5 s: ffmpeg's filters still count from 0.
         let late = VideoInfo { start: 1.5, ..info };
         assert_eq!(enable(&sometimes.0, &late).unwrap(), "between(t,2.800,8.200)+between(t,9.000,10.000)");
-        let result = result(&info, &[sometimes], &[fill], true);
+        let result = result(&info, &[sometimes], (&[fill], &[]), true);
         assert_eq!(result["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
         assert_eq!(result["Logos"][0]["Method"], "delogo");
     }

@@ -10,6 +10,7 @@ use iprod_core::params::LogoBox;
 use iprod_core::{Error, Result};
 
 use super::Logo;
+use super::camera_fill::Patch;
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
 use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
@@ -237,7 +238,16 @@ pub fn enable(logo: &Logo, info: &VideoInfo) -> Option<String> {
 /// blends are `blend`'s own modes, `subtract` (max(A − B, 0)) and `divide` (255·A/B, truncated,
 /// clipped): an expression evaluated per pixel cost 0.7 s more on the 30 s bench clip, and it
 /// wrapped where the picture fell below the offset (noise) instead of clipping to black.
-pub fn graph(logos: &[(Logo, PixelBox)], removals: &[Removal], info: &VideoInfo, last: &str) -> String {
+///
+/// Then each fill from other frames (`patches`, with their `scripts`; the shifted sources are
+/// the inputs after the maps, in order) is laid over its `delogo` fill while it is good.
+pub fn graph(
+    logos: &[(Logo, PixelBox)],
+    removals: &[Removal],
+    (patches, scripts): (&[Option<Patch>], &[Option<PathBuf>]),
+    info: &VideoInfo,
+    last: &str,
+) -> String {
     let mut graph = String::new();
     let mut current = "0:v:0".to_owned();
     if removals.iter().any(|r| matches!(r, Removal::Unblend(_))) {
@@ -280,8 +290,29 @@ pub fn graph(logos: &[(Logo, PixelBox)], removals: &[Removal], info: &VideoInfo,
             format!("delogo=x={x}:y={y}:w={w}:h={h}{timing}")
         })
         .collect();
-    chain.push(last.to_owned());
-    graph.push_str(&format!("[{current}]{}[out]", chain.join(",")));
+    if patches.iter().all(Option::is_none) {
+        chain.push(last.to_owned());
+        graph.push_str(&format!("[{current}]{}[out]", chain.join(",")));
+        return graph;
+    }
+    chain.push("null".to_owned());
+    graph.push_str(&format!("[{current}]{}[filled];", chain.join(",")));
+    current = "filled".to_owned();
+    for (n, ((patch, script), (_, pixels))) in patches.iter().zip(scripts).zip(logos).enumerate() {
+        let (Some(patch), Some(script)) = (patch, script) else { continue };
+        let (x, y, w, h) = pixels.xywh();
+        let script = script.display().to_string().replace('\'', "");
+        graph.push_str(&format!(
+            "[{input}:v:0]sendcmd=f='{script}',crop@patch{n}=w={w}:h={h}:x={}:y={}:exact=1[sh{n}];\
+             [{current}][sh{n}]overlay=x={x}:y={y}:enable='{}'[p{n}];",
+            patch.first.0,
+            patch.first.1,
+            patch.enable()
+        ));
+        input += 1;
+        current = format!("p{n}");
+    }
+    graph.push_str(&format!("[{current}]{last}[out]"));
     graph
 }
 
@@ -331,7 +362,7 @@ mod tests {
             (Logo { area, shown: vec![(2.0, 4.0)] }, PixelBox::new(204, 2, 12, 6)),
         ];
         let removals = [maps(0), Removal::Fill(NotBlended::Opaque), maps(200)];
-        let graph = graph(&logos, &removals, &info, "null");
+        let graph = graph(&logos, &removals, (&[], &[]), &info, "null");
         // The picture is made 4:2:0 first; the first logo's maps are inputs 1 (gain) and 2
         // (offset), the third's 3 and 4; the second is filled after both are laid back.
         assert!(graph.starts_with("[0:v:0]format=yuv420p[yuv];[yuv]split[m0][c0]"), "{graph}");

@@ -81,7 +81,7 @@ impl Steadiness {
 }
 
 /// Whether the box's edges run one way: only then can they slide along themselves.
-pub fn runs_one_way(template: &LogoTemplate) -> bool {
+fn runs_one_way(template: &LogoTemplate) -> bool {
     template.orientation_spread() < ONE_WAY
 }
 
@@ -100,7 +100,8 @@ impl RecentFrames {
         Self { frames: VecDeque::with_capacity(span + 1), span: span.max(1), width }
     }
 
-    pub fn push(&mut self, pixels: &[u8]) {
+    /// Adds the newest frame; the camera's motion from the one before, when it is known.
+    pub fn push(&mut self, pixels: &[u8]) -> Option<CameraMotion> {
         let grey = |pixels| Grey { pixels, width: self.width, height: pixels.len() / self.width.max(1) };
         let step = self.frames.back().and_then(|(last, _)| estimate(grey(last), grey(pixels)));
         for (_, motion) in &mut self.frames {
@@ -114,6 +115,7 @@ impl RecentFrames {
         buffer.clear();
         buffer.extend_from_slice(pixels);
         self.frames.push_back((buffer, Some(CameraMotion::STILL)));
+        step
     }
 
     /// The frame `span` frames back, and the camera's motion from it to the newest.
