@@ -138,6 +138,24 @@ pub async fn find_static_logos(
     Ok((logos, camera))
 }
 
+/// The camera's motion over the video, measured on the presence pass's frames: for given boxes,
+/// which have no presence pass, when one of them is filled (a decode at 5 frames a second).
+pub async fn camera_track(source: &Source<'_>) -> Result<CameraTrack> {
+    let Source { ffmpeg, input, info, timeout, meter } = *source;
+    let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
+    let mut recent = RecentFrames::new(1, w as usize);
+    let mut camera = CameraTrack { samples: Vec::new(), size: (w as usize, h as usize) };
+    let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
+    meter.add_pass(info.duration);
+    for_each_frame(ffmpeg, input, (info.width, info.height, info.fps), &presence, timeout, |frame| {
+        camera.samples.push((frame.time, recent.push(frame.pixels)));
+        meter.advance(1.0 / PRESENCE_FPS);
+        true
+    })
+    .await?;
+    Ok(camera)
+}
+
 /// Static boxes and confirmed text joined: a text block that overlaps a static box widens it (a
 /// logo with its name), the others are added; at most [`MAX_FOUND`], static ones first.
 fn overlays(
