@@ -174,26 +174,21 @@ impl Engine {
                     .collect();
                 let meter = Arc::new(Meter::default());
                 let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
-                let planning = removal::plan(&source, &mut logos, detected);
-                let removals = metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
+                // Given boxes have had no presence pass: the statistics' decode measures the camera.
+                let measure = (!detected).then(|| delogo::analysis_frame_size(&info));
+                let planning = removal::plan(&source, &mut logos, detected, measure);
+                let (removals, measured) =
+                    metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
+                let camera = measured.unwrap_or(camera);
                 let filled: Vec<bool> =
                     removals.iter().map(|r| matches!(r, removal::Removal::Fill(_))).collect();
-                // Given boxes have had no presence pass: the camera is measured when one is filled.
-                let camera = if detected || !filled.contains(&true) {
-                    camera
-                } else {
-                    let meter = Arc::new(Meter::default());
-                    let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
-                    metered(delogo::camera_track(&source), &meter, |f| progress.report(45 + (f * 5.0) as u8))
-                        .await?
-                };
                 let patches = delogo::camera_fill::plan(&camera, &logos, &filled, &info);
                 let scripts = delogo::camera_fill::write_scripts(&patches, &task.work_dir)?;
                 let maps = removal::write_maps(&removals, &task.work_dir)?;
                 let graph = removal::graph(&logos, &removals, (&patches, &scripts), &info, EVEN);
                 let stills: Vec<PathBuf> = maps.into_iter().flatten().flat_map(|(g, o)| [g, o]).collect();
                 let shifted: Vec<f64> = patches.iter().flatten().map(|p| p.shift).collect();
-                pass.run_graph(&stills, &shifted, &graph, 18, |f| progress.report(50 + (f * 45.0) as u8))
+                pass.run_graph(&stills, &shifted, &graph, 18, |f| progress.report(45 + (f * 50.0) as u8))
                     .await?;
                 delogo::result(&info, &logos, (&removals, &patches), detected)
             }

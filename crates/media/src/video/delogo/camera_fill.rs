@@ -40,6 +40,11 @@ pub struct CameraTrack {
 }
 
 impl CameraTrack {
+    /// An empty track for analysis frames of `size`.
+    pub fn new(size: (usize, usize)) -> Self {
+        Self { samples: Vec::new(), size }
+    }
+
     /// Where the camera took the point `at` (source pixels) of sample `i` by sample `j`, for a
     /// `width`-wide source; `None` when a step between them is unknown.
     fn moved(&self, i: usize, j: usize, at: (f64, f64), width: u32) -> Option<(f64, f64)> {

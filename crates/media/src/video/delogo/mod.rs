@@ -104,7 +104,7 @@ pub async fn find_static_logos(
     let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); candidates.len()];
     let mut steadiness = vec![Steadiness::default(); candidates.len()];
     let mut recent = RecentFrames::new(STEADINESS_SPAN, w);
-    let mut camera = CameraTrack { samples: Vec::new(), size: (w, h) };
+    let mut camera = CameraTrack::new((w, h));
     let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
     meter.add_pass(info.duration);
     for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
@@ -138,22 +138,9 @@ pub async fn find_static_logos(
     Ok((logos, camera))
 }
 
-/// The camera's motion over the video, measured on the presence pass's frames: for given boxes,
-/// which have no presence pass, when one of them is filled (a decode at 5 frames a second).
-pub async fn camera_track(source: &Source<'_>) -> Result<CameraTrack> {
-    let Source { ffmpeg, input, info, timeout, meter } = *source;
-    let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
-    let mut recent = RecentFrames::new(1, w as usize);
-    let mut camera = CameraTrack { samples: Vec::new(), size: (w as usize, h as usize) };
-    let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
-    meter.add_pass(info.duration);
-    for_each_frame(ffmpeg, input, (info.width, info.height, info.fps), &presence, timeout, |frame| {
-        camera.samples.push((frame.time, recent.push(frame.pixels)));
-        meter.advance(1.0 / PRESENCE_FPS);
-        true
-    })
-    .await?;
-    Ok(camera)
+/// The size of the analysis frames the camera's motion is measured on.
+pub fn analysis_frame_size(info: &VideoInfo) -> (u32, u32) {
+    analysis_size(info.width, info.height, ANALYSIS.width)
 }
 
 /// Static boxes and confirmed text joined: a text block that overlaps a static box widens it (a

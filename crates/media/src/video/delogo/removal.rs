@@ -10,7 +10,8 @@ use iprod_core::params::LogoBox;
 use iprod_core::{Error, Result};
 
 use super::Logo;
-use super::camera_fill::Patch;
+use super::camera_fill::{CameraTrack, Patch};
+use super::steady::RecentFrames;
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
 use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
@@ -49,10 +50,18 @@ impl Removal {
 /// at full resolution (cropped and stacked by ffmpeg), statistics over the frames that show each.
 /// With `grow` (boxes that were found, not given), an opaque logo's box takes in the still
 /// pixels next to it ([`unblend::opaque_extent`]), in place.
-pub async fn plan(source: &Source<'_>, logos: &mut [(Logo, PixelBox)], grow: bool) -> Result<Vec<Removal>> {
+///
+/// With `camera` (the analysis frames' size), the same decode also measures the camera's motion
+/// (for given boxes, which had no presence pass to measure it on).
+pub async fn plan(
+    source: &Source<'_>,
+    logos: &mut [(Logo, PixelBox)],
+    grow: bool,
+    camera: Option<(u32, u32)>,
+) -> Result<(Vec<Removal>, Option<CameraTrack>)> {
     let info = source.info;
     if logos.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let regions: Vec<Region> =
         logos.iter().map(|(_, pixels)| Region::around(*pixels, info.width & !1, info.height & !1)).collect();
@@ -63,13 +72,13 @@ pub async fn plan(source: &Source<'_>, logos: &mut [(Logo, PixelBox)], grow: boo
         .filter(|(_, r)| unblend::measurable(r))
         .map(|((l, _), r)| (l, *r))
         .collect();
-    let stats = gather(source, &measured).await?;
+    let (stats, track) = gather(source, &measured, camera).await?;
     let estimating =
         move || stats.iter().map(|s| (unblend::estimate(s), unblend::opaque_extent(s))).collect::<Vec<_>>();
     let mut estimates =
         crate::blocking::run("the overlay statistics", move || Ok(estimating())).await?.into_iter();
     let frame = f64::from(info.width) * f64::from(info.height);
-    Ok(logos
+    let removals = logos
         .iter_mut()
         .zip(&regions)
         .map(|((logo, pixels), region)| {
@@ -97,7 +106,8 @@ pub async fn plan(source: &Source<'_>, logos: &mut [(Logo, PixelBox)], grow: boo
                 }
             }
         })
-        .collect())
+        .collect();
+    Ok((removals, track))
 }
 
 /// A box relative to `region`, in the frame, kept one pixel inside it as `delogo` needs.
@@ -110,28 +120,37 @@ fn in_frame(region: &Region, inner: PixelBox, info: &VideoInfo) -> PixelBox {
 }
 
 /// The statistics of each region over the frames that show its logo: one decode, the regions
-/// cropped at full resolution and stacked by ffmpeg.
-async fn gather(source: &Source<'_>, targets: &[(&Logo, Region)]) -> Result<Vec<RegionStats>> {
+/// cropped at full resolution and stacked by ffmpeg; with `camera`, the whole frame at that
+/// size stacked below them, for the camera's motion.
+async fn gather(
+    source: &Source<'_>,
+    targets: &[(&Logo, Region)],
+    camera: Option<(u32, u32)>,
+) -> Result<(Vec<RegionStats>, Option<CameraTrack>)> {
     let Source { ffmpeg, input, info, timeout, meter } = *source;
     if targets.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let regions: Vec<Region> = targets.iter().map(|(_, r)| *r).collect();
     let mut stats: Vec<RegionStats> = regions.iter().copied().map(RegionStats::new).collect();
-    let width = regions.iter().map(|r| r.width).max().unwrap_or(2);
-    let height: u32 = regions.iter().map(|r| r.height).sum();
+    let width = regions.iter().map(|r| r.width).chain(camera.map(|c| c.0)).max().unwrap_or(2);
+    let height: u32 = regions.iter().map(|r| r.height).sum::<u32>() + camera.map_or(0, |c| c.1);
     let rate = info.fps.min(STATS_FPS);
     let frame_bytes = (width * height) as usize * 3 / 2;
+    let camera_stride = (rate / 5.0).round() as usize;
     // Only the frames others refer to are decoded (exact, and ~20 % cheaper): the statistics
     // take a few a second.
     let process = Process::new(ffmpeg, timeout)
         .args(["-nostdin", "-v", "error", "-skip_frame", "noref"])
         .input(input)
-        .args(["-an", "-sn", "-filter_complex", &stack_graph(&regions, width, rate)])
+        .args(["-an", "-sn", "-filter_complex", &stack_graph(&regions, camera, width, rate)])
         .args(["-map", "[stack]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]);
     meter.add_pass(info.duration);
     let mut index = 0usize;
     let mut region_frame = Vec::new();
+    let mut track =
+        camera.map(|(w, h)| (RecentFrames::new(1, w as usize), CameraTrack::new((w as usize, h as usize))));
+    let mut analysis = Vec::new();
     process
         .stream(frame_bytes, |frame| {
             if crate::blocking::stopped() {
@@ -148,13 +167,22 @@ async fn gather(source: &Source<'_>, targets: &[(&Logo, Region)]) -> Result<Vec<
                 }
                 top += r.height;
             }
+            // 5 samples a second, as the presence pass takes (each motion costs ~1 ms).
+            let sampled = (index - 1).is_multiple_of(camera_stride.max(1));
+            if let (Some((recent, track)), Some((w, h)), true) = (&mut track, camera, sampled) {
+                // Its luma rows only: the motion is measured on grey.
+                analysis.clear();
+                let rows = (top as usize..(top + h) as usize).map(|y| y * width as usize);
+                rows.for_each(|row| analysis.extend_from_slice(&frame[row..row + w as usize]));
+                track.samples.push((time, recent.push(&analysis)));
+            }
             meter.advance(1.0 / rate);
             true
         })
         .await
         .map_err(crate::video::frames::decode_error)?;
     crate::blocking::checkpoint()?;
-    Ok(stats)
+    Ok((stats, track.map(|(_, t)| t)))
 }
 
 /// Whether `time` is inside `range` by more than the precision of its ends: the ranges reach a
@@ -167,22 +195,28 @@ fn surely_shown(time: f64, (a, b): (f64, f64), duration: f64) -> bool {
     time >= from && time <= to
 }
 
-/// The regions cropped at full resolution, padded to one width and stacked top to bottom.
-fn stack_graph(regions: &[Region], width: u32, rate: f64) -> String {
-    let mut graph = format!("[0:v:0]fps={rate},format=yuv420p,split={}", regions.len());
-    graph.extend((0..regions.len()).map(|i| format!("[s{i}]")));
+/// The regions cropped at full resolution, padded to one width and stacked top to bottom; with
+/// `camera`, the whole frame scaled to that size below them.
+fn stack_graph(regions: &[Region], camera: Option<(u32, u32)>, width: u32, rate: f64) -> String {
+    let parts = regions.len() + usize::from(camera.is_some());
+    let mut graph = format!("[0:v:0]fps={rate},format=yuv420p,split={parts}");
+    graph.extend((0..parts).map(|i| format!("[s{i}]")));
     for (i, r) in regions.iter().enumerate() {
         graph.push_str(&format!(
             ";[s{i}]crop={}:{}:{}:{}:exact=1,pad={width}:ih:0:0[r{i}]",
             r.width, r.height, r.x, r.y
         ));
     }
-    if regions.len() == 1 {
+    if let Some((w, h)) = camera {
+        let i = regions.len();
+        graph.push_str(&format!(";[s{i}]scale={w}:{h}:flags=area,pad={width}:ih:0:0[r{i}]"));
+    }
+    if parts == 1 {
         graph.push_str(";[r0]null[stack]");
     } else {
         graph.push(';');
-        graph.extend((0..regions.len()).map(|i| format!("[r{i}]")));
-        graph.push_str(&format!("vstack=inputs={}[stack]", regions.len()));
+        graph.extend((0..parts).map(|i| format!("[r{i}]")));
+        graph.push_str(&format!("vstack=inputs={parts}[stack]"));
     }
     graph
 }
@@ -328,7 +362,7 @@ mod tests {
             Region { x: 8, y: 8, width: 2, height: 2, inner: PixelBox::new(0, 0, 2, 2) },
         ];
         assert_eq!(
-            stack_graph(&regions, 4, 10.0),
+            stack_graph(&regions, None, 4, 10.0),
             "[0:v:0]fps=10,format=yuv420p,split=2[s0][s1];[s0]crop=4:2:0:0:exact=1,pad=4:ih:0:0[r0];\
              [s1]crop=2:2:8:8:exact=1,pad=4:ih:0:0[r1];[r0][r1]vstack=inputs=2[stack]"
         );
