@@ -18,8 +18,9 @@ use crate::imaging::geometry::PixelBox;
 use crate::imaging::motion::CameraMotion;
 use crate::video::info::VideoInfo;
 
-/// The shifts tried (seconds, either way): the smallest that reveals the most is taken (the
-/// picture changes less over a shorter time, and the chained motion drifts less).
+/// The shifts tried (seconds, either way, rounded to whole samples): the smallest that reveals
+/// the most is taken (the picture changes less over a shorter time, and the chained motion
+/// drifts less).
 const SHIFTS: [f64; 6] = [0.4, 0.8, 1.2, 1.6, 2.0, 2.4];
 /// The moved box keeps at least this far (source pixels) from every logo's box.
 const CLEARANCE: f64 = 4.0;
@@ -121,8 +122,11 @@ fn best_patch(
         .filter(|i| logo.shown.iter().any(|(a, b)| (*a..=*b).contains(&track.samples[*i].0)))
         .collect();
     let mut best: Option<(usize, f64, Vec<Place>)> = None;
-    for shift in SHIFTS.iter().flat_map(|s| [*s, -*s]) {
-        let places = places(track, (pixels, shift), logos, info);
+    // Whole samples apart: the shift the render uses is the one the places were measured over.
+    let step = track.samples.get(1).map_or(0.2, |s| s.0) - track.samples.first().map_or(0.0, |s| s.0);
+    for k in SHIFTS.iter().map(|s| (s / step.max(1e-3)).round().max(1.0) as isize).flat_map(|k| [k, -k]) {
+        let shift = k as f64 * step;
+        let places = places(track, (pixels, k), logos, info);
         let covered = shown.iter().filter(|i| places[**i].is_some()).count();
         // Strictly more: ties keep the smaller shift, tried first.
         if best.as_ref().is_none_or(|b| covered > b.0) {
@@ -136,19 +140,17 @@ fn best_patch(
     script(track, n, (logo, pixels), (shift, &places), info)
 }
 
-/// Per sample, the top-left corner (source pixels) of the box moved to the frame `shift` seconds
+/// Per sample, the top-left corner (source pixels) of the box moved to the sample `k` samples
 /// away, when it is inside that frame and clear of every logo.
 fn places(
     track: &CameraTrack,
-    (pixels, shift): (PixelBox, f64),
+    (pixels, k): (PixelBox, isize),
     logos: &[(Logo, PixelBox)],
     info: &VideoInfo,
 ) -> Vec<Place> {
     let (x, y, w, h) = pixels.xywh();
     let (w, h) = (f64::from(w), f64::from(h));
     let centre = (f64::from(x) + w / 2.0, f64::from(y) + h / 2.0);
-    let step = track.samples.get(1).map_or(0.2, |s| s.0) - track.samples.first().map_or(0.0, |s| s.0);
-    let k = (shift / step.max(1e-3)).round() as isize;
     (0..track.samples.len())
         .map(|i| {
             let j = i.checked_add_signed(k).filter(|j| *j < track.samples.len())?;
@@ -254,9 +256,13 @@ mod tests {
     /// 5 samples a second of a 480×270 analysis: the picture moving `dx` analysis pixels a
     /// sample (none known across the cut at `cut` seconds, if any).
     fn track(dx: f32, cut: Option<f64>) -> CameraTrack {
-        let samples = (0..50)
+        track_every(0.2, dx, cut)
+    }
+
+    fn track_every(step: f64, dx: f32, cut: Option<f64>) -> CameraTrack {
+        let samples = (0..(10.0 / step) as u32)
             .map(|i| {
-                let t = f64::from(i) * 0.2;
+                let t = f64::from(i) * step;
                 let known = i > 0 && cut.is_none_or(|c| (t - c).abs() > 0.1);
                 (t, known.then_some(CameraMotion { scale: 1.0, dx, dy: 0.0 }))
             })
@@ -287,6 +293,18 @@ mod tests {
         assert!(
             patch.commands.contains(&format!("crop@patch0 x {}", 18 + (-patch.shift * 40.0).round() as u32))
         );
+    }
+
+    #[test]
+    fn the_shift_is_whole_samples_whatever_their_spacing() {
+        // Samples 0.25 s apart (a video of 8 frames a second, measured every other frame), the
+        // picture moving 12 analysis px (16 source px) a sample, 64 px a second: the 1.2 s tried
+        // is 5 samples, 1.25 s.
+        let patch =
+            plan(&track_every(0.25, -12.0, None), &[badge()], &[true], &info()).remove(0).expect("a fill");
+        assert!((patch.shift + 1.25).abs() < 1e-9, "{patch:?}");
+        let moved = (-patch.shift * 64.0).round() as u32;
+        assert!(patch.commands.contains(&format!("crop@patch0 x {}", 18 + moved)), "{patch:?}");
     }
 
     #[test]
