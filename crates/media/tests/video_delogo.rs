@@ -299,6 +299,14 @@ async fn a_given_box_over_a_pan_is_filled_from_the_frames_that_show_what_it_hide
     let out = delogo(&marked, dir.path(), r#"{"Logo":[[0.03,0.875,0.09,0.07]]}"#, &Recorder::default()).await;
     let logo = &out.result["Logos"][0];
     assert!(logo["FrameShift"].as_f64().is_some_and(|s| s < 0.0), "earlier frames showed it: {logo}");
+    // As long as the source: the copy from earlier frames runs past its end.
+    let frames = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(&out.files[0])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&frames.stdout).trim(), "200", "8 s at 25 frames a second");
     let badge = (20, 316, 56, 24);
     // Where the picture under the badge has texture (a saucer's rim, its highlight): `delogo`
     // alone, from the box's edges, gave 17.8 and 20.7 dB there.

@@ -336,9 +336,14 @@ pub fn graph(
         let (Some(patch), Some(script)) = (patch, script) else { continue };
         let (x, y, w, h) = pixels.xywh();
         let script = script.display().to_string().replace('\'', "");
+        // The shifted copy is cut at the video's end: one from earlier frames runs past it, and
+        // `overlay` goes on while either input does (the output was 2 s too long). One from
+        // later frames ends early; the fill is off by then, and `overlay` passes the rest.
         graph.push_str(&format!(
-            "[{input}:v:0]sendcmd=f='{script}',crop@patch{n}=w={w}:h={h}:x={}:y={}:exact=1[sh{n}];\
-             [{current}][sh{n}]overlay=x={x}:y={y}:enable='{}'[p{n}];",
+            "[{input}:v:0]trim=end={:.3},sendcmd=f='{script}',\
+             crop@patch{n}=w={w}:h={h}:x={}:y={}:exact=1[sh{n}];\
+             [{current}][sh{n}]overlay=x={x}:y={y}:eof_action=pass:enable='{}'[p{n}];",
+            info.duration,
             patch.first.0,
             patch.first.1,
             patch.enable()
