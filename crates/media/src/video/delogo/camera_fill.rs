@@ -217,8 +217,8 @@ fn script(
 
 /// The moved box's corner at time `t`, between the samples around it (both must have one).
 fn at(track: &CameraTrack, places: &[Place], t: f64) -> Option<(f64, f64)> {
-    // Past the last sample by less than a step: its place.
-    let after = track.samples.iter().position(|s| s.0 >= t).or_else(|| track.samples.len().checked_sub(1))?;
+    // The samples are in time order. Past the last one (by less than a step): its place.
+    let after = track.samples.partition_point(|s| s.0 < t).min(track.samples.len().checked_sub(1)?);
     let before = after.saturating_sub(1);
     let (a, b) = ((*places.get(before)?)?, (*places.get(after)?)?);
     let (ta, tb) = (track.samples[before].0, track.samples[after].0);

@@ -195,23 +195,13 @@ pub fn opaque_extent(stats: &RegionStats) -> Option<PixelBox> {
     let still: Vec<bool> = spread.iter().map(|s| *s < STILL_PIXEL).collect();
     let (ix, iy, iw, ih) = region.inner.xywh();
     let (ix, iy, ix1, iy1) = (ix as usize, iy as usize, (ix + iw) as usize, (iy + ih) as usize);
-    // The still pixels connected to those inside the box.
-    let mut seen = vec![false; w * h];
-    let mut stack: Vec<usize> = (iy..iy1.min(h))
-        .flat_map(|y| (ix..ix1.min(w)).map(move |x| y * w + x))
-        .filter(|i| still[*i])
-        .collect();
-    stack.iter().for_each(|i| seen[*i] = true);
+    let in_box = |i: &usize| (ix..ix1).contains(&(i % w)) && (iy..iy1).contains(&(i / w));
+    // The still parts that reach into the box, with the box.
     let (mut x0, mut y0, mut x1, mut y1) = (ix, iy, ix1, iy1);
-    while let Some(i) = stack.pop() {
-        let (x, y) = (i % w, i / w);
-        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
-        let neighbours = [(x > 0).then(|| i - 1), (x + 1 < w).then(|| i + 1), (y > 0).then(|| i - w)];
-        for j in neighbours.into_iter().chain([(y + 1 < h).then(|| i + w)]).flatten() {
-            if still[j] && !seen[j] {
-                seen[j] = true;
-                stack.push(j);
-            }
+    for part in parts(&still, w, h).into_iter().filter(|part| part.iter().any(in_box)) {
+        for i in part {
+            let (x, y) = (i % w, i / w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
         }
     }
     // A side that reached the region's edge keeps the box's.
