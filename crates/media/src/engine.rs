@@ -155,17 +155,24 @@ impl Engine {
                 use crate::video::EVEN;
                 use crate::video::delogo::{self, removal};
                 let detected = logos.is_empty();
-                let (found, camera) = if detected {
+                let size = delogo::analysis_frame_size(&info);
+                let size = (size.0 as usize, size.1 as usize);
+                let (logos, watch) = if detected {
                     let meter = Arc::new(Meter::default());
                     let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
-                    let finding = delogo::find_static_logos(&source, self.runtime.clone());
-                    metered(finding, &meter, |f| progress.report(5 + (f * 25.0) as u8)).await?
+                    let finding = delogo::find_candidates(&source, self.runtime.clone());
+                    let found = metered(finding, &meter, |f| progress.report(5 + (f * 20.0) as u8)).await?;
+                    // Shown throughout until the statistics' decode says when.
+                    let logos: Vec<_> =
+                        found.iter().map(|c| delogo::Logo::whole(c.area, info.duration)).collect();
+                    (logos, delogo::presence::PresenceWatch::new(found, size))
                 } else {
-                    let given = logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect();
-                    (given, delogo::camera_fill::CameraTrack::default())
+                    let given: Vec<_> =
+                        logos.iter().map(|b| delogo::Logo::whole(*b, info.duration)).collect();
+                    (given, delogo::presence::PresenceWatch::new(Vec::new(), size))
                 };
-                progress.report(30);
-                let mut logos: Vec<_> = found
+                progress.report(25);
+                let mut logos: Vec<_> = logos
                     .into_iter()
                     .map(|l| {
                         let pixels = delogo::delogo_box(&l.area, info.width, info.height);
@@ -174,12 +181,9 @@ impl Engine {
                     .collect();
                 let meter = Arc::new(Meter::default());
                 let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
-                // Given boxes have had no presence pass: the statistics' decode measures the camera.
-                let measure = (!detected).then(|| delogo::analysis_frame_size(&info));
-                let planning = removal::plan(&source, &mut logos, detected, measure);
-                let (removals, measured) =
-                    metered(planning, &meter, |f| progress.report(30 + (f * 15.0) as u8)).await?;
-                let camera = measured.unwrap_or(camera);
+                let planning = removal::plan(&source, &mut logos, watch);
+                let (removals, camera) =
+                    metered(planning, &meter, |f| progress.report(25 + (f * 20.0) as u8)).await?;
                 let filled: Vec<bool> =
                     removals.iter().map(|r| matches!(r, removal::Removal::Fill(_))).collect();
                 let patches = delogo::camera_fill::plan(&camera, &logos, &filled, &info);

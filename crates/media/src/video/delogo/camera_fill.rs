@@ -1,7 +1,7 @@
 //! Filling an opaque logo with the background that other frames reveal, where the camera moves.
 //! Under a logo that stays put on screen, a panning or zooming camera carries the picture along:
 //! the part the logo hides at time t is in view, beside the logo, a moment earlier or later.
-//! From the camera's motion (measured on the presence pass's frames, 5 a second), each frame's
+//! From the camera's motion (measured in the statistics' decode, 5 frames a second), each frame's
 //! box is taken from the frame `shift` seconds away, at the place the camera moved that part of
 //! the picture to: the picture itself, where `delogo` can only interpolate from the box's edges.
 //!
@@ -30,7 +30,7 @@ const MIN_COVERAGE: f64 = 0.25;
 /// would show more than it hides.
 const MIN_RUN: f64 = 0.4;
 
-/// The camera's motion over the video, from the presence pass: per sample, its time and the
+/// The camera's motion over the video, from the statistics' decode: per sample, its time and the
 /// motion from the sample before (`None` for the first, across a cut, or on a picture without
 /// texture).
 #[derive(Debug, Clone, Default)]

@@ -1,6 +1,6 @@
 //! When a found overlay is on screen. The whole-video finder (`static_logo`) catches a logo that
-//! is shown for about half the video or more, but not when; a second, sparse pass then asks of
-//! every analysis frame whether the box's gradients point the way the logo's average gradients
+//! is shown for about half the video or more, but not when; the statistics' decode then asks of
+//! 5 analysis frames a second whether the box's gradients point the way the logo's average gradients
 //! do (cosine similarity). The logo's own edges make them agree; the picture without it is
 //! unrelated to them and scores near zero, still or moving. Searching short windows for new
 //! boxes instead was tried and failed: scenery that stays still for a few seconds looks like a

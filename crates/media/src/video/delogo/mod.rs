@@ -5,6 +5,7 @@
 
 pub mod camera_fill;
 pub mod logo_times;
+pub mod presence;
 pub mod removal;
 pub mod static_logo;
 pub mod steady;
@@ -22,25 +23,17 @@ use serde_json::{Value, json};
 use crate::onnx::OnnxRuntime;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
 use crate::video::info::VideoInfo;
-use camera_fill::CameraTrack;
-use logo_times::{LogoTemplate, shown};
+use logo_times::LogoTemplate;
+use presence::Candidate;
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
 use std::sync::mpsc::sync_channel;
-use steady::{RecentFrames, Steadiness};
 use text_marks::{TextMark, TextReader, TextSampler};
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
 /// does not move.
 const ANALYSIS: AnalysisSpec =
     AnalysisSpec { width: 480, fps: Some(2.0), pixels: Pixels::Gray, decode: Decode::References };
-
-/// When a found logo is on screen is asked of this many frames a second (a second pass, only
-/// when something was found): the ranges' ends are this precise.
-const PRESENCE_FPS: f64 = 5.0;
-
-/// Whether a found box stays put is asked of frames this many presence samples apart (a second).
-const STEADINESS_SPAN: usize = 5;
 
 /// A logo to remove, and when (seconds; the whole video for a given box).
 #[derive(Debug, Clone, PartialEq)]
@@ -59,12 +52,10 @@ impl Logo {
 /// a trailer has idents in both lower corners and a URL besides).
 pub const MAX_FOUND: usize = 4;
 
-/// The overlays of the video, each with the time ranges it is shown in: static overlays from
-/// the whole-video statistics, and overlay text confirmed by persistence (`text_marks`).
-pub async fn find_static_logos(
-    source: &Source<'_>,
-    runtime: Arc<OnnxRuntime>,
-) -> Result<(Vec<Logo>, CameraTrack)> {
+/// The overlays the analysis finds: static overlays from the whole-video statistics, and overlay
+/// text confirmed by persistence (`text_marks`). When each is shown, and whether it stays put
+/// while the camera moves, are asked in the removal statistics' decode (`presence`).
+pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> Result<Vec<Candidate>> {
     let Source { ffmpeg, input, info, timeout, meter } = *source;
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
     let (w, h) = (w as usize, h as usize);
@@ -97,45 +88,10 @@ pub async fn find_static_logos(
     let (decoded, texts) = tokio::join!(decoding, reading);
     decoded?;
     let texts = texts?;
-    let candidates = overlays(&finder, texts, (w, h));
-    if candidates.is_empty() {
-        return Ok((Vec::new(), CameraTrack::default()));
-    }
-    let mut scores: Vec<Vec<(f64, f32)>> = vec![Vec::new(); candidates.len()];
-    let mut steadiness = vec![Steadiness::default(); candidates.len()];
-    let mut recent = RecentFrames::new(STEADINESS_SPAN, w);
-    let mut camera = CameraTrack::new((w, h));
-    let presence = AnalysisSpec { fps: Some(PRESENCE_FPS), ..ANALYSIS };
-    meter.add_pass(info.duration);
-    for_each_frame(ffmpeg, input, source, &presence, timeout, |frame| {
-        // The camera's motion, for the boxes whose edges could slide along themselves and for
-        // the fill from other frames: ~3 ms a frame (0.4 s of the bench's 30 s clip).
-        camera.samples.push((frame.time, recent.push(frame.pixels)));
-        let baseline = recent.baseline();
-        for (((_, template), scores), steadiness) in candidates.iter().zip(&mut scores).zip(&mut steadiness) {
-            scores.push((frame.time, template.presence(frame.pixels)));
-            // Asked only while the box shows what was found, at both ends of the baseline.
-            let shown =
-                |back: usize| scores.iter().rev().nth(back).is_some_and(|s| s.1 >= logo_times::PRESENT);
-            if let Some((from, to, camera)) = baseline.filter(|_| shown(0) && shown(STEADINESS_SPAN)) {
-                steadiness.add(template, (from, to), &camera);
-            }
-        }
-        meter.advance(1.0 / PRESENCE_FPS);
-        true
-    })
-    .await?;
-    let logos = candidates
+    Ok(overlays(&finder, texts, (w, h))
         .into_iter()
-        .zip(&scores)
-        .zip(&steadiness)
-        .filter(|(((_, template), _), steadiness)| !steadiness.slides_with_the_camera(template))
-        .map(|(((area, _), scores), _)| Logo {
-            area,
-            shown: shown(scores, 1.0 / PRESENCE_FPS, info.duration),
-        })
-        .collect();
-    Ok((logos, camera))
+        .map(|(area, template)| Candidate { area, template })
+        .collect())
 }
 
 /// The size of the analysis frames the camera's motion is measured on.

@@ -11,11 +11,12 @@ use iprod_core::{Error, Result};
 
 use super::Logo;
 use super::camera_fill::{CameraTrack, Patch};
-use super::steady::RecentFrames;
+use super::presence::{PRESENCE_FPS, PresenceWatch};
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
 use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
 use crate::video::info::VideoInfo;
+use std::collections::VecDeque;
 
 /// The statistics need many frames, not every frame: consecutive frames say nearly the same.
 const STATS_FPS: f64 = 10.0;
@@ -48,31 +49,58 @@ impl Removal {
 
 /// Decides, for each logo, between un-blending and `delogo`: one decode of the boxes' regions
 /// at full resolution (cropped and stacked by ffmpeg), statistics over the frames that show each.
-/// With `grow` (boxes that were found, not given), an opaque logo's box takes in the still
-/// pixels next to it ([`unblend::opaque_extent`]), in place.
-///
-/// With `camera` (the analysis frames' size), the same decode also measures the camera's motion
-/// (for given boxes, which had no presence pass to measure it on).
+/// The same decode samples the analysis frame for `watch`: the camera's motion, and for found
+/// boxes (`watch`'s candidates, in the order of `logos`) when each is shown and whether it stays
+/// put; a found box that slides with the camera is dropped from `logos`. A found opaque logo's
+/// box takes in the still pixels next to it ([`unblend::opaque_extent`]), in place; given boxes
+/// are the client's and are not grown.
 pub async fn plan(
     source: &Source<'_>,
-    logos: &mut [(Logo, PixelBox)],
-    grow: bool,
-    camera: Option<(u32, u32)>,
-) -> Result<(Vec<Removal>, Option<CameraTrack>)> {
+    logos: &mut Vec<(Logo, PixelBox)>,
+    mut watch: PresenceWatch,
+) -> Result<(Vec<Removal>, CameraTrack)> {
     let info = source.info;
+    let found = !watch.is_empty();
     if logos.is_empty() {
-        return Ok((Vec::new(), None));
+        return Ok((Vec::new(), watch.finish(info.duration).1));
     }
     let regions: Vec<Region> =
         logos.iter().map(|(_, pixels)| Region::around(*pixels, info.width & !1, info.height & !1)).collect();
     // Regions too large to measure are not decoded for at all.
-    let measured: Vec<(&Logo, Region)> = logos
-        .iter()
-        .zip(&regions)
-        .filter(|(_, r)| unblend::measurable(r))
-        .map(|((l, _), r)| (l, *r))
-        .collect();
-    let (stats, track) = gather(source, &measured, camera).await?;
+    let targets: Vec<(usize, Region)> =
+        regions.iter().enumerate().filter(|(_, r)| unblend::measurable(r)).map(|(i, r)| (i, *r)).collect();
+    let gathered = gather(source, &targets, &mut watch).await?;
+    let (kept, camera) = watch.finish(info.duration);
+    let mut by_logo: Vec<Option<RegionStats>> = (0..logos.len()).map(|_| None).collect();
+    for ((i, _), (all, present)) in targets.iter().zip(gathered) {
+        by_logo[*i] = Some(all);
+        // A found logo's ranges: the frames that surely show it, unless it is shown throughout.
+        let throughout = kept.get(*i).and_then(Option::as_ref).is_none_or(|l| throughout(l, info));
+        if let Some(present) = present.filter(|_| !throughout) {
+            by_logo[*i] = Some(present);
+        }
+    }
+    let mut stats = Vec::new();
+    let mut measured = Vec::new();
+    let mut index = 0;
+    logos.retain_mut(|(logo, _)| {
+        let keep = match kept.get(index) {
+            Some(Some(found)) => {
+                logo.shown = found.shown.clone();
+                true
+            }
+            Some(None) => false,
+            None => true,
+        };
+        if keep {
+            measured.push(by_logo[index].is_some());
+            stats.extend(by_logo[index].take());
+        }
+        index += 1;
+        keep
+    });
+    let regions: Vec<Region> =
+        logos.iter().map(|(_, pixels)| Region::around(*pixels, info.width & !1, info.height & !1)).collect();
     let estimating =
         move || stats.iter().map(|s| (unblend::estimate(s), unblend::opaque_extent(s))).collect::<Vec<_>>();
     let mut estimates =
@@ -81,8 +109,9 @@ pub async fn plan(
     let removals = logos
         .iter_mut()
         .zip(&regions)
-        .map(|((logo, pixels), region)| {
-            let (estimate, extent) = if unblend::measurable(region) {
+        .zip(measured)
+        .map(|(((logo, pixels), region), measured)| {
+            let (estimate, extent) = if measured {
                 estimates.next().unwrap_or((Err(NotBlended::TooFewFrames), None))
             } else {
                 (Err(NotBlended::TooLarge), None)
@@ -90,7 +119,7 @@ pub async fn plan(
             match estimate {
                 Ok(maps) => Removal::Unblend(Box::new(maps)),
                 Err(why) => {
-                    if let Some(extent) = extent.filter(|_| grow && why == NotBlended::Opaque) {
+                    if let Some(extent) = extent.filter(|_| found && why == NotBlended::Opaque) {
                         *pixels = in_frame(region, extent, info);
                         let (x, y, w, h) = pixels.xywh();
                         let (fw, fh) = (f64::from(info.width), f64::from(info.height));
@@ -107,7 +136,12 @@ pub async fn plan(
             }
         })
         .collect();
-    Ok((removals, track))
+    Ok((removals, camera))
+}
+
+/// Whether `logo` is shown for the whole video (then every frame counts towards its statistics).
+fn throughout(logo: &Logo, info: &VideoInfo) -> bool {
+    logo.shown.first().is_some_and(|r| r.0 <= 0.0 && r.1 >= info.duration)
 }
 
 /// A box relative to `region`, in the frame, kept one pixel inside it as `delogo` needs.
@@ -119,25 +153,57 @@ fn in_frame(region: &Region, inner: PixelBox, info: &VideoInfo) -> PixelBox {
     PixelBox::new(x0, y0, x1 - x0, y1 - y0)
 }
 
-/// The statistics of each region over the frames that show its logo: one decode, the regions
-/// cropped at full resolution and stacked by ffmpeg; with `camera`, the whole frame at that
-/// size stacked below them, for the camera's motion.
+/// Region frames (with their times) waiting for the presence samples after them.
+type Waiting = VecDeque<(f64, Vec<u8>)>;
+
+/// One region's statistics over every frame, and for a watched candidate, over the frames that
+/// surely show it (with the frames still waiting).
+struct Gathering {
+    all: RegionStats,
+    present: Option<(RegionStats, Waiting)>,
+}
+
+impl Gathering {
+    /// Takes the waiting frames that `watch` can now decide on (all of them once `ended`).
+    fn settle(&mut self, watch: &PresenceWatch, candidate: usize, ended: bool) {
+        let Some((present, waiting)) = &mut self.present else { return };
+        while let Some((time, _)) = waiting.front() {
+            let Some(shown) = watch.surely_shown(candidate, *time, ended) else { break };
+            let Some((_, frame)) = waiting.pop_front() else { break };
+            if shown {
+                present.push(&frame);
+            }
+        }
+    }
+}
+
+/// The statistics of each target region (`(logo index, region)`), over every frame and, for
+/// `watch`'s candidates, over the frames that surely show them: one decode, the regions cropped
+/// at full resolution and stacked by ffmpeg, the whole frame at the analysis size below them for
+/// `watch`, 5 samples a second.
 async fn gather(
     source: &Source<'_>,
-    targets: &[(&Logo, Region)],
-    camera: Option<(u32, u32)>,
-) -> Result<(Vec<RegionStats>, Option<CameraTrack>)> {
+    targets: &[(usize, Region)],
+    watch: &mut PresenceWatch,
+) -> Result<Vec<(RegionStats, Option<RegionStats>)>> {
     let Source { ffmpeg, input, info, timeout, meter } = *source;
-    if targets.is_empty() {
-        return Ok((Vec::new(), None));
-    }
     let regions: Vec<Region> = targets.iter().map(|(_, r)| *r).collect();
-    let mut stats: Vec<RegionStats> = regions.iter().copied().map(RegionStats::new).collect();
-    let width = regions.iter().map(|r| r.width).chain(camera.map(|c| c.0)).max().unwrap_or(2);
-    let height: u32 = regions.iter().map(|r| r.height).sum::<u32>() + camera.map_or(0, |c| c.1);
+    let watched = |i: usize| i < watch.len();
+    let mut gathering: Vec<Gathering> = targets
+        .iter()
+        .map(|(i, r)| Gathering {
+            all: RegionStats::new(*r),
+            present: watched(*i).then(|| (RegionStats::new(*r), VecDeque::new())),
+        })
+        .collect();
+    let (aw, ah) = watch.frame_size();
+    let camera = (aw as u32, ah as u32);
+    let width = regions.iter().map(|r| r.width).max().unwrap_or(2).max(camera.0);
+    let height: u32 = regions.iter().map(|r| r.height).sum::<u32>() + camera.1;
     let rate = info.fps.min(STATS_FPS);
     let frame_bytes = (width * height) as usize * 3 / 2;
-    let camera_stride = (rate / 5.0).round() as usize;
+    let sample_stride = sample_stride(rate);
+    watch.sampled_every(sample_stride as f64 / rate);
     // Only the frames others refer to are decoded (exact, and ~20 % cheaper): the statistics
     // take a few a second.
     let process = Process::new(ffmpeg, timeout)
@@ -147,9 +213,6 @@ async fn gather(
         .args(["-map", "[stack]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]);
     meter.add_pass(info.duration);
     let mut index = 0usize;
-    let mut region_frame = Vec::new();
-    let mut track =
-        camera.map(|(w, h)| (RecentFrames::new(1, w as usize), CameraTrack::new((w as usize, h as usize))));
     let mut analysis = Vec::new();
     process
         .stream(frame_bytes, |frame| {
@@ -159,22 +222,24 @@ async fn gather(
             let time = index as f64 / rate;
             index += 1;
             let mut top = 0;
-            for ((logo, _), stats) in targets.iter().zip(&mut stats) {
-                let r = stats.region;
-                if logo.shown.iter().any(|(a, b)| surely_shown(time, (*a, *b), info.duration)) {
-                    crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
-                    stats.push(&region_frame);
+            for ((_, r), g) in targets.iter().zip(&mut gathering) {
+                let mut region_frame = Vec::with_capacity(r.frame_bytes());
+                crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
+                g.all.push(&region_frame);
+                if let Some((_, waiting)) = &mut g.present {
+                    waiting.push_back((time, region_frame));
                 }
                 top += r.height;
             }
-            // 5 samples a second, as the presence pass takes (each motion costs ~1 ms).
-            let sampled = (index - 1).is_multiple_of(camera_stride.max(1));
-            if let (Some((recent, track)), Some((w, h)), true) = (&mut track, camera, sampled) {
-                // Its luma rows only: the motion is measured on grey.
+            if (index - 1).is_multiple_of(sample_stride) {
+                // Its luma rows only: presence and motion are measured on grey.
                 analysis.clear();
-                let rows = (top as usize..(top + h) as usize).map(|y| y * width as usize);
-                rows.for_each(|row| analysis.extend_from_slice(&frame[row..row + w as usize]));
-                track.samples.push((time, recent.push(&analysis)));
+                let rows = (top as usize..top as usize + ah).map(|y| y * width as usize);
+                rows.for_each(|row| analysis.extend_from_slice(&frame[row..row + aw]));
+                watch.sample(time, &analysis);
+            }
+            for ((i, _), g) in targets.iter().zip(&mut gathering) {
+                g.settle(watch, *i, false);
             }
             meter.advance(1.0 / rate);
             true
@@ -182,23 +247,26 @@ async fn gather(
         .await
         .map_err(crate::video::frames::decode_error)?;
     crate::blocking::checkpoint()?;
-    Ok((stats, track.map(|(_, t)| t)))
+    Ok(targets
+        .iter()
+        .zip(gathering)
+        .map(|((i, _), mut g)| {
+            g.settle(watch, *i, true);
+            (g.all, g.present.map(|(p, _)| p))
+        })
+        .collect())
 }
 
-/// Whether `time` is inside `range` by more than the precision of its ends: the ranges reach a
-/// sampling step past what was seen, and a few frames without the overlay among those with it
-/// would add the picture's whole contrast to the overlay's spread.
-fn surely_shown(time: f64, (a, b): (f64, f64), duration: f64) -> bool {
-    const MARGIN: f64 = 0.3;
-    let from = if a <= 0.0 { a } else { a + MARGIN };
-    let to = if b >= duration { b } else { b - MARGIN };
-    time >= from && time <= to
+/// Every how many statistics frames (at `rate` a second) the analysis frame is sampled: 5
+/// samples a second, as the ranges' ends and the camera's steps are measured.
+fn sample_stride(rate: f64) -> usize {
+    ((rate / PRESENCE_FPS).round() as usize).max(1)
 }
 
-/// The regions cropped at full resolution, padded to one width and stacked top to bottom; with
-/// `camera`, the whole frame scaled to that size below them.
-fn stack_graph(regions: &[Region], camera: Option<(u32, u32)>, width: u32, rate: f64) -> String {
-    let parts = regions.len() + usize::from(camera.is_some());
+/// The regions cropped at full resolution, padded to one width and stacked top to bottom, the
+/// whole frame scaled to `camera` below them.
+fn stack_graph(regions: &[Region], camera: (u32, u32), width: u32, rate: f64) -> String {
+    let parts = regions.len() + 1;
     let mut graph = format!("[0:v:0]fps={rate},format=yuv420p,split={parts}");
     graph.extend((0..parts).map(|i| format!("[s{i}]")));
     for (i, r) in regions.iter().enumerate() {
@@ -207,10 +275,8 @@ fn stack_graph(regions: &[Region], camera: Option<(u32, u32)>, width: u32, rate:
             r.width, r.height, r.x, r.y
         ));
     }
-    if let Some((w, h)) = camera {
-        let i = regions.len();
-        graph.push_str(&format!(";[s{i}]scale={w}:{h}:flags=area,pad={width}:ih:0:0[r{i}]"));
-    }
+    let ((w, h), i) = (camera, regions.len());
+    graph.push_str(&format!(";[s{i}]scale={w}:{h}:flags=area,pad={width}:ih:0:0[r{i}]"));
     if parts == 1 {
         graph.push_str(";[r0]null[stack]");
     } else {
@@ -367,9 +433,10 @@ mod tests {
             Region { x: 8, y: 8, width: 2, height: 2, inner: PixelBox::new(0, 0, 2, 2) },
         ];
         assert_eq!(
-            stack_graph(&regions, None, 4, 10.0),
-            "[0:v:0]fps=10,format=yuv420p,split=2[s0][s1];[s0]crop=4:2:0:0:exact=1,pad=4:ih:0:0[r0];\
-             [s1]crop=2:2:8:8:exact=1,pad=4:ih:0:0[r1];[r0][r1]vstack=inputs=2[stack]"
+            stack_graph(&regions, (4, 2), 4, 10.0),
+            "[0:v:0]fps=10,format=yuv420p,split=3[s0][s1][s2];[s0]crop=4:2:0:0:exact=1,pad=4:ih:0:0[r0];\
+             [s1]crop=2:2:8:8:exact=1,pad=4:ih:0:0[r1];[s2]scale=4:2:flags=area,pad=4:ih:0:0[r2];\
+             [r0][r1][r2]vstack=inputs=3[stack]"
         );
         // Luma 4×4 = 0..16, then U 2×2 = 100.., V 2×2 = 200..
         let mut frame: Vec<u8> = (0..16).collect();

@@ -107,7 +107,7 @@ impl TextReader {
 }
 
 /// A confirmed overlay text block: its box in analysis pixels (x0, y0, x1, y1 exclusive), when
-/// it was seen, and its mean gradients (for the presence pass).
+/// it was seen, and its mean gradients (for the presence scores, `presence`).
 pub struct TextMark {
     pub area: (usize, usize, usize, usize),
     pub seen: Vec<f64>,
