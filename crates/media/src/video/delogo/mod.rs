@@ -69,8 +69,9 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
         let mut reader = TextReader::new(w, h);
         for sample in inbox {
             crate::blocking::checkpoint()?;
-            reader.read(&runtime, sample)?;
+            reader.offer(&runtime, sample)?;
         }
+        tracing::debug!(reads = reader.reads(), "text samples read");
         Ok(reader.confirmed())
     });
     meter.add_pass(info.duration);

@@ -58,10 +58,17 @@ impl TextSampler {
 
 /// Reads the samples as they come (the detector runs while the analysis decode goes on), and
 /// confirms the overlay text among them at the end.
+///
+/// Every other sample is read; the ones between are read only beside a sample that showed
+/// overlay-looking text, for its second sighting. Footage without overlay text costs half the
+/// reads (the detector is most of the analysis), and an overlay shown for two sampling steps or
+/// more is still seen in a read sample and confirmed beside it.
 pub struct TextReader {
     width: usize,
     height: usize,
     samples: Vec<(f64, Vec<u8>)>,
+    /// Per sample: not read yet, or whether it showed overlay-looking text.
+    read: Vec<Option<bool>>,
     /// Per place where text was seen: in which samples.
     tracks: Vec<Track>,
 }
@@ -69,18 +76,33 @@ pub struct TextReader {
 impl TextReader {
     /// For analysis frames of `width` × `height`.
     pub fn new(width: usize, height: usize) -> Self {
-        Self { width, height, samples: Vec::new(), tracks: Vec::new() }
+        Self { width, height, samples: Vec::new(), read: Vec::new(), tracks: Vec::new() }
     }
 
-    /// Reads one sample's overlay-looking lines.
-    pub fn read(&mut self, runtime: &OnnxRuntime, (time, pixels): (f64, Vec<u8>)) -> Result<()> {
+    /// Takes one sample, and reads it or the one before it as needed.
+    pub fn offer(&mut self, runtime: &OnnxRuntime, sample: (f64, Vec<u8>)) -> Result<()> {
+        self.samples.push(sample);
+        self.read.push(None);
+        let k = self.samples.len() - 1;
+        if due(&self.read, k) {
+            self.read_sample(runtime, k)?;
+            if let Some(before) = due_before(&self.read, k) {
+                self.read_sample(runtime, before)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads sample `k`'s overlay-looking lines; whether it had any.
+    fn read_sample(&mut self, runtime: &OnnxRuntime, k: usize) -> Result<bool> {
         let (width, height) = (self.width, self.height);
-        let k = self.samples.len();
+        let pixels = &self.samples[k].1;
         let picture = RgbImage::from_fn(width as u32, height as u32, |x, y| {
             let v = pixels[y as usize * width + x as usize];
             Rgb([v, v, v])
         });
         let map = text::probability_map(runtime, &picture, TEXT_SIDE)?;
+        let mut any = false;
         for line in text::lines(&map, width as u32, height as u32) {
             // Without the subject at hand, interior text must be caption-sized to count.
             let overlay = match placement(&picture, &line) {
@@ -91,19 +113,37 @@ impl TextReader {
             if !overlay {
                 continue;
             }
+            any = true;
             match self.tracks.iter_mut().find(|t| t.rect.iou(&line.rect) >= SAME_PLACE) {
                 Some(t) => t.add(k, &line),
                 None => self.tracks.push(Track { rect: line.rect, sightings: vec![k] }),
             }
         }
-        self.samples.push((time, pixels));
-        Ok(())
+        self.read[k] = Some(any);
+        Ok(any)
+    }
+
+    /// How many samples the detector read.
+    pub fn reads(&self) -> usize {
+        self.read.iter().flatten().count()
     }
 
     /// The overlay text confirmed by persistence over the samples read.
     pub fn confirmed(self) -> Vec<TextMark> {
         confirm(self.tracks, &self.samples, self.width, self.height)
     }
+}
+
+/// Whether the newest sample `k` is read: every other one, and one after a sample that showed
+/// overlay-looking text (`read`: per sample, not read or whether it showed some).
+fn due(read: &[Option<bool>], k: usize) -> bool {
+    k.is_multiple_of(2) || k.checked_sub(1).and_then(|i| read[i]) == Some(true)
+}
+
+/// The sample before `k` when it is still unread and `k` showed overlay-looking text.
+fn due_before(read: &[Option<bool>], k: usize) -> Option<usize> {
+    let before = k.checked_sub(1)?;
+    (read[k] == Some(true) && read[before].is_none()).then_some(before)
 }
 
 /// A confirmed overlay text block: its box in analysis pixels (x0, y0, x1, y1 exclusive), when
@@ -156,13 +196,14 @@ struct Track {
 
 impl Track {
     fn add(&mut self, sample: usize, line: &TextLine) {
+        // Samples can be read out of order (one read for its neighbour's sake): kept sorted.
         // The union: a line read a little shorter in one frame still belongs.
         let (x0, y0) = (self.rect.x.min(line.rect.x), self.rect.y.min(line.rect.y));
         let x1 = self.rect.right().max(line.rect.right());
         let y1 = self.rect.bottom().max(line.rect.bottom());
         self.rect = Rect { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-        if self.sightings.last() != Some(&sample) {
-            self.sightings.push(sample);
+        if let Err(at) = self.sightings.binary_search(&sample) {
+            self.sightings.insert(at, sample);
         }
     }
 }
@@ -223,6 +264,28 @@ mod tests {
             (0..1200).filter_map(|k| long.offer(f64::from(k) * 0.5, &[0u8; 4])).map(|(t, _)| t).collect();
         assert_eq!(taken.len(), MAX_SAMPLES);
         assert!(taken.last().is_some_and(|t| *t > 580.0));
+    }
+
+    #[test]
+    fn every_other_sample_is_read_and_the_ones_beside_text_too() {
+        // Overlay-looking text in samples 5 to 8 of 12.
+        let mut read: Vec<Option<bool>> = Vec::new();
+        let mut order = Vec::new();
+        for k in 0..12 {
+            read.push(None);
+            if due(&read, k) {
+                read[k] = Some((5..=8).contains(&k));
+                order.push(k);
+                if let Some(before) = due_before(&read, k) {
+                    read[before] = Some((5..=8).contains(&before));
+                    order.push(before);
+                }
+            }
+        }
+        // 6 shows text: 5 before it is read then, 7 after it as it comes; 8 shows it too, so 9.
+        assert_eq!(order, vec![0, 2, 4, 6, 5, 7, 8, 9, 10]);
+        let seen: Vec<usize> = (0..12).filter(|k| read[*k] == Some(true)).collect();
+        assert_eq!(seen, vec![5, 6, 7, 8]);
     }
 
     #[test]
