@@ -53,6 +53,7 @@ const MUST_CLEAN: &[&str] = &[
     "text-small-br",
     "text-big-1600",
     "icon-url-bl",
+    "icon-url-grace",
     "ring-and-word",
     "logo-and-url",
     "mpl-logo-tl-20",
@@ -69,10 +70,10 @@ const MUST_CLEAN: &[&str] = &[
 ];
 
 /// Floors for the whole set, where it stands today: recall above the issue's 90 % and no false
-/// positive on the controls; eight marks still gain less than 6 dB (see the table in docs/functions.md).
+/// positive on the controls; seven marks still gain less than 6 dB (see the table in docs/functions.md).
 /// They keep what works from sliding back.
 const MIN_HITS: usize = 34;
-const MIN_GAINS: usize = 29;
+const MIN_GAINS: usize = 30;
 
 struct Outcome {
     marks: usize,
@@ -88,6 +89,7 @@ fn evaluate(rt: &OnnxRuntime, case: &Case) -> Outcome {
     if let Ok(dir) = std::env::var("MARKS_DUMP") {
         case.marked.save(format!("{dir}/{}.in.png", case.name)).expect("dump");
         out.save(format!("{dir}/{}.out.png", case.name)).expect("dump");
+        case.clean.save(format!("{dir}/{}.clean.png", case.name)).expect("dump");
     }
     let mut o = Outcome { marks: 0, hits: 0, gains: Vec::new() };
     let whole = PixelBox { x: 0, y: 0, width: out.width(), height: out.height() };

@@ -52,6 +52,15 @@ pub const WORK_WIDTH: u32 = 640;
 /// At most this many detections are reported.
 pub const MAX_DETECTIONS: usize = 4;
 
+/// A graphic beside text is searched on a copy where the line is at most this high (pixels).
+const BESIDE_LINE: u32 = 32;
+/// A graphic beside text is at most this many line heights from it…
+const BESIDE_GAP: f32 = 1.2;
+/// …and stands out from its ring more than a logo must in the border band (the text's
+/// surroundings are searched whatever they hold), with rendered edges.
+const BESIDE_CONTRAST: f32 = 2.5;
+const BESIDE_CRISP: f32 = 1.5;
+
 /// Detections below this score are not reported.
 const MIN_SCORE: f32 = 0.15;
 /// Soft edge threshold: weight 0 at `EDGE_LO`, 1 at `EDGE_HI` (gradient, about the step per pixel).
@@ -116,6 +125,81 @@ pub fn detect_logos(image: &RgbImage) -> Vec<DetectedLogo> {
         .collect()
 }
 
+/// A compact graphic on the same line as overlay text and close beside it, left or right (an
+/// icon before a URL, a logo after a channel's name): crisp, dense edges standing out from their
+/// ring, about the line's height, within [`BESIDE_GAP`] line heights of it. The border band's
+/// search misses such a graphic in a lower third, and it does not touch the text: a person still
+/// reads the two as one mark. `line` is the text's box in `image`'s pixels.
+pub fn graphic_beside(image: &RgbImage, line: PixelBox) -> Option<PixelBox> {
+    let (iw, ih) = image.dimensions();
+    let lh = line.height.max(4);
+    // A crop around the line: the search is local, and cheap on a big photo.
+    let (cx0, cy0) = (line.x.saturating_sub(4 * lh), line.y.saturating_sub(2 * lh));
+    let (cx1, cy1) = ((line.right() + 4 * lh).min(iw), (line.bottom() + 2 * lh).min(ih));
+    if cx1 <= cx0 + 8 || cy1 <= cy0 + 8 {
+        return None;
+    }
+    let crop = imageops::crop_imm(image, cx0, cy0, cx1 - cx0, cy1 - cy0).to_image();
+    // Searched with the line at most BESIDE_LINE px high: a big photo's line costs no more.
+    let k = (BESIDE_LINE as f32 / lh as f32).min(1.0);
+    let at = |v: u32| (v as f32 * k).round() as u32;
+    let small;
+    let crop = if k < 1.0 {
+        small =
+            imageops::resize(&crop, at(crop.width()).max(8), at(crop.height()).max(8), FilterType::Triangle);
+        &small
+    } else {
+        &crop
+    };
+    let mut lv = Level::new(crop);
+    // The text's own edges are not the graphic's (nor its ring's): left out.
+    let text = PixelBox::new(at(line.x - cx0), at(line.y - cy0), at(line.width).max(1), at(lh));
+    lv.leave_out(text);
+    let h = text.height as f32;
+    let centre = text.y as f32 + text.height as f32 / 2.0;
+    let mut best: Option<(f32, PixelBox)> = None;
+    for left in [true, false] {
+        for size in [0.8f32, 1.0, 1.3] {
+            for gap in [0.2f32, 0.5, 0.9] {
+                let s = (size * h).round() as i64;
+                let x0 = if left {
+                    i64::from(text.x) - (gap * h).round() as i64 - s
+                } else {
+                    i64::from(text.right()) + (gap * h).round() as i64
+                };
+                let y0 = (centre - s as f32 / 2.0).round() as i64;
+                if x0 < 0 || y0 < 0 || x0 + s > lv.w as i64 || y0 + s > lv.h as i64 {
+                    continue;
+                }
+                let seed = boxed(x0 as usize, y0 as usize, (x0 + s) as usize, (y0 + s) as usize);
+                let r = refine(&lv, seed);
+                let (inside, ring) = lv.densities(r);
+                let n = sum(&lv.edges, r);
+                let crisp = if n > 0.0 { sum(&lv.sharp, r) / n } else { 0.0 };
+                let mid = r.y as f32 + r.height as f32 / 2.0;
+                let gap =
+                    if left { text.x as f32 - r.right() as f32 } else { r.x as f32 - text.right() as f32 };
+                let fits = (0.5 * h..=2.5 * h).contains(&(r.height as f32))
+                    && (0.5 * h..=3.0 * h).contains(&(r.width as f32))
+                    && (mid - centre).abs() <= 0.6 * h
+                    && (-0.1 * h..=BESIDE_GAP * h).contains(&gap)
+                    && inside >= 0.15
+                    && inside >= BESIDE_CONTRAST * ring
+                    && crisp >= BESIDE_CRISP;
+                let j = lv.objective(r);
+                if fits && j > 0.0 && best.is_none_or(|(b, _)| j > b) {
+                    best = Some((j, r));
+                }
+            }
+        }
+    }
+    let back = |v: u32| (v as f32 / k).round() as u32;
+    best.map(|(_, r)| {
+        let (x, y) = ((back(r.x) + cx0).min(iw - 1), (back(r.y) + cy0).min(ih - 1));
+        PixelBox::new(x, y, back(r.width).clamp(1, iw - x), back(r.height).clamp(1, ih - y))
+    })
+}
+
 /// A box's edges `(x0, y0, x1, y1)` in the working image's index type: the search moves each
 /// edge on its own.
 fn edges(r: PixelBox) -> (usize, usize, usize, usize) {
@@ -143,6 +227,9 @@ struct Level {
     h: usize,
     edges: SummedArea,
     sharp: SummedArea,
+    /// The per-pixel values behind the two tables.
+    edge_map: Vec<f32>,
+    sharp_map: Vec<f32>,
 }
 
 impl Level {
@@ -175,7 +262,28 @@ impl Level {
                 sharp[y * w + x] = if g > 0.0 { e * step / g } else { 0.0 };
             }
         }
-        Level { w, h, edges: SummedArea::new(&edge, w, h), sharp: SummedArea::new(&sharp, w, h) }
+        Level {
+            w,
+            h,
+            edges: SummedArea::new(&edge, w, h),
+            sharp: SummedArea::new(&sharp, w, h),
+            edge_map: edge,
+            sharp_map: sharp,
+        }
+    }
+
+    /// No edges inside `r` (with a pixel around it).
+    fn leave_out(&mut self, r: PixelBox) {
+        let (x0, y0) = ((r.x as usize).saturating_sub(1), (r.y as usize).saturating_sub(1));
+        let (x1, y1) = ((r.right() as usize + 1).min(self.w), (r.bottom() as usize + 1).min(self.h));
+        for y in y0..y1 {
+            for x in x0..x1 {
+                self.edge_map[y * self.w + x] = 0.0;
+                self.sharp_map[y * self.w + x] = 0.0;
+            }
+        }
+        self.edges = SummedArea::new(&self.edge_map, self.w, self.h);
+        self.sharp = SummedArea::new(&self.sharp_map, self.w, self.h);
     }
 
     /// Edge density inside `r` and in its ring (half the geometric mean of its sides wide, at least
@@ -364,6 +472,44 @@ mod tests {
 
     fn iou(a: PixelBox, b: PixelBox) -> f32 {
         a.iou(&b)
+    }
+
+    /// A red disc with a white triangle, `d` px across, at (x, y).
+    fn paste_icon(img: &mut RgbImage, x: u32, y: u32, d: u32) {
+        let r = d as f32 / 2.0;
+        for yy in 0..d {
+            for xx in 0..d {
+                let (dx, dy) = (xx as f32 + 0.5 - r, yy as f32 + 0.5 - r);
+                if dx * dx + dy * dy <= r * r {
+                    let play = dx > -r * 0.35 && dx < r * 0.45 && dy.abs() < (r * 0.45 - dx) * 0.6;
+                    img.put_pixel(
+                        x + xx,
+                        y + yy,
+                        if play { Rgb([255, 255, 255]) } else { Rgb([220, 50, 40]) },
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_icon_beside_a_line_of_text_is_found_and_nothing_else_is() {
+        // A line of "text" 20 px high in the lower third, a 20 px icon 8 px to its left; the
+        // same three times larger (searched on a smaller copy).
+        for k in [1, 3] {
+            let line = PixelBox::new(160 * k, 300 * k, 200 * k, 20 * k);
+            let mut img = noise_image(640 * k, 427 * k);
+            paste_block_text(&mut img, line);
+            let bare = img.clone();
+            paste_icon(&mut img, 132 * k, 300 * k, 20 * k);
+            let icon = graphic_beside(&img, line).expect("the icon");
+            assert!(iou(icon, PixelBox::new(132 * k, 300 * k, 20 * k, 20 * k)) >= 0.5, "{k}: {icon:?}");
+            // Without it, nothing; nor with the icon four line heights away.
+            assert_eq!(graphic_beside(&bare, line), None);
+            let mut far = bare;
+            paste_icon(&mut far, 80 * k, 300 * k, 20 * k);
+            assert_eq!(graphic_beside(&far, line), None);
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use image::RgbImage;
 use iprod_core::Result;
 
-use super::detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, detect_logos};
+use super::detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, detect_logos, graphic_beside};
 use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
@@ -114,7 +114,16 @@ pub fn combine(
         .into_iter()
         .map(|(rect, score)| FoundMark { region: to_box(rect, w, h), score, evidence: Evidence::Text })
         .collect();
-    // Graphics beside text belong to it (an icon, a glyph's shadow); the rest must not line up.
+    // A graphic close beside a line, on the line, is its icon or logo (`graphic_beside`).
+    for line in &overlay {
+        let line_box = to_box(line.rect, w, h);
+        let Some(icon) = graphic_beside(image, line_box) else { continue };
+        if let Some(m) = marks.iter_mut().find(|m| m.region.intersection(&line_box) > 0) {
+            m.region = m.region.union(&icon);
+            m.evidence = Evidence::TextAndGraphic;
+        }
+    }
+    // Graphics touching text belong to it (an icon, a glyph's shadow); the rest must not line up.
     let lone: Vec<DetectedLogo> =
         graphics.iter().copied().filter(|g| !marks.iter().any(|m| touching(m.region, g.region))).collect();
     let rows = in_rows(&lone, w, h);
