@@ -21,13 +21,16 @@ use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
-use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame};
+use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame, frames_from};
 use crate::video::info::VideoInfo;
+use image::RgbImage;
 use logo_times::LogoTemplate;
 use presence::Candidate;
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
+use std::path::Path;
 use std::sync::mpsc::sync_channel;
+use std::time::Duration;
 use text_marks::{TextMark, TextReader, TextSampler};
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
@@ -72,7 +75,7 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
             reader.offer(&runtime, sample)?;
         }
         tracing::debug!(reads = reader.reads(), "text samples read");
-        Ok(reader.confirmed())
+        Ok(reader)
     });
     meter.add_pass(info.duration);
     // The closure owns the sender, so the reader's queue closes when the decode ends.
@@ -86,13 +89,43 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
         meter.advance(1.0 / ANALYSIS.fps.unwrap_or(info.fps));
         true
     });
-    let (decoded, texts) = tokio::join!(decoding, reading);
+    let (decoded, reader) = tokio::join!(decoding, reading);
     decoded?;
-    let texts = texts?;
+    let reader = reader?;
+    let mut texts = reader.confirmed();
+    for mark in &mut texts {
+        // The icon beside the text, in colour at the last two times it was seen.
+        let mut frames = Vec::new();
+        for time in mark.seen.iter().rev().take(2) {
+            frames.extend(colour_frame(ffmpeg, input, info, *time, timeout).await?);
+        }
+        if let Some(area) = text_marks::icon_beside(mark, &frames) {
+            reader.widen(mark, area);
+        }
+    }
     Ok(overlays(&finder, texts, (w, h))
         .into_iter()
         .map(|(area, template)| Candidate { area, template })
         .collect())
+}
+
+/// The analysis frame at `time` in colour (an exact seek: a keyframe's GOP decoded at most).
+async fn colour_frame(
+    ffmpeg: &Path,
+    input: &Path,
+    info: &VideoInfo,
+    time: f64,
+    timeout: Duration,
+) -> Result<Option<RgbImage>> {
+    let spec = AnalysisSpec { fps: None, pixels: Pixels::Rgb, decode: Decode::Full, ..ANALYSIS };
+    let source = (info.width, info.height, info.fps);
+    let mut frame = None;
+    frames_from(ffmpeg, input, source, &spec, (time, 1), timeout, |f| {
+        frame = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec());
+        true
+    })
+    .await?;
+    Ok(frame)
 }
 
 /// The size of the analysis frames the camera's motion is measured on.

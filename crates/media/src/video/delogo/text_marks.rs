@@ -8,6 +8,8 @@ use image::{Rgb, RgbImage};
 use iprod_core::Result;
 
 use super::logo_times::LogoTemplate;
+use crate::image::delogo::detect::graphic_beside;
+use crate::imaging::geometry::PixelBox;
 use crate::imaging::gradients::sobel_grey as sobel;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
@@ -129,8 +131,17 @@ impl TextReader {
     }
 
     /// The overlay text confirmed by persistence over the samples read.
-    pub fn confirmed(self) -> Vec<TextMark> {
-        confirm(self.tracks, &self.samples, self.width, self.height)
+    pub fn confirmed(&self) -> Vec<TextMark> {
+        confirm(&self.tracks, &self.samples, self.width, self.height)
+    }
+
+    /// `mark` over `area` instead (its icon taken in, [`icon_beside`]), its template's gradients
+    /// measured again over the samples that confirmed it.
+    pub fn widen(&self, mark: &mut TextMark, area: (usize, usize, usize, usize)) {
+        let kept: Vec<Vec<(f32, f32)>> =
+            mark.sightings.iter().map(|k| box_gradient(&self.samples[*k].1, self.width, area)).collect();
+        mark.area = area;
+        mark.template = LogoTemplate { width: self.width, area, gradient: mean_gradient(&kept) };
     }
 }
 
@@ -152,11 +163,31 @@ pub struct TextMark {
     pub area: (usize, usize, usize, usize),
     pub seen: Vec<f64>,
     pub template: LogoTemplate,
+    /// The samples it was seen in.
+    sightings: Vec<usize>,
+}
+
+/// The box of the icon or logo close beside `mark`'s text taken in (`graphic_beside`), when every
+/// one of `frames` (colour analysis frames at times the text was seen) shows it at the same place.
+/// Colour, not the grey samples: a red icon over foliage is a small step in grey, and in the
+/// development set's still trailer the grey frame offered the pavilion's railing instead.
+pub fn icon_beside(mark: &TextMark, frames: &[RgbImage]) -> Option<(usize, usize, usize, usize)> {
+    let (x0, y0, x1, y1) = mark.area;
+    let line = PixelBox::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32);
+    let (first, rest) = frames.split_first()?;
+    let icon = graphic_beside(first, line)?;
+    if !rest.iter().all(|f| graphic_beside(f, line).is_some_and(|other| other.iou(&icon) >= SAME_PLACE)) {
+        return None;
+    }
+    let u = line.union(&icon);
+    let (w, h) = first.dimensions();
+    let r = Rect { x: u.x as f32, y: u.y as f32, width: u.width as f32, height: u.height as f32 };
+    Some(inner_area(r, w as usize, h as usize))
 }
 
 /// The tracks seen in at least [`MIN_SIGHTINGS`] samples with the same gradients. `width` ×
 /// `height` is the analysis frames' size.
-fn confirm(tracks: Vec<Track>, samples: &[(f64, Vec<u8>)], width: usize, height: usize) -> Vec<TextMark> {
+fn confirm(tracks: &[Track], samples: &[(f64, Vec<u8>)], width: usize, height: usize) -> Vec<TextMark> {
     let mut marks = Vec::new();
     for track in tracks {
         if track.sightings.len() < MIN_SIGHTINGS {
@@ -183,6 +214,7 @@ fn confirm(tracks: Vec<Track>, samples: &[(f64, Vec<u8>)], width: usize, height:
             area,
             seen: same.iter().map(|k| samples[*k].0).collect(),
             template: LogoTemplate { width, area, gradient: mean_gradient(&kept) },
+            sightings: same,
         });
     }
     marks
