@@ -29,6 +29,13 @@ const MATCH: f32 = 0.45;
 /// [`SEARCH_SIDE`] wide).
 const SEARCH_WIDTH: u32 = 48;
 const SEARCH_SIDE: u32 = 640;
+/// A lattice is fitted to at least this many tiles…
+const LATTICE_TILES: usize = 4;
+/// …every centre within this many pixels of a lattice place…
+const LATTICE_FIT: f32 = 6.0;
+/// …and a predicted place holds the mark when its lift towards the mark's colour, against the
+/// lift the mark's alpha predicts there, fits with a gain in this range.
+const LATTICE_LIFT: std::ops::RangeInclusive<f32> = 0.6..=1.6;
 /// Lines lower than this (pixels) are specks the detector reads in textures, not a word.
 const MIN_HEIGHT: f32 = 8.0;
 /// A stock mark lets the photo show through: a mean alpha over its strokes above this is an
@@ -155,9 +162,106 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     tiles
 }
 
+/// The places a lattice predicts where no tile was found: a stock mark is tiled on a lattice, and
+/// a person sees the one missing over busy photo (a pavilion's roof) from where the others are.
+/// With at least [`LATTICE_TILES`] tiles that two steps explain (every centre within
+/// [`LATTICE_FIT`] px of a whole number of steps from the first), each lattice place whose tile
+/// lies inside the picture and overlaps no tile, aligned on the found tiles' median high-pass
+/// (over [`ALIGN`] px). Whether the mark is there is for [`remove`] to say (an empty place,
+/// where the lattice ends, is not).
+pub fn complete_lattice(image: &RgbImage, tiles: &[PixelBox]) -> Vec<PixelBox> {
+    let mut out: Vec<PixelBox> = Vec::new();
+    let Some(first) = tiles.first() else { return out };
+    if tiles.len() < LATTICE_TILES {
+        return out;
+    }
+    let (w, h) = image.dimensions();
+    let centre = |b: &PixelBox| (b.x as f32 + b.width as f32 / 2.0, b.y as f32 + b.height as f32 / 2.0);
+    let centres: Vec<(f32, f32)> = tiles.iter().map(centre).collect();
+    let Some((u, v)) = lattice(&centres, (first.width as f32, first.height as f32)) else { return out };
+    let size = (first.width, first.height);
+    let patches: Vec<Vec<f32>> = tiles.iter().map(|t| patch(image, *t, size)).collect();
+    let reference = median(&patches);
+    let origin = centres[0];
+    let reach = (w.max(h) as f32 / u.0.hypot(u.1).min(v.0.hypot(v.1)).max(1.0)).ceil() as i32 + 1;
+    for m in -reach..=reach {
+        for n in -reach..=reach {
+            let (cx, cy) =
+                (origin.0 + m as f32 * u.0 + n as f32 * v.0, origin.1 + m as f32 * u.1 + n as f32 * v.1);
+            let (x, y) = (cx - size.0 as f32 / 2.0, cy - size.1 as f32 / 2.0);
+            if x < 0.0 || y < 0.0 || x + size.0 as f32 > w as f32 || y + size.1 as f32 > h as f32 {
+                continue;
+            }
+            let place = PixelBox::new(x.round() as u32, y.round() as u32, size.0, size.1);
+            if tiles.iter().chain(&out).any(|t| t.intersection(&place) > 0) {
+                continue;
+            }
+            let aligned = best_alignment(image, &reference, place, place).1;
+            if !tiles.iter().chain(&out).any(|t| t.intersection(&aligned) > 0) {
+                out.push(aligned);
+            }
+        }
+    }
+    out
+}
+
+/// Two steps (the shortest differences between centres that are not in line) from which every
+/// centre lies a whole number of steps, within [`LATTICE_FIT`] px; `None` when no pair does.
+fn lattice(centres: &[(f32, f32)], (tw, th): (f32, f32)) -> Option<((f32, f32), (f32, f32))> {
+    let mut steps: Vec<(f32, f32)> = Vec::new();
+    for (i, a) in centres.iter().enumerate() {
+        for b in &centres[i + 1..] {
+            let d = (b.0 - a.0, b.1 - a.1);
+            // Tiles do not overlap: a step is at least a tile across one way.
+            if d.0.abs() >= 0.8 * tw || d.1.abs() >= 0.8 * th {
+                steps.push(if d.1 < 0.0 || (d.1 == 0.0 && d.0 < 0.0) { (-d.0, -d.1) } else { d });
+            }
+        }
+    }
+    steps.sort_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)));
+    steps.truncate(12);
+    let origin = centres[0];
+    for (i, u) in steps.iter().enumerate() {
+        for v in &steps[i + 1..] {
+            let det = u.0 * v.1 - u.1 * v.0;
+            if det.abs() < 0.25 * u.0.hypot(u.1) * v.0.hypot(v.1) {
+                continue; // nearly in line
+            }
+            let explained = centres.iter().all(|c| {
+                let (dx, dy) = (c.0 - origin.0, c.1 - origin.1);
+                let (m, n) = ((dx * v.1 - dy * v.0) / det, (u.0 * dy - u.1 * dx) / det);
+                let (fx, fy) = (
+                    origin.0 + m.round() * u.0 + n.round() * v.0,
+                    origin.1 + m.round() * u.1 + n.round() * v.1,
+                );
+                (fx - c.0).hypot(fy - c.1) <= LATTICE_FIT
+            });
+            if explained {
+                return Some((*u, *v));
+            }
+        }
+    }
+    None
+}
+
+/// The per-element median of equally long patches.
+fn median(patches: &[Vec<f32>]) -> Vec<f32> {
+    let n = patches.first().map_or(0, Vec::len);
+    let mut column = Vec::with_capacity(patches.len());
+    (0..n)
+        .map(|i| {
+            column.clear();
+            column.extend(patches.iter().map(|p| p[i]));
+            column.sort_by(f32::total_cmp);
+            column[column.len() / 2]
+        })
+        .collect()
+}
+
 /// Un-blends the repeated mark whose tiles the text detector found (`found`, from [`find`]):
 /// aligns the tiles on one size, estimates alpha and colour, inverts every tile in place.
-pub fn remove(image: &mut RgbImage, found: &[PixelBox]) -> Option<RepeatedMark> {
+/// `predicted` (from [`complete_lattice`]) are inverted too where the fitted mark is there.
+pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Option<RepeatedMark> {
     let (w, h) = image.dimensions();
     // One tile size for all: the largest box, plus a margin for antialiasing and shadows.
     let margin = found.iter().map(|b| b.height).max()? / 6 + 2;
@@ -219,6 +323,25 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox]) -> Option<RepeatedMark> 
     if strokes.len() * 50 < n || mean > MAX_MEAN_ALPHA {
         return None; // nothing consistent, or nothing shows through: not a blended mark
     }
+    // A predicted place holds the mark when it is lifted as the mark's alpha predicts.
+    let mut tiles = tiles;
+    for p in predicted {
+        let t = place(p, 0, 0);
+        let bg = background(image, t);
+        let (mut num, mut den) = (0.0f32, 0.0f32);
+        for (i, a) in alpha.iter().enumerate().filter(|(_, a)| **a > 0.0) {
+            let (x, y) = (i as u32 % tw, i as u32 / tw);
+            let (o, b) = (image.get_pixel(t.x + x, t.y + y).0, bg.get_pixel(x, y).0);
+            for c in 0..3 {
+                let expected = a * (colour - f32::from(b[c]));
+                num += (f32::from(o[c]) - f32::from(b[c])) * expected;
+                den += expected * expected;
+            }
+        }
+        if den > 0.0 && LATTICE_LIFT.contains(&(num / den)) && !tiles.iter().any(|o| o.intersection(&t) > 0) {
+            tiles.push(t);
+        }
+    }
     for t in &tiles {
         for (i, a) in alpha.iter().enumerate() {
             if *a <= 0.0 {
@@ -256,6 +379,7 @@ fn best_alignment(
     let (w, h) = image.dimensions();
     let (sw, sh) = (seed.width.min(w), seed.height.min(h));
     let mut best = (f32::MIN, candidate);
+
     for dy in -ALIGN..=ALIGN {
         for dx in -ALIGN..=ALIGN {
             let cx = candidate.x as i32 + candidate.width as i32 / 2 + dx;
@@ -331,7 +455,7 @@ mod tests {
         let found = find(&img, &lines).expect("a repeated mark");
         assert_eq!(found.len(), 5);
         let before: u64 = img.pixels().zip(clean.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum();
-        let mark = remove(&mut img, &found).expect("un-blended");
+        let mark = remove(&mut img, &found, &[]).expect("un-blended");
         assert_eq!(mark.colour, 255);
         assert!((0.15..0.5).contains(&mark.alpha), "{mark:?}");
         let after: u64 = img.pixels().zip(clean.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum();
@@ -350,6 +474,41 @@ mod tests {
         for (x, y) in &spots[3..] {
             assert!(all.iter().any(|t| t.x.abs_diff(*x) <= 3 && t.y.abs_diff(*y) <= 3), "{all:?}");
         }
+    }
+
+    #[test]
+    fn a_tile_missing_from_the_lattice_is_un_blended_and_an_empty_place_is_not() {
+        // A lattice of steps (100, 0) and (50, 80): six places; the mark is in five, and the
+        // detector gave four of them. The sixth place, (270, 180), is empty.
+        let lattice = [(20, 20), (120, 20), (220, 20), (70, 100), (170, 100), (270, 180)];
+        let marks = &lattice[..5];
+        let (clean, mut img) = marked(0.35, marks);
+        let found: Vec<PixelBox> = marks[..4].iter().map(|(x, y)| PixelBox::new(*x, *y, 60, 20)).collect();
+        let predicted = complete_lattice(&img, &found);
+        let near = |b: &PixelBox, (x, y): (u32, u32)| b.x.abs_diff(x) <= 3 && b.y.abs_diff(y) <= 3;
+        assert!(predicted.iter().any(|p| near(p, (170, 100))), "{predicted:?}");
+        let empty = |img: &RgbImage| image::imageops::crop_imm(img, 270, 180, 60, 20).to_image();
+        let before = empty(&img);
+        let mark = remove(&mut img, &found, &predicted).expect("un-blended");
+        // The missing tile is un-blended with the others; the empty place is left as it was.
+        assert_eq!(mark.tiles.len(), 5, "{:?}", mark.tiles);
+        assert!(empty(&img) == before);
+        // …as well as the tiles the detector gave (error in the tile against the clean photo).
+        let error = |img: &RgbImage, (tx, ty): (u32, u32)| -> f64 {
+            (ty..ty + 20)
+                .flat_map(|y| (tx..tx + 60).map(move |x| (x, y)))
+                .map(|(x, y)| f64::from(img.get_pixel(x, y)[0].abs_diff(clean.get_pixel(x, y)[0])))
+                .sum()
+        };
+        let (_, untouched) = marked(0.35, marks);
+        let kept = |at| error(&img, at) / error(&untouched, at);
+        assert!(kept((170, 100)) < 0.85, "{}", kept((170, 100)));
+        assert!(
+            kept((170, 100)) <= 1.3 * kept((70, 100)),
+            "{} against {}",
+            kept((170, 100)),
+            kept((70, 100))
+        );
     }
 
     #[test]
