@@ -75,8 +75,8 @@ pub async fn plan(
     for ((i, _), (all, present)) in targets.iter().zip(gathered) {
         by_logo[*i] = Some(all);
         // A found logo's ranges: the frames that surely show it, unless it is shown throughout.
-        let throughout = kept.get(*i).and_then(Option::as_ref).is_none_or(|l| throughout(l, info));
-        if let Some(present) = present.filter(|_| !throughout) {
+        let whole = kept.get(*i).and_then(Option::as_ref).is_none_or(|l| throughout(l, info));
+        if let Some(present) = present.filter(|_| !whole) {
             by_logo[*i] = Some(present);
         }
     }
