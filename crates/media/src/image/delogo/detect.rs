@@ -151,10 +151,9 @@ pub fn graphic_beside(image: &RgbImage, line: PixelBox) -> Option<PixelBox> {
     } else {
         &crop
     };
-    let mut lv = Level::new(crop);
     // The text's own edges are not the graphic's (nor its ring's): left out.
     let text = PixelBox::new(at(line.x - cx0), at(line.y - cy0), at(line.width).max(1), at(lh));
-    lv.leave_out(text);
+    let lv = Level::leaving_out(crop, text);
     let h = text.height as f32;
     let centre = text.y as f32 + text.height as f32 / 2.0;
     let mut best: Option<(f32, PixelBox)> = None;
@@ -227,63 +226,27 @@ struct Level {
     h: usize,
     edges: SummedArea,
     sharp: SummedArea,
-    /// The per-pixel values behind the two tables.
-    edge_map: Vec<f32>,
-    sharp_map: Vec<f32>,
 }
 
 impl Level {
     fn new(img: &RgbImage) -> Self {
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let raw = img.as_raw();
-        let px = |x: usize, y: usize, c: usize| f32::from(raw[(y * w + x) * 3 + c]);
-        let mut edge = vec![0.0f32; w * h];
-        let mut sharp = vec![0.0f32; w * h];
-        for y in 0..h {
-            let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
-            for x in 0..w {
-                let (xm, xp) = (x.saturating_sub(1), (x + 1).min(w - 1));
-                let (mut g, mut step) = (0.0f32, 0.0f32);
-                for c in 0..3 {
-                    // Past the border the edge pixel repeats.
-                    let (gx, gy) = sobel(|dx, dy| {
-                        let sx = [xm, x, xp][(dx + 1) as usize];
-                        let sy = [ym, y, yp][(dy + 1) as usize];
-                        px(sx, sy, c)
-                    });
-                    g = g.max((gx * gx + gy * gy).sqrt() / 8.0);
-                    let v = px(x, y, c);
-                    for (nx, ny) in [(xm, y), (xp, y), (x, ym), (x, yp)] {
-                        step = step.max((v - px(nx, ny, c)).abs());
-                    }
-                }
-                let e = ((g - EDGE_LO) / (EDGE_HI - EDGE_LO)).clamp(0.0, 1.0);
-                edge[y * w + x] = e;
-                sharp[y * w + x] = if g > 0.0 { e * step / g } else { 0.0 };
-            }
-        }
-        Level {
-            w,
-            h,
-            edges: SummedArea::new(&edge, w, h),
-            sharp: SummedArea::new(&sharp, w, h),
-            edge_map: edge,
-            sharp_map: sharp,
-        }
+        let (edge, sharp) = edge_maps(img);
+        Level { w, h, edges: SummedArea::new(&edge, w, h), sharp: SummedArea::new(&sharp, w, h) }
     }
 
-    /// No edges inside `r` (with a pixel around it).
-    fn leave_out(&mut self, r: PixelBox) {
+    /// Like [`Level::new`] with no edges inside `r` (and a pixel around it): a text line's own
+    /// edges, when what stands beside it is asked.
+    fn leaving_out(img: &RgbImage, r: PixelBox) -> Self {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let (mut edge, mut sharp) = edge_maps(img);
         let (x0, y0) = ((r.x as usize).saturating_sub(1), (r.y as usize).saturating_sub(1));
-        let (x1, y1) = ((r.right() as usize + 1).min(self.w), (r.bottom() as usize + 1).min(self.h));
+        let (x1, y1) = ((r.right() as usize + 1).min(w), (r.bottom() as usize + 1).min(h));
         for y in y0..y1 {
-            for x in x0..x1 {
-                self.edge_map[y * self.w + x] = 0.0;
-                self.sharp_map[y * self.w + x] = 0.0;
-            }
+            edge[y * w + x0..y * w + x1].fill(0.0);
+            sharp[y * w + x0..y * w + x1].fill(0.0);
         }
-        self.edges = SummedArea::new(&self.edge_map, self.w, self.h);
-        self.sharp = SummedArea::new(&self.sharp_map, self.w, self.h);
+        Level { w, h, edges: SummedArea::new(&edge, w, h), sharp: SummedArea::new(&sharp, w, h) }
     }
 
     /// Edge density inside `r` and in its ring (half the geometric mean of its sides wide, at least
@@ -328,6 +291,40 @@ impl Level {
         let raw = contrast * size * large * sliver * sliver * border_weight(self.w, self.h, r) * crisp;
         (raw / SCORE_SCALE).min(1.0)
     }
+}
+
+/// Per pixel of `img`: the edge weight (the colour gradient's soft threshold) and the crispness
+/// weighted by it.
+fn edge_maps(img: &RgbImage) -> (Vec<f32>, Vec<f32>) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let raw = img.as_raw();
+    let px = |x: usize, y: usize, c: usize| f32::from(raw[(y * w + x) * 3 + c]);
+    let mut edge = vec![0.0f32; w * h];
+    let mut sharp = vec![0.0f32; w * h];
+    for y in 0..h {
+        let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        for x in 0..w {
+            let (xm, xp) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let (mut g, mut step) = (0.0f32, 0.0f32);
+            for c in 0..3 {
+                // Past the border the edge pixel repeats.
+                let (gx, gy) = sobel(|dx, dy| {
+                    let sx = [xm, x, xp][(dx + 1) as usize];
+                    let sy = [ym, y, yp][(dy + 1) as usize];
+                    px(sx, sy, c)
+                });
+                g = g.max((gx * gx + gy * gy).sqrt() / 8.0);
+                let v = px(x, y, c);
+                for (nx, ny) in [(xm, y), (xp, y), (x, ym), (x, yp)] {
+                    step = step.max((v - px(nx, ny, c)).abs());
+                }
+            }
+            let e = ((g - EDGE_LO) / (EDGE_HI - EDGE_LO)).clamp(0.0, 1.0);
+            edge[y * w + x] = e;
+            sharp[y * w + x] = if g > 0.0 { e * step / g } else { 0.0 };
+        }
+    }
+    (edge, sharp)
 }
 
 /// 1 within 6 % of the image size from a border, falling to 0 at 12 %; ×1.15 in a corner; ×0.2

@@ -87,9 +87,7 @@ pub struct Patch {
 impl Patch {
     /// The overlay's `enable` expression.
     pub fn enable(&self) -> String {
-        let when: Vec<String> =
-            self.ranges.iter().map(|(a, b)| format!("between(t,{a:.3},{b:.3})")).collect();
-        when.join("+")
+        super::removal::between(&self.ranges)
     }
 }
 

@@ -213,7 +213,7 @@ async fn gather(
         .args(["-map", "[stack]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]);
     meter.add_pass(info.duration);
     let mut index = 0usize;
-    let mut analysis = Vec::new();
+    let (mut region_frame, mut analysis) = (Vec::new(), Vec::new());
     process
         .stream(frame_bytes, |frame| {
             if crate::blocking::stopped() {
@@ -223,11 +223,10 @@ async fn gather(
             index += 1;
             let mut top = 0;
             for ((_, r), g) in targets.iter().zip(&mut gathering) {
-                let mut region_frame = Vec::with_capacity(r.frame_bytes());
                 crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
                 g.all.push(&region_frame);
                 if let Some((_, waiting)) = &mut g.present {
-                    waiting.push_back((time, region_frame));
+                    waiting.push_back((time, region_frame.clone()));
                 }
                 top += r.height;
             }
@@ -325,11 +324,13 @@ pub fn write_maps(removals: &[Removal], work: &Path) -> Result<Vec<Option<(PathB
 
 /// ffmpeg's `enable` expression for `shown` (`None`: always).
 pub fn enable(logo: &Logo, info: &VideoInfo) -> Option<String> {
-    let throughout = logo.shown.first().is_some_and(|r| r.0 <= 0.0 && r.1 >= info.duration);
-    (!throughout).then(|| {
-        let when: Vec<String> = logo.shown.iter().map(|(a, b)| format!("between(t,{a:.3},{b:.3})")).collect();
-        when.join("+")
-    })
+    (!throughout(logo, info)).then(|| between(&logo.shown))
+}
+
+/// An `enable` expression true within `ranges` (seconds).
+pub fn between(ranges: &[(f64, f64)]) -> String {
+    let when: Vec<String> = ranges.iter().map(|(a, b)| format!("between(t,{a:.3},{b:.3})")).collect();
+    when.join("+")
 }
 
 /// The render's filter graph from `[0:v:0]` to `[out]`: each un-blended logo's region cropped,
