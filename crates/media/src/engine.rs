@@ -182,19 +182,23 @@ impl Engine {
                 let meter = Arc::new(Meter::default());
                 let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
                 let planning = removal::plan(&source, &mut logos, watch);
-                let (removals, camera) =
+                let removal::Planned { removals, camera, still } =
                     metered(planning, &meter, |f| progress.report(25 + (f * 20.0) as u8)).await?;
                 let filled: Vec<bool> =
                     removals.iter().map(|r| matches!(r, removal::Removal::Fill(_))).collect();
                 let patches = delogo::camera_fill::plan(&camera, &logos, &filled, &info);
                 let scripts = delogo::camera_fill::write_scripts(&patches, &task.work_dir)?;
+                let still_ranges = delogo::still_fill::ranges(&logos, &removals, &still);
+                let stills =
+                    delogo::still_fill::prepare(&source, &logos, &still_ranges, &task.work_dir).await?;
                 let maps = removal::write_maps(&removals, &task.work_dir)?;
-                let graph = removal::graph(&logos, &removals, (&patches, &scripts), &info, EVEN);
-                let stills: Vec<PathBuf> = maps.into_iter().flatten().flat_map(|(g, o)| [g, o]).collect();
+                let graph = removal::graph(&logos, &removals, (&patches, &scripts), &stills, &info, EVEN);
+                let mut inputs: Vec<PathBuf> = maps.into_iter().flatten().flat_map(|(g, o)| [g, o]).collect();
+                inputs.extend(stills.iter().map(|s| s.path.clone()));
                 let shifted: Vec<f64> = patches.iter().flatten().map(|p| p.shift).collect();
-                pass.run_graph(&stills, &shifted, &graph, 18, |f| progress.report(45 + (f * 50.0) as u8))
+                pass.run_graph(&inputs, &shifted, &graph, 18, |f| progress.report(45 + (f * 50.0) as u8))
                     .await?;
-                delogo::result(&info, &logos, (&removals, &patches), detected)
+                delogo::result(&info, &logos, (&removals, &patches, &stills), detected)
             }
             JobParams::VideoH2V { aspect, width } => {
                 use crate::video::h2v;

@@ -18,8 +18,12 @@ use crate::imaging::morphology::dilate;
 /// the box's smaller side, to cover antialiasing, outlines and JPEG ringing, and stay inside the
 /// box (growing them beyond it measured worse: the fill then starts further from good pixels).
 /// When nothing stands out (fewer than 0.5 % of the box), when the marks cover at least 95 % of
-/// the box anyway, or when the box is the whole image, the whole box is marked. The region is
-/// clipped to the image; an empty region gives an empty mask.
+/// the box anyway, or when the box is the whole image, the whole box is marked.
+///
+/// Over texture (foliage, a building's ornament) the growth over strong edges floods the box. A
+/// mark drawn in colours of its own (white letters, a red icon) is then told by those colours
+/// ([`own_colour_pixels`]); the smaller of the two masks is kept. The region is clipped to the
+/// image; an empty region gives an empty mask.
 pub fn overlay_mask(image: &RgbImage, region: PixelBox) -> GrayImage {
     let (iw, ih) = image.dimensions();
     let mut out = GrayImage::new(iw, ih);
@@ -34,12 +38,20 @@ pub fn overlay_mask(image: &RgbImage, region: PixelBox) -> GrayImage {
     let (w, h) = (bw as usize, bh as usize);
     let mut marked = vec![true; w * h];
     if bw < iw || bh < ih {
-        let found = overlay_pixels(image, x0, y0, w, h);
-        if found.iter().filter(|&&m| m).count() * 200 >= w * h {
+        let (found, diff, seed) = overlay_pixels(image, x0, y0, w, h);
+        if count(&found) * 200 >= w * h {
             let grown = dilate(&found, w, h, (2 + bw.min(bh) / 60) as usize);
-            if grown.iter().filter(|&&m| m).count() * 100 < w * h * 95 {
+            if count(&grown) * 100 < w * h * 95 {
                 marked = grown;
             }
+        }
+        // A flooded mask is nearly the box: the own colours need hold less to beat it.
+        let flooded = count(&marked) as f64 >= FLOODED * (w * h) as f64;
+        let holds = if flooded { OWN_HOLDS_FLOODED } else { OWN_HOLDS };
+        if let Some(own) = own_colour_pixels(image, (x0, y0, w, h), (&diff, seed), holds)
+            && count(&own) < count(&marked)
+        {
+            marked = own;
         }
     }
     for gy in 0..h {
@@ -52,8 +64,96 @@ pub fn overlay_mask(image: &RgbImage, region: PixelBox) -> GrayImage {
     out
 }
 
-/// The overlay pixels of the `w` x `h` box at (`x0`, `y0`), before dilation (see [`overlay_mask`]).
-fn overlay_pixels(image: &RgbImage, x0: u32, y0: u32, w: usize, h: usize) -> Vec<bool> {
+fn count(marked: &[bool]) -> usize {
+    marked.iter().filter(|&&m| m).count()
+}
+
+/// A colour cell: 32 levels a channel.
+fn cell([r, g, b]: [u8; 3]) -> usize {
+    (usize::from(r >> 5) << 6) | (usize::from(g >> 5) << 3) | usize::from(b >> 5)
+}
+
+/// A colour cell is the overlay's own when it holds at least this share of the box …
+const OWN_SHARE: f64 = 0.02;
+/// … and is at least this many times as common in the box as in the ring around it.
+const OWN_RATIO: f64 = 5.0;
+/// The own colours must cover at least this share of the box to be the mark.
+const OWN_TOTAL: f64 = 0.05;
+/// How far (px) the own-coloured pixels grow over pixels that differ from the background
+/// estimate by [`OVERLAY_MIN_DIFF`] (antialiasing, a thin outline or shadow); then 1 px more
+/// for the encoder's ringing.
+const OWN_REACH: usize = 2;
+
+/// The pixels of the `w`×`h` box at (`x0`, `y0`) drawn in the overlay's own colours: colour
+/// cells much more common in the box than in a ring around it (as wide as half the box's
+/// smaller side, 8 to 32 px). Letters and icons are drawn in a few flat colours the picture
+/// around them does not have; texture, however busy, is made of the surroundings' colours.
+/// `None` when no such colours cover a fair share of the box.
+fn own_colour_pixels(
+    image: &RgbImage,
+    (x0, y0, w, h): (u32, u32, usize, usize),
+    (diff, seed): (&[u8], u8),
+    holds: f64,
+) -> Option<Vec<bool>> {
+    let (iw, ih) = image.dimensions();
+    let ring = (w.min(h) as u32 / 2).clamp(8, 32);
+    let (x1, y1) = (x0 + w as u32, y0 + h as u32);
+    let (rx0, ry0, rx1, ry1) =
+        (x0.saturating_sub(ring), y0.saturating_sub(ring), (x1 + ring).min(iw), (y1 + ring).min(ih));
+    let (mut inside, mut around) = (vec![0usize; 512], vec![0usize; 512]);
+    for y in ry0..ry1 {
+        for x in rx0..rx1 {
+            let c = cell(image.get_pixel(x, y).0);
+            if (x0..x1).contains(&x) && (y0..y1).contains(&y) {
+                inside[c] += 1;
+            } else {
+                around[c] += 1;
+            }
+        }
+    }
+    let (n_in, n_around) = ((w * h) as f64, around.iter().sum::<usize>().max(1) as f64);
+    let own: Vec<bool> = (0..512)
+        .map(|c| {
+            let share = inside[c] as f64 / n_in;
+            share >= OWN_SHARE && share >= OWN_RATIO * (around[c] + 1) as f64 / n_around
+        })
+        .collect();
+    let mut marked = vec![false; w * h];
+    for (i, m) in marked.iter_mut().enumerate() {
+        *m = own[cell(image.get_pixel(x0 + (i % w) as u32, y0 + (i / w) as u32).0)];
+    }
+    if (count(&marked) as f64) < OWN_TOTAL * n_in {
+        return None;
+    }
+    for _ in 0..OWN_REACH {
+        let grown = dilate(&marked, w, h, 1);
+        marked = grown
+            .iter()
+            .zip(&marked)
+            .zip(diff)
+            .map(|((&g, &m), &d)| m || (g && d >= OVERLAY_MIN_DIFF))
+            .collect();
+    }
+    let marked = dilate(&marked, w, h, 1 + w.min(h) / 60);
+    // The own colours must hold what stands out most from the background estimate: white
+    // letters over a white rocket are not told by colour, and only their shadow would be.
+    let strong = |i: &usize| diff[*i] > seed;
+    let seeds = (0..w * h).filter(strong).count();
+    let held = (0..w * h).filter(strong).filter(|&i| marked[i]).count();
+    // Nothing standing out (a smooth gradient has colours of its own too) is no mark.
+    (seeds * 200 >= w * h && held as f64 >= holds * seeds as f64).then_some(marked)
+}
+
+/// The share of the strongest overlay pixels the own colours' mask must hold …
+const OWN_HOLDS: f64 = 0.9;
+/// … or, when the other mask covers at least [`FLOODED`] of the box, this share.
+const OWN_HOLDS_FLOODED: f64 = 0.8;
+const FLOODED: f64 = 0.85;
+
+/// The overlay pixels of the `w` x `h` box at (`x0`, `y0`), before dilation (see
+/// [`overlay_mask`]), each pixel's colour difference to the smooth background estimate, and the
+/// difference above which a pixel seeds the overlay.
+fn overlay_pixels(image: &RgbImage, x0: u32, y0: u32, w: usize, h: usize) -> (Vec<bool>, Vec<u8>, u8) {
     let (iw, ih) = image.dimensions();
     // Smooth background estimate: fill the whole box from its surroundings, on a crop that holds
     // everything the fill reads.
@@ -101,7 +201,7 @@ fn overlay_pixels(image: &RgbImage, x0: u32, y0: u32, w: usize, h: usize) -> Vec
             }
         }
     }
-    marked
+    (marked, diff, thr)
 }
 
 /// Boxes larger than this (pixels) get their smooth background estimated on a copy shrunk to
@@ -208,6 +308,37 @@ mod tests {
             }
         }
         assert!(m.enumerate_pixels().all(|(x, y, p)| p.0[0] == 0 || (region_contains(region, x, y))));
+    }
+
+    #[test]
+    fn white_letters_over_busy_texture_are_told_by_their_colour() {
+        // Foliage-like texture: 3×3 blocks of greens and browns with strong steps between them.
+        let palette = [[40u8, 90, 30], [90, 120, 40], [70, 50, 30], [20, 50, 20], [110, 90, 60]];
+        let mut img = RgbImage::from_fn(200, 120, |x, y| {
+            let k = ((x / 3) * 7 + (y / 3) * 13 + (x / 3) * (y / 3)) as usize % palette.len();
+            Rgb(palette[k])
+        });
+        // White "letters": vertical strokes 3 px wide, 4 px apart, in a 100×30 box.
+        let region = PixelBox { x: 50, y: 60, width: 100, height: 30 };
+        let stroke = |x: u32, y: u32| (65..75).contains(&y) && (60..140).contains(&x) && (x - 60) % 7 < 3;
+        for y in 60..90 {
+            for x in 50..150 {
+                if stroke(x, y) {
+                    img.put_pixel(x, y, Rgb([255, 255, 255]));
+                }
+            }
+        }
+        let m = overlay_mask(&img, region);
+        let marked = m.pixels().filter(|p| p.0[0] > 0).count();
+        // Every stroke pixel is marked; the texture between and around them mostly is not.
+        for y in 60..90 {
+            for x in 50..150 {
+                if stroke(x, y) {
+                    assert!(m.get_pixel(x, y).0[0] > 0, "stroke pixel {x},{y} not marked");
+                }
+            }
+        }
+        assert!(marked < 100 * 30 / 2, "marked {marked} of {}", 100 * 30);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod presence;
 pub mod removal;
 pub mod static_logo;
 pub mod steady;
+pub mod still_fill;
 pub mod text_marks;
 pub mod unblend;
 
@@ -198,11 +199,13 @@ pub fn delogo_box(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 /// un-blended). A box too large to fill and not un-blended is `"Removed": false` with the reason.
 ///
 /// A filled logo whose box was also taken from other frames says when (`FromFrames`) and from
-/// how far (`FrameShift`, seconds; negative: earlier frames).
+/// how far (`FrameShift`, seconds; negative: earlier frames); one over a still picture says when
+/// its box was laid over (`StillFill`: `Range`) and what with: `Fill`, `telea` or `patchmatch`,
+/// or `FromFrame`, the time of a frame of the same still picture without the logo.
 pub fn result(
     info: &VideoInfo,
     logos: &[(Logo, PixelBox)],
-    (removals, patches): (&[Removal], &[Option<camera_fill::Patch>]),
+    (removals, patches, stills): (&[Removal], &[Option<camera_fill::Patch>], &[still_fill::StillFill]),
     detected: bool,
 ) -> Value {
     let round2 = |t: f64| (t * 100.0).round() / 100.0;
@@ -234,6 +237,23 @@ pub fn result(
                             patch.ranges.iter().map(|(a, b)| json!([round2(*a), round2(*b)])).collect();
                         entry["FromFrames"] = json!(when);
                         entry["FrameShift"] = json!(round2(patch.shift));
+                    }
+                    let still: Vec<Value> = stills
+                        .iter()
+                        .filter(|s| s.logo == n)
+                        .map(|s| {
+                            let mut entry = json!({"Range": [round2(s.range.0), round2(s.range.1)]});
+                            match s.source {
+                                still_fill::Source::Filled(fill) => entry["Fill"] = json!(fill.name()),
+                                still_fill::Source::Revealed(time) => {
+                                    entry["FromFrame"] = json!(round2(time))
+                                }
+                            }
+                            entry
+                        })
+                        .collect();
+                    if !still.is_empty() {
+                        entry["StillFill"] = json!(still);
                     }
                 }
                 Removal::Left(..) => {
@@ -274,18 +294,25 @@ mod tests {
         let sometimes = (Logo { area, shown: vec![(2.8, 8.2), (9.0, 10.0)] }, PixelBox::new(8, 8, 32, 16));
         let fill = Removal::Fill(NotBlended::Opaque);
         assert_eq!(
-            graph(std::slice::from_ref(&always), std::slice::from_ref(&fill), (&[], &[]), &info, "null"),
+            graph(std::slice::from_ref(&always), std::slice::from_ref(&fill), (&[], &[]), &[], &info, "null"),
             "[0:v:0]delogo=x=512:y=1:w=64:h=36,null[out]"
         );
         assert_eq!(
-            graph(&[always, sometimes.clone()], &[fill.clone(), fill.clone()], (&[], &[]), &info, "null"),
+            graph(
+                &[always, sometimes.clone()],
+                &[fill.clone(), fill.clone()],
+                (&[], &[]),
+                &[],
+                &info,
+                "null"
+            ),
             "[0:v:0]delogo=x=512:y=1:w=64:h=36,delogo=x=8:y=8:w=32:h=16:\
              enable='between(t,2.800,8.200)+between(t,9.000,10.000)',null[out]"
         );
         // A file whose first timestamp is 1.5 s: ffmpeg's filters still count from 0.
         let late = VideoInfo { start: 1.5, ..info };
         assert_eq!(enable(&sometimes.0, &late).unwrap(), "between(t,2.800,8.200)+between(t,9.000,10.000)");
-        let result = result(&info, &[sometimes], (&[fill], &[]), true);
+        let result = result(&info, &[sometimes], (&[fill], &[], &[]), true);
         assert_eq!(result["Logos"][0]["Shown"], json!([[2.8, 8.2], [9.0, 10.0]]));
         assert_eq!(result["Logos"][0]["Method"], "delogo");
     }

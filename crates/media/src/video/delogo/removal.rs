@@ -12,6 +12,7 @@ use iprod_core::{Error, Result};
 use super::Logo;
 use super::camera_fill::{CameraTrack, Patch};
 use super::presence::{PRESENCE_FPS, PresenceWatch};
+use super::still_fill::{StillFill, StillTracker};
 use super::unblend::{self, NotBlended, Region, RegionStats, Unblend};
 use crate::imaging::geometry::PixelBox;
 use crate::process::Process;
@@ -47,6 +48,14 @@ impl Removal {
     }
 }
 
+/// What the statistics' decode decided: each logo's removal, the camera's motion, and each
+/// logo's still stretches (when the picture around it holds still: [`StillTracker`]).
+pub struct Planned {
+    pub removals: Vec<Removal>,
+    pub camera: CameraTrack,
+    pub still: Vec<Vec<(f64, f64)>>,
+}
+
 /// Decides, for each logo, between un-blending and `delogo`: one decode of the boxes' regions
 /// at full resolution (cropped and stacked by ffmpeg), statistics over the frames that show each.
 /// The same decode samples the analysis frame for `watch`: the camera's motion, and for found
@@ -58,11 +67,12 @@ pub async fn plan(
     source: &Source<'_>,
     logos: &mut Vec<(Logo, PixelBox)>,
     mut watch: PresenceWatch,
-) -> Result<(Vec<Removal>, CameraTrack)> {
+) -> Result<Planned> {
     let info = source.info;
     let found = !watch.is_empty();
     if logos.is_empty() {
-        return Ok((Vec::new(), watch.finish(info.duration).1));
+        let camera = watch.finish(info.duration).1;
+        return Ok(Planned { removals: Vec::new(), camera, still: Vec::new() });
     }
     let regions: Vec<Region> =
         logos.iter().map(|(_, pixels)| Region::around(*pixels, info.width & !1, info.height & !1)).collect();
@@ -72,8 +82,10 @@ pub async fn plan(
     let gathered = gather(source, &targets, &mut watch).await?;
     let (kept, camera) = watch.finish(info.duration);
     let mut by_logo: Vec<Option<RegionStats>> = (0..logos.len()).map(|_| None).collect();
-    for ((i, _), (all, present)) in targets.iter().zip(gathered) {
+    let mut still_by_logo: Vec<Vec<(f64, f64)>> = vec![Vec::new(); logos.len()];
+    for ((i, _), (all, present, still)) in targets.iter().zip(gathered) {
         by_logo[*i] = Some(all);
+        still_by_logo[*i] = still;
         // A found logo's ranges: the frames that surely show it, unless it is shown throughout.
         let whole = kept.get(*i).and_then(Option::as_ref).is_none_or(|l| throughout(l, info));
         if let Some(present) = present.filter(|_| !whole) {
@@ -82,6 +94,7 @@ pub async fn plan(
     }
     let mut stats = Vec::new();
     let mut measured = Vec::new();
+    let mut still = Vec::new();
     let mut index = 0;
     logos.retain_mut(|(logo, _)| {
         let keep = match kept.get(index) {
@@ -93,6 +106,7 @@ pub async fn plan(
             None => true,
         };
         if keep {
+            still.push(std::mem::take(&mut still_by_logo[index]));
             measured.push(by_logo[index].is_some());
             stats.extend(by_logo[index].take());
         }
@@ -136,7 +150,7 @@ pub async fn plan(
             }
         })
         .collect();
-    Ok((removals, camera))
+    Ok(Planned { removals, camera, still })
 }
 
 /// Whether `logo` is shown for the whole video (then every frame counts towards its statistics).
@@ -157,10 +171,11 @@ fn in_frame(region: &Region, inner: PixelBox, info: &VideoInfo) -> PixelBox {
 type Waiting = VecDeque<(f64, Vec<u8>)>;
 
 /// One region's statistics over every frame, and for a watched candidate, over the frames that
-/// surely show it (with the frames still waiting).
+/// surely show it (with the frames still waiting); whether the picture around it holds still.
 struct Gathering {
     all: RegionStats,
     present: Option<(RegionStats, Waiting)>,
+    still: StillTracker,
 }
 
 impl Gathering {
@@ -178,14 +193,14 @@ impl Gathering {
 }
 
 /// The statistics of each target region (`(logo index, region)`), over every frame and, for
-/// `watch`'s candidates, over the frames that surely show them: one decode, the regions cropped
+/// `watch`'s candidates, over the frames that surely show them, and its still stretches: one decode, the regions cropped
 /// at full resolution and stacked by ffmpeg, the whole frame at the analysis size below them for
 /// `watch`, 5 samples a second.
 async fn gather(
     source: &Source<'_>,
     targets: &[(usize, Region)],
     watch: &mut PresenceWatch,
-) -> Result<Vec<(RegionStats, Option<RegionStats>)>> {
+) -> Result<Vec<(RegionStats, Option<RegionStats>, Vec<(f64, f64)>)>> {
     let Source { ffmpeg, input, info, timeout, meter } = *source;
     let regions: Vec<Region> = targets.iter().map(|(_, r)| *r).collect();
     let watched = |i: usize| i < watch.len();
@@ -194,6 +209,7 @@ async fn gather(
         .map(|(i, r)| Gathering {
             all: RegionStats::new(*r),
             present: watched(*i).then(|| (RegionStats::new(*r), VecDeque::new())),
+            still: StillTracker::new(*r),
         })
         .collect();
     let (aw, ah) = watch.frame_size();
@@ -225,6 +241,7 @@ async fn gather(
             for ((_, r), g) in targets.iter().zip(&mut gathering) {
                 crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
                 g.all.push(&region_frame);
+                g.still.push(time, &region_frame);
                 if let Some((_, waiting)) = &mut g.present {
                     waiting.push_back((time, region_frame.clone()));
                 }
@@ -251,7 +268,7 @@ async fn gather(
         .zip(gathering)
         .map(|((i, _), mut g)| {
             g.settle(watch, *i, true);
-            (g.all, g.present.map(|(p, _)| p))
+            (g.all, g.present.map(|(p, _)| p), g.still.finish(info.duration))
         })
         .collect())
 }
@@ -340,12 +357,14 @@ pub fn between(ranges: &[(f64, f64)]) -> String {
 /// clipped): an expression evaluated per pixel cost 0.7 s more on the 30 s bench clip, and it
 /// wrapped where the picture fell below the offset (noise) instead of clipping to black.
 ///
-/// Then each fill from other frames (`patches`, with their `scripts`; the shifted sources are
-/// the inputs after the maps, in order) is laid over its `delogo` fill while it is good.
+/// Then each still stretch's spatial fill (`stills`, one-frame inputs after the maps) is laid
+/// over its box while the stretch lasts, and each fill from other frames (`patches`, with their
+/// `scripts`; the shifted sources are the inputs after those, in order) while it is good.
 pub fn graph(
     logos: &[(Logo, PixelBox)],
     removals: &[Removal],
     (patches, scripts): (&[Option<Patch>], &[Option<PathBuf>]),
+    stills: &[StillFill],
     info: &VideoInfo,
     last: &str,
 ) -> String {
@@ -391,7 +410,7 @@ pub fn graph(
             format!("delogo=x={x}:y={y}:w={w}:h={h}{timing}")
         })
         .collect();
-    if patches.iter().all(Option::is_none) {
+    if patches.iter().all(Option::is_none) && stills.is_empty() {
         chain.push(last.to_owned());
         graph.push_str(&format!("[{current}]{}[out]", chain.join(",")));
         return graph;
@@ -399,6 +418,16 @@ pub fn graph(
     chain.push("null".to_owned());
     graph.push_str(&format!("[{current}]{}[filled];", chain.join(",")));
     current = "filled".to_owned();
+    for (k, still) in stills.iter().enumerate() {
+        let (x, y, _, _) = still.rect.xywh();
+        // One frame, repeated by `overlay` (its end-of-input default) while the stretch lasts.
+        graph.push_str(&format!(
+            "[{current}][{input}:v]overlay=x={x}:y={y}:enable='{}'[still{k}];",
+            between(std::slice::from_ref(&still.range))
+        ));
+        input += 1;
+        current = format!("still{k}");
+    }
     for (n, ((patch, script), (_, pixels))) in patches.iter().zip(scripts).zip(logos).enumerate() {
         let (Some(patch), Some(script)) = (patch, script) else { continue };
         let (x, y, w, h) = pixels.xywh();
@@ -469,7 +498,7 @@ mod tests {
             (Logo { area, shown: vec![(2.0, 4.0)] }, PixelBox::new(204, 2, 12, 6)),
         ];
         let removals = [maps(0), Removal::Fill(NotBlended::Opaque), maps(200)];
-        let graph = graph(&logos, &removals, (&[], &[]), &info, "null");
+        let graph = graph(&logos, &removals, (&[], &[]), &[], &info, "null");
         // The picture is made 4:2:0 first; the first logo's maps are inputs 1 (gain) and 2
         // (offset), the third's 3 and 4; the second is filled after both are laid back.
         assert!(graph.starts_with("[0:v:0]format=yuv420p[yuv];[yuv]split[m0][c0]"), "{graph}");

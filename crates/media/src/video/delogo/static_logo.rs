@@ -38,6 +38,12 @@ const BORDER_BAND: f32 = 0.3;
 const MIN_MOVING: f32 = 0.03;
 /// Fewer analysed frames cannot tell a logo from a still scene.
 pub const MIN_FRAMES: usize = 8;
+/// A frame whose mean step from the last one counted is under this (grey levels) repeats it and
+/// is not counted: the statistics weigh distinct pictures, not how long each is held. A
+/// slideshow of two photos is two pictures, however many frames show them, and two pictures
+/// share edges by chance (a cat's fur and a cup's rim: two false logos when each frame counted).
+/// An encoder repeats a held picture exactly; a talking head moves by several levels.
+const REPEAT: f32 = 0.5;
 
 /// Per-pixel statistics accumulated over the analysis frames (memory: a few floats per pixel).
 pub struct StaticOverlayFinder {
@@ -51,6 +57,8 @@ pub struct StaticOverlayFinder {
     m2: Vec<f32>,
     /// Per pixel: the sums of the signed gradient (x, y) and of its magnitude.
     gradient: Vec<[f32; 3]>,
+    /// The last frame counted.
+    last: Vec<u8>,
 }
 
 impl StaticOverlayFinder {
@@ -65,11 +73,18 @@ impl StaticOverlayFinder {
             mean: vec![0.0; n],
             m2: vec![0.0; n],
             gradient: vec![[0.0; 3]; n],
+            last: Vec::new(),
         }
     }
 
+    /// The next analysis frame (grey); one that repeats the last counted is skipped.
     pub fn push(&mut self, pixels: &[u8]) {
         let (w, h) = (self.width, self.height);
+        if self.repeats(pixels) {
+            return;
+        }
+        self.last.clear();
+        self.last.extend_from_slice(&pixels[..w * h]);
         self.frames += 1;
         let k = self.frames as f32;
         for y in 0..h {
@@ -94,6 +109,15 @@ impl StaticOverlayFinder {
                 }
             }
         }
+    }
+
+    /// Whether `pixels` is the last counted frame again, give or take the encoder's noise.
+    fn repeats(&self, pixels: &[u8]) -> bool {
+        if self.last.len() != self.width * self.height {
+            return false;
+        }
+        let step: u64 = self.last.iter().zip(pixels).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+        (step as f32) < REPEAT * self.last.len() as f32
     }
 
     /// What `logo` (a box from [`boxes`](Self::boxes)) looks like on average: its pixels' mean
@@ -261,6 +285,30 @@ mod tests {
         for _ in 0..12 {
             finder.push(&pixels);
         }
+        assert!(finder.boxes(2).is_empty());
+    }
+
+    #[test]
+    fn a_slideshow_counts_each_picture_once() {
+        // Two pictures held for 6 frames each, sharing an edge by chance where a logo would be:
+        // two pictures are too few to call it an overlay.
+        let (w, h) = (160, 90);
+        let mut finder = StaticOverlayFinder::new(w, h);
+        for f in 0..12u32 {
+            let picture = f / 6;
+            let pixels: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    if (134..146).contains(&x) && (11..17).contains(&y) {
+                        250
+                    } else {
+                        ((x as u32 * 2 + y as u32 + picture * 90) % 200) as u8 / 4 + 60
+                    }
+                })
+                .collect();
+            finder.push(&pixels);
+        }
+        assert_eq!(finder.frames, 2);
         assert!(finder.boxes(2).is_empty());
     }
 }
