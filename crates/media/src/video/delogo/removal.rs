@@ -1,7 +1,8 @@
 //! How each logo of a VideoDelogo job is removed: un-blended where its temporal statistics
 //! show a semi-transparent overlay over a moving picture (`unblend`), filled by ffmpeg's
-//! `delogo` otherwise. One decode gathers the statistics of every box at once; the render is one
-//! ffmpeg filter graph.
+//! `delogo` otherwise, with a better box laid over that fill where one is known (from other
+//! frames where the camera moves, `camera_fill`; made once per still stretch, `still_fill`). One
+//! decode gathers the statistics of every box at once; the render is one ffmpeg filter graph.
 
 use crate::video::Source;
 use std::path::{Path, PathBuf};
@@ -193,9 +194,9 @@ impl Gathering {
 }
 
 /// The statistics of each target region (`(logo index, region)`), over every frame and, for
-/// `watch`'s candidates, over the frames that surely show them, and its still stretches: one decode, the regions cropped
-/// at full resolution and stacked by ffmpeg, the whole frame at the analysis size below them for
-/// `watch`, 5 samples a second.
+/// `watch`'s candidates, over the frames that surely show them, and its still stretches: one
+/// decode, the regions cropped at full resolution and stacked by ffmpeg, the whole frame at the
+/// analysis size below them for `watch`, 5 samples a second.
 async fn gather(
     source: &Source<'_>,
     targets: &[(usize, Region)],
