@@ -8,8 +8,10 @@
 //! So the statistics' decode also watches, per box, whether the ring of picture around it holds
 //! still ([`StillTracker`]); for each still stretch that shows the logo, one frame is decoded at
 //! full resolution, its box filled as ImageDelogo fills a photo, and the render lays that filled
-//! box over the `delogo` fill while the stretch lasts. Elsewhere `delogo` (or the fill from other
-//! frames, where the camera moves) stays.
+//! box over the `delogo` fill while the stretch lasts. When the same still stretch also has a
+//! moment without the logo (a caption shown for part of a held shot), that frame's box is the
+//! picture itself and is laid over instead. Elsewhere `delogo` (or the fill from other frames,
+//! where the camera moves) stays.
 
 use std::path::{Path, PathBuf};
 
