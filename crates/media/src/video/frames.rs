@@ -139,6 +139,23 @@ pub async fn frames_from(
     decode(ffmpeg, input, source, spec, Some((start, count)), timeout, on_frame).await
 }
 
+/// The one frame at `time` as `spec` makes it (an exact seek), with its size; `None` past the
+/// video's end.
+pub async fn frame_at(
+    source: &Source<'_>,
+    spec: &AnalysisSpec,
+    time: f64,
+) -> Result<Option<(Vec<u8>, (u32, u32))>> {
+    let Source { ffmpeg, input, info, timeout, .. } = *source;
+    let mut frame = None;
+    frames_from(ffmpeg, input, (info.width, info.height, info.fps), spec, (time, 1), timeout, |f| {
+        frame = Some((f.pixels.to_vec(), (f.width as u32, f.height as u32)));
+        true
+    })
+    .await?;
+    Ok(frame)
+}
+
 /// Videos at least this long (seconds) are decoded for shots in two halves at once.
 const SPLIT_SECONDS: f64 = 8.0;
 

@@ -22,16 +22,14 @@ use iprod_core::params::LogoBox;
 use serde_json::{Value, json};
 
 use crate::onnx::OnnxRuntime;
-use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame, frames_from};
+use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, for_each_frame, frame_at};
 use crate::video::info::VideoInfo;
 use image::RgbImage;
 use logo_times::LogoTemplate;
 use presence::Candidate;
 use removal::Removal;
 use static_logo::StaticOverlayFinder;
-use std::path::Path;
 use std::sync::mpsc::sync_channel;
-use std::time::Duration;
 use text_marks::{TextMark, TextReader, TextSampler};
 
 /// Analysis for static overlays: 2 frames a second at ≤ 480 px is plenty for something that
@@ -63,7 +61,7 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
     let Source { ffmpeg, input, info, timeout, meter } = *source;
     let (w, h) = analysis_size(info.width, info.height, ANALYSIS.width);
     let (w, h) = (w as usize, h as usize);
-    let source = (info.width, info.height, info.fps);
+    let dims = (info.width, info.height, info.fps);
     let mut finder = StaticOverlayFinder::new(w, h);
     let mut sampler = TextSampler::new(info.duration);
     // The text detector reads each sample while the decode goes on (it is most of the analysis:
@@ -81,7 +79,7 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
     meter.add_pass(info.duration);
     // The closure owns the sender, so the reader's queue closes when the decode ends.
     let pushing = &mut finder;
-    let decoding = for_each_frame(ffmpeg, input, source, &ANALYSIS, timeout, move |frame| {
+    let decoding = for_each_frame(ffmpeg, input, dims, &ANALYSIS, timeout, move |frame| {
         pushing.push(frame.pixels);
         if let Some(sample) = sampler.offer(frame.time, frame.pixels) {
             // Fails only when the reader stopped on an error, reported below.
@@ -98,7 +96,7 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
         // The icon beside the text, in colour at the last two times it was seen.
         let mut frames = Vec::new();
         for time in mark.seen.iter().rev().take(2) {
-            frames.extend(colour_frame(ffmpeg, input, info, *time, timeout).await?);
+            frames.extend(colour_frame(source, *time).await?);
         }
         if let Some(area) = text_marks::icon_beside(mark, &frames) {
             reader.widen(mark, area);
@@ -111,22 +109,10 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
 }
 
 /// The analysis frame at `time` in colour (an exact seek: a keyframe's GOP decoded at most).
-async fn colour_frame(
-    ffmpeg: &Path,
-    input: &Path,
-    info: &VideoInfo,
-    time: f64,
-    timeout: Duration,
-) -> Result<Option<RgbImage>> {
+async fn colour_frame(source: &Source<'_>, time: f64) -> Result<Option<RgbImage>> {
     let spec = AnalysisSpec { fps: None, pixels: Pixels::Rgb, decode: Decode::Full, ..ANALYSIS };
-    let source = (info.width, info.height, info.fps);
-    let mut frame = None;
-    frames_from(ffmpeg, input, source, &spec, (time, 1), timeout, |f| {
-        frame = RgbImage::from_raw(f.width as u32, f.height as u32, f.pixels.to_vec());
-        true
-    })
-    .await?;
-    Ok(frame)
+    let frame = frame_at(source, &spec, time).await?;
+    Ok(frame.and_then(|(pixels, (w, h))| RgbImage::from_raw(w, h, pixels)))
 }
 
 /// The size of the analysis frames the camera's motion is measured on.

@@ -240,7 +240,7 @@ async fn gather(
             index += 1;
             let mut top = 0;
             for ((_, r), g) in targets.iter().zip(&mut gathering) {
-                crop_stacked(frame, (width, height), (top, r.width, r.height), &mut region_frame);
+                crop_420(frame, (width, height), PixelBox::new(0, top, r.width, r.height), &mut region_frame);
                 g.all.push(&region_frame);
                 g.still.push(time, &region_frame);
                 if let Some((_, waiting)) = &mut g.present {
@@ -304,19 +304,19 @@ fn stack_graph(regions: &[Region], camera: (u32, u32), width: u32, rate: f64) ->
     graph
 }
 
-/// One region's 4:2:0 frame out of the stacked frame (`top`: its first row).
-fn crop_stacked(frame: &[u8], (width, height): (u32, u32), (top, w, h): (u32, u32, u32), out: &mut Vec<u8>) {
+/// `rect` (even coordinates and size) out of a 4:2:0 frame of `width`×`height`, as its own
+/// 4:2:0 planes in `out`: a region out of the statistics' stacked frame, a box out of a full one.
+pub fn crop_420(frame: &[u8], (width, height): (u32, u32), rect: PixelBox, out: &mut Vec<u8>) {
     out.clear();
-    let (fw, top, w, h) = (width as usize, top as usize, w as usize, h as usize);
-    for y in top..top + h {
-        out.extend_from_slice(&frame[y * fw..y * fw + w]);
+    let (fw, fh) = (width as usize, height as usize);
+    let (x, y, w, h) = (rect.x as usize, rect.y as usize, rect.width as usize, rect.height as usize);
+    for row in y..y + h {
+        out.extend_from_slice(&frame[row * fw + x..row * fw + x + w]);
     }
-    let luma = fw * height as usize;
-    let (cw, chroma_plane) = (fw / 2, fw / 2 * height as usize / 2);
-    for plane in 0..2 {
-        let base = luma + plane * chroma_plane;
-        for y in top / 2..(top + h) / 2 {
-            out.extend_from_slice(&frame[base + y * cw..base + y * cw + w / 2]);
+    let (cw, plane) = (fw / 2, fw / 2 * (fh / 2));
+    for base in [fw * fh, fw * fh + plane] {
+        for row in y / 2..(y + h) / 2 {
+            out.extend_from_slice(&frame[base + row * cw + x / 2..base + row * cw + (x + w) / 2]);
         }
     }
 }
@@ -473,9 +473,9 @@ mod tests {
         let mut frame: Vec<u8> = (0..16).collect();
         frame.extend([100, 101, 102, 103, 200, 201, 202, 203]);
         let mut out = Vec::new();
-        crop_stacked(&frame, (4, 4), (2, 2, 2), &mut out);
+        crop_420(&frame, (4, 4), PixelBox::new(0, 2, 2, 2), &mut out);
         assert_eq!(out, vec![8, 9, 12, 13, 102, 202]);
-        crop_stacked(&frame, (4, 4), (0, 4, 2), &mut out);
+        crop_420(&frame, (4, 4), PixelBox::new(0, 0, 4, 2), &mut out);
         assert_eq!(out, vec![0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 200, 201]);
     }
 

@@ -18,13 +18,12 @@ use std::path::{Path, PathBuf};
 use iprod_core::{Error, Result};
 
 use super::Logo;
-use super::removal::Removal;
+use super::removal::{Removal, crop_420};
 use super::unblend::{self, Region};
 use crate::image::delogo::mask::overlay_mask;
 use crate::image::delogo::patchmatch::{Fill, fill_best};
 use crate::imaging::geometry::PixelBox;
-use crate::process::Process;
-use crate::video::frames::yuv420_to_rgb;
+use crate::video::frames::{AnalysisSpec, Decode, Pixels, frame_at, yuv420_to_rgb};
 
 /// A still stretch shorter than this (seconds) keeps `delogo`: a fill that shows for a moment
 /// would flicker more than it hides.
@@ -70,6 +69,12 @@ impl StillTracker {
         match self.current {
             Some((first, _)) if self.holds(luma) => self.current = Some((first, time)),
             _ => {
+                // The change came between the last still frame and this one: the stretch runs
+                // to halfway (a cut then shows at most half a sampling step of the old fill or
+                // of `delogo`, not a whole step of `delogo`'s smear).
+                if let Some((_, last)) = &mut self.current {
+                    *last = (*last + time) / 2.0;
+                }
                 self.close();
                 self.reference.clear();
                 self.reference.extend_from_slice(luma);
@@ -78,8 +83,8 @@ impl StillTracker {
         }
     }
 
-    /// The stretches (first and last frame times) the ring held still for at least
-    /// [`MIN_STILL`]; one still at the last frame runs to the video's end (`duration`).
+    /// The stretches the ring held still for at least [`MIN_STILL`]: from their first frame's
+    /// time to halfway to the frame that changed, or to the video's end (`duration`).
     pub fn finish(mut self, duration: f64) -> Vec<(f64, f64)> {
         if let Some((_, last)) = &mut self.current {
             *last = last.max(duration);
@@ -99,18 +104,20 @@ impl StillTracker {
     /// Whether `luma`'s ring (the region outside the box) is the reference's, give or take noise.
     fn holds(&self, luma: &[u8]) -> bool {
         let (w, inner) = (self.region.width as usize, self.region.inner);
-        let (x0, y0) = (inner.x as usize, inner.y as usize);
-        let (x1, y1) = (x0 + inner.width as usize, y0 + inner.height as usize);
+        let (x0, x1) = (inner.x as usize, (inner.x + inner.width) as usize);
+        let rows = inner.y as usize..(inner.y + inner.height) as usize;
         let (mut ring, mut sum, mut moved) = (0usize, 0u64, 0usize);
-        for (i, (&now, &then)) in luma.iter().zip(&self.reference).enumerate() {
-            let (x, y) = (i % w, i / w);
-            if (x0..x1).contains(&x) && (y0..y1).contains(&y) {
-                continue;
+        for (y, (now, then)) in luma.chunks_exact(w).zip(self.reference.chunks_exact(w)).enumerate() {
+            // Rows through the box: only the parts either side of it.
+            let parts = if rows.contains(&y) { [0..x0.min(w), x1.min(w)..w] } else { [0..w, w..w] };
+            for part in parts {
+                for (&a, &b) in now[part.clone()].iter().zip(&then[part]) {
+                    let step = a.abs_diff(b);
+                    ring += 1;
+                    sum += u64::from(step);
+                    moved += usize::from(step > MOVED_STEP);
+                }
             }
-            let step = now.abs_diff(then);
-            ring += 1;
-            sum += u64::from(step);
-            moved += usize::from(step > MOVED_STEP);
         }
         ring >= MIN_RING
             && (sum as f64) < STILL_MEAN * ring as f64
@@ -216,13 +223,12 @@ pub async fn prepare(
     work: &Path,
 ) -> Result<Vec<StillFill>> {
     let mut fills = Vec::new();
-    let size = (source.info.width & !1, source.info.height & !1);
     for (k, still) in ranges.iter().enumerate() {
         let Some((_, pixels)) = logos.get(still.logo) else { continue };
         let (from, to) = still.range;
-        let Some(frame) = full_frame(source, (from + to) / 2.0).await? else { continue };
+        let Some((frame, size)) = full_frame(source, (from + to) / 2.0).await? else { continue };
         let clean = match still.clean {
-            Some(time) => full_frame(source, time).await?.map(|f| (time, f)),
+            Some(time) => full_frame(source, time).await?.map(|(f, _)| (time, f)),
             None => None,
         };
         let (pixels, path, still) = (*pixels, work.join(format!("still-fill-{k}.y4m")), still.clone());
@@ -230,7 +236,11 @@ pub async fn prepare(
             let rect = even_rect(pixels, size);
             let revealed = clean.filter(|(_, c)| box_step(&frame, c, size, pixels) >= CLEAN_DIFFERS);
             let (yuv, source) = match revealed {
-                Some((time, clean)) => (crop_yuv(&clean, size, rect), Source::Revealed(time)),
+                Some((time, clean)) => {
+                    let mut yuv = Vec::new();
+                    crop_420(&clean, size, rect, &mut yuv);
+                    (yuv, Source::Revealed(time))
+                }
                 None => {
                     let (yuv, fill) = fill_box(&frame, size, pixels);
                     (yuv, Source::Filled(fill))
@@ -246,23 +256,10 @@ pub async fn prepare(
 }
 
 /// The frame at `time`, 4:2:0 at full resolution (even-sized): an exact seek.
-async fn full_frame(source: &crate::video::Source<'_>, time: f64) -> Result<Option<Vec<u8>>> {
-    let crate::video::Source { ffmpeg, input, info, timeout, .. } = *source;
-    let (w, h) = (info.width & !1, info.height & !1);
-    let process = Process::new(ffmpeg, timeout)
-        .args(["-nostdin", "-v", "error", "-ss", &format!("{time:.3}")])
-        .input(input)
-        .args(["-map", "0:v:0", "-an", "-sn", "-frames:v", "1"])
-        .args(["-vf", &format!("crop={w}:{h}:0:0,format=yuv420p"), "-f", "rawvideo", "pipe:1"]);
-    let mut frame = None;
-    process
-        .stream((w * h) as usize * 3 / 2, |f| {
-            frame = Some(f.to_vec());
-            false
-        })
-        .await
-        .map_err(crate::video::frames::decode_error)?;
-    Ok(frame)
+async fn full_frame(source: &crate::video::Source<'_>, time: f64) -> Result<Option<(Vec<u8>, (u32, u32))>> {
+    let width = source.info.width;
+    let spec = AnalysisSpec { width, fps: None, pixels: Pixels::Yuv420, decode: Decode::Full };
+    frame_at(source, &spec, time).await
 }
 
 /// The mean luma step between two 4:2:0 frames of `size` over `pixels`.
@@ -291,7 +288,8 @@ fn even_rect(pixels: PixelBox, (w, h): (u32, u32)) -> PixelBox {
 fn fill_box(frame: &[u8], (w, h): (u32, u32), pixels: PixelBox) -> (Vec<u8>, Fill) {
     let rect = even_rect(pixels, (w, h));
     let (x0, y0) = (rect.x, rect.y);
-    let original = crop_yuv(frame, (w, h), rect);
+    let mut original = Vec::new();
+    crop_420(frame, (w, h), rect, &mut original);
     let Some(mut image) = yuv420_to_rgb(frame, w as usize, h as usize) else {
         return (original, Fill::Telea);
     };
@@ -326,23 +324,6 @@ fn fill_box(frame: &[u8], (w, h): (u32, u32), pixels: PixelBox) -> (Vec<u8>, Fil
         }
     }
     (out, fill)
-}
-
-/// `rect` (even coordinates and size) out of a 4:2:0 frame of `w`×`h`, as its own 4:2:0 planes.
-fn crop_yuv(frame: &[u8], (w, h): (u32, u32), rect: PixelBox) -> Vec<u8> {
-    let (fw, fh) = (w as usize, h as usize);
-    let (x, y, rw, rh) = (rect.x as usize, rect.y as usize, rect.width as usize, rect.height as usize);
-    let mut out = Vec::with_capacity(rw * rh * 3 / 2);
-    for row in y..y + rh {
-        out.extend_from_slice(&frame[row * fw + x..row * fw + x + rw]);
-    }
-    let (cw, plane) = (fw / 2, fw / 2 * (fh / 2));
-    for base in [fw * fh, fw * fh + plane] {
-        for row in y / 2..(y + rh) / 2 {
-            out.extend_from_slice(&frame[base + row * cw + x / 2..base + row * cw + (x + rw) / 2]);
-        }
-    }
-    out
 }
 
 /// BT.601 limited-range Y'CbCr of an RGB colour: the inverse of [`yuv420_to_rgb`]'s conversion.
@@ -406,8 +387,8 @@ mod tests {
         }
         let stretches = tracker.finish(4.04);
         assert_eq!(stretches.len(), 2, "{stretches:?}");
-        assert!((stretches[0].0 - 0.0).abs() < 1e-9 && (stretches[0].1 - 2.0).abs() < 1e-9, "{stretches:?}");
-        assert!((stretches[1].0 - 2.1).abs() < 1e-9 && (stretches[1].1 - 3.5).abs() < 1e-9, "{stretches:?}");
+        assert!((stretches[0].0 - 0.0).abs() < 1e-9 && (stretches[0].1 - 2.05).abs() < 1e-9, "{stretches:?}");
+        assert!((stretches[1].0 - 2.1).abs() < 1e-9 && (stretches[1].1 - 3.55).abs() < 1e-9, "{stretches:?}");
     }
 
     #[test]
