@@ -145,11 +145,40 @@ impl Engine {
                 let meter = Arc::new(Meter::default());
                 let source = Source { ffmpeg, input: &task.input, info: &info, timeout, meter: &meter };
                 let analysing = clip::analyse(&source, self.runtime.clone());
-                let analysis = metered(analysing, &meter, |f| progress.report(5 + (f * 55.0) as u8)).await?;
+                let analysing = metered(analysing, &meter, |f| progress.report(5 + (f * 55.0) as u8));
+                // The keyframes are read from the packet index while the analysis decodes.
+                let keyframes = async {
+                    if !clip::copy::copyable(&probed, &output) {
+                        return Vec::new();
+                    }
+                    let ffprobe = &self.settings.ffprobe;
+                    clip::copy::keyframes(ffprobe, &task.input, &info, timeout).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "the keyframes could not be listed; the summary is encoded");
+                        Vec::new()
+                    })
+                };
+                let (analysis, keyframes) = tokio::join!(analysing, keyframes);
+                let analysis = analysis?;
                 progress.report(60);
-                let segments = clip::select(&analysis, info.duration, params);
-                clip::render(&pass, &segments, |f| progress.report(60 + (f * 35.0) as u8)).await?;
-                clip::result(&segments, info.fps)
+                let chosen = clip::select(&analysis, info.duration, params);
+                let key_frames: Vec<usize> = keyframes.iter().map(|k| k.frame).collect();
+                let on_keys = clip::on_keyframes(&analysis, params, &chosen, &key_frames);
+                let report = |f: f64| progress.report(60 + (f * 35.0) as u8);
+                let copied = match &on_keys {
+                    Some(segments) => {
+                        let cut = (segments.as_slice(), keyframes.as_slice(), analysis.frames());
+                        clip::copy::render(&pass, &self.settings.ffprobe, cut, report).await?
+                    }
+                    None => false,
+                };
+                let segments = match on_keys {
+                    Some(segments) if copied => segments,
+                    _ => {
+                        clip::render(&pass, &chosen, report).await?;
+                        chosen
+                    }
+                };
+                clip::result(&segments, info.fps, copied)
             }
             JobParams::VideoDelogo { logos } => {
                 use crate::video::EVEN;

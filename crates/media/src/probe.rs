@@ -20,6 +20,8 @@ pub struct Stream {
     pub index: u32,
     pub codec_type: Option<String>,
     pub codec_name: Option<String>,
+    /// The decoded picture's format (`yuv420p`, `yuv420p10le`, …).
+    pub pix_fmt: Option<String>,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub avg_frame_rate: Option<String>,

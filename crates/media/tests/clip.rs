@@ -124,9 +124,11 @@ async fn the_summary_hits_its_target_at_cuts_or_still_frames_and_skips_black() {
 }
 
 /// 320×180, 25 fps, 24 s: six shots of 4 s; a full white frame and a 1 kHz beep of one frame's
-/// length at every k + 0.5 s, silence otherwise.
-fn flash_clip(dir: &Path) -> PathBuf {
-    let clip = dir.join("flashes.mp4");
+/// length at every k + 0.5 s, silence otherwise. With `keyframes`, x264 puts its keyframes where
+/// it sees a new scene (its default: at the cuts, as in most encoded footage); without, only the
+/// first frame is one, and the summary cannot be copied.
+fn flash_clip(dir: &Path, keyframes: bool) -> PathBuf {
+    let clip = dir.join(if keyframes { "flashes.mp4" } else { "flashes-one-gop.mp4" });
     let sources = ["testsrc", "smptebars", "rgbtestsrc", "testsrc2", "smptehdbars", "yuvtestsrc"];
     let mut args: Vec<String> = Vec::new();
     for s in sources {
@@ -152,6 +154,8 @@ fn flash_clip(dir: &Path) -> PathBuf {
         "libx264".into(),
         "-crf".into(),
         "20".into(),
+        "-x264-params".into(),
+        if keyframes { "keyint=250".into() } else { "keyint=1000:scenecut=0".into() },
         "-c:a".into(),
         "aac".into(),
         clip.to_string_lossy().into_owned(),
@@ -161,13 +165,28 @@ fn flash_clip(dir: &Path) -> PathBuf {
 }
 
 #[tokio::test]
-async fn audio_stays_in_sync_across_the_joins() {
+async fn audio_stays_in_sync_across_the_joins_of_an_encoded_summary() {
+    the_beeps_stay_on_their_flashes(false).await;
+}
+
+#[tokio::test]
+async fn audio_stays_in_sync_across_the_joins_of_a_copied_summary() {
+    the_beeps_stay_on_their_flashes(true).await;
+}
+
+async fn the_beeps_stay_on_their_flashes(keyframes: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let clip = flash_clip(dir.path());
-    let params = r#"{"Duration":6,"MaxSegments":3,"MinSegmentDuration":1.5}"#;
+    let clip = flash_clip(dir.path(), keyframes);
+    // The keyframes are 4 s apart (the shots): 8 s is two of them, 6 s would not be copied.
+    let params = if keyframes {
+        r#"{"Duration":8,"MaxSegments":3,"MinSegmentDuration":1.5}"#
+    } else {
+        r#"{"Duration":6,"MaxSegments":3,"MinSegmentDuration":1.5}"#
+    };
     let out =
         run(FunctionName::VideoClip, params, &clip, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
     println!("{}", out.result);
+    assert_eq!(out.result["Copied"], keyframes, "{}", out.result);
     let summary = &out.files[0];
     let video: f64 = ffprobe(summary, "stream=duration", Some("v:0")).parse().unwrap();
     let audio: f64 = ffprobe(summary, "stream=duration", Some("a:0")).parse().unwrap();
@@ -209,4 +228,46 @@ async fn audio_stays_in_sync_across_the_joins() {
         paired += 1;
     }
     assert_eq!(paired, flashes.len());
+}
+
+/// Each video frame's MD5, in order (`framemd5`).
+fn frame_hashes(path: &Path) -> Vec<String> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_copied_summary_holds_exactly_the_source_frames_of_its_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = flash_clip(dir.path(), true);
+    let params = r#"{"Duration":8,"MaxSegments":3,"MinSegmentDuration":2}"#;
+    let out =
+        run(FunctionName::VideoClip, params, &clip, dir.path(), "oss://media/o/{source}.mp4").await.unwrap();
+    println!("{}", out.result);
+    assert_eq!(out.result["Copied"], true);
+    let source = frame_hashes(&clip);
+    let mut expected = Vec::new();
+    for (a, b) in ranges(&out.result) {
+        let (a, b) = ((a * FPS).round() as usize, (b * FPS).round() as usize);
+        expected.extend_from_slice(&source[a..b]);
+    }
+    let summary = frame_hashes(&out.files[0]);
+    assert_eq!(summary.len(), expected.len(), "frames in the summary");
+    let differing = summary.iter().zip(&expected).filter(|(s, e)| s != e).count();
+    assert_eq!(differing, 0, "every frame is the source's own, in order");
+    let total: f64 = ranges(&out.result).iter().map(|(a, b)| b - a).sum();
+    assert!((total - 8.0).abs() <= 0.5, "{total} s");
+    let codec = ffprobe(&out.files[0], "stream=codec_name", Some("v:0"));
+    assert_eq!(codec, "h264");
 }

@@ -7,12 +7,16 @@
 //! runs of black and blank frames are never used. Segments are chosen greedily, best window
 //! first, preferring shots not used yet, then each is shifted by up to half a second so that it
 //! starts and ends on a cut or on the stillest frame nearby.
-//! Rendering is one ffmpeg pass: `trim`/`atrim` per segment, 30 ms audio fades at every join
-//! (no clicks), `concat`, H.264/AAC MP4.
+//! When the source's H.264 can be copied and a summary on its keyframes is nearly as good
+//! (`on_keyframes`), that one is taken and its video copied (`copy`): no decode, no encode.
+//! Otherwise rendering is one ffmpeg pass: `trim`/`atrim` per segment, 30 ms audio fades at
+//! every join (no clicks), `concat`, H.264/AAC MP4.
 
 use iprod_core::params::ClipParams;
 
 mod analysis;
+pub mod copy;
+mod on_keyframes;
 mod render;
 
 pub use analysis::{FRAMES as ANALYSIS_FRAMES, analyse};
@@ -48,7 +52,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    fn frames(&self) -> usize {
+    pub fn frames(&self) -> usize {
         self.motion.len()
     }
 
@@ -186,6 +190,20 @@ pub fn select(analysis: &Analysis, duration: f64, params: &ClipParams) -> Vec<Se
     chosen
 }
 
+/// `chosen` (from [`select`]) moved onto the source's clean keyframes (frame indices), when a
+/// summary there is nearly as interesting and as long (`on_keyframes`); such a summary is copied.
+pub fn on_keyframes(
+    analysis: &Analysis,
+    params: &ClipParams,
+    chosen: &[Segment],
+    keyframes: &[usize],
+) -> Option<Vec<Segment>> {
+    let fps = analysis.fps;
+    let target = (params.duration * fps).round() as usize;
+    let min_len = ((params.min_segment * fps).round() as usize).max(1);
+    on_keyframes::align(analysis, chosen, keyframes, target, min_len)
+}
+
 /// For each frame, the index of its shot.
 fn shot_index(cuts: &[usize], frames: usize) -> Vec<usize> {
     let mut shot = 0;
@@ -277,35 +295,33 @@ fn fill(chosen: &mut [Segment], interest: &[f32], mut missing: usize, gap: usize
     }
 }
 
+/// The cost of a segment boundary at frame `f` (the first frame in, or the first frame after):
+/// none on a cut or the video's ends, else its motion relative to the typical motion of the
+/// second around it (so "still" means still for this shot), at most 3; 4 when a cut lies within
+/// [`SNAP`] inside the segment from it (a flash of another shot).
+fn boundary_cost(analysis: &Analysis, f: usize, is_start: bool) -> f32 {
+    let frames = analysis.frames();
+    let edge = (SNAP * analysis.fps).round() as usize;
+    let inside = if is_start { f + 1..(f + edge).min(frames) } else { f.saturating_sub(edge) + 1..f };
+    if analysis.cuts.iter().any(|c| inside.contains(c)) {
+        return 4.0;
+    }
+    if f == 0 || f >= frames || analysis.cuts.contains(&f) {
+        return 0.0;
+    }
+    let second = analysis.fps.round().max(1.0) as usize;
+    let mut around: Vec<f32> = analysis.motion[f.saturating_sub(second)..(f + second).min(frames)].to_vec();
+    around.sort_by(f32::total_cmp);
+    (analysis.motion[f] / around[around.len() / 2].max(1e-3)).min(3.0)
+}
+
 /// Shifts segment `i` by up to [`SNAP`] so that both its ends land on a cut (or the video's
 /// ends), else on the stillest frames near them; its length does not change.
 fn snap(analysis: &Analysis, interest: &[f32], chosen: &[Segment], i: usize, fps: f64) -> Segment {
     let s = chosen[i];
     let frames = interest.len();
     let reach = (SNAP * fps).round() as isize;
-    let cuts: std::collections::HashSet<usize> = analysis.cuts.iter().copied().collect();
-    // The cost of a boundary at frame f (the first frame in, or the first frame after): none
-    // on a cut, else its motion relative to the typical motion of the second around it, so
-    // "still" means still for this shot.
-    let second = fps.round().max(1.0) as usize;
-    let edge = reach as usize;
-    // A cut within half a second inside the segment from this boundary leaves a flash.
-    let flash = |f: usize, inward_start: bool| {
-        let range = if inward_start { f + 1..(f + edge).min(frames) } else { f.saturating_sub(edge) + 1..f };
-        analysis.cuts.iter().any(|c| range.contains(c))
-    };
-    let cost = |f: usize, is_start: bool| -> f32 {
-        if flash(f, is_start) {
-            return 4.0;
-        }
-        if f == 0 || f >= frames || cuts.contains(&f) {
-            return 0.0;
-        }
-        let mut around: Vec<f32> =
-            analysis.motion[f.saturating_sub(second)..(f + second).min(frames)].to_vec();
-        around.sort_by(f32::total_cmp);
-        (analysis.motion[f] / around[around.len() / 2].max(1e-3)).min(3.0)
-    };
+    let cost = |f: usize, is_start: bool| boundary_cost(analysis, f, is_start);
     let others: Vec<Segment> = chosen.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
     let mut best = (cost(s.start, true) + cost(s.end, false), 0isize);
     for shift in -reach..=reach {

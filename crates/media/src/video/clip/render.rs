@@ -15,16 +15,12 @@ use crate::video::{EVEN, Render, h264_output};
 pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
     let fps = info.fps;
     let n = segments.len();
-    let labels = |prefix: char| (0..n).map(|i| format!("[{prefix}{i}]")).collect::<String>();
     // One decode of the source feeds every segment; chronological segments keep memory flat.
-    let mut graph = if n == 1 {
-        format!("[0:v:0]null{};", labels('v'))
-    } else {
-        format!("[0:v:0]split={n}{};", labels('v'))
-    };
+    let mut graph =
+        if n == 1 { "[0:v:0]null[v0];".to_owned() } else { format!("[0:v:0]split={n}{};", labels('v', n)) };
     if info.has_audio {
-        let split = if n == 1 { "anull".to_owned() } else { format!("asplit={n}") };
-        graph.push_str(&format!("[0:a:0]{split}{};", labels('a')));
+        // concat wants each segment's video and audio side by side: the labels are joined below.
+        graph.push_str(&audio_chains(segments, info, 0).0);
     }
     let mut joined = String::new();
     for (i, s) in segments.iter().enumerate() {
@@ -35,13 +31,6 @@ pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
         graph.push_str(&format!("[v{i}]trim=start={va:.6}:end={vb:.6},setpts=PTS-STARTPTS[vs{i}];"));
         joined.push_str(&format!("[vs{i}]"));
         if info.has_audio {
-            let len = b - a;
-            graph.push_str(&format!(
-                "[a{i}]atrim=start={:.6}:end={:.6},asetpts=PTS-STARTPTS,afade=t=in:st=0:d={FADE},afade=t=out:st={:.6}:d={FADE}[as{i}];",
-                a,
-                b,
-                (len - FADE).max(0.0)
-            ));
             joined.push_str(&format!("[as{i}]"));
         }
     }
@@ -52,6 +41,32 @@ pub fn graph(segments: &[Segment], info: &VideoInfo) -> String {
         EVEN
     ));
     graph
+}
+
+fn labels(prefix: char, n: usize) -> String {
+    (0..n).map(|i| format!("[{prefix}{i}]")).collect()
+}
+
+/// The audio of `segments` from input `input`, each cut at its frames' times and faded in and
+/// out over [`FADE`] (no click at a join): the chains, and their output labels in order
+/// (`[as0][as1]…`).
+pub(super) fn audio_chains(segments: &[Segment], info: &VideoInfo, input: usize) -> (String, String) {
+    let n = segments.len();
+    let mut chains = if n == 1 {
+        format!("[{input}:a:0]anull[a0];")
+    } else {
+        format!("[{input}:a:0]asplit={n}{};", labels('a', n))
+    };
+    let mut joined = String::new();
+    for (i, s) in segments.iter().enumerate() {
+        let (a, b) = (s.start as f64 / info.fps, s.end as f64 / info.fps);
+        chains.push_str(&format!(
+            "[a{i}]atrim=start={a:.6}:end={b:.6},asetpts=PTS-STARTPTS,afade=t=in:st=0:d={FADE},afade=t=out:st={:.6}:d={FADE}[as{i}];",
+            (b - a - FADE).max(0.0)
+        ));
+        joined.push_str(&format!("[as{i}]"));
+    }
+    (chains, joined)
 }
 
 /// Renders the summary in one ffmpeg pass (the pass's own audio handling: the segments' audio is
@@ -71,13 +86,14 @@ pub async fn render(pass: &Render<'_>, segments: &[Segment], on_progress: impl F
     process.run_with_progress(total, on_progress).await.map_err(|e| e.into_error("rendering the summary"))
 }
 
-/// The seed's VideoClip result: the source ranges used, in output order (seconds, strings).
-pub fn result(segments: &[Segment], fps: f64) -> Value {
+/// The seed's VideoClip result: the source ranges used, in output order (seconds, strings); and
+/// `Copied`: whether the summary's video was copied from the source rather than encoded again.
+pub fn result(segments: &[Segment], fps: f64, copied: bool) -> Value {
     let list: Vec<Value> = segments
         .iter()
         .map(|s| {
             json!({"StartTime": format!("{:.2}", s.start as f64 / fps), "EndTime": format!("{:.2}", s.end as f64 / fps)})
         })
         .collect();
-    json!({ "VideoSummaryList": list })
+    json!({ "VideoSummaryList": list, "Copied": copied })
 }
