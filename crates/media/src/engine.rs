@@ -167,7 +167,13 @@ impl Engine {
                 let copied = match &on_keys {
                     Some(segments) => {
                         let cut = (segments.as_slice(), keyframes.as_slice(), analysis.frames());
-                        clip::copy::render(&pass, &self.settings.ffprobe, cut, report).await?
+                        // Copying is a saving: where it fails, the summary is encoded.
+                        clip::copy::render(&pass, &self.settings.ffprobe, cut, report).await.unwrap_or_else(
+                            |e| {
+                                tracing::warn!(error = %e, "copying the summary failed; encoding it");
+                                false
+                            },
+                        )
                     }
                     None => false,
                 };

@@ -19,7 +19,7 @@ use iprod_core::Result;
 use super::Segment;
 use super::render::audio_chains;
 use crate::probe::Probe;
-use crate::process::{INPUT_FORMATS, Process, UNTRUSTED_INPUT};
+use crate::process::{Process, UNTRUSTED_INPUT};
 use crate::video::Render;
 use crate::video::info::VideoInfo;
 
@@ -132,7 +132,9 @@ fn concat_script(
     let mut script = String::from("ffconcat version 1.0\n");
     for s in segments {
         let first = at(s.start)?;
-        script.push_str(&format!("file '{quoted}'\ninpoint {:.6}\n", first.pts));
+        // The client's file is read as MP4/MOV only, what the probe found it to be (the list's
+        // own demuxer, concat, is not allowed to it).
+        script.push_str(&format!("file '{quoted}'\noption format_whitelist mov\ninpoint {:.6}\n", first.pts));
         if s.end < frames {
             script.push_str(&format!("outpoint {:.6}\n", at(s.end)?.dts));
         }
@@ -163,7 +165,7 @@ pub async fn render(
     // The list is ours; the file it names is the client's, read with the same demuxers as any.
     let mut process = Process::new(pass.ffmpeg, pass.timeout)
         .args(["-nostdin", "-v", "error", "-stats", "-y"])
-        .args(["-protocol_whitelist", "file", "-format_whitelist", &format!("concat,{INPUT_FORMATS}")])
+        .args(["-protocol_whitelist", "file", "-format_whitelist", "concat,mov"])
         .args(["-f", "concat", "-safe", "0", "-i"])
         .arg(&list);
     if info.has_audio {
@@ -247,8 +249,9 @@ mod tests {
         let script = concat_script(path, &segments, &keys, 100, 25.0).unwrap();
         assert_eq!(
             script,
-            "ffconcat version 1.0\nfile '/w/in'\\''put.mp4'\ninpoint 0.000000\noutpoint 1.120000\nduration 1.200000\n\
-             file '/w/in'\\''put.mp4'\ninpoint 3.040000\nduration 0.960000\n"
+            "ffconcat version 1.0\nfile '/w/in'\\''put.mp4'\noption format_whitelist mov\ninpoint 0.000000\n\
+             outpoint 1.120000\nduration 1.200000\n\
+             file '/w/in'\\''put.mp4'\noption format_whitelist mov\ninpoint 3.040000\nduration 0.960000\n"
         );
         let off_key = [Segment { start: 0, end: 40 }];
         assert_eq!(concat_script(path, &off_key, &keys, 100, 25.0), None, "40 is no keyframe");
