@@ -10,6 +10,7 @@ pub mod h2v;
 pub mod hardware;
 pub mod info;
 pub mod meter;
+pub mod packets;
 pub mod shots;
 
 mod render;

@@ -19,9 +19,10 @@ use iprod_core::Result;
 use super::Segment;
 use super::render::audio_chains;
 use crate::probe::Probe;
-use crate::process::{Process, UNTRUSTED_INPUT};
+use crate::process::Process;
 use crate::video::Render;
 use crate::video::info::VideoInfo;
+use crate::video::packets::{self, Packet};
 
 /// A keyframe the summary may start at or end before: its frame index, presentation and
 /// decoding times (seconds, the file's own timestamps).
@@ -56,32 +57,7 @@ pub async fn keyframes(
     info: &VideoInfo,
     timeout: Duration,
 ) -> Result<Vec<Keyframe>> {
-    let csv = Process::new(ffprobe, timeout)
-        .args(["-v", "error", "-select_streams", "v:0"])
-        .args(["-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0"])
-        .args(UNTRUSTED_INPUT)
-        .arg(input)
-        .run()
-        .await
-        .map_err(|e| e.into_error("listing the video's keyframes"))?;
-    let packets = parse_packets(&String::from_utf8_lossy(&csv));
-    Ok(clean_keyframes(&packets, info))
-}
-
-/// One packet: presentation and decoding time (absent when the file has none), keyframe flag.
-type Packet = (Option<f64>, Option<f64>, bool);
-
-/// ffprobe's `pts_time,dts_time,flags` lines, in decoding order.
-fn parse_packets(csv: &str) -> Vec<Packet> {
-    csv.lines()
-        .filter_map(|line| {
-            let mut fields = line.trim().split(',');
-            let time = |f: Option<&str>| f.and_then(|v| v.parse::<f64>().ok()).filter(|t| t.is_finite());
-            let (pts, dts) = (time(fields.next()), time(fields.next()));
-            let flags = fields.next()?;
-            Some((pts, dts, flags.starts_with('K')))
-        })
-        .collect()
+    Ok(clean_keyframes(&packets::read(ffprobe, input, timeout).await?, info))
 }
 
 /// The keyframes that cut cleanly (see the module's comment), each on a whole frame of the
@@ -92,16 +68,16 @@ fn clean_keyframes(packets: &[Packet], info: &VideoInfo) -> Vec<Keyframe> {
     // without a time bounds nothing).
     let mut latest_before = vec![f64::NEG_INFINITY; n + 1];
     for (i, p) in packets.iter().enumerate() {
-        latest_before[i + 1] = latest_before[i].max(p.0.unwrap_or(f64::NEG_INFINITY));
+        latest_before[i + 1] = latest_before[i].max(p.pts.unwrap_or(f64::NEG_INFINITY));
     }
     let mut earliest_after = vec![f64::INFINITY; n + 1];
     for i in (0..n).rev() {
-        earliest_after[i] = earliest_after[i + 1].min(packets[i].0.unwrap_or(f64::INFINITY));
+        earliest_after[i] = earliest_after[i + 1].min(packets[i].pts.unwrap_or(f64::INFINITY));
     }
     packets
         .iter()
         .enumerate()
-        .filter_map(|(i, &(pts, dts, key))| {
+        .filter_map(|(i, &Packet { pts, dts, key })| {
             let pts = pts?;
             let dts = dts.unwrap_or(pts);
             let exact = (pts - info.start) * info.fps;
@@ -229,9 +205,9 @@ mod tests {
                    0.120000,0.080000,__\n1.200000,1.120000,K_\n1.240000,1.160000,__\n\
                    2.000000,1.200000,K_\n1.960000,1.240000,__\n2.040000,1.280000,__\n\
                    2.230000,2.220000,K_\nN/A,N/A,__\n";
-        let packets = parse_packets(csv);
+        let packets = packets::parse_for_tests(csv);
         assert_eq!(packets.len(), 12);
-        assert_eq!(packets[1], (Some(0.16), Some(-0.04), false));
+        assert_eq!(packets[1], Packet { pts: Some(0.16), dts: Some(-0.04), key: false });
         let keys = clean_keyframes(&packets, &info());
         assert_eq!(keys.iter().map(|k| k.frame).collect::<Vec<_>>(), vec![0, 30], "{keys:?}");
         assert_eq!(keys[1], Keyframe { frame: 30, pts: 1.2, dts: 1.12 });

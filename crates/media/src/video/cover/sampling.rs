@@ -16,7 +16,6 @@ use std::time::Duration;
 use image::RgbImage;
 use iprod_core::Result;
 
-use crate::process::Process;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, for_each_frame, frames_from};
 use crate::video::info::VideoInfo;
 
@@ -51,30 +50,11 @@ pub async fn keyframe_times(
     info: &VideoInfo,
     timeout: Duration,
 ) -> Result<Vec<f64>> {
-    let output = Process::new(ffprobe, timeout)
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time,flags",
-            "-of",
-            "csv=p=0",
-        ])
-        .args(crate::process::UNTRUSTED_INPUT)
-        .arg(input)
-        .run()
-        .await
-        .map_err(|e| e.into_error("reading the video's packets"))?;
-    let text = String::from_utf8_lossy(&output);
-    let mut times: Vec<f64> = text
-        .lines()
-        .filter_map(|line| {
-            let (pts, flags) = line.split_once(',')?;
-            let pts: f64 = pts.trim().parse().ok()?;
-            flags.contains('K').then_some(pts - info.start)
-        })
+    let packets = crate::video::packets::read(ffprobe, input, timeout).await?;
+    let mut times: Vec<f64> = packets
+        .iter()
+        .filter(|p| p.key)
+        .filter_map(|p| Some(p.pts? - info.start))
         .filter(|t| t.is_finite() && *t > -0.5 && *t < info.duration + 0.5)
         .map(|t| t.max(0.0))
         .collect();
