@@ -67,13 +67,16 @@ const MUST_CLEAN: &[&str] = &[
     "disc-br-18-a40",
     "disc-bl-25-a35",
     "badge-br-12",
+    "tiled-123rf-badge",
+    "tiled-stock-flower",
+    "tiled-preview-coffee",
 ];
 
 /// Floors for the whole set, where it stands today: recall above the 90 % and no false
-/// positive on the controls; seven marks still gain less than 6 dB (see the table in docs/functions.md).
+/// positive on the controls; six marks still gain less than 6 dB (see the table in docs/functions.md).
 /// They keep what works from sliding back.
-const MIN_HITS: usize = 34;
-const MIN_GAINS: usize = 30;
+const MIN_HITS: usize = 35;
+const MIN_GAINS: usize = 32;
 
 struct Outcome {
     marks: usize,

@@ -356,9 +356,14 @@ fn marked_case(name: &str, photo: &str, marks: &[Mark]) -> Case {
 }
 
 /// A stock-photo watermark: `text` tiled on a lattice (every other row shifted by half a
-/// period) at `opacity`, plus an optional badge in the lower-right corner.
-fn tiled_case(name: &str, photo: &str, text: &'static str, opacity: f32, badge: bool) -> Case {
-    let clean = control(photo);
+/// period) at `opacity`, plus an optional badge in the lower-right corner, over `photo` scaled
+/// by `scale` (stock previews come at 600 to 2000 px; the test photos are 400 to 640).
+fn tiled_case(name: &str, photo: &str, text: &'static str, opacity: f32, badge: bool, scale: u32) -> Case {
+    let mut clean = control(photo);
+    if scale > 1 {
+        let (w, h) = clean.dimensions();
+        clean = image::imageops::resize(&clean, w * scale, h * scale, image::imageops::FilterType::Lanczos3);
+    }
     let mut img = clean.clone();
     let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.09, [255.0, 255.0, 255.0], false);
     let (px, py) = (tile.width + img.width() / 8, tile.height * 3);
@@ -488,9 +493,10 @@ pub(crate) fn cases() -> Vec<Case> {
         ),
     ];
     // Tiled stock-photo watermarks.
-    out.push(tiled_case("tiled-123rf-badge", "china.jpg", "123RF", 0.3, true));
-    out.push(tiled_case("tiled-stock-flower", "flower.jpg", "stock", 0.35, false));
-    out.push(tiled_case("tiled-preview-coffee", "coffee.png", "PREVIEW", 0.25, true));
+    out.push(tiled_case("tiled-123rf-badge", "china.jpg", "123RF", 0.3, true, 1));
+    out.push(tiled_case("tiled-stock-flower", "flower.jpg", "stock", 0.35, false, 1));
+    out.push(tiled_case("tiled-preview-coffee", "coffee.png", "PREVIEW", 0.25, true, 1));
+    out.push(tiled_case("tiled-123rf-1280", "china.jpg", "123RF", 0.3, false, 2));
     out
 }
 

@@ -11,6 +11,7 @@
 use image::{GrayImage, Luma, RgbImage};
 
 use super::mask::smooth_background;
+use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
 use crate::vision::text::TextLine;
 
@@ -20,6 +21,8 @@ pub const MIN_TILES: usize = 3;
 const SAME_SIZE: f32 = 0.2;
 /// …and look alike: normalised correlation of their high-pass patches to the group's first.
 const SAME_LOOK: f32 = 0.4;
+/// Lines are compared scaled to about this height (pixels), if higher.
+const LOOK_HEIGHT: f32 = 28.0;
 /// Alpha below this is the photo, not the mark; above [`MAX_ALPHA`] inversion amplifies noise.
 const MIN_ALPHA: f32 = 0.04;
 const MAX_ALPHA: f32 = 0.85;
@@ -44,6 +47,15 @@ const MAX_MEAN_ALPHA: f32 = 0.6;
 /// Each tile's box is searched this far (pixels) around where the text detector put it (its
 /// boxes wander by a few pixels with the background).
 const ALIGN: i32 = 6;
+/// …or a tile's height over this, up to [`ALIGN_MAX`].
+const ALIGN_PER_HEIGHT: i32 = 8;
+const ALIGN_MAX: i32 = 16;
+/// Tiles taller than this many rows are compared on a sample of their rows and columns.
+const ALIGN_ROWS: u32 = 48;
+/// The photo under a tall tile's strokes is filled at about this many rows.
+const UNDER_ROWS: u32 = 64;
+/// Pixels kept around a searched area so that the high-pass's blur sees past its edges.
+const BLUR_ROOM: u32 = 8;
 
 /// A repeated mark: its tiles (all the same size, aligned on the mark) and its mean alpha over
 /// the mark's strokes.
@@ -76,26 +88,50 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
             }
         })
         .collect();
-    let mut best: Option<Vec<PixelBox>> = None;
-    for seed in &boxes {
+    // Compared at a common scale, lines about [`LOOK_HEIGHT`] px high: the high-pass then sees
+    // the letters' outline whatever their size (the dev set's "123RF" tiles on a photo scaled to
+    // 1280 px correlated at 0.16-0.45 at full size, below `SAME_LOOK`, and 0.49-0.65 so).
+    let mut heights: Vec<u32> = boxes.iter().map(|b| b.height).collect();
+    heights.sort_unstable();
+    let scale = heights.get(heights.len() / 2).map_or(1.0, |m| (*m as f32 / LOOK_HEIGHT).max(1.0));
+    let small;
+    let (look_at, scaled): (&RgbImage, Vec<PixelBox>) = if scale > 1.25 {
+        let (sw, sh) = (((w as f32 / scale) as u32).max(1), ((h as f32 / scale) as u32).max(1));
+        small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+        let shrink = |b: &PixelBox| {
+            let x = ((b.x as f32 / scale) as u32).min(sw - 1);
+            let y = ((b.y as f32 / scale) as u32).min(sh - 1);
+            PixelBox {
+                x,
+                y,
+                width: ((b.width as f32 / scale).round() as u32).clamp(1, sw - x),
+                height: ((b.height as f32 / scale).round() as u32).clamp(1, sh - y),
+            }
+        };
+        (&small, boxes.iter().map(shrink).collect())
+    } else {
+        (image, boxes.clone())
+    };
+    let mut best: Option<Vec<usize>> = None;
+    for seed in &scaled {
         let alike = |b: &PixelBox| {
             let close = |a: u32, b: u32| (a as f32 - b as f32).abs() <= SAME_SIZE * a.max(b) as f32;
             close(seed.width, b.width) && close(seed.height, b.height)
         };
-        let group: Vec<PixelBox> = boxes.iter().copied().filter(alike).collect();
+        let group: Vec<usize> = (0..scaled.len()).filter(|i| alike(&scaled[*i])).collect();
         if group.len() < MIN_TILES || best.as_ref().is_some_and(|b| b.len() >= group.len()) {
             continue;
         }
-        let reference = patch(image, *seed, (seed.width, seed.height));
-        let same: Vec<PixelBox> = group
+        let reference = patch(look_at, *seed, (seed.width, seed.height));
+        let same: Vec<usize> = group
             .into_iter()
-            .filter(|b| best_alignment(image, &reference, *seed, *b).0 >= SAME_LOOK)
+            .filter(|i| best_alignment(look_at, &reference, *seed, scaled[*i]).0 >= SAME_LOOK)
             .collect();
         if same.len() >= MIN_TILES && best.as_ref().is_none_or(|b| b.len() < same.len()) {
             best = Some(same);
         }
     }
-    best
+    best.map(|group| group.into_iter().map(|i| boxes[i]).collect())
 }
 
 /// The tiles the text detector missed (faint ones, over busy photo): wherever the picture's
@@ -277,11 +313,16 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) 
         let y = (cy - th as i32 / 2).clamp(0, (h - th) as i32) as u32;
         PixelBox { x, y, width: tw, height: th }
     };
-    // Align each tile on the first by the high-pass correlation over small shifts.
+    // Align the tiles on their median high-pass: the mark is what they share, while each one's
+    // photo differs (a single tile's high-pass is mostly its photo, a roof's edge, and aligning
+    // on it is chance). Three rounds: each median is sharper for the last alignment.
     let first = place(&found[0], 0, 0);
-    let reference = patch(image, first, (tw, th));
-    let tiles: Vec<PixelBox> =
-        found.iter().map(|b| best_alignment(image, &reference, first, place(b, 0, 0)).1).collect();
+    let mut tiles: Vec<PixelBox> = found.iter().map(|b| place(b, 0, 0)).collect();
+    for _ in 0..3 {
+        let patches: Vec<Vec<f32>> = tiles.iter().map(|t| patch(image, *t, (tw, th))).collect();
+        let reference = median(&patches);
+        tiles = tiles.iter().map(|t| best_alignment(image, &reference, first, *t).1).collect();
+    }
     let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background(image, *t)).collect();
     let luma = |p: [u8; 3]| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
     // White or black: the way the tiles depart from their background on average.
@@ -292,32 +333,26 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) 
         }
     }
     let colour = if lift >= 0.0 { 255.0f32 } else { 0.0 };
+    let size = (tw, th);
+    // First estimate against a background smoothed in from around each tile: it finds the
+    // strokes, but inside a wide tile that background is a guess (over trees, a pagoda).
+    let first_alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, None);
+    // The median high-pass still carries some of the photos (a roof's edge in one tile), which
+    // can hold a tile over busy foliage a few pixels off; the first alpha is the mark alone.
+    // Every tile is aligned again on it, and the first estimate redone (a second round of this
+    // changed nothing on the development set).
+    let template = alpha_template(&first_alpha, colour, size);
+    let tiles: Vec<PixelBox> = tiles.iter().map(|t| best_alignment(image, &template, *t, *t).1).collect();
+    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background(image, *t)).collect();
+    let first_alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, None);
+    // Outside the strokes each tile shows the photo itself: the photo under the strokes is then
+    // filled from the tile's own pixels beside them, a few pixels away instead of a tile's
+    // height, and alpha is estimated again on the strokes only (zero elsewhere, so the photo
+    // between the letters is left as it is, not divided by noise).
+    let support = stroke_support(&first_alpha, size);
+    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background_under(image, *t, &support)).collect();
+    let alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, Some(&support));
     let n = (tw * th) as usize;
-    let mut alpha = vec![0.0f32; n];
-    let mut per_tile = vec![0.0f32; tiles.len()];
-    for (i, a) in alpha.iter_mut().enumerate() {
-        let (x, y) = (i as u32 % tw, i as u32 / tw);
-        for (k, (t, bg)) in tiles.iter().zip(&backgrounds).enumerate() {
-            let o = image.get_pixel(t.x + x, t.y + y).0;
-            let b = bg.get_pixel(x, y).0;
-            let (mut num, mut den) = (0.0f32, 0.0f32);
-            for c in 0..3 {
-                let room = colour - f32::from(b[c]);
-                num += (f32::from(o[c]) - f32::from(b[c])) * room;
-                den += room * room;
-            }
-            // Least squares over the three channels; a background already at the mark's colour
-            // says nothing.
-            per_tile[k] = if den > 300.0 { num / den } else { f32::NAN };
-        }
-        let mut valid: Vec<f32> = per_tile.iter().copied().filter(|v| v.is_finite()).collect();
-        if valid.len() * 2 < tiles.len() {
-            continue;
-        }
-        valid.sort_by(f32::total_cmp);
-        let m = valid[valid.len() / 2];
-        *a = if m < MIN_ALPHA { 0.0 } else { m.min(MAX_ALPHA) };
-    }
     let strokes: Vec<f32> = alpha.iter().copied().filter(|a| *a > 0.0).collect();
     let mean = strokes.iter().sum::<f32>() / strokes.len().max(1) as f32;
     if strokes.len() * 50 < n || mean > MAX_MEAN_ALPHA {
@@ -326,8 +361,8 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) 
     // A predicted place holds the mark when it is lifted as the mark's alpha predicts.
     let mut tiles = tiles;
     for p in predicted {
-        let t = place(p, 0, 0);
-        let bg = background(image, t);
+        let t = best_alignment(image, &template, first, place(p, 0, 0)).1;
+        let bg = background_under(image, t, &support);
         let (mut num, mut den) = (0.0f32, 0.0f32);
         for (i, a) in alpha.iter().enumerate().filter(|(_, a)| **a > 0.0) {
             let (x, y) = (i as u32 % tw, i as u32 / tw);
@@ -357,6 +392,145 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) 
     Some(RepeatedMark { tiles, alpha: mean, colour: colour as u8 })
 }
 
+/// Alpha per pixel of the tile (`size`), from every tile against its background: per tile the
+/// least-squares blend over the three channels, then the median over the tiles. With `only`,
+/// pixels outside it are zero, and the median is weighted by how far each background is from
+/// the mark's colour (a background near it says little: its ratio is mostly noise).
+fn tile_alpha(
+    image: &RgbImage,
+    tiles: &[PixelBox],
+    backgrounds: &[RgbImage],
+    colour: f32,
+    (tw, th): (u32, u32),
+    only: Option<&[bool]>,
+) -> Vec<f32> {
+    let mut alpha = vec![0.0f32; (tw * th) as usize];
+    let mut estimates: Vec<(f32, f32)> = Vec::with_capacity(tiles.len());
+    for (i, a) in alpha.iter_mut().enumerate() {
+        if only.is_some_and(|s| !s[i]) {
+            continue;
+        }
+        let (x, y) = (i as u32 % tw, i as u32 / tw);
+        estimates.clear();
+        for (t, bg) in tiles.iter().zip(backgrounds) {
+            let o = image.get_pixel(t.x + x, t.y + y).0;
+            let b = bg.get_pixel(x, y).0;
+            let (mut num, mut den) = (0.0f32, 0.0f32);
+            for c in 0..3 {
+                let room = colour - f32::from(b[c]);
+                num += (f32::from(o[c]) - f32::from(b[c])) * room;
+                den += room * room;
+            }
+            // A background already at the mark's colour says nothing.
+            if den > 300.0 {
+                // Weighted only on the strokes, whose backgrounds are filled from beside them:
+                // the first pass's are guesses inside a tile, and a dark tile's weight there
+                // carried its photo (a roof) into the alpha.
+                estimates.push((num / den, if only.is_some() { den.sqrt() } else { 1.0 }));
+            }
+        }
+        if estimates.len() * 2 < tiles.len() {
+            continue;
+        }
+        estimates.sort_by(|p, q| p.0.total_cmp(&q.0));
+        let half = estimates.iter().map(|e| e.1).sum::<f32>() / 2.0;
+        let mut seen = 0.0;
+        let m = estimates
+            .iter()
+            .find(|e| {
+                seen += e.1;
+                seen >= half
+            })
+            .map_or(0.0, |e| e.0);
+        *a = if m < MIN_ALPHA { 0.0 } else { m.min(MAX_ALPHA) };
+    }
+    alpha
+}
+
+/// The mark's strokes in a tile: where the first alpha, averaged over 3×3 pixels (a stroke is
+/// wider than that, the noise of a ratio over bright sky is not), reaches half its strokes'
+/// typical value (the 90th percentile), grown by one pixel for the antialiased rims.
+fn stroke_support(alpha: &[f32], (tw, th): (u32, u32)) -> Vec<bool> {
+    let at = |x: i64, y: i64| {
+        if x < 0 || y < 0 || x >= i64::from(tw) || y >= i64::from(th) {
+            None
+        } else {
+            Some((y * i64::from(tw) + x) as usize)
+        }
+    };
+    let around = |i: usize| {
+        let (x, y) = ((i as u32 % tw) as i64, (i as u32 / tw) as i64);
+        (-1..=1i64).flat_map(move |dy| (-1..=1i64).map(move |dx| (x + dx, y + dy)))
+    };
+    let smooth: Vec<f32> = (0..alpha.len())
+        .map(|i| {
+            let (sum, n) =
+                around(i).filter_map(|(x, y)| at(x, y)).fold((0.0, 0), |(s, n), j| (s + alpha[j], n + 1));
+            sum / n as f32
+        })
+        .collect();
+    let mut positive: Vec<f32> = smooth.iter().copied().filter(|a| *a > 0.0).collect();
+    if positive.is_empty() {
+        return vec![false; alpha.len()];
+    }
+    positive.sort_by(f32::total_cmp);
+    let level = positive[positive.len() * 9 / 10] / 2.0;
+    let strong: Vec<bool> = smooth.iter().map(|a| *a >= level).collect();
+    (0..strong.len()).map(|i| around(i).filter_map(|(x, y)| at(x, y)).any(|j| strong[j])).collect()
+}
+
+/// The mark's own high-pass, as [`patch`] takes a tile's: its alpha drawn in its colour over mid
+/// grey, free of any tile's photo.
+fn alpha_template(alpha: &[f32], colour: f32, (tw, th): (u32, u32)) -> Vec<f32> {
+    let grey = GrayImage::from_fn(tw, th, |x, y| {
+        let a = alpha[(y * tw + x) as usize];
+        Luma([(128.0 + a * (colour - 128.0)).round().clamp(0.0, 255.0) as u8])
+    });
+    let blurred = image::imageops::blur(&grey, 2.0);
+    grey.pixels().zip(blurred.pixels()).map(|(Luma([v]), Luma([m]))| f32::from(*v) - f32::from(*m)).collect()
+}
+
+/// The tile's photo under the strokes (`support`, tile pixels), filled by Telea from the tile's
+/// pixels around them and from just outside the tile. Tall tiles are filled on a copy scaled to
+/// about [`UNDER_ROWS`] rows and scaled back (a 12 MP photo's tiles took 0.4 s each at full
+/// size); only the strokes' pixels of the result are used.
+fn background_under(image: &RgbImage, t: PixelBox, support: &[bool]) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let pad = 6;
+    let (cx0, cy0) = (t.x.saturating_sub(pad), t.y.saturating_sub(pad));
+    let (cx1, cy1) = ((t.x + t.width + pad).min(w), (t.y + t.height + pad).min(h));
+    let (cw, ch) = (cx1 - cx0, cy1 - cy0);
+    let crop = image::imageops::crop_imm(image, cx0, cy0, cw, ch).to_image();
+    let (ox, oy) = (t.x - cx0, t.y - cy0);
+    let marked = |x: u32, y: u32| {
+        x >= ox
+            && y >= oy
+            && x < ox + t.width
+            && y < oy + t.height
+            && support[((y - oy) * t.width + (x - ox)) as usize]
+    };
+    let s = t.height.div_ceil(UNDER_ROWS).max(1);
+    let filled = if s == 1 {
+        let mask = GrayImage::from_fn(cw, ch, |x, y| Luma([if marked(x, y) { 255 } else { 0 }]));
+        let mut crop = crop;
+        inpaint_telea(&mut crop, &mask, 5);
+        crop
+    } else {
+        let (sw, sh) = (cw.div_ceil(s), ch.div_ceil(s));
+        let mut small = image::imageops::resize(&crop, sw, sh, image::imageops::FilterType::Triangle);
+        // A small pixel that holds any stroke pixel (or touches one) mixes in the mark: filled.
+        let mask = GrayImage::from_fn(sw, sh, |x, y| {
+            let (x0, y0) = ((x * s).saturating_sub(s), (y * s).saturating_sub(s));
+            let (x1, y1) = (((x + 2) * s).min(cw), ((y + 2) * s).min(ch));
+            let any = (y0..y1).any(|yy| (x0..x1).any(|xx| marked(xx, yy)));
+            Luma([if any { 255 } else { 0 }])
+        });
+        inpaint_telea(&mut small, &mask, 5);
+        image::imageops::resize(&small, cw, ch, image::imageops::FilterType::Triangle)
+    };
+    image::imageops::crop_imm(&filled, ox, oy, t.width, t.height).to_image()
+}
+
 /// The tile's photo estimated smoothly from around it (the mark left out).
 fn background(image: &RgbImage, t: PixelBox) -> RgbImage {
     let (w, h) = image.dimensions();
@@ -376,18 +550,44 @@ fn best_alignment(
     seed: PixelBox,
     candidate: PixelBox,
 ) -> (f32, PixelBox) {
+    // Large tiles (a 12 MP photo's) are compared on every `step`-th row and column: thousands of
+    // samples still place them to the pixel, and all of them took seconds.
+    let step = (seed.height / ALIGN_ROWS).max(1) as usize;
+    let width = seed.width as usize;
+    let sampled: Vec<f32> = (0..seed.height as usize)
+        .step_by(step)
+        .flat_map(|y| (0..width).step_by(step).map(move |x| reference[y * width + x]))
+        .collect();
     let (w, h) = image.dimensions();
     let (sw, sh) = (seed.width.min(w), seed.height.min(h));
+    let place = |dx: i32, dy: i32| {
+        let cx = candidate.x as i32 + candidate.width as i32 / 2 + dx;
+        let cy = candidate.y as i32 + candidate.height as i32 / 2 + dy;
+        let x = (cx - sw as i32 / 2).clamp(0, (w - sw) as i32) as u32;
+        let y = (cy - sh as i32 / 2).clamp(0, (h - sh) as i32) as u32;
+        PixelBox { x, y, width: sw, height: sh }
+    };
+    // The high-pass once over every place searched, with room for the blur beyond them (one
+    // blur per shift made a 12 MP photo's large tiles take seconds).
+    // The detector's boxes, and the places found on a smaller copy, wander with the tile's size.
+    let reach = (sh as i32 / ALIGN_PER_HEIGHT).clamp(ALIGN, ALIGN_MAX);
+    let (lo, hi) = (place(-reach, -reach), place(reach, reach));
+    let (rx0, ry0) = (lo.x.saturating_sub(BLUR_ROOM), lo.y.saturating_sub(BLUR_ROOM));
+    let (rx1, ry1) = ((hi.x + sw + BLUR_ROOM).min(w), (hi.y + sh + BLUR_ROOM).min(h));
+    let rw = rx1 - rx0;
+    let area = PixelBox { x: rx0, y: ry0, width: rw, height: ry1 - ry0 };
+    let high = patch(image, area, (area.width, area.height));
+    let mut window = Vec::with_capacity((sw * sh) as usize);
     let mut best = (f32::MIN, candidate);
-
-    for dy in -ALIGN..=ALIGN {
-        for dx in -ALIGN..=ALIGN {
-            let cx = candidate.x as i32 + candidate.width as i32 / 2 + dx;
-            let cy = candidate.y as i32 + candidate.height as i32 / 2 + dy;
-            let x = (cx - sw as i32 / 2).clamp(0, (w - sw) as i32) as u32;
-            let y = (cy - sh as i32 / 2).clamp(0, (h - sh) as i32) as u32;
-            let b = PixelBox { x, y, width: sw, height: sh };
-            let c = correlation(reference, &patch(image, b, (sw, sh)));
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            let b = place(dx, dy);
+            window.clear();
+            for y in (b.y - ry0..b.y - ry0 + sh).step_by(step) {
+                let row = (y * rw + b.x - rx0) as usize;
+                window.extend(high[row..row + sw as usize].iter().step_by(step));
+            }
+            let c = correlation(&sampled, &window);
             if c > best.0 {
                 best = (c, b);
             }
