@@ -36,6 +36,8 @@ const SEARCH_SIDE: u32 = 640;
 const LATTICE_TILES: usize = 4;
 /// …every centre within this many pixels of a lattice place…
 const LATTICE_FIT: f32 = 6.0;
+/// …or a tile's height over this, if more (the detector's boxes wander with the text's size).
+const LATTICE_FIT_PER_HEIGHT: f32 = 8.0;
 /// …and a predicted place holds the mark when its lift towards the mark's colour, against the
 /// lift the mark's alpha predicts there, fits with a gain in this range.
 const LATTICE_LIFT: std::ops::RangeInclusive<f32> = 0.6..=1.6;
@@ -274,7 +276,7 @@ fn lattice(centres: &[(f32, f32)], (tw, th): (f32, f32)) -> Option<((f32, f32), 
                     origin.0 + m.round() * u.0 + n.round() * v.0,
                     origin.1 + m.round() * u.1 + n.round() * v.1,
                 );
-                (fx - c.0).hypot(fy - c.1) <= LATTICE_FIT
+                (fx - c.0).hypot(fy - c.1) <= LATTICE_FIT.max(th / LATTICE_FIT_PER_HEIGHT)
             });
             if explained {
                 return Some((*u, *v));
