@@ -70,13 +70,16 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-123rf-badge",
     "tiled-stock-flower",
     "tiled-preview-coffee",
+    "tiled-123rf-1280",
+    "tiled-sample-chelsea-902",
+    "tiled-123rf-rocket-1920",
 ];
 
 /// Floors for the whole set, where it stands today: recall above the 90 % and no false
 /// positive on the controls; six marks still gain less than 6 dB (see the table in docs/functions.md).
 /// They keep what works from sliding back.
-const MIN_HITS: usize = 35;
-const MIN_GAINS: usize = 32;
+const MIN_HITS: usize = 38;
+const MIN_GAINS: usize = 36;
 
 struct Outcome {
     marks: usize,

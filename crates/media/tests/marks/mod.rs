@@ -497,6 +497,11 @@ pub(crate) fn cases() -> Vec<Case> {
     out.push(tiled_case("tiled-stock-flower", "flower.jpg", "stock", 0.35, false, 1));
     out.push(tiled_case("tiled-preview-coffee", "coffee.png", "PREVIEW", 0.25, true, 1));
     out.push(tiled_case("tiled-123rf-1280", "china.jpg", "123RF", 0.3, false, 2));
+    // Not found yet: over the busy astronaut picture the text detector reads too few of the tiles
+    // as lines of one size (kept in the set as a known miss).
+    out.push(tiled_case("tiled-shutter-astronaut", "astronaut.png", "SHUTTER", 0.3, false, 1));
+    out.push(tiled_case("tiled-sample-chelsea-902", "chelsea.png", "SAMPLE", 0.4, false, 2));
+    out.push(tiled_case("tiled-123rf-rocket-1920", "rocket.jpg", "123RF", 0.3, true, 3));
     out
 }
 
