@@ -78,7 +78,7 @@ const MUST_CLEAN: &[&str] = &[
 /// Floors for the whole set, where it stands today: recall above the 90 % and no false
 /// positive on the controls; six marks still gain less than 6 dB (see the table in docs/functions.md).
 /// They keep what works from sliding back.
-const MIN_HITS: usize = 38;
+const MIN_HITS: usize = 39;
 const MIN_GAINS: usize = 36;
 
 struct Outcome {

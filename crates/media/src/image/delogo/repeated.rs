@@ -52,6 +52,8 @@ const BUSY_FLOOR: f32 = 2.0;
 /// …`busy` measured over a tile's height / this each way around the pixel, at least
 /// [`BUSY_REACH_MIN`] px (6 px on a 640 px photo's 54 px tiles, 10 px at 1280 px).
 const BUSY_REACH_PER_HEIGHT: u32 = 9;
+/// Busyness is measured on a copy of the tile at most this many rows high.
+const BUSY_ROWS: u32 = 96;
 const BUSY_REACH_MIN: u32 = 4;
 /// Each tile's box is searched this far (pixels) around where the text detector put it (its
 /// boxes wander by a few pixels with the background).
@@ -434,9 +436,7 @@ fn tile_alpha(
 ) -> Vec<f32> {
     let mut alpha = vec![0.0f32; (tw * th) as usize];
     let mut estimates: Vec<(f32, f32)> = Vec::with_capacity(tiles.len());
-    let reach = (th / BUSY_REACH_PER_HEIGHT).max(BUSY_REACH_MIN);
-    let busy: Vec<Vec<f32>> =
-        tiles.iter().map(|t| local_rms(&patch(image, *t, (tw, th)), (tw, th), reach)).collect();
+    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
     for (i, a) in alpha.iter_mut().enumerate() {
         if only.is_some_and(|s| !s[i]) {
             continue;
@@ -509,6 +509,24 @@ fn stroke_support(alpha: &[f32], (tw, th): (u32, u32)) -> Vec<bool> {
     let level = positive[positive.len() * 9 / 10] / 2.0;
     let strong: Vec<bool> = smooth.iter().map(|a| *a >= level).collect();
     (0..strong.len()).map(|i| around(i).filter_map(|(x, y)| at(x, y)).any(|j| strong[j])).collect()
+}
+
+/// How busy the tile's photo is around each of its pixels: the RMS of its high-pass over
+/// [`BUSY_REACH_PER_HEIGHT`] of its height each way, taken on a copy at most [`BUSY_ROWS`] rows
+/// high (a large photo's tiles are soft at full size: their high-pass is JPEG noise over sky and
+/// over a roof alike), read back at the tile's size.
+fn busyness(image: &RgbImage, t: PixelBox) -> Vec<f32> {
+    let (tw, th) = (t.width, t.height);
+    let s = th.div_ceil(BUSY_ROWS).max(1);
+    let (sw, sh) = (tw.div_ceil(s), th.div_ceil(s));
+    let reach = (sh / BUSY_REACH_PER_HEIGHT).max(BUSY_REACH_MIN);
+    let small = local_rms(&patch(image, t, (sw, sh)), (sw, sh), reach);
+    (0..tw * th)
+        .map(|i| {
+            let (x, y) = ((i % tw) / s, (i / tw) / s);
+            small[(y.min(sh - 1) * sw + x.min(sw - 1)) as usize]
+        })
+        .collect()
 }
 
 /// The RMS of `values` (a tile's high-pass, `tw × th`) over the square of `reach` pixels each
