@@ -73,13 +73,14 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-123rf-1280",
     "tiled-sample-chelsea-902",
     "tiled-123rf-rocket-1920",
+    "tiled-123rf-3840",
 ];
 
 /// Floors for the whole set, where it stands today: recall above the 90 % and no false
 /// positive on the controls; six marks still gain less than 6 dB (see the table in docs/functions.md).
 /// They keep what works from sliding back.
 const MIN_HITS: usize = 39;
-const MIN_GAINS: usize = 36;
+const MIN_GAINS: usize = 37;
 
 struct Outcome {
     marks: usize,

@@ -51,12 +51,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
         // longer marks to fill.
-        unblended = repeated::find(image, &lines).and_then(|tiles| {
-            // The tiles found, those like them, and where their lattice says more should be.
-            let tiles = repeated::extend(image, &tiles);
-            let predicted = repeated::complete_lattice(image, &tiles);
-            repeated::remove(image, &tiles, &predicted)
-        });
+        // The tiles found, those like them, and where their lattice says more should be.
+        unblended = repeated::find(image, &lines).and_then(|tiles| repeated::remove_all(image, &tiles));
         let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
         let inside = |b: PixelBox| mostly_within(b, tiles.iter());
         let rest: Vec<text::TextLine> =

@@ -36,8 +36,9 @@ const SEARCH_SIDE: u32 = 640;
 const LATTICE_TILES: usize = 4;
 /// …every centre within this many pixels of a lattice place…
 const LATTICE_FIT: f32 = 6.0;
-/// …or a tile's height over this, if more (the detector's boxes wander with the text's size).
-const LATTICE_FIT_PER_HEIGHT: f32 = 8.0;
+/// …or a tile's height over this, if more: the detector's boxes wander with the text's size (a
+/// box 57 px high among 69 px ones sat 11 px off its lattice place on the 3840 px case's copy).
+const LATTICE_FIT_PER_HEIGHT: f32 = 5.0;
 /// …and a predicted place holds the mark when its lift towards the mark's colour, against the
 /// lift the mark's alpha predicts there, fits with a gain in this range.
 const LATTICE_LIFT: std::ops::RangeInclusive<f32> = 0.6..=1.6;
@@ -65,6 +66,8 @@ const ALIGN_MAX: i32 = 16;
 const ALIGN_ROWS: u32 = 48;
 /// The photo under a tall tile's strokes is filled at about this many rows.
 const UNDER_ROWS: u32 = 64;
+/// Boxes taller than 5/4 of this are estimated on a copy where they are this tall.
+const WORK_ROWS: u32 = 72;
 /// Pixels kept around a searched area so that the high-pass's blur sees past its edges.
 const BLUR_ROOM: u32 = 8;
 
@@ -309,10 +312,124 @@ fn median(patches: &[Vec<f32>]) -> Vec<f32> {
         .collect()
 }
 
-/// Un-blends the repeated mark whose tiles the text detector found (`found`, from [`find`]):
-/// aligns the tiles on one size, estimates alpha and colour, inverts every tile in place.
-/// `predicted` (from [`complete_lattice`]) are inverted too where the fitted mark is there.
+/// Un-blends the repeated mark whose tiles the text detector found (`found`, from [`find`]),
+/// with the tiles like them ([`extend`]) and the places their lattice predicts
+/// ([`complete_lattice`]), through [`remove`].
+///
+/// Boxes taller than 5/4 of [`WORK_ROWS`] (a 3840 px photo's) are all of that on a copy where
+/// they are about [`WORK_ROWS`] tall; the alpha map is scaled back and every tile aligned on it
+/// at full size. At full size the likeness search, the lattice's tolerance, the fills under the
+/// strokes and the alignments all ran on coarse copies and samples: on the 3840 px development
+/// case no lattice place was found, three tiles stayed, and the rest lost their edges (+2 dB).
+pub fn remove_all(image: &mut RgbImage, found: &[PixelBox]) -> Option<RepeatedMark> {
+    let tallest = found.iter().map(|b| b.height).max()?;
+    let mark = if tallest * 4 > WORK_ROWS * 5 {
+        estimate_scaled(image, found, tallest)?
+    } else {
+        let tiles = extend(image, found);
+        let predicted = complete_lattice(image, &tiles);
+        estimate(image, &tiles, &predicted)?
+    };
+    Some(apply(image, mark))
+}
+
+/// Un-blends the repeated mark whose tiles are `found`: aligns the tiles on one size, estimates
+/// alpha and colour, inverts every tile in place. `predicted` (from [`complete_lattice`]) are
+/// inverted too where the fitted mark is there.
 pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Option<RepeatedMark> {
+    let mark = estimate(image, found, predicted)?;
+    Some(apply(image, mark))
+}
+
+/// Inverts the blend on every tile: `B = (O − a·C) / (1 − a)` where alpha is above zero.
+fn apply(image: &mut RgbImage, mark: Estimate) -> RepeatedMark {
+    let tw = mark.size.0;
+    for t in &mark.tiles {
+        for (i, a) in mark.alpha.iter().enumerate() {
+            if *a <= 0.0 {
+                continue;
+            }
+            let (x, y) = (t.x + i as u32 % tw, t.y + i as u32 / tw);
+            let p = image.get_pixel_mut(x, y);
+            for c in 0..3 {
+                p[c] = ((f32::from(p[c]) - a * mark.colour) / (1.0 - a)).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    RepeatedMark { tiles: mark.tiles, alpha: mark.mean, colour: mark.colour as u8 }
+}
+
+/// A repeated mark as estimated: its tiles (all `size`), its alpha over a tile, its colour and
+/// its mean alpha over the strokes.
+struct Estimate {
+    tiles: Vec<PixelBox>,
+    alpha: Vec<f32>,
+    size: (u32, u32),
+    colour: f32,
+    mean: f32,
+}
+
+/// [`extend`], [`complete_lattice`] and [`estimate`] on a copy where the tallest box is about
+/// [`WORK_ROWS`] high; the alpha map is scaled back (bilinear) and each tile, placed from the
+/// copy, aligned on it at full size.
+fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option<Estimate> {
+    let (w, h) = image.dimensions();
+    let s = tallest as f32 / WORK_ROWS as f32;
+    let (sw, sh) = (((w as f32 / s).round() as u32).max(1), ((h as f32 / s).round() as u32).max(1));
+    let (sx, sy) = (w as f32 / sw as f32, h as f32 / sh as f32);
+    let small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+    let down = |b: &PixelBox| PixelBox {
+        x: (b.x as f32 / sx) as u32,
+        y: (b.y as f32 / sy) as u32,
+        width: ((b.width as f32 / sx).round() as u32).max(1),
+        height: ((b.height as f32 / sy).round() as u32).max(1),
+    };
+    let found: Vec<PixelBox> = found.iter().map(down).collect();
+    let tiles = extend(&small, &found);
+    let predicted = complete_lattice(&small, &tiles);
+    let mark = estimate(&small, &tiles, &predicted)?;
+    let size = (
+        ((mark.size.0 as f32 * sx).round() as u32).min(w),
+        ((mark.size.1 as f32 * sy).round() as u32).min(h),
+    );
+    let alpha = upsample(&mark.alpha, mark.size, size);
+    let template = alpha_template(&alpha, mark.colour, size);
+    let tiles = mark
+        .tiles
+        .iter()
+        .map(|t| {
+            let x = ((t.x as f32 * sx).round() as u32).min(w - size.0);
+            let y = ((t.y as f32 * sy).round() as u32).min(h - size.1);
+            let b = PixelBox { x, y, width: size.0, height: size.1 };
+            best_alignment(image, &template, b, b).1
+        })
+        .collect();
+    Some(Estimate { tiles, alpha, size, colour: mark.colour, mean: mark.mean })
+}
+
+/// A map `from` (w × h) resampled bilinearly to `to`.
+fn upsample(map: &[f32], (fw, fh): (u32, u32), (tw, th): (u32, u32)) -> Vec<f32> {
+    let at = |x: i64, y: i64| {
+        map[(y.clamp(0, i64::from(fh) - 1) * i64::from(fw) + x.clamp(0, i64::from(fw) - 1)) as usize]
+    };
+    let (kx, ky) = (fw as f32 / tw as f32, fh as f32 / th as f32);
+    (0..tw * th)
+        .map(|i| {
+            let fx = ((i % tw) as f32 + 0.5) * kx - 0.5;
+            let fy = ((i / tw) as f32 + 0.5) * ky - 0.5;
+            let (x0, y0) = (fx.floor(), fy.floor());
+            let (ax, ay) = (fx - x0, fy - y0);
+            let (x0, y0) = (x0 as i64, y0 as i64);
+            let top = at(x0, y0) * (1.0 - ax) + at(x0 + 1, y0) * ax;
+            let bottom = at(x0, y0 + 1) * (1.0 - ax) + at(x0 + 1, y0 + 1) * ax;
+            top * (1.0 - ay) + bottom * ay
+        })
+        .collect()
+}
+
+/// The mark's tiles, alpha and colour, estimated from the tiles `found` and the lattice's
+/// `predicted` places (see [`remove`]).
+fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Option<Estimate> {
     let (w, h) = image.dimensions();
     // One tile size for all: the largest box, plus a margin for antialiasing and shadows.
     let margin = found.iter().map(|b| b.height).max()? / 6 + 2;
@@ -400,19 +517,7 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) 
             tiles.push(t);
         }
     }
-    for t in &tiles {
-        for (i, a) in alpha.iter().enumerate() {
-            if *a <= 0.0 {
-                continue;
-            }
-            let (x, y) = (t.x + i as u32 % tw, t.y + i as u32 / tw);
-            let p = image.get_pixel_mut(x, y);
-            for c in 0..3 {
-                p[c] = ((f32::from(p[c]) - a * colour) / (1.0 - a)).round().clamp(0.0, 255.0) as u8;
-            }
-        }
-    }
-    Some(RepeatedMark { tiles, alpha: mean, colour: colour as u8 })
+    Some(Estimate { tiles, alpha, size, colour, mean })
 }
 
 /// Alpha per pixel of the tile (`size`), from every tile against its background: per tile the
