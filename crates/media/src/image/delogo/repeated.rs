@@ -5,8 +5,9 @@
 //! A mark blended with opacity `a(p)` and colour `C` over the photo `B` shows `O = (1 − a)·B +
 //! a·C`. Every repetition shares `a` and `C` over a different `B`: per tile, `B` is estimated
 //! smoothly from around the tile, each tile gives `a = (O − B) / (C − B)`, and the median over the
-//! tiles is the mark's alpha. Each tile is then inverted: `B = (O − a·C) / (1 − a)`. `C` is white
-//! or black, whichever way the tiles depart from their background.
+//! tiles, weighted towards tiles over calm photo (see [`tile_alpha`]), is the mark's alpha. Each
+//! tile is then inverted: `B = (O − a·C) / (1 − a)`. `C` is white or black, whichever way the
+//! tiles depart from their background.
 
 use image::{GrayImage, Luma, RgbImage};
 
@@ -53,9 +54,9 @@ const BUSY_FLOOR: f32 = 2.0;
 /// …`busy` measured over a tile's height / this each way around the pixel, at least
 /// [`BUSY_REACH_MIN`] px (6 px on a 640 px photo's 54 px tiles, 10 px at 1280 px).
 const BUSY_REACH_PER_HEIGHT: u32 = 9;
+const BUSY_REACH_MIN: u32 = 4;
 /// Busyness is measured on a copy of the tile at most this many rows high.
 const BUSY_ROWS: u32 = 96;
-const BUSY_REACH_MIN: u32 = 4;
 /// Each tile's box is searched this far (pixels) around where the text detector put it (its
 /// boxes wander by a few pixels with the background).
 const ALIGN: i32 = 6;
