@@ -893,6 +893,58 @@ mod tests {
     }
 
     #[test]
+    fn a_large_mark_is_un_blended_on_a_smaller_copy() {
+        // The same photo and mark five times larger: boxes 100 px high take the scaled path.
+        let spots = [(20, 20), (200, 40), (60, 150), (260, 200), (120, 240)];
+        let (clean, img) = marked(0.35, &spots);
+        let big = |i: &RgbImage| image::imageops::resize(i, 2000, 1500, image::imageops::FilterType::Nearest);
+        let (clean, mut img) = (big(&clean), big(&img));
+        let found: Vec<PixelBox> =
+            spots[..4].iter().map(|(x, y)| PixelBox::new(x * 5, y * 5, 300, 100)).collect();
+        let error = |img: &RgbImage| -> u64 {
+            img.pixels().zip(clean.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum()
+        };
+        let before = error(&img);
+        let mark = remove_all(&mut img, &found).expect("un-blended");
+        // The fifth tile, which the detector did not give, is found by its likeness.
+        assert_eq!(mark.tiles.len(), 5, "{:?}", mark.tiles);
+        assert!(mark.tiles.iter().all(|t| t.height > 100), "tiles at full size: {:?}", mark.tiles);
+        assert!((0.15..0.5).contains(&mark.alpha), "{mark:?}");
+        let after = error(&img);
+        assert!(after * 3 < before * 2, "error {before} -> {after}");
+    }
+
+    #[test]
+    fn a_scaled_alpha_map_keeps_its_values_and_blends_between_them() {
+        let map = [0.0, 0.4, 0.0, 0.4];
+        let up = upsample(&map, (2, 2), (4, 4));
+        assert_eq!(up.len(), 16);
+        for row in up.chunks(4) {
+            assert!((row[0] - 0.0).abs() < 1e-6 && (row[3] - 0.4).abs() < 1e-6, "{row:?}");
+            assert!((row[1] - 0.1).abs() < 1e-6 && (row[2] - 0.3).abs() < 1e-6, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn a_tile_over_busy_photo_is_busier_than_one_over_flat_photo() {
+        // Left half flat, right half a fine checker.
+        let img = RgbImage::from_fn(200, 60, |x, y| {
+            let v = if x < 100 {
+                120
+            } else if (x / 2 + y / 2) % 2 == 0 {
+                60
+            } else {
+                180
+            };
+            Rgb([v, v, v])
+        });
+        let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
+        let flat = mean(busyness(&img, PixelBox::new(10, 10, 60, 40)));
+        let busy = mean(busyness(&img, PixelBox::new(130, 10, 60, 40)));
+        assert!(flat < 1.0 && busy > 10.0 * flat.max(0.1), "flat {flat}, busy {busy}");
+    }
+
+    #[test]
     fn two_lines_or_unlike_lines_are_not_a_repeated_mark() {
         let (_, img) = marked(0.35, &[(20, 20), (200, 40)]);
         assert!(find(&img, &[line(20, 20), line(200, 40)]).is_none());
