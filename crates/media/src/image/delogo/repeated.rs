@@ -119,19 +119,8 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
     let scale = heights.get(heights.len() / 2).map_or(1.0, |m| (*m as f32 / LOOK_HEIGHT).max(1.0));
     let small;
     let (look_at, scaled): (&RgbImage, Vec<PixelBox>) = if scale > 1.25 {
-        let (sw, sh) = (((w as f32 / scale) as u32).max(1), ((h as f32 / scale) as u32).max(1));
-        small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
-        let shrink = |b: &PixelBox| {
-            let x = ((b.x as f32 / scale) as u32).min(sw - 1);
-            let y = ((b.y as f32 / scale) as u32).min(sh - 1);
-            PixelBox {
-                x,
-                y,
-                width: ((b.width as f32 / scale).round() as u32).clamp(1, sw - x),
-                height: ((b.height as f32 / scale).round() as u32).clamp(1, sh - y),
-            }
-        };
-        (&small, boxes.iter().map(shrink).collect())
+        small = Shrunk::new(image, scale);
+        (&small.image, boxes.iter().map(|b| small.shrink(b)).collect())
     } else {
         (image, boxes.clone())
     };
@@ -317,8 +306,8 @@ fn median(patches: &[Vec<f32>]) -> Vec<f32> {
 /// with the tiles like them ([`extend`]) and the places their lattice predicts
 /// ([`complete_lattice`]), through [`remove`].
 ///
-/// Boxes taller than 5/4 of [`WORK_ROWS`] (a 3840 px photo's) are all of that on a copy where
-/// they are about [`WORK_ROWS`] tall; the alpha map is scaled back and every tile aligned on it
+/// When the boxes are taller than 5/4 of [`WORK_ROWS`] (a 3840 px photo's), all of this runs on
+/// a copy where they are about [`WORK_ROWS`] tall; the alpha map is scaled back and every tile aligned on it
 /// at full size. At full size the likeness search, the lattice's tolerance, the fills under the
 /// strokes and the alignments all ran on coarse copies and samples: on the 3840 px development
 /// case no lattice place was found, three tiles stayed, and the rest lost their edges (+2 dB).
@@ -375,20 +364,12 @@ struct Estimate {
 /// copy, aligned on it at full size.
 fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option<Estimate> {
     let (w, h) = image.dimensions();
-    let s = tallest as f32 / WORK_ROWS as f32;
-    let (sw, sh) = (((w as f32 / s).round() as u32).max(1), ((h as f32 / s).round() as u32).max(1));
-    let (sx, sy) = (w as f32 / sw as f32, h as f32 / sh as f32);
-    let small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
-    let down = |b: &PixelBox| PixelBox {
-        x: (b.x as f32 / sx) as u32,
-        y: (b.y as f32 / sy) as u32,
-        width: ((b.width as f32 / sx).round() as u32).max(1),
-        height: ((b.height as f32 / sy).round() as u32).max(1),
-    };
-    let found: Vec<PixelBox> = found.iter().map(down).collect();
-    let tiles = extend(&small, &found);
-    let predicted = complete_lattice(&small, &tiles);
-    let mark = estimate(&small, &tiles, &predicted)?;
+    let small = Shrunk::new(image, tallest as f32 / WORK_ROWS as f32);
+    let (sx, sy) = small.scale;
+    let found: Vec<PixelBox> = found.iter().map(|b| small.shrink(b)).collect();
+    let tiles = extend(&small.image, &found);
+    let predicted = complete_lattice(&small.image, &tiles);
+    let mark = estimate(&small.image, &tiles, &predicted)?;
     let size = (
         ((mark.size.0 as f32 * sx).round() as u32).min(w),
         ((mark.size.1 as f32 * sy).round() as u32).min(h),
@@ -406,6 +387,37 @@ fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option
         })
         .collect();
     Some(Estimate { tiles, alpha, size, colour: mark.colour, mean: mark.mean })
+}
+
+/// A copy of a picture shrunk by a factor, and boxes carried onto it.
+struct Shrunk {
+    image: RgbImage,
+    /// Full-size pixels per copy pixel, across and down (the factor, less rounding).
+    scale: (f32, f32),
+}
+
+impl Shrunk {
+    fn new(image: &RgbImage, factor: f32) -> Self {
+        let (w, h) = image.dimensions();
+        let (sw, sh) =
+            (((w as f32 / factor).round() as u32).max(1), ((h as f32 / factor).round() as u32).max(1));
+        let small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+        Shrunk { image: small, scale: (w as f32 / sw as f32, h as f32 / sh as f32) }
+    }
+
+    /// `b` on the copy, at least 1×1 and inside it.
+    fn shrink(&self, b: &PixelBox) -> PixelBox {
+        let (sw, sh) = self.image.dimensions();
+        let (sx, sy) = self.scale;
+        let x = ((b.x as f32 / sx) as u32).min(sw - 1);
+        let y = ((b.y as f32 / sy) as u32).min(sh - 1);
+        PixelBox {
+            x,
+            y,
+            width: ((b.width as f32 / sx).round() as u32).clamp(1, sw - x),
+            height: ((b.height as f32 / sy).round() as u32).clamp(1, sh - y),
+        }
+    }
 }
 
 /// A map `from` (w × h) resampled bilinearly to `to`.
@@ -469,7 +481,8 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     let size = (tw, th);
     // First estimate against a background smoothed in from around each tile: it finds the
     // strokes, but inside a wide tile that background is a guess (over trees, a pagoda).
-    let first_alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, None);
+    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
+    let first_alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, None);
     // The median high-pass still carries some of the photos (a roof's edge in one tile), which
     // can hold a tile over busy foliage a few pixels off; the first alpha is the mark alone.
     // Every tile is aligned again on it, and the first estimate redone (a second round of this
@@ -477,14 +490,15 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     let template = alpha_template(&first_alpha, colour, size);
     let tiles: Vec<PixelBox> = tiles.iter().map(|t| best_alignment(image, &template, *t, *t).1).collect();
     let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background(image, *t)).collect();
-    let first_alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, None);
+    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
+    let first_alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, None);
     // Outside the strokes each tile shows the photo itself: the photo under the strokes is then
     // filled from the tile's own pixels beside them, a few pixels away instead of a tile's
     // height, and alpha is estimated again on the strokes only (zero elsewhere, so the photo
     // between the letters is left as it is, not divided by noise).
     let support = stroke_support(&first_alpha, size);
     let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background_under(image, *t, &support)).collect();
-    let alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, Some(&support));
+    let alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, Some(&support));
     // That alpha is the mark at its sharpest: every tile is aligned once more on it, and alpha
     // estimated again (on a 1280 px photo the tiles over sky were still 2-3 px off, which
     // un-blends as light and dark outlines: +10.3 -> +12.1 dB there, nothing lost elsewhere, for
@@ -492,7 +506,8 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     let template = alpha_template(&alpha, colour, size);
     let tiles: Vec<PixelBox> = tiles.iter().map(|t| best_alignment(image, &template, *t, *t).1).collect();
     let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background_under(image, *t, &support)).collect();
-    let alpha = tile_alpha(image, &tiles, &backgrounds, colour, size, Some(&support));
+    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
+    let alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, Some(&support));
     let n = (tw * th) as usize;
     let strokes: Vec<f32> = alpha.iter().copied().filter(|a| *a > 0.0).collect();
     let mean = strokes.iter().sum::<f32>() / strokes.len().max(1) as f32;
@@ -521,8 +536,9 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     Some(Estimate { tiles, alpha, size, colour, mean })
 }
 
-/// Alpha per pixel of the tile (`size`), from every tile against its background: per tile the
-/// least-squares blend over the three channels, then a weighted median over the tiles.
+/// Alpha per pixel of the tile (`size`), from every tile against its background (and its
+/// [`busyness`]): per tile the least-squares blend over the three channels, then a weighted
+/// median over the tiles.
 ///
 /// A tile's estimate is as good as its background there, and a background filled into busy
 /// photo (a pagoda's ornament, foliage) is a guess where one over sky is nearly exact: every
@@ -535,21 +551,20 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
 fn tile_alpha(
     image: &RgbImage,
     tiles: &[PixelBox],
-    backgrounds: &[RgbImage],
+    (backgrounds, busy): (&[RgbImage], &[Vec<f32>]),
     colour: f32,
     (tw, th): (u32, u32),
     only: Option<&[bool]>,
 ) -> Vec<f32> {
     let mut alpha = vec![0.0f32; (tw * th) as usize];
     let mut estimates: Vec<(f32, f32)> = Vec::with_capacity(tiles.len());
-    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
     for (i, a) in alpha.iter_mut().enumerate() {
         if only.is_some_and(|s| !s[i]) {
             continue;
         }
         let (x, y) = (i as u32 % tw, i as u32 / tw);
         estimates.clear();
-        for ((t, bg), busy) in tiles.iter().zip(backgrounds).zip(&busy) {
+        for ((t, bg), busy) in tiles.iter().zip(backgrounds).zip(busy) {
             let o = image.get_pixel(t.x + x, t.y + y).0;
             let b = bg.get_pixel(x, y).0;
             let (mut num, mut den) = (0.0f32, 0.0f32);
