@@ -516,8 +516,9 @@ pub(crate) fn cases() -> Vec<Case> {
     out.push(tiled_case("tiled-123rf-rocket-1920", "rocket.jpg", "123RF", 0.3, true, 3));
     // A 10 MP stock photo: the mark is found and removed on a copy at about 1300 px.
     out.push(tiled_case("tiled-123rf-3840", "china.jpg", "123RF", 0.3, false, 6));
-    // Not found yet: a black mark over a cluttered garage. The text detector reads 4 lines, all
-    // merged with the motorcycle or the shelves, so no three share a size.
+    // A black mark over a cluttered garage. The text detector reads 4 lines, three of them
+    // merged with the motorcycle or the shelves, so no three share a size: found from the one
+    // line read whole (its likeness), staggered rows from the lattice's half steps.
     out.push(tiled_case_in(
         "tiled-black-proof-motorcycle",
         "motorcycle_right.png",

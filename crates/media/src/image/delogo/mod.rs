@@ -5,6 +5,7 @@
 pub mod blend;
 pub mod detect;
 pub mod find;
+pub mod likeness;
 pub mod mask;
 pub mod patchmatch;
 pub mod repeated;
@@ -52,7 +53,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
         // longer marks to fill.
         // The tiles found, those like them, and where their lattice says more should be.
-        unblended = repeated::find(image, &lines).and_then(|tiles| repeated::remove_all(image, &tiles));
+        // The detector may read only one tile whole (a dark mark over clutter): its likeness
+        // over the picture finds the rest.
+        unblended = repeated::find(image, &lines)
+            .or_else(|| likeness::find(image, &lines))
+            .and_then(|tiles| repeated::remove_all(image, &tiles));
         let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
         let inside = |b: PixelBox| mostly_within(b, tiles.iter());
         let rest: Vec<text::TextLine> =

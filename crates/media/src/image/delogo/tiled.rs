@@ -6,10 +6,9 @@
 //! the high-pass image over all lattice cells (the watermark adds up, the photo averages out) and
 //! by the two halves of the picture giving the same average cell.
 //!
-//! Tiled marks are reported, not removed: refilling every tile by inpainting measured worse than
-//! leaving a translucent mark in place (it erases the photo's detail under the strokes), and the
-//! right removal — estimating the mark's alpha and colour across all tiles and un-blending — is
-//! not built yet.
+//! What this finds is reported, not removed: marks are un-blended from their tiles' boxes
+//! ([`super::repeated`], seeded by text lines or by one line's likeness, [`super::likeness`]),
+//! which a lattice of periods does not give. This is the last resort when neither found one.
 
 use image::RgbImage;
 use image::imageops::{FilterType, resize, thumbnail};

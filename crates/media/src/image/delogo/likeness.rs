@@ -1,0 +1,244 @@
+//! A repeated stock mark found from one of its tiles: the text detector reads a mark over calm
+//! photo as a line, and over clutter not at all or merged with what is behind it (a black "PROOF"
+//! over a garage's shelves came out as one whole line and three merged ones, so no three lines
+//! shared a size for [`repeated::find`]). The line read whole is then enough: the picture is
+//! searched for places that look like it, and the box is grown as far as the places agree, since
+//! the line may hold only part of the mark (the detector split "PROOF" at the "O").
+
+use image::RgbImage;
+
+use super::repeated::{self, MIN_TILES, Shrunk, correlation};
+use crate::imaging::geometry::PixelBox;
+use crate::vision::text::TextLine;
+
+/// At most this many lines are tried, the detector's surest first.
+const SEEDS: usize = 3;
+/// A seed is at least the picture's shorter side over this high: a stock mark is made to be
+/// seen (the development set's are a ninth of the height), while small scene text (a name badge,
+/// a label) repeats in texture and print.
+const SEED_HEIGHT_DIVISOR: f32 = 25.0;
+/// A seed and at least three places like it, all on one lattice (three places fit any lattice,
+/// and a line's likeness found four roof edges over a pagoda at 0.51-0.56, as alike as a dark
+/// mark's tiles over clutter, 0.53-0.66, but scattered)…
+const MIN_SEEDED_TILES: usize = 4;
+/// …and at most this many: more is a texture or a print, not a mark tiled over a photo.
+const MAX_TILES: usize = 40;
+/// Grown on a copy where the tiles are about this high (if taller), …
+const GROW_ROWS: u32 = 24;
+/// …by strips of a tile's height over this, …
+const GROW_STEP_DIVISOR: u32 = 4;
+/// …while each tile's strip correlates with the others' mean at this (median over the tiles)…
+const GROW_LIKENESS: f32 = 0.3;
+/// …up to this many tile widths to each side and tile heights up and down.
+const GROW_WIDTHS: f32 = 1.5;
+const GROW_HEIGHTS: f32 = 0.5;
+
+/// The tiles of a repeated mark seeded by a single line: for each of the [`SEEDS`] surest
+/// horizontal lines at least a [`SEED_HEIGHT_DIVISOR`]th of the picture high, the places that
+/// look like it ([`repeated::extend`]); the first seed with [`MIN_SEEDED_TILES`] to [`MAX_TILES`]
+/// of them on a lattice ([`repeated::lattice`]), grown to the mark's extent ([`grow`]). Whether it is a blended mark is for the un-blend
+/// to say.
+pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
+    let (w, h) = image.dimensions();
+    let least = (w.min(h) as f32 / SEED_HEIGHT_DIVISOR).max(repeated::MIN_HEIGHT);
+    let mut seeds: Vec<&TextLine> = lines
+        .iter()
+        .filter(|l| {
+            let r = l.rect;
+            l.score >= 0.6 && l.tilt.abs() <= 5.0 && r.width >= 2.0 * r.height && r.height >= least
+        })
+        .collect();
+    seeds.sort_by(|a, b| b.score.total_cmp(&a.score));
+    seeds.iter().take(SEEDS).find_map(|l| {
+        let x = (l.rect.x.max(0.0) as u32).min(w - 1);
+        let y = (l.rect.y.max(0.0) as u32).min(h - 1);
+        let seed = PixelBox {
+            x,
+            y,
+            width: (l.rect.width.round() as u32).clamp(1, w - x),
+            height: (l.rect.height.round() as u32).clamp(1, h - y),
+        };
+        let tiles = repeated::extend(image, &[seed]);
+        let centres: Vec<(f32, f32)> = tiles
+            .iter()
+            .map(|b| (b.x as f32 + b.width as f32 / 2.0, b.y as f32 + b.height as f32 / 2.0))
+            .collect();
+        let tiled = (MIN_SEEDED_TILES..=MAX_TILES).contains(&tiles.len())
+            && repeated::lattice(&centres, (seed.width as f32, seed.height as f32)).is_some();
+        tiled.then(|| grow(image, &tiles)).flatten()
+    })
+}
+
+/// The tiles (one size) grown to the whole mark: strip by strip to each side, as long as the
+/// tiles' strips look alike ([`GROW_LIKENESS`]); the photo beside a mark differs from tile to
+/// tile, the mark's rest does not. Tiles the grown box no longer fits in the picture are left
+/// out; `None` when fewer than [`MIN_TILES`] stay.
+fn grow(image: &RgbImage, tiles: &[PixelBox]) -> Option<Vec<PixelBox>> {
+    let first = *tiles.first()?;
+    let small = Shrunk::new(image, (first.height as f32 / GROW_ROWS as f32).max(1.0));
+    let (sx, sy) = small.scale;
+    let high = HighPass::of(&small.image);
+    let boxes: Vec<PixelBox> = tiles.iter().map(|t| small.shrink(t)).collect();
+    let (bw, bh) = (boxes[0].width, boxes[0].height);
+    let step = (bh / GROW_STEP_DIVISOR).max(2) as i64;
+    let reach = |k: f32, side: u32| ((k * side as f32) as i64 / step).max(0);
+    // Grown extent on the copy: left, top, right, bottom (copy pixels).
+    let mut ext = [0i64; 4];
+    for side in 0..4 {
+        let limit = if side % 2 == 0 { reach(GROW_WIDTHS, bw) } else { reach(GROW_HEIGHTS, bh) };
+        for _ in 0..limit {
+            let strip = |b: &PixelBox| {
+                let (x0, y0) = (i64::from(b.x) - ext[0], i64::from(b.y) - ext[1]);
+                let (x1, y1) = (i64::from(b.x + bw) + ext[2], i64::from(b.y + bh) + ext[3]);
+                match side {
+                    0 => (x0 - step, y0, x0, y1),
+                    1 => (x0, y0 - step, x1, y0),
+                    2 => (x1, y0, x1 + step, y1),
+                    _ => (x0, y1, x1, y1 + step),
+                }
+            };
+            if !high.alike(boxes.iter().map(strip)) {
+                break;
+            }
+            ext[side] += step;
+        }
+    }
+    let (w, h) = image.dimensions();
+    let (left, top) = ((ext[0] as f32 * sx).round() as u32, (ext[1] as f32 * sy).round() as u32);
+    let width = first.width + left + (ext[2] as f32 * sx).round() as u32;
+    let height = first.height + top + (ext[3] as f32 * sy).round() as u32;
+    let grown: Vec<PixelBox> = tiles
+        .iter()
+        .filter(|t| t.x >= left && t.y >= top && t.x - left + width <= w && t.y - top + height <= h)
+        .map(|t| PixelBox { x: t.x - left, y: t.y - top, width, height })
+        .collect();
+    (grown.len() >= MIN_TILES).then_some(grown)
+}
+
+/// The luma high-pass of a picture (value minus its blur), to compare strips of it.
+struct HighPass {
+    values: Vec<f32>,
+    w: i64,
+    h: i64,
+}
+
+impl HighPass {
+    fn of(image: &RgbImage) -> Self {
+        let values = repeated::high_pass(image);
+        HighPass { values, w: i64::from(image.width()), h: i64::from(image.height()) }
+    }
+
+    /// Whether the strips (x0, y0, x1, y1; one size) that lie in the picture, at least
+    /// [`MIN_TILES`] of them, look alike: each one's correlation with the mean of the others, the
+    /// median over them, reaches [`GROW_LIKENESS`].
+    fn alike(&self, strips: impl Iterator<Item = (i64, i64, i64, i64)>) -> bool {
+        let inside: Vec<Vec<f32>> = strips
+            .filter(|&(x0, y0, x1, y1)| x0 >= 0 && y0 >= 0 && x1 <= self.w && y1 <= self.h)
+            .map(|(x0, y0, x1, y1)| {
+                (y0..y1)
+                    .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                    .map(|(x, y)| self.values[(y * self.w + x) as usize])
+                    .collect()
+            })
+            .collect();
+        if inside.len() < MIN_TILES {
+            return false;
+        }
+        let n = inside[0].len();
+        let total: Vec<f32> = (0..n).map(|i| inside.iter().map(|s| s[i]).sum()).collect();
+        let mut likeness: Vec<f32> = inside
+            .iter()
+            .map(|s| {
+                let others: Vec<f32> = total.iter().zip(s).map(|(t, v)| t - v).collect();
+                correlation(s, &others)
+            })
+            .collect();
+        likeness.sort_by(f32::total_cmp);
+        likeness[likeness.len() / 2] >= GROW_LIKENESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vision::Rect;
+    use image::Rgb;
+
+    /// A mark 96 × 24: bars of uneven widths (no shift of it looks like itself).
+    fn in_mark(x: u32, y: u32) -> bool {
+        const BARS: [u32; 17] = [6, 3, 9, 4, 5, 8, 3, 7, 10, 4, 6, 5, 2, 8, 4, 7, 5];
+        let (mut at, mut on) = (0, true);
+        for width in BARS {
+            if x < at + width {
+                return on && (4..20).contains(&y);
+            }
+            at += width;
+            on = !on;
+        }
+        false
+    }
+
+    /// A photo of smooth blotches with a dark mark blended at 40 % in each of `tiles`.
+    fn marked(tiles: &[(u32, u32)]) -> RgbImage {
+        let mut img = RgbImage::from_fn(640, 420, |x, y| {
+            let v =
+                (f64::from(x) / 37.0).sin() * 40.0 + (f64::from(y) / 23.0 + f64::from(x) / 90.0).cos() * 35.0;
+            let g = (140.0 + v) as u8;
+            Rgb([g, g.saturating_add(20), 200 - g / 2])
+        });
+        for &(tx, ty) in tiles {
+            for y in 0..24 {
+                for x in 0..96 {
+                    if in_mark(x, y) {
+                        let p = img.get_pixel_mut(tx + x, ty + y);
+                        p.0 = p.0.map(|c| (f32::from(c) * 0.6) as u8);
+                    }
+                }
+            }
+        }
+        img
+    }
+
+    fn line(x: u32, y: u32, width: u32) -> TextLine {
+        let rect = Rect { x: x as f32, y: y as f32, width: width as f32, height: 24.0 };
+        TextLine { rect, score: 0.9, tilt: 0.0 }
+    }
+
+    #[test]
+    fn a_mark_read_once_and_in_part_is_found_whole_on_every_tile() {
+        // GIVEN a mark staggered over the picture (rows shifted by half a step), of which the
+        // detector read one tile, and only its left 60 px
+        let tiles =
+            [(40, 30), (240, 30), (440, 30), (140, 190), (340, 190), (40, 350), (240, 350), (440, 350)];
+        let img = marked(&tiles);
+        // WHEN its likeness is searched
+        let found = find(&img, &[line(240, 30, 60)]).expect("a repeated mark");
+        // THEN every tile is found, each box grown over the whole mark
+        assert_eq!(found.len(), tiles.len(), "{found:?}");
+        for (x, y) in tiles {
+            let whole = PixelBox::new(x, y + 4, 96, 16);
+            assert!(found.iter().any(|b| b.intersection(&whole) == 96 * 16), "({x}, {y}) in {found:?}");
+        }
+        assert!(found.iter().all(|b| b.width <= 96 + 24), "grown past the mark: {found:?}");
+    }
+
+    #[test]
+    fn lookalikes_off_any_lattice_are_not_a_tiled_mark() {
+        // GIVEN the same mark at four scattered places, as a word repeated on a poster might be
+        let img = marked(&[(40, 30), (300, 52), (130, 230), (470, 300)]);
+        // THEN all four look alike, but no repeated mark is made of them
+        assert_eq!(repeated::extend(&img, &[PixelBox::new(40, 30, 96, 24)]).len(), 4);
+        assert_eq!(find(&img, &[line(40, 30, 96)]), None);
+    }
+
+    #[test]
+    fn small_lines_are_not_seeds() {
+        // GIVEN a tiled mark but a detector line less than 1/25 of the picture high
+        let img = marked(&[(40, 30), (240, 30), (440, 30), (140, 190), (340, 190)]);
+        let small =
+            TextLine { rect: Rect { x: 240.0, y: 34.0, width: 60.0, height: 12.0 }, score: 0.9, tilt: 0.0 };
+        assert_eq!(find(&img, &[small]), None);
+        // while a line of the mark's height is one
+        assert!(find(&img, &[line(240, 30, 96)]).is_some());
+    }
+}
