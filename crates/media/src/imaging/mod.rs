@@ -8,3 +8,4 @@ pub mod guided_filter;
 pub mod integral;
 pub mod morphology;
 pub mod motion;
+pub mod rotate;

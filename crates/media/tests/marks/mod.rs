@@ -116,6 +116,49 @@ impl Layer {
         }
     }
 
+    /// The layer turned by `degrees` (anticlockwise as seen), on a canvas that holds it whole;
+    /// colour and coverage sampled bilinearly.
+    fn rotated(&self, degrees: f32) -> Layer {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let (w, h) = (self.width as f32, self.height as f32);
+        let (rw, rh) =
+            ((w * cos.abs() + h * sin.abs()).ceil() as u32, (w * sin.abs() + h * cos.abs()).ceil() as u32);
+        let mut out = Layer::new(rw, rh);
+        for y in 0..rh {
+            for x in 0..rw {
+                // Back from the canvas into the layer (image y grows downwards).
+                let (dx, dy) = (x as f32 + 0.5 - rw as f32 / 2.0, y as f32 + 0.5 - rh as f32 / 2.0);
+                let (sx, sy) = (dx * cos - dy * sin + w / 2.0 - 0.5, dx * sin + dy * cos + h / 2.0 - 0.5);
+                let (x0, y0) = (sx.floor(), sy.floor());
+                let (fx, fy) = (sx - x0, sy - y0);
+                let mut colour = [0.0f32; 3];
+                let mut alpha = 0.0f32;
+                for (ox, oy, wgt) in [
+                    (0, 0, (1.0 - fx) * (1.0 - fy)),
+                    (1, 0, fx * (1.0 - fy)),
+                    (0, 1, (1.0 - fx) * fy),
+                    (1, 1, fx * fy),
+                ] {
+                    let (px, py) = (x0 as i32 + ox, y0 as i32 + oy);
+                    if px < 0 || py < 0 || px >= self.width as i32 || py >= self.height as i32 {
+                        continue;
+                    }
+                    let i = (py as u32 * self.width + px as u32) as usize;
+                    alpha += self.alpha[i] * wgt;
+                    for (sum, v) in colour.iter_mut().zip(self.colour[i]) {
+                        *sum += v * self.alpha[i] * wgt;
+                    }
+                }
+                let t = (y * rw + x) as usize;
+                out.alpha[t] = alpha;
+                if alpha > 0.0 {
+                    out.colour[t] = colour.map(|v| v / alpha);
+                }
+            }
+        }
+        out
+    }
+
     /// The tight box of the layer's visible pixels (alpha above 0.05), relative to the layer.
     fn visible_box(&self) -> PixelBox {
         let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
@@ -371,16 +414,36 @@ fn tiled_case_in(
     badge: bool,
     scale: u32,
 ) -> Case {
+    tiled_case_turned(name, photo, (text, colour, 0.0), opacity, badge, scale)
+}
+
+/// [`tiled_case_in`] with the mark turned by `degrees` (stock marks often run diagonally).
+pub(crate) fn tiled_case_turned(
+    name: &str,
+    photo: &str,
+    (text, colour, degrees): (&'static str, [f32; 3], f32),
+    opacity: f32,
+    badge: bool,
+    scale: u32,
+) -> Case {
     let mut clean = control(photo);
     if scale > 1 {
         let (w, h) = clean.dimensions();
         clean = image::imageops::resize(&clean, w * scale, h * scale, image::imageops::FilterType::Lanczos3);
     }
     let mut img = clean.clone();
-    let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.09, colour, false);
-    let (px, py) = (tile.width + img.width() / 8, tile.height * 3);
+    let (tile, (px, py)) = if degrees == 0.0 {
+        let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.09, colour, false);
+        let steps = (tile.width + img.width() / 8, tile.height * 3);
+        (tile, steps)
+    } else {
+        // Turned marks sit closer: their boxes are mostly empty corners.
+        let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.06, colour, false).rotated(degrees);
+        let steps = (tile.width * 11 / 10, tile.height * 6 / 5);
+        (tile, steps)
+    };
     let mut row = 0;
-    let mut y = py / 3;
+    let mut y = if degrees == 0.0 { py / 3 } else { py / 6 };
     while y + tile.height < img.height() {
         let mut x = if row % 2 == 0 { px / 4 } else { px * 3 / 4 };
         while x + tile.width < img.width() {
@@ -519,6 +582,23 @@ pub(crate) fn cases() -> Vec<Case> {
     // A black mark over a cluttered garage. The text detector reads 4 lines, three of them
     // merged with the motorcycle or the shelves, so no three share a size: found from the one
     // line read whole (its likeness), staggered rows from the lattice's half steps.
+    // Marks running diagonally, as many stock marks do.
+    out.push(tiled_case_turned(
+        "tiled-diagonal-sample-rocket",
+        "rocket.jpg",
+        ("SAMPLE", [255.0; 3], 30.0),
+        0.35,
+        false,
+        2,
+    ));
+    out.push(tiled_case_turned(
+        "tiled-diagonal-preview-coffee",
+        "coffee.png",
+        ("PREVIEW", [255.0; 3], -25.0),
+        0.3,
+        false,
+        1,
+    ));
     out.push(tiled_case_in(
         "tiled-black-proof-motorcycle",
         "motorcycle_right.png",

@@ -11,6 +11,7 @@ pub mod patchmatch;
 pub mod repeated;
 pub mod telea;
 pub mod tiled;
+pub mod turned;
 
 use image::RgbImage;
 use iprod_core::Result;
@@ -46,6 +47,7 @@ pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> Result<Value> {
     let (w, h) = image.dimensions();
     let mut unblended = None;
+    let mut tilt: Option<f32> = None;
     let mut blended: Vec<blend::BlendMark> = Vec::new();
     let mut plates: Vec<PixelBox> = Vec::new();
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
@@ -58,6 +60,13 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         unblended = repeated::find(image, &lines)
             .or_else(|| likeness::find(image, &lines))
             .and_then(|tiles| repeated::remove_all(image, &tiles));
+        // A mark running diagonally is read and un-blended on the picture turned level.
+        if unblended.is_none()
+            && let Some(mark) = turned::remove(runtime, image, &lines)?
+        {
+            tilt = Some(mark.tilt);
+            unblended = Some(mark.mark);
+        }
         let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
         let inside = |b: PixelBox| mostly_within(b, tiles.iter());
         let rest: Vec<text::TextLine> =
@@ -134,6 +143,10 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             "Tiles": tiles, "Alpha": round4(f64::from(mark.alpha)),
             "Colour": if mark.colour == 255 { "white" } else { "black" }, "Removed": true, "Method": "unblend"
         });
+        if let Some(tilt) = tilt {
+            // Degrees the mark's lines rise (positive) or fall from level, left to right.
+            result["TiledWatermark"]["Angle"] = json!(round4(f64::from(-tilt)));
+        }
     } else if given.is_empty()
         && let Some(mark) = tiled::detect_tiled(image)
     {
