@@ -76,13 +76,14 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-123rf-3840",
     "tiled-diagonal-sample-rocket",
     "tiled-diagonal-preview-coffee",
+    "tiled-cut-grid-chelsea",
 ];
 
-/// Floors for the whole set, where it stands today (42 of 46 found, 91 %, and 40 of 46 at least
+/// Floors for the whole set, where it stands today (44 of 48 found, 92 %, and 41 of 48 at least
 /// 6 dB; see the table in docs/functions.md), and no false positive on the controls. They keep
 /// what works from sliding back.
-const MIN_HITS: usize = 42;
-const MIN_GAINS: usize = 40;
+const MIN_HITS: usize = 44;
+const MIN_GAINS: usize = 41;
 
 struct Outcome {
     marks: usize,

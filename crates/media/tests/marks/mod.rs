@@ -468,6 +468,49 @@ pub(crate) fn tiled_case_turned(
     }
 }
 
+/// A stock mark on a plain grid over the whole picture, as most stock sites lay theirs: the
+/// grid starts above and left of the picture, so the tiles along every edge are cut.
+fn tiled_case_cut(name: &str, photo: &str, text: &'static str, opacity: f32, scale: u32) -> Case {
+    let mut clean = control(photo);
+    if scale > 1 {
+        let (w, h) = clean.dimensions();
+        clean = image::imageops::resize(&clean, w * scale, h * scale, image::imageops::FilterType::Lanczos3);
+    }
+    let mut img = clean.clone();
+    let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.08, [255.0; 3], false);
+    let (px, py) = ((tile.width + img.width() / 10) as i32, (tile.height * 5 / 2) as i32);
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    let mut y = -(tile.height as i32) / 2;
+    while y < h {
+        let mut x = -(tile.width as i32) / 3;
+        while x < w {
+            for ly in 0..tile.height as i32 {
+                for lx in 0..tile.width as i32 {
+                    let (tx, ty) = (x + lx, y + ly);
+                    if tx < 0 || ty < 0 || tx >= w || ty >= h {
+                        continue;
+                    }
+                    let i = (ly as u32 * tile.width + lx as u32) as usize;
+                    let a = tile.alpha[i] * opacity;
+                    let p: &mut Rgb<u8> = img.get_pixel_mut(tx as u32, ty as u32);
+                    for (c, v) in tile.colour[i].iter().enumerate() {
+                        p[c] = (f32::from(p[c]) * (1.0 - a) + v * a).round().clamp(0.0, 255.0) as u8;
+                    }
+                }
+            }
+            x += px;
+        }
+        y += py;
+    }
+    Case {
+        name: name.to_owned(),
+        marked: jpeg_roundtrip(&img, 90),
+        clean: jpeg_roundtrip(&clean, 90),
+        truth: Vec::new(),
+        tiled: true,
+    }
+}
+
 /// The marked cases (at least 30).
 pub(crate) fn cases() -> Vec<Case> {
     use Corner::*;
@@ -582,6 +625,9 @@ pub(crate) fn cases() -> Vec<Case> {
     // A black mark over a cluttered garage. The text detector reads 4 lines, three of them
     // merged with the motorcycle or the shelves, so no three share a size: found from the one
     // line read whole (its likeness), staggered rows from the lattice's half steps.
+    // A plain grid over the whole picture: the tiles along the edges are cut.
+    out.push(tiled_case_cut("tiled-cut-grid-chelsea", "chelsea.png", "stock", 0.35, 2));
+    out.push(tiled_case_cut("tiled-cut-grid-motorcycle", "motorcycle_left.png", "123RF", 0.3, 2));
     // Marks running diagonally, as many stock marks do.
     out.push(tiled_case_turned(
         "tiled-diagonal-sample-rocket",

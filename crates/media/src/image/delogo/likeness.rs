@@ -48,7 +48,14 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
             l.score >= 0.6 && l.tilt.abs() <= 5.0 && r.width >= 2.0 * r.height && r.height >= least
         })
         .collect();
-    seeds.sort_by(|a, b| b.score.total_cmp(&a.score));
+    // The surest first, but lines against the picture's edge last: they may be a tile the edge
+    // cuts, whose likeness finds only that part of the others (growing then has to find the
+    // rest).
+    let at_edge = |l: &TextLine| {
+        let r = l.rect;
+        r.x < 1.0 || r.y < 1.0 || r.x + r.width > (w - 1) as f32 || r.y + r.height > (h - 1) as f32
+    };
+    seeds.sort_by(|a, b| at_edge(a).cmp(&at_edge(b)).then(b.score.total_cmp(&a.score)));
     seeds.iter().take(SEEDS).find_map(|l| {
         let x = (l.rect.x.max(0.0) as u32).min(w - 1);
         let y = (l.rect.y.max(0.0) as u32).min(h - 1);
@@ -86,21 +93,34 @@ fn grow(image: &RgbImage, tiles: &[PixelBox]) -> Option<Vec<PixelBox>> {
     let mut ext = [0i64; 4];
     for side in 0..4 {
         let limit = if side % 2 == 0 { reach(GROW_WIDTHS, bw) } else { reach(GROW_HEIGHTS, bh) };
-        for _ in 0..limit {
-            let strip = |b: &PixelBox| {
-                let (x0, y0) = (i64::from(b.x) - ext[0], i64::from(b.y) - ext[1]);
-                let (x1, y1) = (i64::from(b.x + bw) + ext[2], i64::from(b.y + bh) + ext[3]);
-                match side {
-                    0 => (x0 - step, y0, x0, y1),
-                    1 => (x0, y0 - step, x1, y0),
-                    2 => (x1, y0, x1 + step, y1),
-                    _ => (x0, y1, x1, y1 + step),
+        let mut grown = 0;
+        while grown < limit {
+            // The strip `k` strips beyond the grown box on this side.
+            let strip = |k: i64| {
+                let ext = ext;
+                move |b: &PixelBox| {
+                    let (x0, y0) = (i64::from(b.x) - ext[0], i64::from(b.y) - ext[1]);
+                    let (x1, y1) = (i64::from(b.x + bw) + ext[2], i64::from(b.y + bh) + ext[3]);
+                    let (near, far) = (k * step, (k + 1) * step);
+                    match side {
+                        0 => (x0 - far, y0, x0 - near, y1),
+                        1 => (x0, y0 - far, x1, y0 - near),
+                        2 => (x1 + near, y0, x1 + far, y1),
+                        _ => (x0, y1 + near, x1, y1 + far),
+                    }
                 }
             };
-            if !high.alike(boxes.iter().map(strip)) {
+            // A gap between words (the "1" of "123RF" a space before the rest) is crossed when
+            // the strip after it is the mark again.
+            let taken = if high.alike(boxes.iter().map(strip(0))) {
+                1
+            } else if grown + 2 <= limit && high.alike(boxes.iter().map(strip(1))) {
+                2
+            } else {
                 break;
-            }
-            ext[side] += step;
+            };
+            ext[side] += taken * step;
+            grown += taken;
         }
     }
     let (w, h) = image.dimensions();
@@ -162,41 +182,11 @@ impl HighPass {
 mod tests {
     use super::*;
     use crate::vision::Rect;
-    use image::Rgb;
 
-    /// A mark 96 × 24: bars of uneven widths (no shift of it looks like itself).
-    fn in_mark(x: u32, y: u32) -> bool {
-        const BARS: [u32; 17] = [6, 3, 9, 4, 5, 8, 3, 7, 10, 4, 6, 5, 2, 8, 4, 7, 5];
-        let (mut at, mut on) = (0, true);
-        for width in BARS {
-            if x < at + width {
-                return on && (4..20).contains(&y);
-            }
-            at += width;
-            on = !on;
-        }
-        false
-    }
-
-    /// A photo of smooth blotches with a dark mark blended at 40 % in each of `tiles`.
+    /// The shared dark bar mark, at whole tiles only.
     fn marked(tiles: &[(u32, u32)]) -> RgbImage {
-        let mut img = RgbImage::from_fn(640, 420, |x, y| {
-            let v =
-                (f64::from(x) / 37.0).sin() * 40.0 + (f64::from(y) / 23.0 + f64::from(x) / 90.0).cos() * 35.0;
-            let g = (140.0 + v) as u8;
-            Rgb([g, g.saturating_add(20), 200 - g / 2])
-        });
-        for &(tx, ty) in tiles {
-            for y in 0..24 {
-                for x in 0..96 {
-                    if in_mark(x, y) {
-                        let p = img.get_pixel_mut(tx + x, ty + y);
-                        p.0 = p.0.map(|c| (f32::from(c) * 0.6) as u8);
-                    }
-                }
-            }
-        }
-        img
+        let tiles: Vec<(i32, i32)> = tiles.iter().map(|(x, y)| (*x as i32, *y as i32)).collect();
+        super::super::test_marks::marked(&tiles)
     }
 
     fn line(x: u32, y: u32, width: u32) -> TextLine {

@@ -3,6 +3,7 @@
 //! otherwise (Telea or an exemplar fill, whichever measures better around the mark).
 
 pub mod blend;
+pub mod cut;
 pub mod detect;
 pub mod find;
 pub mod likeness;
@@ -10,6 +11,8 @@ pub mod mask;
 pub mod patchmatch;
 pub mod repeated;
 pub mod telea;
+#[cfg(test)]
+mod test_marks;
 pub mod tiled;
 pub mod turned;
 

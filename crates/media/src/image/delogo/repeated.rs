@@ -62,12 +62,12 @@ const BUSY_REACH_MIN: u32 = 4;
 const BUSY_ROWS: u32 = 96;
 /// Each tile's box is searched this far (pixels) around where the text detector put it (its
 /// boxes wander by a few pixels with the background).
-const ALIGN: i32 = 6;
+pub(super) const ALIGN: i32 = 6;
 /// …or a tile's height over this, up to [`ALIGN_MAX`].
-const ALIGN_PER_HEIGHT: i32 = 8;
-const ALIGN_MAX: i32 = 16;
+pub(super) const ALIGN_PER_HEIGHT: i32 = 8;
+pub(super) const ALIGN_MAX: i32 = 16;
 /// Tiles taller than this many rows are compared on a sample of their rows and columns.
-const ALIGN_ROWS: u32 = 48;
+pub(super) const ALIGN_ROWS: u32 = 48;
 /// The photo under a tall tile's strokes is filled at about this many rows.
 const UNDER_ROWS: u32 = 64;
 /// Boxes taller than 5/4 of this are estimated on a copy where they are this tall.
@@ -87,7 +87,7 @@ const SHRINK_SAMPLES: u32 = 4;
 /// (+5.8), SAMPLE 902 px +13.0 (+13.2); 6,000 and 9,000 were in between.
 const FIRST_FILL_AREA: u32 = 3000;
 /// Pixels kept around a searched area so that the high-pass's blur sees past its edges.
-const BLUR_ROOM: u32 = 8;
+pub(super) const BLUR_ROOM: u32 = 8;
 
 /// A repeated mark: its tiles (all the same size, aligned on the mark) and its mean alpha over
 /// the mark's strokes.
@@ -107,7 +107,16 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
         .iter()
         .filter(|l| {
             let r = l.rect;
-            l.score >= 0.6 && l.tilt.abs() <= 5.0 && r.width >= 1.5 * r.height && r.height >= MIN_HEIGHT
+            // A line against the picture's edge may be a tile the edge cuts (the top of
+            // "123RF" along the bottom of a photo): as a group they would make every tile that
+            // part. Tiles there are placed from the lattice of the others (`super::cut`).
+            let cut =
+                r.x < 1.0 || r.y < 1.0 || r.x + r.width > (w - 1) as f32 || r.y + r.height > (h - 1) as f32;
+            l.score >= 0.6
+                && l.tilt.abs() <= 5.0
+                && r.width >= 1.5 * r.height
+                && r.height >= MIN_HEIGHT
+                && !cut
         })
         .map(|l| {
             let x = (l.rect.x.max(0.0) as u32).min(w - 1);
@@ -234,6 +243,26 @@ fn sampled_shrink(image: &RgbImage, sw: u32, sh: u32) -> RgbImage {
     })
 }
 
+/// The tiles on the lattice most of them share (three in five, at least [`LATTICE_TILES`]),
+/// all of them when there is none. The likeness search also places a window over the part of a
+/// tile the picture's edge cuts (its window has to fit inside): as a tile of the mark it would
+/// align the others on that part only (a grid cut at the left edge left the mark's right half
+/// out of its alpha). Those tiles are placed from the lattice (`super::cut`).
+fn on_lattice(tiles: Vec<PixelBox>) -> Vec<PixelBox> {
+    let Some(first) = tiles.first() else { return tiles };
+    let size = (first.width as f32, first.height as f32);
+    let centre = |b: &PixelBox| (b.x as f32 + b.width as f32 / 2.0, b.y as f32 + b.height as f32 / 2.0);
+    let centres: Vec<(f32, f32)> = tiles.iter().map(centre).collect();
+    let least = LATTICE_TILES.max((centres.len() * 3).div_ceil(5));
+    if centres.len() <= LATTICE_TILES {
+        return tiles;
+    }
+    let Some(lattice) = lattice_fit(&centres, size, least) else { return tiles };
+    let tolerance = lattice_tolerance(size.1);
+    let lattice = refine(lattice, &centres, tolerance);
+    tiles.into_iter().filter(|b| off_place(lattice, centre(b)) <= tolerance).collect()
+}
+
 /// The places a lattice predicts where no tile was found: a stock mark is tiled on a lattice, and
 /// a person sees the one missing over busy photo (a pavilion's roof) from where the others are.
 /// With at least [`LATTICE_TILES`] tiles that two steps explain (every centre within
@@ -281,7 +310,14 @@ pub fn complete_lattice(image: &RgbImage, tiles: &[PixelBox]) -> Vec<PixelBox> {
 
 /// Two steps (the shortest differences between centres that are not in line) from which every
 /// centre lies a whole number of steps, within [`LATTICE_FIT`] px; `None` when no pair does.
-pub(super) fn lattice(centres: &[(f32, f32)], (tw, th): (f32, f32)) -> Option<((f32, f32), (f32, f32))> {
+pub(super) fn lattice(centres: &[(f32, f32)], size: (f32, f32)) -> Option<((f32, f32), (f32, f32))> {
+    lattice_fit(centres, size, centres.len()).map(|l| (l.1, l.2))
+}
+
+/// A lattice that explains at least `least` of the centres (see [`lattice`]): a point of it
+/// (one of the centres) and its two steps. With `least` under all of them, tiles the alignment
+/// pulled off their place (over a wheel's spokes) do not hide the lattice of the others.
+pub(super) fn lattice_fit(centres: &[(f32, f32)], (tw, th): (f32, f32), least: usize) -> Option<Lattice> {
     let mut steps: Vec<(f32, f32)> = Vec::new();
     for (i, a) in centres.iter().enumerate() {
         for b in &centres[i + 1..] {
@@ -293,29 +329,93 @@ pub(super) fn lattice(centres: &[(f32, f32)], (tw, th): (f32, f32)) -> Option<((
         }
     }
     steps.sort_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)));
-    steps.truncate(12);
-    let origin = centres[0];
-    for (i, u) in steps.iter().enumerate() {
-        for v in &steps[i + 1..] {
-            let det = u.0 * v.1 - u.1 * v.0;
-            if det.abs() < 0.25 * u.0.hypot(u.1) * v.0.hypot(v.1) {
-                continue; // nearly in line
-            }
-            let explained = centres.iter().all(|c| {
-                let (dx, dy) = (c.0 - origin.0, c.1 - origin.1);
-                let (m, n) = ((dx * v.1 - dy * v.0) / det, (u.0 * dy - u.1 * dx) / det);
-                let (fx, fy) = (
-                    origin.0 + m.round() * u.0 + n.round() * v.0,
-                    origin.1 + m.round() * u.1 + n.round() * v.1,
-                );
-                (fx - c.0).hypot(fy - c.1) <= LATTICE_FIT.max(th / LATTICE_FIT_PER_HEIGHT)
-            });
-            if explained {
-                return Some((*u, *v));
+    let all = least >= centres.len();
+    // Off-place tiles add steps of their own among the shortest.
+    steps.truncate(if all { 12 } else { 24 });
+    let origins = if all { &centres[..centres.len().min(1)] } else { centres };
+    let tolerance = lattice_tolerance(th);
+    for origin in origins {
+        for (i, u) in steps.iter().enumerate() {
+            for v in &steps[i + 1..] {
+                let det = u.0 * v.1 - u.1 * v.0;
+                if det.abs() < 0.25 * u.0.hypot(u.1) * v.0.hypot(v.1) {
+                    continue; // nearly in line
+                }
+                let lattice = (*origin, *u, *v);
+                let explained = centres.iter().filter(|c| off_place(lattice, **c) <= tolerance).count();
+                if explained >= least {
+                    return Some(lattice);
+                }
             }
         }
     }
     None
+}
+
+/// The lattice fitted by least squares to the centres it explains (within `tolerance`): each
+/// centre's whole-step indices kept, the point and the steps solved for. The steps between two
+/// tiles carry their boxes' few pixels of wander, and places four steps away carried it four
+/// times (a cut row at the top of a 1000 px photo came out 10 px off).
+pub(super) fn refine(lattice: Lattice, centres: &[(f32, f32)], tolerance: f32) -> Lattice {
+    // Normal equations of c = o + m·u + n·v, the same 3×3 system for x and for y.
+    let (mut a, mut bx, mut by) = ([[0.0f64; 3]; 3], [0.0f64; 3], [0.0f64; 3]);
+    for c in centres.iter().filter(|c| off_place(lattice, **c) <= tolerance) {
+        let (_, (m, n)) = nearest_place(lattice, *c);
+        let row = [1.0, f64::from(m), f64::from(n)];
+        for i in 0..3 {
+            for j in 0..3 {
+                a[i][j] += row[i] * row[j];
+            }
+            bx[i] += row[i] * f64::from(c.0);
+            by[i] += row[i] * f64::from(c.1);
+        }
+    }
+    let (Some(x), Some(y)) = (solve3(a, bx), solve3(a, by)) else { return lattice };
+    // The point is the fitted place at indices (0, 0) of the original lattice.
+    let f = |v: [f64; 3]| (v[0] as f32, v[1] as f32, v[2] as f32);
+    let ((ox, ux, vx), (oy, uy, vy)) = (f(x), f(y));
+    ((ox, oy), (ux, uy), (vx, vy))
+}
+
+/// `a · x = b` for a 3×3 system (Cramer's rule); `None` when it is singular.
+fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
+    let det = |m: [[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(a);
+    if d.abs() < 1e-9 {
+        return None;
+    }
+    Some(std::array::from_fn(|k| {
+        let mut m = a;
+        for (row, v) in m.iter_mut().zip(b) {
+            row[k] = v;
+        }
+        det(m) / d
+    }))
+}
+
+/// How far (pixels) a tile `th` high may lie from its lattice place.
+pub(super) fn lattice_tolerance(th: f32) -> f32 {
+    LATTICE_FIT.max(th / LATTICE_FIT_PER_HEIGHT)
+}
+
+/// A lattice: a point of it and its two steps.
+pub(super) type Lattice = ((f32, f32), (f32, f32), (f32, f32));
+
+/// How far `c` lies from the nearest place of the lattice (pixels).
+pub(super) fn off_place((origin, u, v): Lattice, c: (f32, f32)) -> f32 {
+    let (p, _) = nearest_place((origin, u, v), c);
+    (p.0 - c.0).hypot(p.1 - c.1)
+}
+
+/// The lattice place nearest `c`, and its whole-step indices.
+pub(super) fn nearest_place((origin, u, v): Lattice, c: (f32, f32)) -> ((f32, f32), (f32, f32)) {
+    let det = u.0 * v.1 - u.1 * v.0;
+    let (dx, dy) = (c.0 - origin.0, c.1 - origin.1);
+    let (m, n) = (((dx * v.1 - dy * v.0) / det).round(), ((u.0 * dy - u.1 * dx) / det).round());
+    ((origin.0 + m * u.0 + n * v.0, origin.1 + m * u.1 + n * v.1), (m, n))
 }
 
 /// The per-element median of equally long patches.
@@ -349,13 +449,15 @@ pub fn remove_all(image: &mut RgbImage, found: &[PixelBox]) -> Option<RepeatedMa
 /// What [`remove_all`] inverts: the mark's tiles, alpha and colour.
 pub(super) fn estimate_all(image: &RgbImage, found: &[PixelBox]) -> Option<Estimate> {
     let tallest = found.iter().map(|b| b.height).max()?;
-    if tallest * 4 > WORK_ROWS * 5 {
-        estimate_scaled(image, found, tallest)
+    let mut mark = if tallest * 4 > WORK_ROWS * 5 {
+        estimate_scaled(image, found, tallest)?
     } else {
-        let tiles = extend(image, found);
+        let tiles = on_lattice(extend(image, found));
         let predicted = complete_lattice(image, &tiles);
-        estimate(image, &tiles, &predicted)
-    }
+        estimate(image, &tiles, &predicted)?
+    };
+    super::cut::find(image, &mut mark);
+    Some(mark)
 }
 
 /// Un-blends the repeated mark whose tiles are `found`: aligns the tiles on one size, estimates
@@ -368,26 +470,33 @@ pub fn remove(image: &mut RgbImage, found: &[PixelBox], predicted: &[PixelBox]) 
 
 /// Inverts the blend on every tile: `B = (O − a·C) / (1 − a)` where alpha is above zero.
 fn apply(image: &mut RgbImage, mark: Estimate) -> RepeatedMark {
-    let tw = mark.size.0;
-    for t in &mark.tiles {
+    let (w, h) = image.dimensions();
+    let (tw, th) = mark.size;
+    let whole = mark.tiles.iter().map(|t| (t.x as i32, t.y as i32));
+    for (ox, oy) in whole.chain(mark.cut.iter().copied()) {
         for (i, a) in mark.alpha.iter().enumerate() {
-            if *a <= 0.0 {
+            let (x, y) = (ox + (i as u32 % tw) as i32, oy + (i as u32 / tw) as i32);
+            if *a <= 0.0 || x < 0 || y < 0 || x >= w as i32 || y >= h as i32 {
                 continue;
             }
-            let (x, y) = (t.x + i as u32 % tw, t.y + i as u32 / tw);
-            let p = image.get_pixel_mut(x, y);
+            let p = image.get_pixel_mut(x as u32, y as u32);
             for c in 0..3 {
                 p[c] = ((f32::from(p[c]) - a * mark.colour) / (1.0 - a)).round().clamp(0.0, 255.0) as u8;
             }
         }
     }
-    RepeatedMark { tiles: mark.tiles, alpha: mark.mean, colour: mark.colour as u8 }
+    let mut tiles = mark.tiles;
+    tiles.extend(mark.cut.iter().filter_map(|o| super::cut::visible(*o, (tw, th), (w, h))));
+    RepeatedMark { tiles, alpha: mark.mean, colour: mark.colour as u8 }
 }
 
 /// A repeated mark as estimated: its tiles (all `size`), its alpha over a tile, its colour and
 /// its mean alpha over the strokes.
 pub(super) struct Estimate {
     pub(super) tiles: Vec<PixelBox>,
+    /// Tiles the picture's edge cuts: their top-left corners, outside the picture on one side
+    /// or more (see [`super::cut`]).
+    pub(super) cut: Vec<(i32, i32)>,
     pub(super) alpha: Vec<f32>,
     pub(super) size: (u32, u32),
     pub(super) colour: f32,
@@ -402,7 +511,7 @@ fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option
     let small = Shrunk::new(image, tallest as f32 / WORK_ROWS as f32);
     let (sx, sy) = small.scale;
     let found: Vec<PixelBox> = found.iter().map(|b| small.shrink(b)).collect();
-    let tiles = extend(&small.image, &found);
+    let tiles = on_lattice(extend(&small.image, &found));
     let predicted = complete_lattice(&small.image, &tiles);
     let mark = estimate(&small.image, &tiles, &predicted)?;
     let size = (
@@ -421,7 +530,7 @@ fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option
             best_alignment(image, &template, b, b).1
         })
         .collect();
-    Some(Estimate { tiles, alpha, size, colour: mark.colour, mean: mark.mean })
+    Some(Estimate { tiles, cut: Vec::new(), alpha, size, colour: mark.colour, mean: mark.mean })
 }
 
 /// A copy of a picture shrunk by a factor, and boxes carried onto it.
@@ -577,22 +686,30 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     // A predicted place holds the mark when it is lifted as the mark's alpha predicts.
     for p in predicted {
         let t = best_alignment(image, &template, first, place(p, 0, 0)).1;
-        let bg = background_under(image, t, &support);
-        let (mut num, mut den) = (0.0f32, 0.0f32);
-        for (i, a) in alpha.iter().enumerate().filter(|(_, a)| **a > 0.0) {
-            let (x, y) = (i as u32 % tw, i as u32 / tw);
-            let (o, b) = (image.get_pixel(t.x + x, t.y + y).0, bg.get_pixel(x, y).0);
-            for c in 0..3 {
-                let expected = a * (colour - f32::from(b[c]));
-                num += (f32::from(o[c]) - f32::from(b[c])) * expected;
-                den += expected * expected;
-            }
-        }
-        if den > 0.0 && LATTICE_LIFT.contains(&(num / den)) && !tiles.iter().any(|o| o.intersection(&t) > 0) {
+        if lifted_as_predicted(image, t, &alpha, colour) && !tiles.iter().any(|o| o.intersection(&t) > 0) {
             tiles.push(t);
         }
     }
-    Some(Estimate { tiles, alpha, size, colour, mean })
+    Some(Estimate { tiles, cut: Vec::new(), alpha, size, colour, mean })
+}
+
+/// Whether the box `t` holds the mark whose alpha over `t` is `alpha` (`t`'s size): the lift of
+/// its pixels towards `colour` from the photo filled under the mark's strokes, against the lift
+/// `alpha` predicts, fits with a gain within [`LATTICE_LIFT`].
+pub(super) fn lifted_as_predicted(image: &RgbImage, t: PixelBox, alpha: &[f32], colour: f32) -> bool {
+    let support: Vec<bool> = alpha.iter().map(|a| *a > 0.0).collect();
+    let bg = background_under(image, t, &support);
+    let (mut num, mut den) = (0.0f32, 0.0f32);
+    for (i, a) in alpha.iter().enumerate().filter(|(_, a)| **a > 0.0) {
+        let (x, y) = (i as u32 % t.width, i as u32 / t.width);
+        let (o, b) = (image.get_pixel(t.x + x, t.y + y).0, bg.get_pixel(x, y).0);
+        for c in 0..3 {
+            let expected = a * (colour - f32::from(b[c]));
+            num += (f32::from(o[c]) - f32::from(b[c])) * expected;
+            den += expected * expected;
+        }
+    }
+    den > 0.0 && LATTICE_LIFT.contains(&(num / den))
 }
 
 /// The [`ESTIMATE_TILES`] tiles over the calmest photo (least mean [`busyness`] of their box,
@@ -758,7 +875,7 @@ fn local_rms(values: &[f32], (tw, th): (u32, u32), reach: u32) -> Vec<f32> {
 
 /// The mark's own high-pass, as [`patch`] takes a tile's: its alpha drawn in its colour over mid
 /// grey, free of any tile's photo.
-fn alpha_template(alpha: &[f32], colour: f32, (tw, th): (u32, u32)) -> Vec<f32> {
+pub(super) fn alpha_template(alpha: &[f32], colour: f32, (tw, th): (u32, u32)) -> Vec<f32> {
     let grey = GrayImage::from_fn(tw, th, |x, y| {
         let a = alpha[(y * tw + x) as usize];
         Luma([(128.0 + a * (colour - 128.0)).round().clamp(0.0, 255.0) as u8])
@@ -936,7 +1053,7 @@ pub(super) fn high_pass(image: &RgbImage) -> Vec<f32> {
 }
 
 /// The luma high-pass (value minus its 5x5 mean) of `b`, resampled to `size`.
-fn patch(image: &RgbImage, b: PixelBox, size: (u32, u32)) -> Vec<f32> {
+pub(super) fn patch(image: &RgbImage, b: PixelBox, size: (u32, u32)) -> Vec<f32> {
     let crop = image::imageops::crop_imm(image, b.x, b.y, b.width, b.height).to_image();
     let grey: GrayImage = image::imageops::grayscale(&crop);
     let grey = image::imageops::resize(&grey, size.0, size.1, image::imageops::FilterType::Triangle);

@@ -11,8 +11,8 @@
 use image::RgbImage;
 use iprod_core::Result;
 
-use super::likeness;
 use super::repeated::{self, MIN_TILES, RepeatedMark};
+use super::{cut, likeness};
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::rotate::Turned;
 use crate::onnx::OnnxRuntime;
@@ -47,16 +47,23 @@ pub fn remove(runtime: &OnnxRuntime, image: &mut RgbImage, lines: &[TextLine]) -
     let (tw, _) = estimate.size;
     let (cw, ch) = turned.image.dimensions();
     let mut alpha = vec![0.0f32; (cw * ch) as usize];
-    for t in &estimate.tiles {
+    let whole = estimate.tiles.iter().map(|t| (t.x as i32, t.y as i32));
+    let corners: Vec<(i32, i32)> = whole.chain(estimate.cut.iter().copied()).collect();
+    for (ox, oy) in &corners {
         for (i, a) in estimate.alpha.iter().enumerate() {
-            let (x, y) = (t.x + i as u32 % tw, t.y + i as u32 / tw);
-            let at = &mut alpha[(y * cw + x) as usize];
-            *at = at.max(*a);
+            let (x, y) = (ox + (i as u32 % tw) as i32, oy + (i as u32 / tw) as i32);
+            if x >= 0 && y >= 0 && x < cw as i32 && y < ch as i32 {
+                let at = &mut alpha[(y as u32 * cw + x as u32) as usize];
+                *at = at.max(*a);
+            }
         }
     }
     let (w, h) = image.dimensions();
-    let boxes: Vec<PixelBox> =
-        estimate.tiles.iter().filter_map(|t| box_in_picture(&turned, *t, (w, h))).collect();
+    let boxes: Vec<PixelBox> = corners
+        .iter()
+        .filter_map(|o| cut::visible(*o, estimate.size, (cw, ch)))
+        .filter_map(|t| box_in_picture(&turned, t, (w, h)))
+        .collect();
     let mut done = vec![false; (w * h) as usize];
     let colour = estimate.colour;
     for b in &boxes {

@@ -1,0 +1,226 @@
+//! The tiles of a repeated mark that the picture's edge cuts. Stock sites lay their mark over the
+//! whole picture, so the tiles along the edges show only in part ("23RF" at the left edge, the
+//! lower half of a word at the top). The detector cannot read them as the same line and the
+//! likeness search only places whole tiles, so once the mark is estimated from its whole tiles,
+//! its lattice says where the cut ones are: each is aligned on its visible part, tested as the
+//! lattice's inner places are (its lift against the one the mark's alpha predicts), and inverted
+//! where it shows.
+
+use image::RgbImage;
+
+use super::repeated::{
+    self, ALIGN, ALIGN_MAX, ALIGN_PER_HEIGHT, ALIGN_ROWS, BLUR_ROOM, Estimate, alpha_template, patch,
+};
+use crate::imaging::geometry::PixelBox;
+
+/// A lattice is fitted to at least this many whole tiles (and three in five of them)…
+const LATTICE_TILES: usize = 4;
+/// …and a tile further than its height over this (at least [`OFF_PLACE_MIN`] px) from its place
+/// is off it.
+const OFF_PLACE_PER_HEIGHT: f32 = 6.0;
+const OFF_PLACE_MIN: f32 = 6.0;
+/// A cut tile is un-blended when at least this share of the mark's alpha shows…
+const MIN_SHOWING: f32 = 0.1;
+/// …and aligned on what shows when at least this share does (less is aligned by chance: it
+/// stays where the lattice puts it).
+const ALIGN_SHOWING: f32 = 0.3;
+
+/// Finds the mark's cut tiles and puts their top-left corners (outside the picture on one side
+/// or more) in [`Estimate::cut`]. A tile the likeness search placed against the picture's edge is
+/// usually a cut one pushed inside (its window had to fit): where the lattice of the other tiles
+/// puts it across the edge, it is moved there.
+pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
+    let (w, h) = image.dimensions();
+    let (tw, th) = mark.size;
+    let at_edge = |b: &PixelBox| b.x == 0 || b.y == 0 || b.x + b.width >= w || b.y + b.height >= h;
+    let centre = |b: &PixelBox| (b.x as f32 + b.width as f32 / 2.0, b.y as f32 + b.height as f32 / 2.0);
+    let centres: Vec<(f32, f32)> = mark.tiles.iter().filter(|b| !at_edge(b)).map(centre).collect();
+    let least = LATTICE_TILES.max((centres.len() * 3).div_ceil(5));
+    if centres.len() < LATTICE_TILES {
+        return;
+    }
+    let Some(lattice) = repeated::lattice_fit(&centres, (tw as f32, th as f32), least) else { return };
+    let lattice = repeated::refine(lattice, &centres, repeated::lattice_tolerance(th as f32));
+    let (origin, u, v) = lattice;
+    // A tile off its lattice place is put back there: the alignment pulls one over clutter onto
+    // a wheel's spokes, and the likeness search pushes a cut one inside the picture (its window
+    // had to fit) or matches the part of it that shows. Inverted off its place, a tile paints
+    // the mark's outline twice. One whose place is across the edge is left to the cut tiles.
+    let tolerance = (th as f32 / OFF_PLACE_PER_HEIGHT).max(OFF_PLACE_MIN);
+    let fits = |c: (f32, f32)| {
+        c.0 >= 0.0 && c.1 >= 0.0 && c.0 + tw as f32 <= w as f32 && c.1 + th as f32 <= h as f32
+    };
+    let mut kept: Vec<PixelBox> = Vec::with_capacity(mark.tiles.len());
+    for b in &mark.tiles {
+        let c = centre(b);
+        let (p, _) = repeated::nearest_place(lattice, c);
+        let corner = ((p.0 - tw as f32 / 2.0).round(), (p.1 - th as f32 / 2.0).round());
+        let placed = if at_edge(b) && !fits(corner) {
+            // Pushed inside from a place across the edge (the mark whole, its margin cut).
+            continue;
+        } else if repeated::off_place(lattice, c) <= tolerance {
+            *b
+        } else if fits(corner) {
+            PixelBox::new(corner.0 as u32, corner.1 as u32, tw, th)
+        } else {
+            continue;
+        };
+        if !kept.iter().any(|k| k.intersection(&placed) > 0) {
+            kept.push(placed);
+        }
+    }
+    mark.tiles = kept;
+    let reach = (w.max(h) as f32 / u.0.hypot(u.1).min(v.0.hypot(v.1)).max(1.0)).ceil() as i32 + 2;
+    let steps = (-reach..=reach).flat_map(|m| (-reach..=reach).map(move |n| (m as f32, n as f32)));
+    // Staggered rows, as for the inner places (see `repeated::complete_lattice`).
+    let halves = steps.clone().map(|(m, n)| (m + 0.5, n + 0.5));
+    let corners: Vec<(i32, i32)> = steps
+        .chain(halves)
+        .map(|(m, n)| (origin.0 + m * u.0 + n * v.0, origin.1 + m * u.1 + n * v.1))
+        .map(|(cx, cy)| ((cx - tw as f32 / 2.0).round() as i32, (cy - th as f32 / 2.0).round() as i32))
+        .filter(|c| !(c.0 >= 0 && c.1 >= 0 && c.0 + tw as i32 <= w as i32 && c.1 + th as i32 <= h as i32))
+        .collect();
+    let template = alpha_template(&mark.alpha, mark.colour, (tw, th));
+    let total: f32 = mark.alpha.iter().sum();
+    let showing = |(ox, oy): (i32, i32)| -> f32 {
+        let mut sum = 0.0;
+        for (i, a) in mark.alpha.iter().enumerate() {
+            let (x, y) = (ox + (i as u32 % tw) as i32, oy + (i as u32 / tw) as i32);
+            if x >= 0 && y >= 0 && x < w as i32 && y < h as i32 {
+                sum += a;
+            }
+        }
+        sum / total.max(1e-6)
+    };
+    let mut cut: Vec<(i32, i32)> = Vec::new();
+    for corner in corners {
+        let share = showing(corner);
+        if share < MIN_SHOWING {
+            continue;
+        }
+        let corner = if share >= ALIGN_SHOWING { align(image, &template, (tw, th), corner) } else { corner };
+        let Some(shown) = visible(corner, (tw, th), (w, h)) else { continue };
+        let taken = |b: &PixelBox| b.intersection(&shown) > 0;
+        if mark.tiles.iter().any(taken)
+            || cut.iter().filter_map(|o| visible(*o, (tw, th), (w, h))).any(|b| taken(&b))
+        {
+            continue;
+        }
+        // The alpha over the part that shows.
+        let (dx, dy) = ((shown.x as i32 - corner.0) as u32, (shown.y as i32 - corner.1) as u32);
+        let alpha: Vec<f32> = (0..shown.width * shown.height)
+            .map(|i| mark.alpha[((dy + i / shown.width) * tw + dx + i % shown.width) as usize])
+            .collect();
+        if repeated::lifted_as_predicted(image, shown, &alpha, mark.colour) {
+            cut.push(corner);
+        }
+    }
+    mark.cut = cut;
+}
+
+/// The part of the tile at `corner` (`size`) inside the picture (`w` × `h`), if any.
+pub(super) fn visible((x, y): (i32, i32), (tw, th): (u32, u32), (w, h): (u32, u32)) -> Option<PixelBox> {
+    let (x0, y0) = (x.max(0), y.max(0));
+    let (x1, y1) = ((x + tw as i32).min(w as i32), (y + th as i32).min(h as i32));
+    (x1 > x0 && y1 > y0).then(|| PixelBox::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32))
+}
+
+/// Where the cut tile near `corner` matches the mark's high-pass `template` best, within the
+/// reach the whole tiles are aligned over, compared on the pixels that show only.
+fn align(image: &RgbImage, template: &[f32], (tw, th): (u32, u32), corner: (i32, i32)) -> (i32, i32) {
+    let (w, h) = (image.width() as i32, image.height() as i32);
+    let reach = (th as i32 / ALIGN_PER_HEIGHT).clamp(ALIGN, ALIGN_MAX);
+    let room = reach + BLUR_ROOM as i32;
+    let (ax0, ay0) = ((corner.0 - room).max(0), (corner.1 - room).max(0));
+    let (ax1, ay1) = ((corner.0 + tw as i32 + room).min(w), (corner.1 + th as i32 + room).min(h));
+    if ax1 <= ax0 || ay1 <= ay0 {
+        return corner;
+    }
+    let (aw, ah) = ((ax1 - ax0) as u32, (ay1 - ay0) as u32);
+    let high = patch(image, PixelBox::new(ax0 as u32, ay0 as u32, aw, ah), (aw, ah));
+    // Large tiles are compared on every `step`-th row and column, as whole ones are.
+    let step = (th / ALIGN_ROWS).max(1) as usize;
+    let mut best = (f32::MIN, corner);
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            let (ox, oy) = (corner.0 + dx, corner.1 + dy);
+            let (mut ab, mut aa, mut bb, mut n) = (0.0f32, 0.0f32, 0.0f32, 0usize);
+            for ty in (0..th as i32).step_by(step) {
+                let y = oy + ty;
+                if y < ay0 || y >= ay1 {
+                    continue;
+                }
+                for tx in (0..tw as i32).step_by(step) {
+                    let x = ox + tx;
+                    if x < ax0 || x >= ax1 {
+                        continue;
+                    }
+                    let (a, b) = (
+                        template[(ty * tw as i32 + tx) as usize],
+                        high[((y - ay0) * aw as i32 + x - ax0) as usize],
+                    );
+                    ab += a * b;
+                    aa += a * a;
+                    bb += b * b;
+                    n += 1;
+                }
+            }
+            let c = ab / (aa * bb).sqrt().max(1e-6);
+            if n > 0 && c > best.0 {
+                best = (c, (ox, oy));
+            }
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_marks::{MARK, marked, photo};
+    use super::*;
+
+    /// Mean absolute difference of the red channel in the picture's band of rows `rows`.
+    fn error(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> f64 {
+        let n = f64::from(a.width() * (rows.end - rows.start));
+        rows.flat_map(|y| (0..a.width()).map(move |x| (x, y)))
+            .map(|(x, y)| f64::from(a.get_pixel(x, y)[0].abs_diff(b.get_pixel(x, y)[0])))
+            .sum::<f64>()
+            / n
+    }
+
+    #[test]
+    fn tiles_the_edges_cut_are_un_blended_where_they_show() {
+        // GIVEN a mark on a plain grid from above and left of the picture: steps (160, 90),
+        // so the top row shows its lower 14 rows and the left column 56 of its 96 columns
+        let mut grid = Vec::new();
+        for row in 0..5 {
+            for col in 0..5 {
+                grid.push((-40 + col * 160, -10 + row * 90));
+            }
+        }
+        let mut img = marked(&grid);
+        let clean = photo();
+        let before_top = error(&img, &clean, 0..14);
+        let before_left: f64 = (0..4).map(|r| error(&img, &clean, (80 + r * 90)..(94 + r * 90))).sum();
+        // WHEN the mark is un-blended from four of its whole tiles
+        let found: Vec<PixelBox> = [(120, 80), (280, 80), (120, 170), (280, 170)]
+            .iter()
+            .map(|(x, y)| PixelBox::new(*x, *y, MARK.0, MARK.1))
+            .collect();
+        let mark = repeated::remove_all(&mut img, &found).expect("un-blended");
+        // THEN the cut tiles along the top and the left edge are listed and un-blended too
+        assert!(mark.tiles.iter().any(|t| t.y == 0 && t.height < MARK.1), "{:?}", mark.tiles);
+        assert!(mark.tiles.iter().any(|t| t.x == 0 && t.width < MARK.0), "{:?}", mark.tiles);
+        let after_top = error(&img, &clean, 0..14);
+        let after_left: f64 = (0..4).map(|r| error(&img, &clean, (80 + r * 90)..(94 + r * 90))).sum();
+        assert!(after_top < before_top / 2.0, "top {before_top:.2} -> {after_top:.2}");
+        assert!(after_left < before_left / 2.0, "left {before_left:.2} -> {after_left:.2}");
+    }
+
+    #[test]
+    fn the_visible_part_of_a_cut_tile() {
+        assert_eq!(visible((-10, -5), (40, 20), (100, 50)), Some(PixelBox::new(0, 0, 30, 15)));
+        assert_eq!(visible((90, 40), (40, 20), (100, 50)), Some(PixelBox::new(90, 40, 10, 10)));
+        assert_eq!(visible((-40, 0), (40, 20), (100, 50)), None);
+    }
+}

@@ -1,0 +1,49 @@
+//! A synthetic repeated mark over a synthetic photo, for the repeated-mark tests.
+
+use image::{Rgb, RgbImage};
+
+/// The mark's size.
+pub(super) const MARK: (u32, u32) = (96, 24);
+
+/// Whether (x, y) of the mark (96 × 24) is on a bar: bars of uneven widths, so that no shift of
+/// the mark looks like itself.
+fn in_mark(x: u32, y: u32) -> bool {
+    const BARS: [u32; 17] = [6, 3, 9, 4, 5, 8, 3, 7, 10, 4, 6, 5, 2, 8, 4, 7, 5];
+    let (mut at, mut on) = (0, true);
+    for width in BARS {
+        if x < at + width {
+            return on && (4..20).contains(&y);
+        }
+        at += width;
+        on = !on;
+    }
+    false
+}
+
+/// The photo alone: smooth blotches, 640 × 420.
+pub(super) fn photo() -> RgbImage {
+    RgbImage::from_fn(640, 420, |x, y| {
+        let v = (f64::from(x) / 37.0).sin() * 40.0 + (f64::from(y) / 23.0 + f64::from(x) / 90.0).cos() * 35.0;
+        let g = (140.0 + v) as u8;
+        Rgb([g, g.saturating_add(20), 200 - g / 2])
+    })
+}
+
+/// [`photo`] with the mark blended dark at 40 % with its top-left corner at each of `tiles`
+/// (partly outside the picture where they say so).
+pub(super) fn marked(tiles: &[(i32, i32)]) -> RgbImage {
+    let mut img = photo();
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    for &(tx, ty) in tiles {
+        for y in 0..MARK.1 {
+            for x in 0..MARK.0 {
+                let (px, py) = (tx + x as i32, ty + y as i32);
+                if in_mark(x, y) && px >= 0 && py >= 0 && px < w && py < h {
+                    let p = img.get_pixel_mut(px as u32, py as u32);
+                    p.0 = p.0.map(|c| (f32::from(c) * 0.6) as u8);
+                }
+            }
+        }
+    }
+    img
+}
