@@ -82,14 +82,15 @@ pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
         .collect();
     let template = alpha_template(&mark.alpha, mark.colour, (tw, th));
     let total: f32 = mark.alpha.iter().sum();
-    let showing = |(ox, oy): (i32, i32)| -> f32 {
-        let mut sum = 0.0;
-        for (i, a) in mark.alpha.iter().enumerate() {
-            let (x, y) = (ox + (i as u32 % tw) as i32, oy + (i as u32 / tw) as i32);
-            if x >= 0 && y >= 0 && x < w as i32 && y < h as i32 {
-                sum += a;
-            }
-        }
+    // The share of the mark's alpha a tile at `corner` shows: its sum over the part inside.
+    let showing = |corner: (i32, i32)| -> f32 {
+        let Some(shown) = visible(corner, (tw, th), (w, h)) else { return 0.0 };
+        let (dx, dy) = ((shown.x as i32 - corner.0) as u32, (shown.y as i32 - corner.1) as u32);
+        let sum: f32 = (dy..dy + shown.height)
+            .map(|y| {
+                mark.alpha[(y * tw + dx) as usize..(y * tw + dx + shown.width) as usize].iter().sum::<f32>()
+            })
+            .sum();
         sum / total.max(1e-6)
     };
     let mut cut: Vec<(i32, i32)> = Vec::new();
