@@ -22,6 +22,9 @@ use crate::vision::text::{self, TextLine};
 const TURNED: std::ops::RangeInclusive<f32> = 10.0..=80.0;
 /// At least [`MIN_TILES`] confident lines within this many degrees of their median tilt.
 const SAME_TILT: f32 = 4.0;
+/// Pictures larger than this many pixels are turned on a copy this large: the canvas holding a
+/// picture turned by 45° is twice its size.
+const TURN_PIXELS: f64 = 12.0e6;
 /// Lines whose box's smaller side is under this (pixels) are specks.
 const MIN_SIDE: f32 = 16.0;
 
@@ -38,46 +41,48 @@ pub struct TurnedMark {
 /// level holds no repeated mark ([`repeated::find`], [`likeness::find`]) that un-blends.
 pub fn remove(runtime: &OnnxRuntime, image: &mut RgbImage, lines: &[TextLine]) -> Result<Option<TurnedMark>> {
     let Some(tilt) = common_tilt(lines) else { return Ok(None) };
-    let turned = Turned::new(image, -f64::from(tilt));
+    let (w, h) = image.dimensions();
+    // Picture pixels per pixel of the copy that is turned (at most TURN_PIXELS of it).
+    let k = (f64::from(w) * f64::from(h) / TURN_PIXELS).sqrt().max(1.0);
+    let scaled;
+    let source = if k > 1.0 {
+        let (sw, sh) = ((f64::from(w) / k).round() as u32, (f64::from(h) / k).round() as u32);
+        scaled = image::imageops::resize(image, sw.max(1), sh.max(1), image::imageops::FilterType::Triangle);
+        &scaled
+    } else {
+        &*image
+    };
+    let turned = Turned::new(source, -f64::from(tilt));
     let level = text::detect(runtime, &turned.image)?;
     let found = repeated::find(&turned.image, &level).or_else(|| likeness::find(&turned.image, &level));
     let Some(estimate) = found.and_then(|tiles| repeated::estimate_all(&turned.image, &tiles)) else {
         return Ok(None);
     };
-    let (tw, _) = estimate.size;
-    let (cw, ch) = turned.image.dimensions();
-    let mut alpha = vec![0.0f32; (cw * ch) as usize];
+    let (tw, th) = estimate.size;
     let whole = estimate.tiles.iter().map(|t| (t.x as i32, t.y as i32));
     let corners: Vec<(i32, i32)> = whole.chain(estimate.cut.iter().copied()).collect();
-    for (ox, oy) in &corners {
-        for (i, a) in estimate.alpha.iter().enumerate() {
-            let (x, y) = (ox + (i as u32 % tw) as i32, oy + (i as u32 / tw) as i32);
-            if x >= 0 && y >= 0 && x < cw as i32 && y < ch as i32 {
-                let at = &mut alpha[(y as u32 * cw + x as u32) as usize];
-                *at = at.max(*a);
-            }
-        }
-    }
-    let (w, h) = image.dimensions();
-    let boxes: Vec<PixelBox> = corners
-        .iter()
-        .filter_map(|o| cut::visible(*o, estimate.size, (cw, ch)))
-        .filter_map(|t| box_in_picture(&turned, t, (w, h)))
-        .collect();
-    let mut done = vec![false; (w * h) as usize];
+    let canvas = turned.image.dimensions();
     let colour = estimate.colour;
-    for b in &boxes {
+    // Each pixel once: a tile's box on the picture overlaps its neighbours'.
+    let mut done = vec![0u64; ((w as usize) * (h as usize)).div_ceil(64)];
+    let mut boxes = Vec::with_capacity(corners.len());
+    for corner in corners {
+        let Some(b) =
+            cut::visible(corner, (tw, th), canvas).and_then(|t| box_in_picture(&turned, t, k, (w, h)))
+        else {
+            continue;
+        };
+        boxes.push(b);
         for y in b.y..b.y + b.height {
             for x in b.x..b.x + b.width {
-                let i = (y * w + x) as usize;
-                if std::mem::replace(&mut done[i], true) {
+                let (u, v) = turned.forward((f64::from(x) + 0.5) / k, (f64::from(y) + 0.5) / k);
+                let at = (u - 0.5 - f64::from(corner.0), v - 0.5 - f64::from(corner.1));
+                let a = bilinear(&estimate.alpha, (tw, th), at.0, at.1);
+                let i = y as usize * w as usize + x as usize;
+                if a <= 0.0 || done[i / 64] & (1 << (i % 64)) != 0 {
                     continue;
                 }
-                let (u, v) = turned.forward(f64::from(x) + 0.5, f64::from(y) + 0.5);
-                let a = bilinear(&alpha, (cw, ch), u - 0.5, v - 0.5);
-                if a <= 0.0 {
-                    continue;
-                }
+                done[i / 64] |= 1 << (i % 64);
                 let p = image.get_pixel_mut(x, y);
                 for c in 0..3 {
                     p[c] = ((f32::from(p[c]) - a * colour) / (1.0 - a)).round().clamp(0.0, 255.0) as u8;
@@ -105,12 +110,16 @@ fn common_tilt(lines: &[TextLine]) -> Option<f32> {
     (near >= MIN_TILES).then_some(median)
 }
 
-/// The picture's box around a tile of the turned copy (its four corners carried back), clipped
-/// to the picture; `None` when it lies outside.
-fn box_in_picture(turned: &Turned, t: PixelBox, (w, h): (u32, u32)) -> Option<PixelBox> {
+/// The picture's box around a tile of the turned copy (its four corners carried back, `k`
+/// picture pixels per pixel of the copy that was turned), clipped to the picture; `None` when
+/// it lies outside.
+fn box_in_picture(turned: &Turned, t: PixelBox, k: f64, (w, h): (u32, u32)) -> Option<PixelBox> {
     let (x0, y0, x1, y1) =
         (f64::from(t.x), f64::from(t.y), f64::from(t.x + t.width), f64::from(t.y + t.height));
-    let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(x, y)| turned.back(x, y));
+    let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(x, y)| {
+        let (px, py) = turned.back(x, y);
+        (px * k, py * k)
+    });
     let left = corners.iter().map(|c| c.0).fold(f64::MAX, f64::min).floor().max(0.0);
     let top = corners.iter().map(|c| c.1).fold(f64::MAX, f64::min).floor().max(0.0);
     let right = corners.iter().map(|c| c.0).fold(f64::MIN, f64::max).ceil().min(f64::from(w));
@@ -163,11 +172,14 @@ mod tests {
         // the tile turned.
         let (cw, ch) = turned.image.dimensions();
         let tile = PixelBox::new(cw / 2 - 50, ch / 2 - 10, 100, 20);
-        let b = box_in_picture(&turned, tile, (400, 300)).expect("inside");
+        let b = box_in_picture(&turned, tile, 1.0, (400, 300)).expect("inside");
         assert!((b.x + b.width / 2).abs_diff(200) <= 1 && (b.y + b.height / 2).abs_diff(150) <= 1, "{b:?}");
         // 100 × 20 turned by 30°: 96.6 × 67.3.
         assert!(b.width.abs_diff(97) <= 2 && b.height.abs_diff(68) <= 2, "{b:?}");
         // A tile in a corner the picture does not reach gives nothing.
-        assert_eq!(box_in_picture(&turned, PixelBox::new(0, 0, 20, 20), (400, 300)), None);
+        assert_eq!(box_in_picture(&turned, PixelBox::new(0, 0, 20, 20), 1.0, (400, 300)), None);
+        // On a copy half the picture's size, the box is twice as large.
+        let b2 = box_in_picture(&turned, tile, 2.0, (800, 600)).expect("inside");
+        assert!(b2.width.abs_diff(2 * b.width) <= 2 && b2.height.abs_diff(2 * b.height) <= 2, "{b2:?}");
     }
 }
