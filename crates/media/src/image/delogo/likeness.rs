@@ -35,9 +35,9 @@ const GROW_HEIGHTS: f32 = 0.5;
 
 /// The tiles of a repeated mark seeded by a single line: for each of the [`SEEDS`] surest
 /// horizontal lines at least a [`SEED_HEIGHT_DIVISOR`]th of the picture high, the places that
-/// look like it ([`repeated::extend`]); the first seed with [`MIN_SEEDED_TILES`] to [`MAX_TILES`]
-/// of them on a lattice ([`repeated::lattice`]), grown to the mark's extent ([`grow`]). Whether it is a blended mark is for the un-blend
-/// to say.
+/// look like it ([`repeated::extend`]); the first seed with [`MIN_SEEDED_TILES`] to
+/// [`MAX_TILES`] of them on a lattice ([`repeated::lattice`]), grown to the mark's extent
+/// ([`grow`]). Whether it is a blended mark is for the un-blend to say.
 pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
     let (w, h) = image.dimensions();
     let least = (w.min(h) as f32 / SEED_HEIGHT_DIVISOR).max(repeated::MIN_HEIGHT);
