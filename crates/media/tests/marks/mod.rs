@@ -398,34 +398,40 @@ fn marked_case(name: &str, photo: &str, marks: &[Mark]) -> Case {
     }
 }
 
+/// How a tiled mark is drawn: its text and colour, turned by `degrees` (stock marks often run
+/// diagonally), with or without a dark shadow (white marks often carry one to show over light
+/// photo).
+#[derive(Clone, Copy)]
+pub(crate) struct TileStyle {
+    pub text: &'static str,
+    pub colour: [f32; 3],
+    pub degrees: f32,
+    pub shadow: bool,
+}
+
+impl TileStyle {
+    pub(crate) const fn white(text: &'static str) -> Self {
+        TileStyle { text, colour: [255.0; 3], degrees: 0.0, shadow: false }
+    }
+}
+
 /// A stock-photo watermark: `text` tiled on a lattice (every other row shifted by half a
 /// period) at `opacity`, plus an optional badge in the lower-right corner, over `photo` scaled
 /// by `scale` (stock previews come at 600 to 2000 px; the test photos are 400 to 640).
 fn tiled_case(name: &str, photo: &str, text: &'static str, opacity: f32, badge: bool, scale: u32) -> Case {
-    tiled_case_in(name, photo, (text, [255.0; 3]), opacity, badge, scale)
+    tiled_case_styled(name, photo, TileStyle::white(text), opacity, badge, scale)
 }
 
-/// [`tiled_case`] with the mark drawn in `colour`.
-fn tiled_case_in(
+/// [`tiled_case`] with the mark drawn in `style`.
+pub(crate) fn tiled_case_styled(
     name: &str,
     photo: &str,
-    (text, colour): (&'static str, [f32; 3]),
+    style: TileStyle,
     opacity: f32,
     badge: bool,
     scale: u32,
 ) -> Case {
-    tiled_case_turned(name, photo, (text, colour, 0.0), opacity, badge, scale)
-}
-
-/// [`tiled_case_in`] with the mark turned by `degrees` (stock marks often run diagonally).
-pub(crate) fn tiled_case_turned(
-    name: &str,
-    photo: &str,
-    (text, colour, degrees): (&'static str, [f32; 3], f32),
-    opacity: f32,
-    badge: bool,
-    scale: u32,
-) -> Case {
+    let TileStyle { text, colour, degrees, shadow } = style;
     let mut clean = control(photo);
     if scale > 1 {
         let (w, h) = clean.dimensions();
@@ -433,12 +439,12 @@ pub(crate) fn tiled_case_turned(
     }
     let mut img = clean.clone();
     let (tile, (px, py)) = if degrees == 0.0 {
-        let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.09, colour, false);
+        let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.09, colour, shadow);
         let steps = (tile.width + img.width() / 8, tile.height * 3);
         (tile, steps)
     } else {
         // Turned marks sit closer: their boxes are mostly empty corners.
-        let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.06, colour, false).rotated(degrees);
+        let tile = text_layer(text, FONT_BOLD, img.height() as f32 * 0.06, colour, shadow).rotated(degrees);
         let steps = (tile.width * 11 / 10, tile.height * 6 / 5);
         (tile, steps)
     };
@@ -622,37 +628,36 @@ pub(crate) fn cases() -> Vec<Case> {
     out.push(tiled_case("tiled-123rf-rocket-1920", "rocket.jpg", "123RF", 0.3, true, 3));
     // A 10 MP stock photo: the mark is found and removed on a copy at about 1300 px.
     out.push(tiled_case("tiled-123rf-3840", "china.jpg", "123RF", 0.3, false, 6));
-    // A black mark over a cluttered garage. The text detector reads 4 lines, three of them
-    // merged with the motorcycle or the shelves, so no three share a size: found from the one
-    // line read whole (its likeness), staggered rows from the lattice's half steps.
+    // White marks with a dark shadow, as many are drawn to show over light photo.
+    let shadowed = |text| TileStyle { shadow: true, ..TileStyle::white(text) };
+    out.push(tiled_case_styled("tiled-shadow-stock-flower", "flower.jpg", shadowed("stock"), 0.35, false, 1));
+    out.push(tiled_case_styled("tiled-shadow-123rf-1280", "china.jpg", shadowed("123RF"), 0.3, false, 2));
     // A plain grid over the whole picture: the tiles along the edges are cut.
     out.push(tiled_case_cut("tiled-cut-grid-chelsea", "chelsea.png", "stock", 0.35, 2));
     out.push(tiled_case_cut("tiled-cut-grid-motorcycle", "motorcycle_left.png", "123RF", 0.3, 2));
     // Marks running diagonally, as many stock marks do.
-    out.push(tiled_case_turned(
+    let turned = |text, degrees| TileStyle { degrees, ..TileStyle::white(text) };
+    out.push(tiled_case_styled(
         "tiled-diagonal-sample-rocket",
         "rocket.jpg",
-        ("SAMPLE", [255.0; 3], 30.0),
+        turned("SAMPLE", 30.0),
         0.35,
         false,
         2,
     ));
-    out.push(tiled_case_turned(
+    out.push(tiled_case_styled(
         "tiled-diagonal-preview-coffee",
         "coffee.png",
-        ("PREVIEW", [255.0; 3], -25.0),
+        turned("PREVIEW", -25.0),
         0.3,
         false,
         1,
     ));
-    out.push(tiled_case_in(
-        "tiled-black-proof-motorcycle",
-        "motorcycle_right.png",
-        ("PROOF", [0.0; 3]),
-        0.3,
-        false,
-        2,
-    ));
+    // A black mark over a cluttered garage. The text detector reads 4 lines, three of them
+    // merged with the motorcycle or the shelves, so no three share a size: found from the one
+    // line read whole (its likeness), staggered rows from the lattice's half steps.
+    let black = TileStyle { colour: [0.0; 3], ..TileStyle::white("PROOF") };
+    out.push(tiled_case_styled("tiled-black-proof-motorcycle", "motorcycle_right.png", black, 0.3, false, 2));
     out
 }
 
