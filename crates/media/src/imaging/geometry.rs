@@ -61,6 +61,11 @@ impl PixelBox {
         inter / (self.area() as f32 + other.area() as f32 - inter).max(1.0)
     }
 
+    /// The box's centre, in pixels.
+    pub fn centre(&self) -> (f32, f32) {
+        (self.x as f32 + self.width as f32 / 2.0, self.y as f32 + self.height as f32 / 2.0)
+    }
+
     /// The box as `(x, y, width, height)`, as ffmpeg's filters take it.
     pub fn xywh(&self) -> (u32, u32, u32, u32) {
         (self.x, self.y, self.width, self.height)

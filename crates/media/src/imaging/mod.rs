@@ -9,3 +9,4 @@ pub mod integral;
 pub mod morphology;
 pub mod motion;
 pub mod rotate;
+pub mod sample;

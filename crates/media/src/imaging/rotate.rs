@@ -4,6 +4,8 @@
 
 use image::{Rgb, RgbImage};
 
+use super::sample::bilinear_rgb;
+
 /// A picture turned by `degrees` (image coordinates, y down: a positive angle turns the
 /// picture's x axis towards its y axis, clockwise as seen).
 pub struct Turned {
@@ -14,7 +16,6 @@ pub struct Turned {
     /// Centres of the source and of the canvas.
     from_centre: (f64, f64),
     to_centre: (f64, f64),
-    source: (u32, u32),
 }
 
 impl Turned {
@@ -30,7 +31,6 @@ impl Turned {
             cos,
             from_centre: (w / 2.0, h / 2.0),
             to_centre: (tw / 2.0, th / 2.0),
-            source: image.dimensions(),
         };
         turned.image = RgbImage::from_fn(tw as u32, th as u32, |x, y| {
             let (sx, sy) = turned.back(f64::from(x) + 0.5, f64::from(y) + 0.5);
@@ -53,34 +53,12 @@ impl Turned {
             -dx * self.sin + dy * self.cos + self.from_centre.1,
         )
     }
-
-    /// The picture's size.
-    pub fn source(&self) -> (u32, u32) {
-        self.source
-    }
 }
 
-/// Bilinear sample of `image` at (x, y) (pixel centres at whole numbers), clamped to its edges.
-pub fn sample(image: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
-    let channels = sample_f32(image, x, y);
-    Rgb(channels.map(|v| v.round().clamp(0.0, 255.0) as u8))
-}
-
-/// [`sample`] without rounding.
-pub fn sample_f32(image: &RgbImage, x: f64, y: f64) -> [f32; 3] {
-    let (w, h) = (f64::from(image.width() - 1), f64::from(image.height() - 1));
-    let (x, y) = (x.clamp(0.0, w), y.clamp(0.0, h));
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = ((x - x0) as f32, (y - y0) as f32);
-    let (x0, y0) = (x0 as u32, y0 as u32);
-    let (x1, y1) = ((x0 + 1).min(w as u32), (y0 + 1).min(h as u32));
-    let (a, b, c, d) =
-        (image.get_pixel(x0, y0), image.get_pixel(x1, y0), image.get_pixel(x0, y1), image.get_pixel(x1, y1));
-    std::array::from_fn(|k| {
-        let top = f32::from(a[k]) * (1.0 - fx) + f32::from(b[k]) * fx;
-        let bottom = f32::from(c[k]) * (1.0 - fx) + f32::from(d[k]) * fx;
-        top * (1.0 - fy) + bottom * fy
-    })
+/// Bilinear sample of `image` at (x, y) (pixel centres at whole numbers), clamped to its edges,
+/// rounded to a pixel.
+fn sample(image: &RgbImage, x: f64, y: f64) -> Rgb<u8> {
+    Rgb(bilinear_rgb(image, x as f32, y as f32).map(|v| v.round().clamp(0.0, 255.0) as u8))
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ use image::{GrayImage, Luma, RgbImage};
 use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::gradients::sobel;
+use crate::imaging::sample::bilinear_rgb;
 
 /// The analysis copy's long side at most.
 const WORK_SIDE: u32 = 640;
@@ -250,8 +251,8 @@ fn edge_fits(work: &RgbImage) -> [Vec<Fit>; 2] {
             if mag(ax, ay) > m || mag(bx, by) >= m {
                 continue;
             }
-            let bright = sample(work, x as f32 + REACH * nx, y as f32 + REACH * ny);
-            let dark = sample(work, x as f32 - REACH * nx, y as f32 - REACH * ny);
+            let bright = bilinear_rgb(work, x as f32 + REACH * nx, y as f32 + REACH * ny);
+            let dark = bilinear_rgb(work, x as f32 - REACH * nx, y as f32 - REACH * ny);
             let readings = [(Tint::White, bright, dark, (nx, ny)), (Tint::Black, dark, bright, (-nx, -ny))];
             for (out, (tint, blended, plain, inward)) in fits.iter_mut().zip(readings) {
                 if let Some(alpha) = blend_alpha(blended, plain, tint.level()) {
@@ -282,23 +283,6 @@ fn blend_alpha(blended: [f32; 3], plain: [f32; 3], colour: f32) -> Option<f32> {
         return None;
     }
     (0..3).all(|c| (blended[c] - plain[c] - a * room[c]).abs() <= FIT).then_some(a.min(1.0))
-}
-
-/// Bilinear colour at a sub-pixel position (clamped to the image).
-fn sample(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = img.dimensions();
-    let x = x.clamp(0.0, (w - 1) as f32);
-    let y = y.clamp(0.0, (h - 1) as f32);
-    let (x0, y0) = (x.floor() as u32, y.floor() as u32);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let mut out = [0.0f32; 3];
-    for (c, o) in out.iter_mut().enumerate() {
-        let v = |xx: u32, yy: u32| f32::from(img.get_pixel(xx, yy)[c]);
-        *o = (v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx) * (1.0 - fy)
-            + (v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx) * fy;
-    }
-    out
 }
 
 /// Outlines: fits joined through neighbours (within 2 px) of nearly the same opacity whose edges

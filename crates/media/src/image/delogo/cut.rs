@@ -9,14 +9,12 @@
 use image::RgbImage;
 
 use super::repeated::{
-    self, ALIGN, ALIGN_MAX, ALIGN_PER_HEIGHT, ALIGN_ROWS, BLUR_ROOM, Estimate, alpha_template, patch,
+    self, ALIGN, ALIGN_MAX, ALIGN_PER_HEIGHT, ALIGN_ROWS, BLUR_ROOM, Estimate, Lattice, alpha_template, patch,
 };
 use crate::imaging::geometry::PixelBox;
 
-/// A lattice is fitted to at least this many whole tiles (and three in five of them)…
-const LATTICE_TILES: usize = 4;
-/// …and a tile further than its height over this (at least [`OFF_PLACE_MIN`] px) from its place
-/// is off it.
+/// A tile further than its height over this (at least [`OFF_PLACE_MIN`] px) from its lattice
+/// place is off it.
 const OFF_PLACE_PER_HEIGHT: f32 = 6.0;
 const OFF_PLACE_MIN: f32 = 6.0;
 /// A cut tile is un-blended when at least this share of the mark's alpha shows…
@@ -25,37 +23,41 @@ const MIN_SHOWING: f32 = 0.1;
 /// stays where the lattice puts it).
 const ALIGN_SHOWING: f32 = 0.3;
 
-/// Finds the mark's cut tiles and puts their top-left corners (outside the picture on one side
-/// or more) in [`Estimate::cut`]. A tile the likeness search placed against the picture's edge is
-/// usually a cut one pushed inside (its window had to fit): where the lattice of the other tiles
-/// puts it across the edge, it is moved there.
+/// Puts the mark's tiles on the lattice most of them share ([`repeated::robust_lattice`], fitted
+/// to the tiles clear of the picture's edge), then finds its cut tiles and puts their top-left
+/// corners (outside the picture on one side or more) in [`Estimate::cut`].
 pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
     let (w, h) = image.dimensions();
     let (tw, th) = mark.size;
-    let at_edge = |b: &PixelBox| b.x == 0 || b.y == 0 || b.x + b.width >= w || b.y + b.height >= h;
-    let centre = |b: &PixelBox| (b.x as f32 + b.width as f32 / 2.0, b.y as f32 + b.height as f32 / 2.0);
-    let centres: Vec<(f32, f32)> = mark.tiles.iter().filter(|b| !at_edge(b)).map(centre).collect();
-    let least = LATTICE_TILES.max((centres.len() * 3).div_ceil(5));
-    if centres.len() < LATTICE_TILES {
-        return;
-    }
-    let Some(lattice) = repeated::lattice_fit(&centres, (tw as f32, th as f32), least) else { return };
-    let lattice = repeated::refine(lattice, &centres, repeated::lattice_tolerance(th as f32));
-    let (origin, u, v) = lattice;
-    // A tile off its lattice place is put back there: the alignment pulls one over clutter onto
-    // a wheel's spokes, and the likeness search pushes a cut one inside the picture (its window
-    // had to fit) or matches the part of it that shows. Inverted off its place, a tile paints
-    // the mark's outline twice. One whose place is across the edge is left to the cut tiles.
+    let clear: Vec<(f32, f32)> =
+        mark.tiles.iter().filter(|b| !at_edge(b, (w, h))).map(PixelBox::centre).collect();
+    let Some(lattice) = repeated::robust_lattice(&clear, (tw as f32, th as f32)) else { return };
+    put_on_lattice(mark, lattice, (w, h));
+    mark.cut = cut_tiles(image, mark, lattice);
+}
+
+/// Whether `b` touches the edge of a `w` × `h` picture.
+fn at_edge(b: &PixelBox, (w, h): (u32, u32)) -> bool {
+    b.x == 0 || b.y == 0 || b.right() >= w || b.bottom() >= h
+}
+
+/// Puts every tile off its lattice place back there: the alignment pulls one over clutter onto
+/// a wheel's spokes, and the likeness search pushes a cut one inside the picture (its window had
+/// to fit) or matches the part of it that shows. Inverted off its place, a tile paints the
+/// mark's outline twice. A tile whose place is across the edge is dropped, left to the cut
+/// tiles; so is one that would land on another.
+fn put_on_lattice(mark: &mut Estimate, lattice: Lattice, (w, h): (u32, u32)) {
+    let (tw, th) = mark.size;
     let tolerance = (th as f32 / OFF_PLACE_PER_HEIGHT).max(OFF_PLACE_MIN);
     let fits = |c: (f32, f32)| {
         c.0 >= 0.0 && c.1 >= 0.0 && c.0 + tw as f32 <= w as f32 && c.1 + th as f32 <= h as f32
     };
     let mut kept: Vec<PixelBox> = Vec::with_capacity(mark.tiles.len());
     for b in &mark.tiles {
-        let c = centre(b);
+        let c = b.centre();
         let (p, _) = repeated::nearest_place(lattice, c);
         let corner = ((p.0 - tw as f32 / 2.0).round(), (p.1 - th as f32 / 2.0).round());
-        let placed = if at_edge(b) && !fits(corner) {
+        let placed = if at_edge(b, (w, h)) && !fits(corner) {
             // Pushed inside from a place across the edge (the mark whole, its margin cut).
             continue;
         } else if repeated::off_place(lattice, c) <= tolerance {
@@ -65,18 +67,20 @@ pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
         } else {
             continue;
         };
-        if !kept.iter().any(|k| k.intersection(&placed) > 0) {
+        if !kept.iter().any(|k| k.overlaps(&placed)) {
             kept.push(placed);
         }
     }
     mark.tiles = kept;
-    let reach = (w.max(h) as f32 / u.0.hypot(u.1).min(v.0.hypot(v.1)).max(1.0)).ceil() as i32 + 2;
-    let steps = (-reach..=reach).flat_map(|m| (-reach..=reach).map(move |n| (m as f32, n as f32)));
-    // Staggered rows, as for the inner places (see `repeated::complete_lattice`).
-    let halves = steps.clone().map(|(m, n)| (m + 0.5, n + 0.5));
-    let corners: Vec<(i32, i32)> = steps
-        .chain(halves)
-        .map(|(m, n)| (origin.0 + m * u.0 + n * v.0, origin.1 + m * u.1 + n * v.1))
+}
+
+/// The top-left corners of the lattice places across the picture's edge that hold the mark:
+/// each showing at least [`MIN_SHOWING`] of its alpha, aligned on what shows, and lifted as the
+/// mark predicts ([`repeated::lifted_as_predicted`]) over the part inside.
+fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i32)> {
+    let (w, h) = image.dimensions();
+    let (tw, th) = mark.size;
+    let corners: Vec<(i32, i32)> = repeated::lattice_places(lattice, (w, h))
         .map(|(cx, cy)| ((cx - tw as f32 / 2.0).round() as i32, (cy - th as f32 / 2.0).round() as i32))
         .filter(|c| !(c.0 >= 0 && c.1 >= 0 && c.0 + tw as i32 <= w as i32 && c.1 + th as i32 <= h as i32))
         .collect();
@@ -116,7 +120,7 @@ pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
             cut.push(corner);
         }
     }
-    mark.cut = cut;
+    cut
 }
 
 /// The part of the tile at `corner` (`size`) inside the picture (`w` × `h`), if any.

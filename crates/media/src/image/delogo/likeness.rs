@@ -51,25 +51,12 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
     // The surest first, but lines against the picture's edge last: they may be a tile the edge
     // cuts, whose likeness finds only that part of the others (growing then has to find the
     // rest).
-    let at_edge = |l: &TextLine| {
-        let r = l.rect;
-        r.x < 1.0 || r.y < 1.0 || r.x + r.width > (w - 1) as f32 || r.y + r.height > (h - 1) as f32
-    };
-    seeds.sort_by(|a, b| at_edge(a).cmp(&at_edge(b)).then(b.score.total_cmp(&a.score)));
+    let edge = |l: &TextLine| repeated::against_edge(l.rect, (w, h));
+    seeds.sort_by(|a, b| edge(a).cmp(&edge(b)).then(b.score.total_cmp(&a.score)));
     seeds.iter().take(SEEDS).find_map(|l| {
-        let x = (l.rect.x.max(0.0) as u32).min(w - 1);
-        let y = (l.rect.y.max(0.0) as u32).min(h - 1);
-        let seed = PixelBox {
-            x,
-            y,
-            width: (l.rect.width.round() as u32).clamp(1, w - x),
-            height: (l.rect.height.round() as u32).clamp(1, h - y),
-        };
+        let seed = repeated::line_box(l.rect, (w, h));
         let tiles = repeated::extend(image, &[seed]);
-        let centres: Vec<(f32, f32)> = tiles
-            .iter()
-            .map(|b| (b.x as f32 + b.width as f32 / 2.0, b.y as f32 + b.height as f32 / 2.0))
-            .collect();
+        let centres: Vec<(f32, f32)> = tiles.iter().map(PixelBox::centre).collect();
         let tiled = (MIN_SEEDED_TILES..=MAX_TILES).contains(&tiles.len())
             && repeated::lattice(&centres, (seed.width as f32, seed.height as f32)).is_some();
         tiled.then(|| grow(image, &tiles)).flatten()
