@@ -63,6 +63,14 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
     })
 }
 
+/// The tiles of a group of lines read alike ([`repeated::find`], one size), grown to the whole
+/// mark as [`find`] grows a seed's: the detector may read every tile in part (the "PREVI" of a
+/// faint "PREVIEW" over a busy photo), and un-blending that part leaves the rest of each word.
+/// The tiles as they are when they cannot be grown.
+pub fn grown(image: &RgbImage, tiles: Vec<PixelBox>) -> Vec<PixelBox> {
+    grow(image, &repeated::extend(image, &tiles)).unwrap_or(tiles)
+}
+
 /// The tiles (one size) grown to the whole mark: strip by strip to each side, as long as the
 /// tiles' strips look alike ([`GROW_LIKENESS`]); the photo beside a mark differs from tile to
 /// tile, the mark's rest does not. Tiles the grown box no longer fits in the picture are left

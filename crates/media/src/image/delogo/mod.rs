@@ -61,6 +61,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // The detector may read only one tile whole (a dark mark over clutter): its likeness
         // over the picture finds the rest.
         unblended = repeated::find(image, &lines)
+            .map(|tiles| likeness::grown(image, tiles))
             .or_else(|| likeness::find(image, &lines))
             .and_then(|tiles| repeated::remove_all(image, &tiles));
         // A mark running diagonally is read and un-blended on the picture turned level.
@@ -163,9 +164,10 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     Ok(result)
 }
 
-/// Whether at least half of `b` lies in one of `boxes`.
-fn mostly_within<'a>(b: PixelBox, mut boxes: impl Iterator<Item = &'a PixelBox>) -> bool {
-    boxes.any(|o| b.intersection(o) * 2 >= b.width * b.height)
+/// Whether at least half of `b` lies in `boxes` (which do not overlap one another): the
+/// detector may read two tiles of a row as one line.
+fn mostly_within<'a>(b: PixelBox, boxes: impl Iterator<Item = &'a PixelBox>) -> bool {
+    boxes.map(|o| b.intersection(o)).sum::<u32>() * 2 >= b.width * b.height
 }
 
 /// A mark's box in pixels and normalised, as the Result lists it.

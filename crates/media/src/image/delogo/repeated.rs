@@ -36,6 +36,11 @@ const MATCH: f32 = 0.45;
 /// …searched on a copy scaled so that a tile is about this wide (and the copy at most
 /// [`SEARCH_SIDE`] wide).
 const SEARCH_WIDTH: u32 = 48;
+/// …or this high, whichever copy is larger: a long word ("shutterstock", six times as wide as
+/// high) at 48 px wide is 8 px high, where its strokes blur into one bar.
+const SEARCH_HEIGHT: u32 = 14;
+/// The search is made at most this many times, each with the places the last one found.
+const EXTEND_ROUNDS: usize = 3;
 const SEARCH_SIDE: u32 = 640;
 /// A lattice is fitted to at least this many tiles…
 const LATTICE_TILES: usize = 4;
@@ -141,22 +146,54 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
     } else {
         (image, boxes.clone())
     };
-    let mut best: Option<Vec<usize>> = None;
-    for seed in &scaled {
+    // The detector reads each repetition with a box of its own: a few pixels wider here, a
+    // letter shorter there. The group is returned as boxes of its seed's size, each moved to
+    // where it best matches the seed, so that every box holds the same part of the mark (three
+    // boxes of 162, 164 and 173 px over one "PREVIEW" made a blurred template that found one
+    // more tile of eight).
+    let mut best: Option<(usize, Vec<(usize, PixelBox)>)> = None;
+    for (s, seed) in scaled.iter().enumerate() {
         let group: Vec<usize> = (0..scaled.len()).filter(|i| alike(seed, &scaled[*i])).collect();
-        if group.len() < MIN_TILES || best.as_ref().is_some_and(|b| b.len() >= group.len()) {
+        if group.len() < MIN_TILES || best.as_ref().is_some_and(|(_, b)| b.len() >= group.len()) {
             continue;
         }
         let reference = patch(look_at, *seed, (seed.width, seed.height));
-        let same: Vec<usize> = group
+        let same: Vec<(usize, PixelBox)> = group
             .into_iter()
-            .filter(|i| best_alignment(look_at, &reference, *seed, scaled[*i]).0 >= SAME_LOOK)
+            .map(|i| (i, best_alignment(look_at, &reference, *seed, scaled[i])))
+            .filter(|(_, (score, _))| *score >= SAME_LOOK)
+            .map(|(i, (_, aligned))| (i, aligned))
             .collect();
-        if same.len() >= MIN_TILES && best.as_ref().is_none_or(|b| b.len() < same.len()) {
-            best = Some(same);
+        if same.len() >= MIN_TILES && best.as_ref().is_none_or(|(_, b)| b.len() < same.len()) {
+            best = Some((s, same));
         }
     }
-    best.map(|group| group.into_iter().map(|i| boxes[i]).collect())
+    let (seed, group) = best?;
+    let size = (boxes[seed].width, boxes[seed].height);
+    // Each box moved by its alignment's offset, carried back to full size.
+    let (sx, sy) = if scale > 1.25 {
+        let (cw, ch) = look_at.dimensions();
+        (w as f32 / cw as f32, h as f32 / ch as f32)
+    } else {
+        (1.0, 1.0)
+    };
+    // The seed first: `extend` takes the first box's size.
+    let mut group = group;
+    group.sort_by_key(|(i, _)| *i != seed);
+    let aligned = group.into_iter().map(|(i, a)| {
+        let (b, on) = (boxes[i], scaled[i]);
+        let dx = ((a.centre().0 - on.centre().0) * sx).round() as i64;
+        let dy = ((a.centre().1 - on.centre().1) * sy).round() as i64;
+        let cx = i64::from(b.x) + i64::from(b.width) / 2 + dx;
+        let cy = i64::from(b.y) + i64::from(b.height) / 2 + dy;
+        PixelBox {
+            x: (cx - i64::from(size.0) / 2).clamp(0, i64::from(w - size.0)) as u32,
+            y: (cy - i64::from(size.1) / 2).clamp(0, i64::from(h - size.1)) as u32,
+            width: size.0,
+            height: size.1,
+        }
+    });
+    Some(aligned.collect())
 }
 
 /// A line's box in whole pixels: its corner truncated, its size rounded, at least 1×1 and inside
@@ -187,7 +224,8 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     let Some(first) = found.first() else { return Vec::new() };
     let (w, h) = image.dimensions();
     // The copy is at most SEARCH_SIDE wide too: small tiles on a big photo stay cheap to search.
-    let s = (first.width as f32 / SEARCH_WIDTH as f32).max(w as f32 / SEARCH_SIDE as f32).max(1.0);
+    let fine = (first.width as f32 / SEARCH_WIDTH as f32).min(first.height as f32 / SEARCH_HEIGHT as f32);
+    let s = fine.max(w as f32 / SEARCH_SIDE as f32).max(1.0);
     let (sw, sh) = (((w as f32 / s) as u32).max(1), ((h as f32 / s) as u32).max(1));
     let (tw, th) = (((first.width as f32 / s) as u32).max(4), ((first.height as f32 / s) as u32).max(4));
     if tw >= sw || th >= sh {
@@ -201,31 +239,40 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     };
     let high = high_pass(&small);
     let scaled = |b: &PixelBox| (((b.x as f32) / s) as u32, ((b.y as f32) / s) as u32);
-    // The template: the found tiles' high-pass averaged (the photo under them averages out).
-    let mut template = vec![0.0f32; (tw * th) as usize];
-    for b in found {
-        let (x, y) = scaled(b);
-        if x + tw <= sw && y + th <= sh {
-            for (row, t) in template.chunks_exact_mut(tw as usize).enumerate() {
-                let from = ((y + row as u32) * sw + x) as usize;
-                for (t, v) in t.iter_mut().zip(&high[from..from + tw as usize]) {
-                    *t += v / found.len() as f32;
+    let mut tiles: Vec<PixelBox> = found.to_vec();
+    // The template is the tiles' high-pass averaged: the photo under them averages out, the
+    // more so the more tiles. So the search is made again with the tiles it found, as long as
+    // it finds more (three faint tiles over a flag, a face and a uniform found none of the
+    // other seven; their mean with the places those found finds the rest).
+    for _ in 0..EXTEND_ROUNDS {
+        let mut template = vec![0.0f32; (tw * th) as usize];
+        for b in &tiles {
+            let (x, y) = scaled(b);
+            if x + tw <= sw && y + th <= sh {
+                for (row, t) in template.chunks_exact_mut(tw as usize).enumerate() {
+                    let from = ((y + row as u32) * sw + x) as usize;
+                    for (t, v) in t.iter_mut().zip(&high[from..from + tw as usize]) {
+                        *t += v;
+                    }
                 }
             }
         }
-    }
-    let mut scores = matches(&high, (sw, sh), &template, (tw, th));
-    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut tiles: Vec<PixelBox> = found.to_vec();
-    for (_, x, y) in scores {
-        let b = PixelBox {
-            x: ((x as f32 * s) as u32).min(w - first.width),
-            y: ((y as f32 * s) as u32).min(h - first.height),
-            width: first.width,
-            height: first.height,
-        };
-        if !tiles.iter().any(|t| t.intersection(&b) > 0) {
-            tiles.push(b);
+        let mut scores = matches(&high, (sw, sh), &template, (tw, th));
+        scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let before = tiles.len();
+        for (_, x, y) in scores {
+            let b = PixelBox {
+                x: ((x as f32 * s) as u32).min(w - first.width),
+                y: ((y as f32 * s) as u32).min(h - first.height),
+                width: first.width,
+                height: first.height,
+            };
+            if !tiles.iter().any(|t| t.intersection(&b) > 0) {
+                tiles.push(b);
+            }
+        }
+        if tiles.len() == before {
+            break;
         }
     }
     tiles
