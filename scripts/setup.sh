@@ -34,11 +34,13 @@ if [ "$purpose" = test ] || [ "$purpose" = image ]; then
   fi
 fi
 if [ "$purpose" = test ]; then
-  # The logo development set renders its overlay text with DejaVu (usually already pulled in by
-  # ffmpeg's fontconfig).
-  if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then
+  # The logo development set renders its overlay text with DejaVu (the core faces are usually
+  # already pulled in by ffmpeg's fontconfig; the condensed ones are in -extra).
+  if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] \
+    || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf ]; then
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      fonts-dejavu-core fonts-dejavu-extra >/dev/null
   fi
   # The console's tests drive a real browser: Debian's chromium through its chromedriver.
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then

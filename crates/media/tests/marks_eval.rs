@@ -105,7 +105,8 @@ fn evaluate(rt: &OnnxRuntime, case: &Case) -> Outcome {
     let whole = PixelBox { x: 0, y: 0, width: out.width(), height: out.height() };
     if case.tiled {
         o.marks += 1;
-        o.hits += usize::from(result.get("TiledWatermark").is_some());
+        // Found means un-blended: a tiled mark only reported leaves the picture as it was.
+        o.hits += usize::from(result["TiledWatermark"]["Removed"] == true);
         o.gains.push(psnr_in(&out, &case.clean, whole) - psnr_in(&case.marked, &case.clean, whole));
     }
     for t in &case.truth {
@@ -175,6 +176,38 @@ fn marks_are_found_and_removed_and_controls_stay_untouched() {
     assert!(hits >= MIN_HITS, "recall fell to {hits}/{marks}");
     assert!(gained >= MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{marks}");
     assert!(false_positives.is_empty(), "false positives: {false_positives:?}");
+}
+
+/// Stock marks in styles drawn at random (`marks::tiled_styles`), beside the hand-made ones:
+/// how many are un-blended, how many by 6 dB or more, and how many are made worse. The one made
+/// worse today is "stock" in a serif face over the garage: only the bottom row is read, as two
+/// lines, and those are filled (−2.3 dB). The changes this set measures were developed on other
+/// draws of the same generator; this seed was first run after them.
+const STYLES: usize = 24;
+const STYLES_SEED: u32 = 2026;
+const STYLES_MIN_FOUND: usize = 22;
+const STYLES_MIN_GAINS: usize = 22;
+const STYLES_MAX_WORSE: usize = 1;
+
+#[test]
+fn stock_marks_in_many_styles_are_unblended() {
+    let rt = runtime();
+    println!("| case | size | found | PSNR gain (dB) | reported |\n|---|---|---|---|---|");
+    let (mut found, mut gained, mut worse) = (0, 0, Vec::new());
+    for case in tiled_styles(STYLES_SEED, STYLES) {
+        let o = evaluate(&rt, &case);
+        found += o.hits;
+        gained += o.gains.iter().filter(|g| **g >= 6.0).count();
+        if o.gains.iter().any(|g| *g < -0.5) {
+            worse.push(case.name.clone());
+        }
+    }
+    println!(
+        "{STYLES} styled stock marks: found {found}, PSNR gain >= 6 dB on {gained}, made worse: {worse:?}"
+    );
+    assert!(found >= STYLES_MIN_FOUND, "found fell to {found}/{STYLES}");
+    assert!(gained >= STYLES_MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{STYLES}");
+    assert!(worse.len() <= STYLES_MAX_WORSE, "made worse: {worse:?}");
 }
 
 #[test]

@@ -517,6 +517,96 @@ fn tiled_case_cut(name: &str, photo: &str, text: &'static str, opacity: f32, sca
     }
 }
 
+/// Faces a stock mark is drawn in (DejaVu core and extra).
+const STOCK_FONTS: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
+];
+
+/// `count` stock marks in styles drawn from `seed` (the same cases every run): the photo, the
+/// word, its face, height (4.5–11 % of the picture's), opacity (0.22–0.55), white or black,
+/// the gaps between tiles across and down, rows staggered or not, and the picture at its size
+/// or doubled. A draw that fits fewer than 4 whole tiles is drawn again. The hand-made tiled
+/// cases each vary one thing; these vary them together, as stock sites do.
+pub(crate) fn tiled_styles(seed: u32, count: usize) -> Vec<Case> {
+    const PHOTOS: [&str; 10] = [
+        "china.jpg",
+        "flower.jpg",
+        "rocket.jpg",
+        "coffee.png",
+        "chelsea.png",
+        "motorcycle_left.png",
+        "grace_hopper.jpg",
+        "astronaut.png",
+        "camera.png",
+        "retina.jpg",
+    ];
+    const WORDS: [&str; 8] =
+        ["123RF", "stock", "PREVIEW", "SAMPLE", "shutterstock", "© dreamstime", "iStock", "WATERMARK"];
+    let mut state = seed;
+    let mut pick = |k: usize| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        ((state >> 16) as usize) % k
+    };
+    let mut out = Vec::new();
+    while out.len() < count {
+        let photo = PHOTOS[pick(PHOTOS.len())];
+        let word = WORDS[pick(WORDS.len())];
+        let font = STOCK_FONTS[pick(STOCK_FONTS.len())];
+        let height = [0.045f32, 0.06, 0.08, 0.11][pick(4)];
+        let opacity = [0.22f32, 0.3, 0.4, 0.55][pick(4)];
+        let scale = [1u32, 1, 2][pick(3)];
+        let staggered = pick(2) == 0;
+        let gap_across = [6u32, 8, 12][pick(3)];
+        let rows_apart = [2.0f32, 2.5, 3.2][pick(3)];
+        let white = pick(4) != 0;
+        let mut clean = control(photo);
+        if scale > 1 {
+            let (w, h) = clean.dimensions();
+            clean =
+                image::imageops::resize(&clean, w * scale, h * scale, image::imageops::FilterType::Lanczos3);
+        }
+        let mut img = clean.clone();
+        let colour = if white { [255.0; 3] } else { [0.0; 3] };
+        let tile = text_layer(word, font, img.height() as f32 * height, colour, false);
+        let (px, py) = (tile.width + img.width() / gap_across, (tile.height as f32 * rows_apart) as u32);
+        let (mut y, mut row, mut tiles) = (py / 3, 0, 0);
+        while y + tile.height < img.height() {
+            let mut x = if staggered && row % 2 == 1 { px * 3 / 4 } else { px / 4 };
+            while x + tile.width < img.width() {
+                paste(&mut img, &tile, x, y, opacity);
+                tiles += 1;
+                x += px;
+            }
+            y += py;
+            row += 1;
+        }
+        if tiles < 4 {
+            continue;
+        }
+        let face = font.rsplit('/').next().unwrap_or(font).trim_end_matches(".ttf").replace("DejaVu", "");
+        let name = format!(
+            "{}-{}-{}-{face}-h{}-a{}-{}",
+            out.len(),
+            photo.split('.').next().unwrap_or(photo),
+            word.replace(['©', ' '], ""),
+            (height * 1000.0) as u32,
+            (opacity * 100.0) as u32,
+            if white { "white" } else { "black" },
+        );
+        out.push(Case {
+            name,
+            marked: jpeg_roundtrip(&img, 90),
+            clean: jpeg_roundtrip(&clean, 90),
+            truth: Vec::new(),
+            tiled: true,
+        });
+    }
+    out
+}
+
 /// The marked cases (at least 30).
 pub(crate) fn cases() -> Vec<Case> {
     use Corner::*;

@@ -190,6 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn a_mark_in_one_column_is_found_on_every_tile() {
+        // GIVEN a mark repeated down one column (a tall photo's stock mark), read once
+        let tiles = [(270, 20), (270, 120), (270, 220), (270, 320)];
+        let img = marked(&tiles);
+        // WHEN its likeness is searched
+        let found = find(&img, &[line(270, 24, 96)]).expect("a repeated mark");
+        // THEN every tile is found
+        assert_eq!(found.len(), tiles.len(), "{found:?}");
+        for (x, y) in tiles {
+            let whole = PixelBox::new(x, y + 4, 96, 16);
+            assert!(found.iter().any(|b| b.intersection(&whole) == 96 * 16), "({x}, {y}) in {found:?}");
+        }
+    }
+
+    #[test]
     fn a_mark_read_once_and_in_part_is_found_whole_on_every_tile() {
         // GIVEN a mark staggered over the picture (rows shifted by half a step), of which the
         // detector read one tile, and only its left 60 px

@@ -421,6 +421,18 @@ pub(super) fn lattice_fit(centres: &[(f32, f32)], (tw, th): (f32, f32), least: u
             }
         }
     }
+    // One row or one column (a tall photo holds its mark in one column): the other step is
+    // put far beyond any picture, so that it predicts no place.
+    for origin in origins {
+        for u in &steps {
+            let far = 1.0e5 / u.0.hypot(u.1).max(1.0);
+            let lattice = (*origin, *u, (-u.1 * far, u.0 * far));
+            let explained = centres.iter().filter(|c| off_place(lattice, **c) <= tolerance).count();
+            if explained >= least {
+                return Some(lattice);
+            }
+        }
+    }
     None
 }
 
