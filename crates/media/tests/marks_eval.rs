@@ -211,6 +211,43 @@ fn stock_marks_in_many_styles_are_unblended() {
 }
 
 #[test]
+fn a_stock_mark_that_cannot_be_unblended_is_left_and_reported_not_smeared() {
+    // GIVEN "© dreamstime" down one column of a photo, over a man's coat and face, where only
+    // three of its five tiles look alike enough to be un-blended together
+    let rt = runtime();
+    let style = StockStyle {
+        photo: "camera.png",
+        word: "© dreamstime",
+        font: STOCK_FONTS[2],
+        height: 0.08,
+        opacity: 0.4,
+        scale: 2,
+        staggered: false,
+        gap_across: 6,
+        rows_apart: 2.0,
+        white: true,
+    };
+    let case = stock_case("column", &style).expect("a stock mark");
+    let mut out = case.marked.clone();
+    // WHEN ImageDelogo cleans it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN it is either un-blended, or reported as left with a reason and the picture left as
+    // it was: never its lines filled over the face
+    let mark = &result["TiledWatermark"];
+    let whole = PixelBox { x: 0, y: 0, width: out.width(), height: out.height() };
+    let gain = psnr_in(&out, &case.clean, whole) - psnr_in(&case.marked, &case.clean, whole);
+    if mark["Removed"] == true {
+        assert!(gain >= 6.0, "{gain:.1} dB: {result}");
+    } else {
+        assert_eq!(mark["Removed"], false, "{result}");
+        assert!(mark["Reason"].as_str().is_some_and(|r| r.contains("un-blended")), "{result}");
+        assert!(mark["Tiles"].as_array().is_some_and(|t| t.len() >= 3), "{result}");
+        assert_eq!(result["Logos"].as_array().map(Vec::len), Some(0), "{result}");
+        assert!(out == case.marked, "the picture was changed: {gain:+.1} dB");
+    }
+}
+
+#[test]
 fn a_diagonal_stock_mark_is_unblended_and_its_angle_reported() {
     // GIVEN "PREVIEW" tiled over a photo, falling 25° from level left to right
     let rt = runtime();

@@ -118,7 +118,7 @@ impl Layer {
 
     /// The layer turned by `degrees` (anticlockwise as seen), on a canvas that holds it whole;
     /// colour and coverage sampled bilinearly.
-    fn rotated(&self, degrees: f32) -> Layer {
+    pub(crate) fn rotated(&self, degrees: f32) -> Layer {
         let (sin, cos) = degrees.to_radians().sin_cos();
         let (w, h) = (self.width as f32, self.height as f32);
         let (rw, rh) =
@@ -518,12 +518,66 @@ fn tiled_case_cut(name: &str, photo: &str, text: &'static str, opacity: f32, sca
 }
 
 /// Faces a stock mark is drawn in (DejaVu core and extra).
-const STOCK_FONTS: [&str; 4] = [
+pub(crate) const STOCK_FONTS: [&str; 4] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
 ];
+
+/// A stock mark's look and layout: `word` in `font`, `height` of the picture high, at
+/// `opacity`, white or black, tiled over `photo` (doubled when `scale` is 2) with a gap of the
+/// picture's width over `gap_across` between tiles, rows `rows_apart` tile heights apart,
+/// every other row shifted when `staggered`.
+pub(crate) struct StockStyle {
+    pub photo: &'static str,
+    pub word: &'static str,
+    pub font: &'static str,
+    pub height: f32,
+    pub opacity: f32,
+    pub scale: u32,
+    pub staggered: bool,
+    pub gap_across: u32,
+    pub rows_apart: f32,
+    pub white: bool,
+}
+
+/// The case of a stock mark in `style`, named `name`; `None` when fewer than 4 whole tiles fit.
+pub(crate) fn stock_case(name: &str, style: &StockStyle) -> Option<Case> {
+    let mut clean = control(style.photo);
+    if style.scale > 1 {
+        let (w, h) = clean.dimensions();
+        clean = image::imageops::resize(
+            &clean,
+            w * style.scale,
+            h * style.scale,
+            image::imageops::FilterType::Lanczos3,
+        );
+    }
+    let mut img = clean.clone();
+    let colour = if style.white { [255.0; 3] } else { [0.0; 3] };
+    let tile = text_layer(style.word, style.font, img.height() as f32 * style.height, colour, false);
+    let (px, py) =
+        (tile.width + img.width() / style.gap_across, (tile.height as f32 * style.rows_apart) as u32);
+    let (mut y, mut row, mut tiles) = (py / 3, 0, 0);
+    while y + tile.height < img.height() {
+        let mut x = if style.staggered && row % 2 == 1 { px * 3 / 4 } else { px / 4 };
+        while x + tile.width < img.width() {
+            paste(&mut img, &tile, x, y, style.opacity);
+            tiles += 1;
+            x += px;
+        }
+        y += py;
+        row += 1;
+    }
+    (tiles >= 4).then(|| Case {
+        name: name.to_owned(),
+        marked: jpeg_roundtrip(&img, 90),
+        clean: jpeg_roundtrip(&clean, 90),
+        truth: Vec::new(),
+        tiled: true,
+    })
+}
 
 /// `count` stock marks in styles drawn from `seed` (the same cases every run): the photo, the
 /// word, its face, height (4.5–11 % of the picture's), opacity (0.22–0.55), white or black,
@@ -552,57 +606,35 @@ pub(crate) fn tiled_styles(seed: u32, count: usize) -> Vec<Case> {
     };
     let mut out = Vec::new();
     while out.len() < count {
-        let photo = PHOTOS[pick(PHOTOS.len())];
-        let word = WORDS[pick(WORDS.len())];
-        let font = STOCK_FONTS[pick(STOCK_FONTS.len())];
-        let height = [0.045f32, 0.06, 0.08, 0.11][pick(4)];
-        let opacity = [0.22f32, 0.3, 0.4, 0.55][pick(4)];
-        let scale = [1u32, 1, 2][pick(3)];
-        let staggered = pick(2) == 0;
-        let gap_across = [6u32, 8, 12][pick(3)];
-        let rows_apart = [2.0f32, 2.5, 3.2][pick(3)];
-        let white = pick(4) != 0;
-        let mut clean = control(photo);
-        if scale > 1 {
-            let (w, h) = clean.dimensions();
-            clean =
-                image::imageops::resize(&clean, w * scale, h * scale, image::imageops::FilterType::Lanczos3);
-        }
-        let mut img = clean.clone();
-        let colour = if white { [255.0; 3] } else { [0.0; 3] };
-        let tile = text_layer(word, font, img.height() as f32 * height, colour, false);
-        let (px, py) = (tile.width + img.width() / gap_across, (tile.height as f32 * rows_apart) as u32);
-        let (mut y, mut row, mut tiles) = (py / 3, 0, 0);
-        while y + tile.height < img.height() {
-            let mut x = if staggered && row % 2 == 1 { px * 3 / 4 } else { px / 4 };
-            while x + tile.width < img.width() {
-                paste(&mut img, &tile, x, y, opacity);
-                tiles += 1;
-                x += px;
-            }
-            y += py;
-            row += 1;
-        }
-        if tiles < 4 {
-            continue;
-        }
-        let face = font.rsplit('/').next().unwrap_or(font).trim_end_matches(".ttf").replace("DejaVu", "");
+        let style = StockStyle {
+            photo: PHOTOS[pick(PHOTOS.len())],
+            word: WORDS[pick(WORDS.len())],
+            font: STOCK_FONTS[pick(STOCK_FONTS.len())],
+            height: [0.045f32, 0.06, 0.08, 0.11][pick(4)],
+            opacity: [0.22f32, 0.3, 0.4, 0.55][pick(4)],
+            scale: [1u32, 1, 2][pick(3)],
+            staggered: pick(2) == 0,
+            gap_across: [6u32, 8, 12][pick(3)],
+            rows_apart: [2.0f32, 2.5, 3.2][pick(3)],
+            white: pick(4) != 0,
+        };
+        let face = style
+            .font
+            .rsplit('/')
+            .next()
+            .unwrap_or(style.font)
+            .trim_end_matches(".ttf")
+            .replace("DejaVu", "");
         let name = format!(
             "{}-{}-{}-{face}-h{}-a{}-{}",
             out.len(),
-            photo.split('.').next().unwrap_or(photo),
-            word.replace(['©', ' '], ""),
-            (height * 1000.0) as u32,
-            (opacity * 100.0) as u32,
-            if white { "white" } else { "black" },
+            style.photo.split('.').next().unwrap_or(style.photo),
+            style.word.replace(['©', ' '], ""),
+            (style.height * 1000.0) as u32,
+            (style.opacity * 100.0) as u32,
+            if style.white { "white" } else { "black" },
         );
-        out.push(Case {
-            name,
-            marked: jpeg_roundtrip(&img, 90),
-            clean: jpeg_roundtrip(&clean, 90),
-            truth: Vec::new(),
-            tiled: true,
-        });
+        out.extend(stock_case(&name, &style));
     }
     out
 }

@@ -10,6 +10,7 @@ pub mod likeness;
 pub mod mask;
 pub mod patchmatch;
 pub mod repeated;
+pub mod rows;
 pub mod telea;
 #[cfg(test)]
 mod test_marks;
@@ -53,6 +54,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     let mut tilt: Option<f32> = None;
     let mut blended: Vec<blend::BlendMark> = Vec::new();
     let mut plates: Vec<PixelBox> = Vec::new();
+    // A stock mark's rows that could not be un-blended: reported, never filled.
+    let mut left_rows: Vec<PixelBox> = Vec::new();
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
@@ -71,7 +74,12 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             tilt = Some(mark.tilt);
             unblended = Some(mark.mark);
         }
-        let tiles: &[PixelBox] = unblended.as_ref().map_or(&[], |m: &repeated::RepeatedMark| &m.tiles);
+        // Rows of a stock mark that none of that could take are left, not filled line by line.
+        if unblended.is_none() {
+            left_rows = rows::stock_rows(&lines, (w, h));
+        }
+        // What is done with already: the un-blended tiles, or the rows left.
+        let tiles: &[PixelBox] = unblended.as_ref().map_or(&left_rows, |m: &repeated::RepeatedMark| &m.tiles);
         let inside = |b: PixelBox| mostly_within(b, tiles.iter());
         let rest: Vec<text::TextLine> =
             lines.into_iter().filter(|l| !inside(find::to_box(l.rect, w, h))).collect();
@@ -151,6 +159,12 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             // Degrees the mark's lines rise (positive) or fall from level, left to right.
             result["TiledWatermark"]["Angle"] = json!(round4(f64::from(-tilt)));
         }
+    } else if !left_rows.is_empty() {
+        result["TiledWatermark"] = json!({
+            "Tiles": tile_list(&left_rows), "Removed": false,
+            "Reason": "a mark repeated in rows over the picture that could not be un-blended: left as it is, since \
+                       filling its lines would smear the photo under them (faces included)"
+        });
     } else if given.is_empty()
         && let Some(mark) = tiled::detect_tiled(image)
     {
