@@ -189,25 +189,48 @@ const STYLES_MIN_FOUND: usize = 22;
 const STYLES_MIN_GAINS: usize = 22;
 const STYLES_MAX_WORSE: usize = 1;
 
-#[test]
-fn stock_marks_in_many_styles_are_unblended() {
-    let rt = runtime();
+/// The same for marks turned 15–45° either way (12 cases). Missed today: two faint ones
+/// (22 %) over the garage, where the picture turned level is read only in part.
+const TURNED_STYLES: usize = 12;
+const TURNED_MIN_FOUND: usize = 10;
+const TURNED_MIN_GAINS: usize = 8;
+
+/// Found, gained 6 dB, and made worse, over `cases`.
+fn styled(rt: &OnnxRuntime, cases: Vec<Case>) -> (usize, usize, Vec<String>) {
     println!("| case | size | found | PSNR gain (dB) | reported |\n|---|---|---|---|---|");
     let (mut found, mut gained, mut worse) = (0, 0, Vec::new());
-    for case in tiled_styles(STYLES_SEED, STYLES) {
-        let o = evaluate(&rt, &case);
+    for case in cases {
+        let o = evaluate(rt, &case);
         found += o.hits;
         gained += o.gains.iter().filter(|g| **g >= 6.0).count();
         if o.gains.iter().any(|g| *g < -0.5) {
             worse.push(case.name.clone());
         }
     }
+    (found, gained, worse)
+}
+
+#[test]
+fn stock_marks_in_many_styles_are_unblended() {
+    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, STYLES, false));
     println!(
         "{STYLES} styled stock marks: found {found}, PSNR gain >= 6 dB on {gained}, made worse: {worse:?}"
     );
     assert!(found >= STYLES_MIN_FOUND, "found fell to {found}/{STYLES}");
     assert!(gained >= STYLES_MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{STYLES}");
     assert!(worse.len() <= STYLES_MAX_WORSE, "made worse: {worse:?}");
+}
+
+#[test]
+fn turned_stock_marks_in_many_styles_are_unblended() {
+    let n = TURNED_STYLES;
+    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, n, true));
+    println!(
+        "{n} turned styled stock marks: found {found}, PSNR gain >= 6 dB on {gained}, made worse: {worse:?}"
+    );
+    assert!(found >= TURNED_MIN_FOUND, "found fell to {found}/{n}");
+    assert!(gained >= TURNED_MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{n}");
+    assert!(worse.is_empty(), "made worse: {worse:?}");
 }
 
 #[test]
@@ -226,6 +249,7 @@ fn a_stock_mark_that_cannot_be_unblended_is_left_and_reported_not_smeared() {
         gap_across: 6,
         rows_apart: 2.0,
         white: true,
+        degrees: 0.0,
     };
     let case = stock_case("column", &style).expect("a stock mark");
     let mut out = case.marked.clone();

@@ -528,7 +528,8 @@ pub(crate) const STOCK_FONTS: [&str; 4] = [
 /// A stock mark's look and layout: `word` in `font`, `height` of the picture high, at
 /// `opacity`, white or black, tiled over `photo` (doubled when `scale` is 2) with a gap of the
 /// picture's width over `gap_across` between tiles, rows `rows_apart` tile heights apart,
-/// every other row shifted when `staggered`.
+/// every other row shifted when `staggered`; turned by `degrees` (then the word is drawn at 3/4
+/// of `height`, and the tiles sit closer: their boxes are mostly empty corners).
 pub(crate) struct StockStyle {
     pub photo: &'static str,
     pub word: &'static str,
@@ -540,6 +541,7 @@ pub(crate) struct StockStyle {
     pub gap_across: u32,
     pub rows_apart: f32,
     pub white: bool,
+    pub degrees: f32,
 }
 
 /// The case of a stock mark in `style`, named `name`; `None` when fewer than 4 whole tiles fit.
@@ -556,9 +558,18 @@ pub(crate) fn stock_case(name: &str, style: &StockStyle) -> Option<Case> {
     }
     let mut img = clean.clone();
     let colour = if style.white { [255.0; 3] } else { [0.0; 3] };
-    let tile = text_layer(style.word, style.font, img.height() as f32 * style.height, colour, false);
-    let (px, py) =
-        (tile.width + img.width() / style.gap_across, (tile.height as f32 * style.rows_apart) as u32);
+    let (tile, (px, py)) = if style.degrees == 0.0 {
+        let tile = text_layer(style.word, style.font, img.height() as f32 * style.height, colour, false);
+        let steps =
+            (tile.width + img.width() / style.gap_across, (tile.height as f32 * style.rows_apart) as u32);
+        (tile, steps)
+    } else {
+        let px = img.height() as f32 * style.height * 0.75;
+        let tile = text_layer(style.word, style.font, px, colour, false).rotated(style.degrees);
+        let closer = 10 + style.gap_across / 4;
+        let steps = (tile.width * closer / 10, tile.height * closer / 10);
+        (tile, steps)
+    };
     let (mut y, mut row, mut tiles) = (py / 3, 0, 0);
     while y + tile.height < img.height() {
         let mut x = if style.staggered && row % 2 == 1 { px * 3 / 4 } else { px / 4 };
@@ -582,9 +593,10 @@ pub(crate) fn stock_case(name: &str, style: &StockStyle) -> Option<Case> {
 /// `count` stock marks in styles drawn from `seed` (the same cases every run): the photo, the
 /// word, its face, height (4.5–11 % of the picture's), opacity (0.22–0.55), white or black,
 /// the gaps between tiles across and down, rows staggered or not, and the picture at its size
-/// or doubled. A draw that fits fewer than 4 whole tiles is drawn again. The hand-made tiled
-/// cases each vary one thing; these vary them together, as stock sites do.
-pub(crate) fn tiled_styles(seed: u32, count: usize) -> Vec<Case> {
+/// or doubled; `turned`: at 15–45° either way. A draw that fits fewer than 4 whole tiles is
+/// drawn again. The hand-made tiled cases each vary one thing; these vary them together, as
+/// stock sites do.
+pub(crate) fn tiled_styles(seed: u32, count: usize, turned: bool) -> Vec<Case> {
     const PHOTOS: [&str; 10] = [
         "china.jpg",
         "flower.jpg",
@@ -617,6 +629,7 @@ pub(crate) fn tiled_styles(seed: u32, count: usize) -> Vec<Case> {
             gap_across: [6u32, 8, 12][pick(3)],
             rows_apart: [2.0f32, 2.5, 3.2][pick(3)],
             white: pick(4) != 0,
+            degrees: if turned { [-35.0f32, -25.0, -15.0, 15.0, 25.0, 35.0, 45.0][pick(7)] } else { 0.0 },
         };
         let face = style
             .font
@@ -625,8 +638,9 @@ pub(crate) fn tiled_styles(seed: u32, count: usize) -> Vec<Case> {
             .unwrap_or(style.font)
             .trim_end_matches(".ttf")
             .replace("DejaVu", "");
+        let turn = if turned { format!("-t{}", style.degrees) } else { String::new() };
         let name = format!(
-            "{}-{}-{}-{face}-h{}-a{}-{}",
+            "{}-{}-{}-{face}-h{}-a{}-{}{turn}",
             out.len(),
             style.photo.split('.').next().unwrap_or(style.photo),
             style.word.replace(['©', ' '], ""),

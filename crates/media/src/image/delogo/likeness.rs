@@ -37,10 +37,10 @@ const GROW_HEIGHTS: f32 = 0.5;
 /// horizontal lines at least a [`SEED_HEIGHT_DIVISOR`]th of the picture high, the places that
 /// look like it ([`repeated::extend`]); the first seed with [`MIN_SEEDED_TILES`] to
 /// [`MAX_TILES`] of them on a lattice ([`repeated::lattice`]), grown to the mark's extent
-/// ([`grow`]). Whether it is a blended mark is for the un-blend to say.
-pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
+/// ([`grow`]). Whether it is a blended mark is for the un-blend to say. `least`: the seed's
+/// least height ([`least_seed`]).
+pub fn find(image: &RgbImage, lines: &[TextLine], least: f32) -> Option<Vec<PixelBox>> {
     let (w, h) = image.dimensions();
-    let least = (w.min(h) as f32 / SEED_HEIGHT_DIVISOR).max(repeated::MIN_HEIGHT);
     let mut seeds: Vec<&TextLine> = lines
         .iter()
         .filter(|l| {
@@ -61,6 +61,18 @@ pub fn find(image: &RgbImage, lines: &[TextLine]) -> Option<Vec<PixelBox>> {
             && repeated::lattice(&centres, (seed.width as f32, seed.height as f32)).is_some();
         tiled.then(|| grow(image, &tiles)).flatten()
     })
+}
+
+/// A seed's least height on a picture `w` × `h`: a [`SEED_HEIGHT_DIVISOR`]th of its shorter
+/// side.
+pub fn least_seed((w, h): (u32, u32)) -> f32 {
+    (w.min(h) as f32 / SEED_HEIGHT_DIVISOR).max(repeated::MIN_HEIGHT)
+}
+
+/// The tiles of a repeated mark over `image`, from its text lines: a group of lines read alike,
+/// grown ([`grown`]), or else one line's likeness ([`find`], seeds at least `least` high).
+pub fn mark_tiles(image: &RgbImage, lines: &[TextLine], least: f32) -> Option<Vec<PixelBox>> {
+    repeated::find(image, lines).map(|tiles| grown(image, tiles)).or_else(|| find(image, lines, least))
 }
 
 /// The tiles of a group of lines read alike ([`repeated::find`], one size), grown to the whole
@@ -195,7 +207,7 @@ mod tests {
         let tiles = [(270, 20), (270, 120), (270, 220), (270, 320)];
         let img = marked(&tiles);
         // WHEN its likeness is searched
-        let found = find(&img, &[line(270, 24, 96)]).expect("a repeated mark");
+        let found = find(&img, &[line(270, 24, 96)], least_seed(img.dimensions())).expect("a repeated mark");
         // THEN every tile is found
         assert_eq!(found.len(), tiles.len(), "{found:?}");
         for (x, y) in tiles {
@@ -212,7 +224,7 @@ mod tests {
             [(40, 30), (240, 30), (440, 30), (140, 190), (340, 190), (40, 350), (240, 350), (440, 350)];
         let img = marked(&tiles);
         // WHEN its likeness is searched
-        let found = find(&img, &[line(240, 30, 60)]).expect("a repeated mark");
+        let found = find(&img, &[line(240, 30, 60)], least_seed(img.dimensions())).expect("a repeated mark");
         // THEN every tile is found, each box grown over the whole mark
         assert_eq!(found.len(), tiles.len(), "{found:?}");
         for (x, y) in tiles {
@@ -228,7 +240,7 @@ mod tests {
         let img = marked(&[(40, 30), (300, 52), (130, 230), (470, 300)]);
         // THEN all four look alike, but no repeated mark is made of them
         assert_eq!(repeated::extend(&img, &[PixelBox::new(40, 30, 96, 24)]).len(), 4);
-        assert_eq!(find(&img, &[line(40, 30, 96)]), None);
+        assert_eq!(find(&img, &[line(40, 30, 96)], least_seed(img.dimensions())), None);
     }
 
     #[test]
@@ -237,8 +249,8 @@ mod tests {
         let img = marked(&[(40, 30), (240, 30), (440, 30), (140, 190), (340, 190)]);
         let small =
             TextLine { rect: Rect { x: 240.0, y: 34.0, width: 60.0, height: 12.0 }, score: 0.9, tilt: 0.0 };
-        assert_eq!(find(&img, &[small]), None);
+        assert_eq!(find(&img, &[small], least_seed(img.dimensions())), None);
         // while a line of the mark's height is one
-        assert!(find(&img, &[line(240, 30, 96)]).is_some());
+        assert!(find(&img, &[line(240, 30, 96)], least_seed(img.dimensions())).is_some());
     }
 }

@@ -63,10 +63,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // The tiles found, those like them, and where their lattice says more should be.
         // The detector may read only one tile whole (a dark mark over clutter): its likeness
         // over the picture finds the rest.
-        unblended = repeated::find(image, &lines)
-            .map(|tiles| likeness::grown(image, tiles))
-            .or_else(|| likeness::find(image, &lines))
-            .and_then(|tiles| repeated::remove_all(image, &tiles));
+        let least = likeness::least_seed((w, h));
+        unblended =
+            likeness::mark_tiles(image, &lines, least).and_then(|tiles| repeated::remove_all(image, &tiles));
         // A mark running diagonally is read and un-blended on the picture turned level.
         if unblended.is_none()
             && let Some(mark) = turned::remove(runtime, image, &lines)?
