@@ -212,7 +212,7 @@ fn styled(rt: &OnnxRuntime, cases: Vec<Case>) -> (usize, usize, Vec<String>) {
 
 #[test]
 fn stock_marks_in_many_styles_are_unblended() {
-    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, STYLES, false));
+    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, STYLES, StockLook::Level));
     println!(
         "{STYLES} styled stock marks: found {found}, PSNR gain >= 6 dB on {gained}, made worse: {worse:?}"
     );
@@ -221,10 +221,29 @@ fn stock_marks_in_many_styles_are_unblended() {
     assert!(worse.len() <= STYLES_MAX_WORSE, "made worse: {worse:?}");
 }
 
+/// The same for white marks with a dark drop shadow (12 cases). The shadow was made for on the
+/// development set's two shadowed cases; this set was drawn after. Under 6 dB today: faint
+/// (22 %) marks over camera.png and flower.jpg, "© dreamstime" down camera.png (+4.1).
+const SHADOWED_STYLES: usize = 12;
+const SHADOWED_MIN_FOUND: usize = 12;
+const SHADOWED_MIN_GAINS: usize = 8;
+
+#[test]
+fn shadowed_stock_marks_in_many_styles_are_unblended() {
+    let n = SHADOWED_STYLES;
+    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, n, StockLook::Shadowed));
+    println!(
+        "{n} shadowed styled stock marks: found {found}, PSNR gain >= 6 dB on {gained}, made worse: {worse:?}"
+    );
+    assert!(found >= SHADOWED_MIN_FOUND, "found fell to {found}/{n}");
+    assert!(gained >= SHADOWED_MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{n}");
+    assert!(worse.is_empty(), "made worse: {worse:?}");
+}
+
 #[test]
 fn turned_stock_marks_in_many_styles_are_unblended() {
     let n = TURNED_STYLES;
-    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, n, true));
+    let (found, gained, worse) = styled(&runtime(), tiled_styles(STYLES_SEED, n, StockLook::Turned));
     println!(
         "{n} turned styled stock marks: found {found}, PSNR gain >= 6 dB on {gained}, made worse: {worse:?}"
     );
@@ -250,6 +269,7 @@ fn a_stock_mark_that_cannot_be_unblended_is_left_and_reported_not_smeared() {
         rows_apart: 2.0,
         white: true,
         degrees: 0.0,
+        shadow: false,
     };
     let case = stock_case("column", &style).expect("a stock mark");
     let mut out = case.marked.clone();

@@ -542,6 +542,17 @@ pub(crate) struct StockStyle {
     pub rows_apart: f32,
     pub white: bool,
     pub degrees: f32,
+    /// A dark drop shadow under a white word, as many marks are drawn to show over light photo.
+    pub shadow: bool,
+}
+
+/// Which stock marks [`tiled_styles`] draws: level, turned 15–45° either way, or white with a
+/// dark drop shadow.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum StockLook {
+    Level,
+    Turned,
+    Shadowed,
 }
 
 /// The case of a stock mark in `style`, named `name`; `None` when fewer than 4 whole tiles fit.
@@ -559,13 +570,14 @@ pub(crate) fn stock_case(name: &str, style: &StockStyle) -> Option<Case> {
     let mut img = clean.clone();
     let colour = if style.white { [255.0; 3] } else { [0.0; 3] };
     let (tile, (px, py)) = if style.degrees == 0.0 {
-        let tile = text_layer(style.word, style.font, img.height() as f32 * style.height, colour, false);
+        let tile =
+            text_layer(style.word, style.font, img.height() as f32 * style.height, colour, style.shadow);
         let steps =
             (tile.width + img.width() / style.gap_across, (tile.height as f32 * style.rows_apart) as u32);
         (tile, steps)
     } else {
         let px = img.height() as f32 * style.height * 0.75;
-        let tile = text_layer(style.word, style.font, px, colour, false).rotated(style.degrees);
+        let tile = text_layer(style.word, style.font, px, colour, style.shadow).rotated(style.degrees);
         let closer = 10 + style.gap_across / 4;
         let steps = (tile.width * closer / 10, tile.height * closer / 10);
         (tile, steps)
@@ -593,10 +605,10 @@ pub(crate) fn stock_case(name: &str, style: &StockStyle) -> Option<Case> {
 /// `count` stock marks in styles drawn from `seed` (the same cases every run): the photo, the
 /// word, its face, height (4.5–11 % of the picture's), opacity (0.22–0.55), white or black,
 /// the gaps between tiles across and down, rows staggered or not, and the picture at its size
-/// or doubled; `turned`: at 15–45° either way. A draw that fits fewer than 4 whole tiles is
+/// or doubled; turned or shadowed as `look` says. A draw that fits fewer than 4 whole tiles is
 /// drawn again. The hand-made tiled cases each vary one thing; these vary them together, as
 /// stock sites do.
-pub(crate) fn tiled_styles(seed: u32, count: usize, turned: bool) -> Vec<Case> {
+pub(crate) fn tiled_styles(seed: u32, count: usize, look: StockLook) -> Vec<Case> {
     const PHOTOS: [&str; 10] = [
         "china.jpg",
         "flower.jpg",
@@ -628,8 +640,13 @@ pub(crate) fn tiled_styles(seed: u32, count: usize, turned: bool) -> Vec<Case> {
             staggered: pick(2) == 0,
             gap_across: [6u32, 8, 12][pick(3)],
             rows_apart: [2.0f32, 2.5, 3.2][pick(3)],
-            white: pick(4) != 0,
-            degrees: if turned { [-35.0f32, -25.0, -15.0, 15.0, 25.0, 35.0, 45.0][pick(7)] } else { 0.0 },
+            white: pick(4) != 0 || look == StockLook::Shadowed,
+            degrees: if look == StockLook::Turned {
+                [-35.0f32, -25.0, -15.0, 15.0, 25.0, 35.0, 45.0][pick(7)]
+            } else {
+                0.0
+            },
+            shadow: look == StockLook::Shadowed,
         };
         let face = style
             .font
@@ -638,7 +655,11 @@ pub(crate) fn tiled_styles(seed: u32, count: usize, turned: bool) -> Vec<Case> {
             .unwrap_or(style.font)
             .trim_end_matches(".ttf")
             .replace("DejaVu", "");
-        let turn = if turned { format!("-t{}", style.degrees) } else { String::new() };
+        let turn = match look {
+            StockLook::Level => String::new(),
+            StockLook::Turned => format!("-t{}", style.degrees),
+            StockLook::Shadowed => "-shadow".to_owned(),
+        };
         let name = format!(
             "{}-{}-{}-{face}-h{}-a{}-{}{turn}",
             out.len(),

@@ -82,15 +82,14 @@ pub fn remove(runtime: &OnnxRuntime, image: &mut RgbImage, lines: &[TextLine]) -
                 let (u, v) = turned.forward((f64::from(x) + 0.5) / k, (f64::from(y) + 0.5) / k);
                 let at = (u - 0.5 - f64::from(corner.0), v - 0.5 - f64::from(corner.1));
                 let a = bilinear(&estimate.alpha, (tw, th), at.0, at.1);
+                let s = bilinear(&estimate.shadow, (tw, th), at.0, at.1);
                 let i = y as usize * w as usize + x as usize;
-                if a <= 0.0 || done[i / 64] & (1 << (i % 64)) != 0 {
+                if (a <= 0.0 && s <= 0.0) || done[i / 64] & (1 << (i % 64)) != 0 {
                     continue;
                 }
                 done[i / 64] |= 1 << (i % 64);
                 let p = image.get_pixel_mut(x, y);
-                for c in 0..3 {
-                    p[c] = ((f32::from(p[c]) - a * colour) / (1.0 - a)).round().clamp(0.0, 255.0) as u8;
-                }
+                p.0 = repeated::unblend_pixel(p.0, (a, s), colour);
             }
         }
     }
