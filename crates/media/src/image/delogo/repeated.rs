@@ -39,8 +39,6 @@ const SEARCH_WIDTH: u32 = 48;
 /// …or this high, whichever copy is larger: a long word ("shutterstock", six times as wide as
 /// high) at 48 px wide is 8 px high, where its strokes blur into one bar.
 const SEARCH_HEIGHT: u32 = 14;
-/// The search is made at most this many times, each with the places the last one found.
-const EXTEND_ROUNDS: usize = 3;
 const SEARCH_SIDE: u32 = 640;
 /// A lattice is fitted to at least this many tiles…
 const LATTICE_TILES: usize = 4;
@@ -249,40 +247,31 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     };
     let high = high_pass(&small);
     let scaled = |b: &PixelBox| (((b.x as f32) / s) as u32, ((b.y as f32) / s) as u32);
-    let mut tiles: Vec<PixelBox> = found.to_vec();
-    // The template is the tiles' high-pass averaged: the photo under them averages out, the
-    // more so the more tiles. So the search is made again with the tiles it found, as long as
-    // it finds more (three faint tiles over a flag, a face and a uniform found none of the
-    // other seven; their mean with the places those found finds the rest).
-    for _ in 0..EXTEND_ROUNDS {
-        let mut template = vec![0.0f32; (tw * th) as usize];
-        for b in &tiles {
-            let (x, y) = scaled(b);
-            if x + tw <= sw && y + th <= sh {
-                for (row, t) in template.chunks_exact_mut(tw as usize).enumerate() {
-                    let from = ((y + row as u32) * sw + x) as usize;
-                    for (t, v) in t.iter_mut().zip(&high[from..from + tw as usize]) {
-                        *t += v;
-                    }
+    // The template: the found tiles' high-pass averaged (the photo under them averages out).
+    let mut template = vec![0.0f32; (tw * th) as usize];
+    for b in found {
+        let (x, y) = scaled(b);
+        if x + tw <= sw && y + th <= sh {
+            for (row, t) in template.chunks_exact_mut(tw as usize).enumerate() {
+                let from = ((y + row as u32) * sw + x) as usize;
+                for (t, v) in t.iter_mut().zip(&high[from..from + tw as usize]) {
+                    *t += v / found.len() as f32;
                 }
             }
         }
-        let mut scores = matches(&high, (sw, sh), &template, (tw, th));
-        scores.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let before = tiles.len();
-        for (_, x, y) in scores {
-            let b = PixelBox {
-                x: ((x as f32 * s) as u32).min(w - first.width),
-                y: ((y as f32 * s) as u32).min(h - first.height),
-                width: first.width,
-                height: first.height,
-            };
-            if !tiles.iter().any(|t| t.intersection(&b) > 0) {
-                tiles.push(b);
-            }
-        }
-        if tiles.len() == before {
-            break;
+    }
+    let mut scores = matches(&high, (sw, sh), &template, (tw, th));
+    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut tiles: Vec<PixelBox> = found.to_vec();
+    for (_, x, y) in scores {
+        let b = PixelBox {
+            x: ((x as f32 * s) as u32).min(w - first.width),
+            y: ((y as f32 * s) as u32).min(h - first.height),
+            width: first.width,
+            height: first.height,
+        };
+        if !tiles.iter().any(|t| t.intersection(&b) > 0) {
+            tiles.push(b);
         }
     }
     tiles

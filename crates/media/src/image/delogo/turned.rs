@@ -57,7 +57,7 @@ pub fn remove(runtime: &OnnxRuntime, image: &mut RgbImage, lines: &[TextLine]) -
     // Three lines or more sharing a tilt already say a mark is there: a seed may be half as
     // high as on a level picture (a turned "shutterstock" a thirtieth of the picture high was
     // read whole only in part), measured against the picture, not the larger turned canvas.
-    let least = likeness::least_seed((w, h)) / (k as f32 * 2.0);
+    let least = (likeness::least_seed((w, h)) / (k as f32 * 2.0)).max(repeated::MIN_HEIGHT);
     let found = likeness::mark_tiles(&turned.image, &level, least);
     let Some(estimate) = found.and_then(|tiles| repeated::estimate_all(&turned.image, &tiles)) else {
         return Ok(None);
