@@ -12,6 +12,7 @@ use crate::imaging::geometry::PixelBox;
 use crate::vision::text::TextLine;
 
 use super::find::to_box;
+use super::repeated::MIN_HEIGHT;
 
 /// Lines of one size: heights within this ratio of the larger.
 const SAME_HEIGHT: f32 = 0.2;
@@ -21,8 +22,6 @@ const MIN_ROWS: usize = 3;
 const MIN_ROW_STEP: f32 = 1.8;
 /// …and evenly so: each step within this ratio of the median step.
 const EVEN_STEPS: f32 = 0.25;
-/// Lines lower than this (pixels) are specks, not words.
-const MIN_HEIGHT: f32 = 8.0;
 
 /// The boxes of `lines` laid out as a stock mark's rows (see the module's notes), or none.
 pub fn stock_rows(lines: &[TextLine], (w, h): (u32, u32)) -> Vec<PixelBox> {
