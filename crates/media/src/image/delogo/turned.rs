@@ -67,6 +67,8 @@ pub fn remove(runtime: &OnnxRuntime, image: &mut RgbImage, lines: &[TextLine]) -
     let corners: Vec<(i32, i32)> = whole.chain(estimate.cut.iter().copied()).collect();
     let canvas = turned.image.dimensions();
     let colour = estimate.colour;
+    // Most marks have no shadow: its map is then not sampled at every pixel.
+    let shadowed = estimate.shadow.iter().any(|s| *s > 0.0);
     // Each pixel once: a tile's box on the picture overlaps its neighbours'.
     let mut done = vec![0u64; ((w as usize) * (h as usize)).div_ceil(64)];
     let mut boxes = Vec::with_capacity(corners.len());
@@ -82,7 +84,7 @@ pub fn remove(runtime: &OnnxRuntime, image: &mut RgbImage, lines: &[TextLine]) -
                 let (u, v) = turned.forward((f64::from(x) + 0.5) / k, (f64::from(y) + 0.5) / k);
                 let at = (u - 0.5 - f64::from(corner.0), v - 0.5 - f64::from(corner.1));
                 let a = bilinear(&estimate.alpha, (tw, th), at.0, at.1);
-                let s = bilinear(&estimate.shadow, (tw, th), at.0, at.1);
+                let s = if shadowed { bilinear(&estimate.shadow, (tw, th), at.0, at.1) } else { 0.0 };
                 let i = y as usize * w as usize + x as usize;
                 if (a <= 0.0 && s <= 0.0) || done[i / 64] & (1 << (i % 64)) != 0 {
                     continue;
