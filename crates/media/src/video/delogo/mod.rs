@@ -91,7 +91,13 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
     let (decoded, reader) = tokio::join!(decoding, reading);
     decoded?;
     let reader = reader?;
-    let mut texts = reader.confirmed();
+    let statics = finder.boxes(iprod_core::params::MAX_LOGO_BOXES);
+    // A static logo's own lettering adds nothing (`overlays`): no icon is looked for beside it.
+    let mut texts: Vec<TextMark> = reader
+        .confirmed()
+        .into_iter()
+        .filter(|mark| !statics.iter().any(|s| lettering_of(s, &normalised(mark.area, (w, h)))))
+        .collect();
     for mark in &mut texts {
         // The icon beside the text, in colour at the last two times it was seen.
         let mut frames = Vec::new();
@@ -102,7 +108,7 @@ pub async fn find_candidates(source: &Source<'_>, runtime: Arc<OnnxRuntime>) -> 
             reader.widen(mark, area);
         }
     }
-    Ok(overlays(&finder, texts, (w, h))
+    Ok(overlays(&finder, statics, texts, (w, h))
         .into_iter()
         .map(|(area, template)| Candidate { area, template })
         .collect())
@@ -120,28 +126,20 @@ pub fn analysis_frame_size(info: &VideoInfo) -> (u32, u32) {
     analysis_size(info.width, info.height, ANALYSIS.width)
 }
 
-/// Static boxes and confirmed text joined: a text block that overlaps a static box widens it (a
+/// Static boxes (`found`: the static statistics keep their own limit of two boxes, what they were
+/// measured with) and confirmed text joined: a text block that overlaps a static box widens it (a
 /// logo with its name), the others are added; at most [`MAX_FOUND`], static ones first.
 fn overlays(
     finder: &StaticOverlayFinder,
+    mut found: Vec<LogoBox>,
     texts: Vec<TextMark>,
     (w, h): (usize, usize),
 ) -> Vec<(LogoBox, LogoTemplate)> {
-    let normalised = |(x0, y0, x1, y1): (usize, usize, usize, usize)| LogoBox {
-        x: x0 as f64 / w as f64,
-        y: y0 as f64 / h as f64,
-        width: (x1 - x0) as f64 / w as f64,
-        height: (y1 - y0) as f64 / h as f64,
-    };
-    // The static statistics keep their own limit of two boxes (what they were measured with).
-    let mut found: Vec<LogoBox> = finder.boxes(iprod_core::params::MAX_LOGO_BOXES);
     let mut from_text: Vec<(LogoBox, LogoTemplate)> = Vec::new();
     for mark in texts {
-        let b = normalised(mark.area);
+        let b = normalised(mark.area, (w, h));
         match found.iter_mut().find(|s| overlap(s, &b) > 0.0) {
-            // Text mostly inside a static box is that logo's own lettering: the static outline
-            // is the tighter one. Text reaching well outside is the logo's name beside it.
-            Some(s) if overlap(s, &b) >= 0.6 * b.width * b.height => {}
+            Some(s) if lettering_of(s, &b) => {}
             Some(s) => *s = union(s, &b),
             None => from_text.push((b, mark.template)),
         }
@@ -150,6 +148,22 @@ fn overlays(
     out.extend(from_text);
     out.truncate(MAX_FOUND);
     out
+}
+
+/// An analysis-pixel box (x0, y0, x1, y1 exclusive) as a fraction of the `w` × `h` frame.
+fn normalised((x0, y0, x1, y1): (usize, usize, usize, usize), (w, h): (usize, usize)) -> LogoBox {
+    LogoBox {
+        x: x0 as f64 / w as f64,
+        y: y0 as f64 / h as f64,
+        width: (x1 - x0) as f64 / w as f64,
+        height: (y1 - y0) as f64 / h as f64,
+    }
+}
+
+/// Text mostly inside a static box is that logo's own lettering: the static outline is the
+/// tighter one. Text reaching well outside is the logo's name beside it.
+fn lettering_of(logo: &LogoBox, text: &LogoBox) -> bool {
+    overlap(logo, text) >= 0.6 * text.width * text.height
 }
 
 /// The area two boxes share.

@@ -25,6 +25,10 @@ pub const MAX_SAMPLES: usize = 40;
 /// is found only when scaled up (at 720 a lower-third URL came apart into pieces and scenery
 /// read as text; at 960 it was one clean line).
 const TEXT_SIDE: u32 = 960;
+/// A sample read for a neighbour's sake is read around each of its lines this many line heights…
+const READ_MARGIN: f32 = 2.0;
+/// …and at least this many analysis pixels.
+const MIN_READ_MARGIN: f32 = 16.0;
 /// A line must be seen in at least this many samples…
 const MIN_SIGHTINGS: usize = 2;
 /// …at boxes overlapping this much…
@@ -71,6 +75,10 @@ pub struct TextReader {
     samples: Vec<(f64, Vec<u8>)>,
     /// Per sample: not read yet, or whether it showed overlay-looking text.
     read: Vec<Option<bool>>,
+    /// Per sample: the regions read (the whole frame, or around a neighbour's lines)…
+    looked: Vec<Vec<Rect>>,
+    /// …and the overlay-looking lines found there.
+    lines: Vec<Vec<Rect>>,
     /// Per place where text was seen: in which samples.
     tracks: Vec<Track>,
 }
@@ -78,51 +86,96 @@ pub struct TextReader {
 impl TextReader {
     /// For analysis frames of `width` × `height`.
     pub fn new(width: usize, height: usize) -> Self {
-        Self { width, height, samples: Vec::new(), read: Vec::new(), tracks: Vec::new() }
+        Self {
+            width,
+            height,
+            samples: Vec::new(),
+            read: Vec::new(),
+            looked: Vec::new(),
+            lines: Vec::new(),
+            tracks: Vec::new(),
+        }
     }
 
-    /// Takes one sample, and reads it or the one before it as needed.
+    /// Takes one sample, and reads it or the one before it as needed: a sample due in its own
+    /// right is read whole; one read for its neighbour's sake only around the neighbour's lines
+    /// (a second sighting is looked for where the first was), at the same scale.
     pub fn offer(&mut self, runtime: &OnnxRuntime, sample: (f64, Vec<u8>)) -> Result<()> {
         self.samples.push(sample);
         self.read.push(None);
+        self.looked.push(Vec::new());
+        self.lines.push(Vec::new());
         let k = self.samples.len() - 1;
         if due(&self.read, k) {
-            self.read_sample(runtime, k)?;
-            if let Some(before) = due_before(&self.read, k) {
-                self.read_sample(runtime, before)?;
+            let whole = Rect { x: 0.0, y: 0.0, width: self.width as f32, height: self.height as f32 };
+            let regions = match k.is_multiple_of(2) {
+                true => vec![whole],
+                false => self.around_lines_of(k - 1, k),
+            };
+            self.read_regions(runtime, k, &regions)?;
+            // The one before, unread or read only around other lines.
+            let partly = |b: usize| self.read[k] == Some(true) && !self.looked[b].iter().any(|r| r == &whole);
+            if let Some(before) = due_before(&self.read, k).or(k.checked_sub(1).filter(|b| partly(*b))) {
+                let regions = self.around_lines_of(k, before);
+                if !regions.is_empty() {
+                    self.read_regions(runtime, before, &regions)?;
+                }
             }
         }
         Ok(())
     }
 
-    /// Reads sample `k`'s overlay-looking lines; whether it had any.
-    fn read_sample(&mut self, runtime: &OnnxRuntime, k: usize) -> Result<bool> {
+    /// The regions of sample `other` to read for the lines sample `k` showed: each line with a
+    /// margin, less what `other` was already read over.
+    fn around_lines_of(&self, k: usize, other: usize) -> Vec<Rect> {
+        let frame = (self.width, self.height);
+        let regions = reading_regions(&self.lines[k], frame, self.scale());
+        regions.into_iter().filter(|r| !self.looked[other].iter().any(|l| within(r, l))).collect()
+    }
+
+    /// Detector pixels per analysis pixel.
+    fn scale(&self) -> f32 {
+        TEXT_SIDE as f32 / self.width.max(self.height) as f32
+    }
+
+    /// Reads `regions` of sample `k` for overlay-looking lines.
+    fn read_regions(&mut self, runtime: &OnnxRuntime, k: usize, regions: &[Rect]) -> Result<()> {
         let (width, height) = (self.width, self.height);
         let pixels = &self.samples[k].1;
         let picture = RgbImage::from_fn(width as u32, height as u32, |x, y| {
             let v = pixels[y as usize * width + x as usize];
             Rgb([v, v, v])
         });
-        let map = text::probability_map(runtime, &picture, TEXT_SIDE)?;
-        let mut any = false;
-        for line in text::lines(&map, width as u32, height as u32) {
-            // Without the subject at hand, interior text must be caption-sized to count.
-            let overlay = match placement(&picture, &line) {
-                Placement::Edge => true,
-                Placement::Interior => line.line_height() >= CAPTION_HEIGHT * height as f32,
-                Placement::NotOverlay => false,
-            };
-            if !overlay {
-                continue;
+        let mut any = self.read[k] == Some(true);
+        for region in regions {
+            let (x, y) = (region.x as u32, region.y as u32);
+            let (w, h) = (region.width as u32, region.height as u32);
+            let crop = image::imageops::crop_imm(&picture, x, y, w, h).to_image();
+            let side = (w.max(h) as f32 * self.scale()).round() as u32;
+            let map = text::probability_map(runtime, &crop, side)?;
+            for mut line in text::lines(&map, w, h) {
+                line.rect.x += x as f32;
+                line.rect.y += y as f32;
+                // Without the subject at hand, interior text must be caption-sized to count.
+                let overlay = match placement(&picture, &line) {
+                    Placement::Edge => true,
+                    Placement::Interior => line.line_height() >= CAPTION_HEIGHT * height as f32,
+                    Placement::NotOverlay => false,
+                };
+                if !overlay {
+                    continue;
+                }
+                any = true;
+                self.lines[k].push(line.rect);
+                match self.tracks.iter_mut().find(|t| t.rect.iou(&line.rect) >= SAME_PLACE) {
+                    Some(t) => t.add(k, &line),
+                    None => self.tracks.push(Track { rect: line.rect, sightings: vec![k] }),
+                }
             }
-            any = true;
-            match self.tracks.iter_mut().find(|t| t.rect.iou(&line.rect) >= SAME_PLACE) {
-                Some(t) => t.add(k, &line),
-                None => self.tracks.push(Track { rect: line.rect, sightings: vec![k] }),
-            }
+            self.looked[k].push(*region);
         }
         self.read[k] = Some(any);
-        Ok(any)
+        Ok(())
     }
 
     /// How many samples the detector read.
@@ -155,6 +208,56 @@ fn due(read: &[Option<bool>], k: usize) -> bool {
 fn due_before(read: &[Option<bool>], k: usize) -> Option<usize> {
     let before = k.checked_sub(1)?;
     (read[k] == Some(true) && read[before].is_none()).then_some(before)
+}
+
+/// The regions to read around `lines` in a frame of `width` × `height`: each line grown by
+/// [`READ_MARGIN`] line heights (at least [`MIN_READ_MARGIN`] px; the detector sees a line's
+/// surroundings), overlapping ones joined, each side a whole number of the detector's 32 px
+/// cells at `scale` (so it reads them at the scale a whole frame is read at), inside the frame.
+fn reading_regions(lines: &[Rect], (width, height): (usize, usize), scale: f32) -> Vec<Rect> {
+    let cell = (32.0 / scale).ceil();
+    let grown: Vec<Rect> = lines
+        .iter()
+        .map(|l| {
+            let margin = (READ_MARGIN * l.height.min(l.width)).max(MIN_READ_MARGIN);
+            let snap = |from: f32, to: f32, limit: usize| {
+                let limit = limit as f32;
+                let size = (((to - from) + 2.0 * margin) / cell).ceil() * cell;
+                let size = size.min((limit / cell).floor() * cell).max(cell.min(limit));
+                let start = (((from + to) / 2.0 - size / 2.0).round()).clamp(0.0, limit - size);
+                (start, size)
+            };
+            let (x, w) = snap(l.x, l.right(), width);
+            let (y, h) = snap(l.y, l.bottom(), height);
+            Rect { x, y, width: w, height: h }
+        })
+        .collect();
+    let mut joined: Vec<Rect> = Vec::new();
+    for r in grown {
+        match joined.iter_mut().find(|j| j.intersection(&r) > 0.0) {
+            Some(j) => *j = snap_union(j, &r, cell, (width, height)),
+            None => joined.push(r),
+        }
+    }
+    joined
+}
+
+/// Two regions' union, grown to whole cells inside the frame.
+fn snap_union(a: &Rect, b: &Rect, cell: f32, (width, height): (usize, usize)) -> Rect {
+    let snap = |from: f32, to: f32, limit: usize| {
+        let limit = limit as f32;
+        let size = ((to - from) / cell).ceil() * cell;
+        let size = size.min((limit / cell).floor() * cell).max(cell.min(limit));
+        (from.min(limit - size).max(0.0), size)
+    };
+    let (x, w) = snap(a.x.min(b.x), a.right().max(b.right()), width);
+    let (y, h) = snap(a.y.min(b.y), a.bottom().max(b.bottom()), height);
+    Rect { x, y, width: w, height: h }
+}
+
+/// Whether `r` lies inside `outer`.
+fn within(r: &Rect, outer: &Rect) -> bool {
+    r.x >= outer.x && r.y >= outer.y && r.right() <= outer.right() && r.bottom() <= outer.bottom()
 }
 
 /// A confirmed overlay text block: its box in analysis pixels (x0, y0, x1, y1 exclusive), when
@@ -318,6 +421,25 @@ mod tests {
         assert_eq!(order, vec![0, 2, 4, 6, 5, 7, 8, 9, 10]);
         let seen: Vec<usize> = (0..12).filter(|k| read[*k] == Some(true)).collect();
         assert_eq!(seen, vec![5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn a_neighbour_is_read_around_each_line_in_whole_detector_cells_inside_the_frame() {
+        let line = |x: f32, y: f32, w: f32, h: f32| Rect { x, y, width: w, height: h };
+        // A URL in the lower third and a corner ident; the frame is read at 2× (16 px cells).
+        let lines = [line(40.0, 230.0, 120.0, 10.0), line(440.0, 250.0, 36.0, 12.0)];
+        let regions = reading_regions(&lines, (480, 270), 2.0);
+        assert_eq!(regions.len(), 2, "{regions:?}");
+        for (r, l) in regions.iter().zip(&lines) {
+            assert!(r.x >= 0.0 && r.y >= 0.0 && r.right() <= 480.0 && r.bottom() <= 270.0, "{r:?}");
+            assert_eq!((r.width % 16.0, r.height % 16.0), (0.0, 0.0), "{r:?}");
+            // The line with its margin (16 px at least) is inside, as far as the frame allows.
+            assert!(r.x <= (l.x - 16.0).max(0.0) && r.right() >= (l.right() + 16.0).min(480.0), "{r:?}");
+            assert!(r.y <= l.y - 16.0 && r.bottom() >= (l.bottom() + 16.0).min(270.0), "{r:?}");
+        }
+        // Two words of one line: one region.
+        let words = [line(40.0, 100.0, 50.0, 10.0), line(100.0, 100.0, 50.0, 10.0)];
+        assert_eq!(reading_regions(&words, (480, 270), 2.0).len(), 1);
     }
 
     #[test]

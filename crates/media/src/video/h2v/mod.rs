@@ -12,13 +12,15 @@
 //! Rendering is one ffmpeg pass: `crop` driven per frame by `sendcmd`, audio copied, H.264 MP4
 //! with +faststart.
 
+pub mod framer;
 pub mod subject_track;
 
 use crate::video::Source;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, TryRecvError, channel, sync_channel};
 
 use iprod_core::params::Aspect;
 use iprod_core::{Error, Result};
@@ -28,9 +30,11 @@ use crate::models::PPOCR_DET;
 use crate::onnx::OnnxRuntime;
 use crate::video::frames::{AnalysisSpec, Decode, Pixels, analysis_size, shot_pass_with, yuv420_to_rgb};
 use crate::video::shots::ShotSettings;
-use crate::vision::framing::{Mode, on_screen_text, plan};
 use crate::vision::saliency::{self, SaliencyMap};
-use crate::vision::{Rect, faces, text};
+use crate::vision::text::{self, TextMap};
+use crate::vision::{Rect, faces};
+use framer::{Framer, Looked};
+use image::RgbImage;
 use subject_track::SubjectTrack;
 
 /// One decode serves both analyses: every frame (cuts must be frame-accurate) at 320 px in YUV
@@ -53,6 +57,8 @@ const MODEL_BACKLOG: usize = 4;
 const TEXT_SIDE: u32 = 480;
 const TEXT_READ_EVERY: usize = 3;
 const TEXT_SAME_PLACE: f32 = 0.4;
+/// Frames queued for the text reader at most: faces and saliency wait while it is behind.
+const TEXT_BACKLOG: usize = 2;
 /// Saliency costs ~0.15 s (more than everything else per sample), so a map serves a shot: it is
 /// made again after a change as large as a cut's, or once it is `SALIENCY_MAX_AGE` seconds old;
 /// in between, its subject is followed by block matching (`subject_track`). Measured on the
@@ -129,116 +135,76 @@ pub async fn analyse(
     Ok((detector.cuts(&settings), samples?))
 }
 
-/// On-screen text of one part of the analysis: the last reading, the text kept (confirmed) then,
-/// how many samples the part has had, and the samples framed since the last reading.
-#[derive(Default)]
-struct TextState {
-    read: Vec<Rect>,
-    kept: Vec<Rect>,
-    samples: usize,
-    pending: Vec<Pending>,
-}
-
-/// What framed a sample: enough to frame it again with more text.
-struct Pending {
-    index: usize,
-    found: Vec<faces::Face>,
-    salient: Option<SaliencyMap>,
-    followed: Option<f32>,
-    kept: Vec<Rect>,
-}
-
 /// Frames each sample as a still image would be (`vision::framing::plan`): faces first, else the
 /// salient subject, else the centre.
+///
+/// Text is read on a thread of its own, one intra-op thread, while faces and saliency go on with
+/// the next samples (a read costs ~3× a face search on a 480 px frame): a sample is framed once
+/// its reading is in, in order, and the reader is at most [`TEXT_BACKLOG`] reads behind.
 fn find_subjects(
     inbox: &Receiver<Subject>,
     runtime: &OnnxRuntime,
     (aw, ah, aspect): (u32, u32, Aspect),
     scale: f32,
 ) -> Result<Vec<Sample>> {
-    let mut samples: Vec<Sample> = Vec::new();
     // Per part: the last map, when it was made, and its subject followed since.
     let mut maps: HashMap<usize, (f64, SaliencyMap, Option<SubjectTrack>)> = HashMap::new();
-    // Per part: what text reading knows (see `TextState`).
-    let mut text_states: HashMap<usize, TextState> = HashMap::new();
-    let near = |set: &[Rect], r: &Rect| set.iter().any(|b| b.iou(r) >= TEXT_SAME_PLACE);
-    // Text is read on a thread of its own, one intra-op thread, while faces and saliency run:
-    // the detector gains little from a second thread on a 480 px frame, and the two overlap.
-    let reader = runtime.single_threaded_session(&PPOCR_DET)?;
-    for subject in inbox {
-        let image = yuv420_to_rgb(&subject.pixels, aw as usize, ah as usize)
-            .ok_or_else(|| Error::internal("an analysis frame was short"))?;
-        let state = text_states.entry(subject.part).or_default();
-        let reading = state.samples.is_multiple_of(TEXT_READ_EVERY) || subject.new_picture;
-        state.samples += 1;
-        let luma = &subject.pixels[..(aw * ah) as usize];
-        let (read_map, found, salient, followed) = std::thread::scope(|scope| {
-            let read = reading.then(|| scope.spawn(|| text::probability_map_in(&reader, &image, TEXT_SIDE)));
-            let subject = look_for_subject(runtime, &image, luma, &subject, &mut maps, (aw, ah));
-            let read_map = match read {
-                Some(thread) => Some(thread.join().map_err(|_| Error::internal("text reading panicked"))??),
-                None => None,
-            };
-            let (found, salient, followed) = subject?;
-            Ok::<_, Error>((read_map, found, salient, followed))
-        })?;
-        let state = text_states.entry(subject.part).or_default();
-        // Text confirmed by this reading that the previous one saw too: the samples framed since
-        // then are framed again with it (a title is kept from its first reading, not its second).
-        let mut reframe: Vec<(Pending, Vec<Rect>)> = Vec::new();
-        let on_screen: Vec<Rect> = if let Some(map) = read_map {
-            let read = on_screen_text(&text::lines(&map, aw, ah), aw, ah);
-            // Not reset at a cut: an overlay stays where it was across one, scene text does not.
-            let mut kept: Vec<Rect> =
-                read.iter().copied().filter(|r| near(&state.read, r) || near(&state.kept, r)).collect();
-            // Kept text missed in this one reading is held, if the previous reading had it.
-            kept.extend(state.kept.iter().copied().filter(|k| !near(&read, k) && near(&state.read, k)));
-            let newly: Vec<Rect> = kept.iter().copied().filter(|r| !near(&state.kept, r)).collect();
-            for p in state.pending.drain(..) {
-                if !newly.is_empty() {
-                    let texts = p.kept.iter().chain(&newly).copied().collect();
-                    reframe.push((p, texts));
+    // Per part: how many samples it has had (every `TEXT_READ_EVERY`th is read).
+    let mut counts: HashMap<usize, usize> = HashMap::new();
+    let mut framer = Framer::new((aw, ah, aspect), scale);
+    let session = runtime.single_threaded_session(&PPOCR_DET)?;
+    std::thread::scope(|scope| {
+        let (to_reader, to_read) = sync_channel::<RgbImage>(TEXT_BACKLOG);
+        let (read_out, readings) = channel::<Result<TextMap>>();
+        let reader = scope.spawn(move || {
+            for image in to_read {
+                // Fails only when the framing below stopped on an error, returned there.
+                let _ = read_out.send(text::probability_map_in(&session, &image, TEXT_SIDE));
+            }
+        });
+        let mut waiting: VecDeque<Looked> = VecDeque::new();
+        let framed = (|| {
+            for subject in inbox {
+                let image = yuv420_to_rgb(&subject.pixels, aw as usize, ah as usize)
+                    .ok_or_else(|| Error::internal("an analysis frame was short"))?;
+                let count = counts.entry(subject.part).or_default();
+                let reading = count.is_multiple_of(TEXT_READ_EVERY) || subject.new_picture;
+                *count += 1;
+                let luma = &subject.pixels[..(aw * ah) as usize];
+                let (found, salient, followed) =
+                    look_for_subject(runtime, &image, luma, &subject, &mut maps, (aw, ah))?;
+                if reading && to_reader.send(image).is_err() {
+                    return Err(Error::internal("the text reader stopped"));
+                }
+                let (part, time) = (subject.part, subject.time);
+                waiting.push_back(Looked { part, time, reading, found, salient, followed });
+                // The samples at the front whose reading is in (or that have none) are framed.
+                while let Some(front) = waiting.front() {
+                    let map = match front.reading.then(|| readings.try_recv()) {
+                        None => None,
+                        Some(Ok(map)) => Some(map?),
+                        Some(Err(TryRecvError::Empty)) => break,
+                        Some(Err(TryRecvError::Disconnected)) => {
+                            return Err(Error::internal("the text reader stopped"));
+                        }
+                    };
+                    framer.frame(waiting.pop_front().expect("the front exists"), map);
                 }
             }
-            (state.read, state.kept) = (read, kept.clone());
-            kept
-        } else {
-            state.kept.clone()
-        };
-        let on_screen = on_screen.as_slice();
-        let frame = |texts: &[Rect], found: &[faces::Face], salient: Option<&SaliencyMap>, followed| {
-            let framing = plan(aw, ah, aspect, found, salient, texts);
-            // A frame whose content cannot fit (pad) is framed on its centre; one framed on a
-            // followed subject, on where the subject is now.
-            let center = match (framing.mode, framing.basis, followed) {
-                (Mode::Crop, "saliency", Some(center)) => center,
-                (Mode::Crop, ..) => framing.window.x as f32 + framing.window.width as f32 / 2.0,
-                (Mode::Pad, ..) => aw as f32 / 2.0,
+            Ok(())
+        })();
+        drop(to_reader);
+        framed?;
+        for looked in waiting {
+            let map = match looked.reading {
+                true => Some(readings.recv().map_err(|_| Error::internal("the text reader stopped"))??),
+                false => None,
             };
-            (
-                center * scale,
-                framing.mode == Mode::Pad,
-                texts.iter().map(|r| r.scaled(scale, scale)).collect(),
-            )
-        };
-        for (p, texts) in reframe {
-            let (center, padded, text) = frame(&texts, &p.found, p.salient.as_ref(), p.followed);
-            let earlier = &mut samples[p.index];
-            (earlier.center, earlier.padded, earlier.text) = (center, padded, text);
+            framer.frame(looked, map);
         }
-        let (center, padded, text) = frame(on_screen, &found, salient.as_ref(), followed);
-        let state = text_states.entry(subject.part).or_default();
-        state.pending.push(Pending {
-            index: samples.len(),
-            found,
-            salient,
-            followed,
-            kept: on_screen.to_vec(),
-        });
-        samples.push(Sample { time: subject.time, center, padded, text });
-    }
-    samples.sort_by(|a, b| a.time.total_cmp(&b.time));
-    Ok(samples)
+        reader.join().map_err(|_| Error::internal("text reading panicked"))?;
+        Ok(framer.samples())
+    })
 }
 
 /// The faces in a sample, and where there are none the salient subject: the part's map while
@@ -407,14 +373,16 @@ pub async fn render(
     let script = script.display().to_string().replace('\'', "");
     let mut filter = if padding {
         // Both framings are made for every frame and `streamselect` shows one per shot. The
-        // source is scaled down once, to the window's width; the fill is that copy cover-scaled
-        // to an eighth of the window, box-blurred and stretched back (bilinear: it is a blur).
-        // The same look as a Gaussian blur of the source, at half the filters' cost (measured on
-        // the bench clip: 1.5 s → 0.8 s over a plain crop; `gblur` alone took ~0.4 s of it).
+        // source is scaled down once, to the window's width (by area averaging: as sharp as
+        // bicubic at this ~3× reduction, and 0.1–0.2 s less on the bench clip, where every frame
+        // pays for it); the fill is that copy cover-scaled to an eighth of the window,
+        // box-blurred and stretched back (bilinear: it is a blur). The same look as a Gaussian
+        // blur of the source, at half the filters' cost (measured on the bench clip: 1.5 s →
+        // 0.8 s over a plain crop; `gblur` alone took ~0.4 s of it).
         let small = ((w / 8).max(2) & !1, (h / 8).max(2) & !1);
         format!(
             "setpts=PTS-STARTPTS,sendcmd=f='{script}',split[c][p];[c]{crop}[cropped];\
-             [p]scale={w}:-2,split[fit][bg];\
+             [p]scale={w}:-2:flags=area,split[fit][bg];\
              [bg]scale={}:{}:force_original_aspect_ratio=increase:flags=bilinear,crop={}:{},\
              boxblur=luma_radius='min(2,min(w,h)/2)':chroma_radius='min(2,min(cw,ch)/2)',\
              scale={w}:{h}:flags=bilinear[fill];\
