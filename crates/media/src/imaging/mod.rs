@@ -8,5 +8,6 @@ pub mod guided_filter;
 pub mod integral;
 pub mod morphology;
 pub mod motion;
+pub mod parallel;
 pub mod rotate;
 pub mod sample;

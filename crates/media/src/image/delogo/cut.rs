@@ -12,6 +12,7 @@ use super::repeated::{
     self, ALIGN, ALIGN_MAX, ALIGN_PER_HEIGHT, ALIGN_ROWS, BLUR_ROOM, Estimate, Lattice, alpha_template, patch,
 };
 use crate::imaging::geometry::PixelBox;
+use crate::imaging::parallel;
 
 /// A tile further than its height over this (at least [`OFF_PLACE_MIN`] px) from its lattice
 /// place is off it.
@@ -97,28 +98,32 @@ fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i
             .sum();
         sum / total.max(1e-6)
     };
-    let mut cut: Vec<(i32, i32)> = Vec::new();
-    for corner in corners {
-        let share = showing(corner);
+    // Each place is aligned and tested on its own (in parallel); then taken in order, each unless
+    // a whole tile or an earlier cut one is there.
+    let tested = parallel::map(&corners, |corner| {
+        let share = showing(*corner);
         if share < MIN_SHOWING {
-            continue;
+            return None;
         }
-        let corner = if share >= ALIGN_SHOWING { align(image, &template, (tw, th), corner) } else { corner };
-        let Some(shown) = visible(corner, (tw, th), (w, h)) else { continue };
+        let corner =
+            if share >= ALIGN_SHOWING { align(image, &template, (tw, th), *corner) } else { *corner };
+        let shown = visible(corner, (tw, th), (w, h))?;
+        // The alpha over the part that shows.
+        let (dx, dy) = ((shown.x as i32 - corner.0) as u32, (shown.y as i32 - corner.1) as u32);
+        let alpha: Vec<f32> = (0..shown.width * shown.height)
+            .map(|i| mark.alpha[((dy + i / shown.width) * tw + dx + i % shown.width) as usize])
+            .collect();
+        repeated::lifted_as_predicted(image, shown, &alpha, mark.colour).then_some((corner, shown))
+    });
+    let mut cut: Vec<(i32, i32)> = Vec::new();
+    for (corner, shown) in tested.into_iter().flatten() {
         let taken = |b: &PixelBox| b.intersection(&shown) > 0;
         if mark.tiles.iter().any(taken)
             || cut.iter().filter_map(|o| visible(*o, (tw, th), (w, h))).any(|b| taken(&b))
         {
             continue;
         }
-        // The alpha over the part that shows.
-        let (dx, dy) = ((shown.x as i32 - corner.0) as u32, (shown.y as i32 - corner.1) as u32);
-        let alpha: Vec<f32> = (0..shown.width * shown.height)
-            .map(|i| mark.alpha[((dy + i / shown.width) * tw + dx + i % shown.width) as usize])
-            .collect();
-        if repeated::lifted_as_predicted(image, shown, &alpha, mark.colour) {
-            cut.push(corner);
-        }
+        cut.push(corner);
     }
     cut
 }

@@ -15,6 +15,7 @@ use image::{GrayImage, Luma, RgbImage};
 use super::mask::smooth_background;
 use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
+use crate::imaging::parallel;
 use crate::vision::Rect;
 use crate::vision::text::TextLine;
 
@@ -605,16 +606,12 @@ fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option
     let alpha = upsample(&mark.alpha, mark.size, size);
     let shadow = upsample(&mark.shadow, mark.size, size);
     let template = alpha_template(&alpha, mark.colour, size);
-    let tiles = mark
-        .tiles
-        .iter()
-        .map(|t| {
-            let x = ((t.x as f32 * sx).round() as u32).min(w - size.0);
-            let y = ((t.y as f32 * sy).round() as u32).min(h - size.1);
-            let b = PixelBox { x, y, width: size.0, height: size.1 };
-            best_alignment(image, &template, b, b).1
-        })
-        .collect();
+    let tiles = parallel::map(&mark.tiles, |t| {
+        let x = ((t.x as f32 * sx).round() as u32).min(w - size.0);
+        let y = ((t.y as f32 * sy).round() as u32).min(h - size.1);
+        let b = PixelBox { x, y, width: size.0, height: size.1 };
+        best_alignment(image, &template, b, b).1
+    });
     Some(Estimate { tiles, cut: Vec::new(), alpha, shadow, size, colour: mark.colour, mean: mark.mean })
 }
 
@@ -630,7 +627,12 @@ impl Shrunk {
         let (w, h) = image.dimensions();
         let (sw, sh) =
             (((w as f32 / factor).round() as u32).max(1), ((h as f32 / factor).round() as u32).max(1));
-        let small = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+        // Area averaging where it halves or more: a Triangle filter over 12 MP took ~0.1 s a copy.
+        let small = if factor >= 2.0 {
+            image::imageops::thumbnail(image, sw, sh)
+        } else {
+            image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle)
+        };
         Shrunk { image: small, scale: (w as f32 / sw as f32, h as f32 / sh as f32) }
     }
 
@@ -700,9 +702,9 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     for _ in 0..3 {
         let patches: Vec<Vec<f32>> = tiles.iter().map(|t| patch(image, *t, (tw, th))).collect();
         let reference = median(&patches);
-        tiles = tiles.iter().map(|t| best_alignment(image, &reference, first, *t).1).collect();
+        tiles = parallel::map(&tiles, |t| best_alignment(image, &reference, first, *t).1);
     }
-    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background(image, *t)).collect();
+    let backgrounds: Vec<RgbImage> = parallel::map(&tiles, |t| background(image, *t));
     let luma = |p: [u8; 3]| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
     // White or black: the way the tiles depart from their background where they agree most.
     // Per pixel the median over the tiles of the departure; the tenth of the pixels where it is
@@ -728,32 +730,32 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     let size = (tw, th);
     // First estimate against a background smoothed in from around each tile: it finds the
     // strokes, but inside a wide tile that background is a guess (over trees, a pagoda).
-    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
+    let busy: Vec<Vec<f32>> = parallel::map(&tiles, |t| busyness(image, *t));
     let first_alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, None);
     // The median high-pass still carries some of the photos (a roof's edge in one tile), which
     // can hold a tile over busy foliage a few pixels off; the first alpha is the mark alone.
     // Every tile is aligned again on it, and the first estimate redone (a second round of this
     // changed nothing on the development set).
     let template = alpha_template(&first_alpha, colour, size);
-    let tiles: Vec<PixelBox> = tiles.iter().map(|t| best_alignment(image, &template, *t, *t).1).collect();
-    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background(image, *t)).collect();
-    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
+    let tiles: Vec<PixelBox> = parallel::map(&tiles, |t| best_alignment(image, &template, *t, *t).1);
+    let backgrounds: Vec<RgbImage> = parallel::map(&tiles, |t| background(image, *t));
+    let busy: Vec<Vec<f32>> = parallel::map(&tiles, |t| busyness(image, *t));
     let first_alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, None);
     // Outside the strokes each tile shows the photo itself: the photo under the strokes is then
     // filled from the tile's own pixels beside them, a few pixels away instead of a tile's
     // height, and alpha is estimated again on the strokes only (zero elsewhere, so the photo
     // between the letters is left as it is, not divided by noise).
     let support = stroke_support(&first_alpha, size);
-    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background_under(image, *t, &support)).collect();
+    let backgrounds: Vec<RgbImage> = parallel::map(&tiles, |t| background_under(image, *t, &support));
     let alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, Some(&support));
     // That alpha is the mark at its sharpest: every tile is aligned once more on it, and alpha
     // estimated again (on a 1280 px photo the tiles over sky were still 2-3 px off, which
     // un-blends as light and dark outlines: +10.3 -> +12.1 dB there, nothing lost elsewhere, for
     // 0.2 s at 12 MP).
     let template = alpha_template(&alpha, colour, size);
-    let tiles: Vec<PixelBox> = tiles.iter().map(|t| best_alignment(image, &template, *t, *t).1).collect();
-    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background_under(image, *t, &support)).collect();
-    let busy: Vec<Vec<f32>> = tiles.iter().map(|t| busyness(image, *t)).collect();
+    let tiles: Vec<PixelBox> = parallel::map(&tiles, |t| best_alignment(image, &template, *t, *t).1);
+    let backgrounds: Vec<RgbImage> = parallel::map(&tiles, |t| background_under(image, *t, &support));
+    let busy: Vec<Vec<f32>> = parallel::map(&tiles, |t| busyness(image, *t));
     let alpha = tile_alpha(image, &tiles, (&backgrounds, &busy), colour, size, Some(&support));
     let n = (tw * th) as usize;
     let strokes: Vec<f32> = alpha.iter().copied().filter(|a| *a > 0.0).collect();
@@ -763,16 +765,18 @@ fn estimate(image: &RgbImage, found: &[PixelBox], predicted: &[PixelBox]) -> Opt
     }
     let shadow = shadow_alpha(image, &tiles, &busy, &support, colour, size);
     let mut tiles = tiles;
-    for r in &rest {
-        let t = best_alignment(image, &template, first, place(r, 0, 0)).1;
+    for t in parallel::map(&rest, |r| best_alignment(image, &template, first, place(r, 0, 0)).1) {
         if !tiles.iter().any(|o| o.intersection(&t) > 0) {
             tiles.push(t);
         }
     }
     // A predicted place holds the mark when it is lifted as the mark's alpha predicts.
-    for p in predicted {
+    let lifted = parallel::map(predicted, |p| {
         let t = best_alignment(image, &template, first, place(p, 0, 0)).1;
-        if lifted_as_predicted(image, t, &alpha, colour) && !tiles.iter().any(|o| o.intersection(&t) > 0) {
+        (t, lifted_as_predicted(image, t, &alpha, colour))
+    });
+    for (t, _) in lifted.into_iter().filter(|(_, lifted)| *lifted) {
+        if !tiles.iter().any(|o| o.intersection(&t) > 0) {
             tiles.push(t);
         }
     }
@@ -816,7 +820,7 @@ fn shadow_alpha(
     };
     let ring: Vec<bool> = (0..support.len()).map(|i| !support[i] && near(i)).collect();
     let both: Vec<bool> = support.iter().zip(&ring).map(|(s, r)| *s || *r).collect();
-    let backgrounds: Vec<RgbImage> = tiles.iter().map(|t| background_under(image, *t, &both)).collect();
+    let backgrounds: Vec<RgbImage> = parallel::map(tiles, |t| background_under(image, *t, &both));
     let shadow = tile_alpha(image, tiles, (&backgrounds, busy), 255.0 - colour, (tw, th), Some(&ring));
     let ring_size = ring.iter().filter(|r| **r).count();
     let shown = shadow.iter().filter(|a| **a >= MIN_SHADOW_ALPHA).count();
@@ -850,18 +854,15 @@ pub(super) fn lifted_as_predicted(image: &RgbImage, t: PixelBox, alpha: &[f32], 
 fn calmest(
     image: &RgbImage,
     found: &[PixelBox],
-    placed: impl Fn(&PixelBox) -> PixelBox,
+    placed: impl Fn(&PixelBox) -> PixelBox + Sync,
 ) -> (Vec<PixelBox>, Vec<PixelBox>) {
     if found.len() <= ESTIMATE_TILES {
         return (found.to_vec(), Vec::new());
     }
-    let mut ranked: Vec<(f32, PixelBox)> = found
-        .iter()
-        .map(|b| {
-            let busy = busyness(image, placed(b));
-            (busy.iter().sum::<f32>() / busy.len().max(1) as f32, *b)
-        })
-        .collect();
+    let mut ranked: Vec<(f32, PixelBox)> = parallel::map(found, |b| {
+        let busy = busyness(image, placed(b));
+        (busy.iter().sum::<f32>() / busy.len().max(1) as f32, *b)
+    });
     ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
     let rest = ranked.split_off(ESTIMATE_TILES);
     (ranked.into_iter().map(|r| r.1).collect(), rest.into_iter().map(|r| r.1).collect())
