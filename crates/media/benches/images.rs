@@ -123,23 +123,15 @@ fn tiled_twelve_megapixels(runtime: &OnnxRuntime, rounds: usize) {
     drop(file);
     let params = JobParams::parse(FunctionName::ImageDelogo, "").unwrap();
     let out = std::env::temp_dir().join("iprod-bench-12mp-tiled-out.jpg");
-    let time = |one: &mut dyn FnMut()| {
-        one();
-        let start = Instant::now();
-        for _ in 0..rounds {
-            one();
-        }
-        start.elapsed().as_secs_f64() / rounds as f64
-    };
     let mut tiles = 0;
-    let ours = time(&mut || {
+    let ours = per_round(rounds, &mut || {
         let image = decode(&path, &ImageLimits::default()).unwrap();
         let (result, report) = iprod_media::image::run(runtime, "", &params, image).unwrap();
         tiles = report["TiledWatermark"]["Tiles"].as_array().map_or(0, Vec::len);
         encode(&result, &out).unwrap();
     });
     let ffmpeg_out = std::env::temp_dir().join("iprod-bench-12mp-tiled-ffmpeg.jpg");
-    let baseline = time(&mut || {
+    let baseline = per_round(rounds, &mut || {
         let status = Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-i"])
             .arg(&path)
@@ -153,6 +145,16 @@ fn tiled_twelve_megapixels(runtime: &OnnxRuntime, rounds: usize) {
         "  ours: {ours:.2} s per image ({tiles} tiles un-blended); baseline ffmpeg decode+encode: {baseline:.2} s; ratio {:.2}x",
         ours / baseline
     );
+}
+
+/// Seconds per run of `one` over `rounds` runs, after one warm-up run.
+fn per_round(rounds: usize, one: &mut dyn FnMut()) -> f64 {
+    one();
+    let start = Instant::now();
+    for _ in 0..rounds {
+        one();
+    }
+    start.elapsed().as_secs_f64() / rounds as f64
 }
 
 /// ImageDelogo with detection on a 12 MP photo (flower.jpg scaled to 4240x2832, a URL-like bar
@@ -171,21 +173,13 @@ fn twelve_megapixels(runtime: &OnnxRuntime, rounds: usize) {
     big.save(&path).unwrap();
     let params = JobParams::parse(FunctionName::ImageDelogo, "").unwrap();
     let out = std::env::temp_dir().join("iprod-bench-12mp-out.jpg");
-    let time = |one: &mut dyn FnMut()| {
-        one();
-        let start = Instant::now();
-        for _ in 0..rounds {
-            one();
-        }
-        start.elapsed().as_secs_f64() / rounds as f64
-    };
-    let ours = time(&mut || {
+    let ours = per_round(rounds, &mut || {
         let image = decode(&path, &ImageLimits::default()).unwrap();
         let (result, _) = iprod_media::image::run(runtime, "", &params, image).unwrap();
         encode(&result, &out).unwrap();
     });
     let ffmpeg_out = std::env::temp_dir().join("iprod-bench-12mp-ffmpeg.jpg");
-    let baseline = time(&mut || {
+    let baseline = per_round(rounds, &mut || {
         let status = Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-i"])
             .arg(&path)
