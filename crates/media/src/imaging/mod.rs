@@ -11,4 +11,3 @@ pub mod motion;
 pub mod parallel;
 pub mod rotate;
 pub mod sample;
-pub mod shrink;
