@@ -3,8 +3,8 @@
 //! lower half of a word at the top). The detector cannot read them as the same line and the
 //! likeness search only places whole tiles, so once the mark is estimated from its whole tiles,
 //! its lattice says where the cut ones are: each is aligned on its visible part, tested as the
-//! lattice's inner places are (its lift against the one the mark's alpha predicts), and inverted
-//! where it shows.
+//! lattice's inner places are (its lift against the one the mark's alpha predicts) and for the
+//! mark's shape besides, and inverted where it shows.
 
 use image::RgbImage;
 
@@ -23,6 +23,12 @@ const MIN_SHOWING: f32 = 0.1;
 /// …and aligned on what shows when at least this share does (less is aligned by chance: it
 /// stays where the lattice puts it).
 const ALIGN_SHOWING: f32 = 0.3;
+/// A cut tile's lift must have the mark's shape this well ([`repeated::Lift::likeness`]). Aligned
+/// on a part of the mark, a place across the edge finds what looks like it by chance: letters'
+/// worth of a white curtain's edge beside red cloth, lifted as much as the mark would lift them
+/// (0.38), or a light sky's grain (0.48). The cut tiles of a mark laid over the whole picture
+/// gave 0.9 and more on the development set.
+const CUT_LIKENESS: f32 = 0.6;
 
 /// Puts the mark's tiles on the lattice most of them share ([`repeated::robust_lattice`], fitted
 /// to the tiles clear of the picture's edge), then finds its cut tiles and puts their top-left
@@ -77,7 +83,7 @@ fn put_on_lattice(mark: &mut Estimate, lattice: Lattice, (w, h): (u32, u32)) {
 
 /// The top-left corners of the lattice places across the picture's edge that hold the mark:
 /// each showing at least [`MIN_SHOWING`] of its alpha, aligned on what shows, and lifted as the
-/// mark predicts ([`repeated::lifted_as_predicted`]) over the part inside.
+/// mark predicts, in the mark's shape ([`CUT_LIKENESS`]), over the part inside.
 fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i32)> {
     let (w, h) = image.dimensions();
     let (tw, th) = mark.size;
@@ -113,7 +119,8 @@ fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i
         let alpha: Vec<f32> = (0..shown.width * shown.height)
             .map(|i| mark.alpha[((dy + i / shown.width) * tw + dx + i % shown.width) as usize])
             .collect();
-        repeated::lifted_as_predicted(image, shown, &alpha, mark.colour).then_some((corner, shown))
+        let lift = repeated::Lift::measure(image, shown, &alpha, mark.colour);
+        (lift.as_predicted() && lift.likeness >= CUT_LIKENESS).then_some((corner, shown))
     });
     let mut cut: Vec<(i32, i32)> = Vec::new();
     for (corner, shown) in tested.into_iter().flatten() {
