@@ -29,6 +29,12 @@ const ALIGN_SHOWING: f32 = 0.3;
 /// (0.38), or a light sky's grain (0.48). The cut tiles of a mark laid over the whole picture
 /// gave 0.9 and more on the development set.
 const CUT_LIKENESS: f32 = 0.6;
+/// …and the mark must be able to show there by this much ([`repeated::Lift::predicted`], grey
+/// levels). Over photo of the mark's own colour (a black mark's place across the edge of a
+/// black retina scan) any lift fits, and the inversion only brightens the dark by 1/(1 − alpha):
+/// from identical to 31.7 dB in one such tile. The cut tiles of a mark that is there predicted
+/// 12 and more on the development set.
+const CUT_LIFT: f32 = 3.0;
 
 /// Puts the mark's tiles on the lattice most of them share ([`repeated::robust_lattice`], fitted
 /// to the tiles clear of the picture's edge), then finds its cut tiles and puts their top-left
@@ -83,7 +89,8 @@ fn put_on_lattice(mark: &mut Estimate, lattice: Lattice, (w, h): (u32, u32)) {
 
 /// The top-left corners of the lattice places across the picture's edge that hold the mark:
 /// each showing at least [`MIN_SHOWING`] of its alpha, aligned on what shows, and lifted as the
-/// mark predicts, in the mark's shape ([`CUT_LIKENESS`]), over the part inside.
+/// mark predicts, in the mark's shape ([`CUT_LIKENESS`]) and by enough to show ([`CUT_LIFT`]),
+/// over the part inside.
 fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i32)> {
     let (w, h) = image.dimensions();
     let (tw, th) = mark.size;
@@ -120,7 +127,8 @@ fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i
             .map(|i| mark.alpha[((dy + i / shown.width) * tw + dx + i % shown.width) as usize])
             .collect();
         let lift = repeated::Lift::measure(image, shown, &alpha, mark.colour);
-        (lift.as_predicted() && lift.likeness >= CUT_LIKENESS).then_some((corner, shown))
+        let shows = lift.as_predicted() && lift.likeness >= CUT_LIKENESS && lift.predicted >= CUT_LIFT;
+        shows.then_some((corner, shown))
     });
     let mut cut: Vec<(i32, i32)> = Vec::new();
     for (corner, shown) in tested.into_iter().flatten() {

@@ -845,6 +845,9 @@ pub(super) struct Lift {
     /// shape, not only its amount (the edge of a white curtain beside red cloth is lifted that
     /// much too, under a few letters).
     pub(super) likeness: f32,
+    /// The lift predicted, root mean square over the strokes' pixels and channels (grey
+    /// levels): how much the mark can show over this photo at all.
+    pub(super) predicted: f32,
 }
 
 impl Lift {
@@ -869,7 +872,8 @@ impl Lift {
         let gain = if ee > 0.0 { (oe / ee) as f32 } else { f32::NAN };
         let spread = (oo - o * o / n.max(1.0)) * (ee - e * e / n.max(1.0));
         let likeness = if spread > 0.0 { ((oe - o * e / n) / spread.sqrt()) as f32 } else { 0.0 };
-        Lift { gain, likeness }
+        let predicted = (ee / n.max(1.0)).sqrt() as f32;
+        Lift { gain, likeness, predicted }
     }
 
     /// Lifted by about what the mark predicts ([`LATTICE_LIFT`]).
