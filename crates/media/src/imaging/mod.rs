@@ -11,3 +11,4 @@ pub mod motion;
 pub mod parallel;
 pub mod rotate;
 pub mod sample;
+pub mod shrink;

@@ -8,7 +8,7 @@
 //! pixels), which tells horizontal overlay text from text printed on tilted scene surfaces.
 
 use image::RgbImage;
-use image::imageops::{self, FilterType, resize};
+use image::imageops::{FilterType, resize};
 use iprod_core::{Error, Result};
 
 use super::Rect;
@@ -67,9 +67,9 @@ pub fn probability_map_in(session: &SharedSession, image: &RgbImage, side: u32) 
     let shrink = side as f32 / w.max(h) as f32;
     let fit = |v: u32| (((v as f32 * shrink / 32.0).round() as u32).max(1)) * 32;
     let (iw, ih) = (fit(w), fit(h));
-    // Big photos shrink by area averaging (`thumbnail`): a Triangle filter over 12 MP cost ~0.2 s.
+    // Big photos shrink by area averaging (`shrink_area`): a Triangle filter over 12 MP cost ~0.2 s.
     let input = if iw * 2 < w {
-        imageops::thumbnail(image, iw, ih)
+        crate::imaging::shrink::shrink_area(image, iw, ih)
     } else {
         resize(image, iw, ih, FilterType::Triangle)
     };

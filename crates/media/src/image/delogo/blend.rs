@@ -177,7 +177,7 @@ pub fn find(image: &RgbImage) -> Vec<BlendMark> {
         let (ww, wh) =
             (((w as f32 / scale).round() as u32).max(1), ((h as f32 / scale).round() as u32).max(1));
         if scale > 2.0 {
-            imageops::thumbnail(image, ww, wh)
+            crate::imaging::shrink::shrink_area(image, ww, wh)
         } else {
             imageops::resize(image, ww, wh, FilterType::Triangle)
         }

@@ -37,16 +37,50 @@ const CUT_LIKENESS: f32 = 0.6;
 const CUT_LIFT: f32 = 3.0;
 
 /// Puts the mark's tiles on the lattice most of them share ([`repeated::robust_lattice`], fitted
-/// to the tiles clear of the picture's edge), then finds its cut tiles and puts their top-left
+/// to the tiles clear of the picture's edge, less a false [`lone_witness`]), then finds its cut tiles and puts their top-left
 /// corners (outside the picture on one side or more) in [`Estimate::cut`].
 pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
     let (w, h) = image.dimensions();
     let (tw, th) = mark.size;
     let clear: Vec<(f32, f32)> =
         mark.tiles.iter().filter(|b| !at_edge(b, (w, h))).map(PixelBox::centre).collect();
-    let Some(lattice) = repeated::robust_lattice(&clear, (tw as f32, th as f32)) else { return };
+    let Some(mut lattice) = repeated::robust_lattice(&clear, (tw as f32, th as f32)) else { return };
+    // A lone witness of a finer lattice stays only where it shows the mark as a cut tile must.
+    if let Some((lone, coarser)) = lone_witness(&clear, (tw as f32, th as f32), lattice)
+        && let Some(b) = mark.tiles.iter().find(|b| b.centre() == clear[lone])
+        && !shows_the_mark(image, *b, &mark.alpha, mark.colour)
+    {
+        let b = *b;
+        mark.tiles.retain(|t| *t != b);
+        lattice = coarser;
+    }
     put_on_lattice(mark, lattice, (w, h));
     mark.cut = cut_tiles(image, mark, lattice);
+}
+
+/// The one centre that alone makes `lattice` finer than the others' (its cells at most half as
+/// large as theirs, and the centre off their lattice), and the others' lattice. A chance
+/// likeness at the middle of four tiles of a grid (a temple's eaves at 12 MP) puts the grid's
+/// centres on the lattice, and itself with them: inverted there, the mark is painted where the
+/// photo has none (−26 dB in that tile; its lift's likeness 0.24). A staggered mark's rows
+/// between hold several tiles, each of which the others still place; a lone one that is there
+/// shows the mark (a turned "123RF" over grace_hopper.jpg: likeness 0.69, kept).
+fn lone_witness(centres: &[(f32, f32)], size: (f32, f32), lattice: Lattice) -> Option<(usize, Lattice)> {
+    let cell = |(_, u, v): Lattice| (u.0 * v.1 - u.1 * v.0).abs();
+    let tolerance = repeated::lattice_tolerance(size.1);
+    let mut lone = (0..centres.len()).filter_map(|i| {
+        let others: Vec<(f32, f32)> =
+            centres.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
+        let theirs = repeated::robust_lattice(&others, size)?;
+        let explained = others.iter().filter(|c| repeated::off_place(theirs, **c) <= tolerance).count();
+        (cell(theirs) >= 1.9 * cell(lattice)
+            && explained == others.len()
+            && repeated::off_place(theirs, centres[i]) > tolerance)
+            .then_some((i, theirs))
+    });
+    let first = lone.next()?;
+    // Two or more such centres: the finer lattice has more than one witness.
+    lone.next().is_none().then_some(first)
 }
 
 /// Whether `b` touches the edge of a `w` × `h` picture.
@@ -126,9 +160,7 @@ fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i
         let alpha: Vec<f32> = (0..shown.width * shown.height)
             .map(|i| mark.alpha[((dy + i / shown.width) * tw + dx + i % shown.width) as usize])
             .collect();
-        let lift = repeated::Lift::measure(image, shown, &alpha, mark.colour);
-        let shows = lift.as_predicted() && lift.likeness >= CUT_LIKENESS && lift.predicted >= CUT_LIFT;
-        shows.then_some((corner, shown))
+        shows_the_mark(image, shown, &alpha, mark.colour).then_some((corner, shown))
     });
     let mut cut: Vec<(i32, i32)> = Vec::new();
     for (corner, shown) in tested.into_iter().flatten() {
@@ -141,6 +173,13 @@ fn cut_tiles(image: &RgbImage, mark: &Estimate, lattice: Lattice) -> Vec<(i32, i
         cut.push(corner);
     }
     cut
+}
+
+/// Whether the box `t` holds the mark whose alpha over it is `alpha`: lifted as the alpha
+/// predicts, in the mark's shape ([`CUT_LIKENESS`]) and by enough to show ([`CUT_LIFT`]).
+fn shows_the_mark(image: &RgbImage, t: PixelBox, alpha: &[f32], colour: f32) -> bool {
+    let lift = repeated::Lift::measure(image, t, alpha, colour);
+    lift.as_predicted() && lift.likeness >= CUT_LIKENESS && lift.predicted >= CUT_LIFT
 }
 
 /// The part of the tile at `corner` (`size`) inside the picture (`w` × `h`), if any.

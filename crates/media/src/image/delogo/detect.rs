@@ -81,7 +81,7 @@ pub fn detect_logos(image: &RgbImage) -> Vec<DetectedLogo> {
         let nh = ((ih as f64 * WORK_WIDTH as f64 / iw as f64).round() as u32).max(1);
         // Area averaging for big photos: as good for edges at this size, and far cheaper.
         small = if iw > 2 * WORK_WIDTH {
-            imageops::thumbnail(image, WORK_WIDTH, nh)
+            crate::imaging::shrink::shrink_area(image, WORK_WIDTH, nh)
         } else {
             imageops::resize(image, WORK_WIDTH, nh, FilterType::Triangle)
         };

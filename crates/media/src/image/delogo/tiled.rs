@@ -11,7 +11,9 @@
 //! which a lattice of periods does not give. This is the last resort when neither found one.
 
 use image::RgbImage;
-use image::imageops::{FilterType, resize, thumbnail};
+use image::imageops::{FilterType, resize};
+
+use crate::imaging::shrink::shrink_area;
 
 use crate::imaging::geometry::PixelBox;
 
@@ -137,7 +139,7 @@ pub fn detect_tiled(image: &RgbImage) -> Option<TiledWatermark> {
     let (sw, sh) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
     // Area averaging for big photos (a Triangle filter over 12 MP cost ~0.2 s).
     let small = if w > 4 * WORK_WIDTH {
-        thumbnail(image, sw, sh)
+        shrink_area(image, sw, sh)
     } else {
         resize(image, sw, sh, FilterType::Triangle)
     };
