@@ -629,7 +629,7 @@ impl Shrunk {
             (((w as f32 / factor).round() as u32).max(1), ((h as f32 / factor).round() as u32).max(1));
         // Area averaging where it halves or more: a Triangle filter over 12 MP took ~0.1 s a copy.
         let small = if factor >= 2.0 {
-            image::imageops::thumbnail(image, sw, sh)
+            crate::imaging::shrink::shrink_area(image, sw, sh)
         } else {
             image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle)
         };
