@@ -220,39 +220,34 @@ fn reading_regions(lines: &[Rect], (width, height): (usize, usize), scale: f32) 
         .iter()
         .map(|l| {
             let margin = (READ_MARGIN * l.height.min(l.width)).max(MIN_READ_MARGIN);
-            let snap = |from: f32, to: f32, limit: usize| {
-                let limit = limit as f32;
-                let size = (((to - from) + 2.0 * margin) / cell).ceil() * cell;
-                let size = size.min((limit / cell).floor() * cell).max(cell.min(limit));
-                let start = (((from + to) / 2.0 - size / 2.0).round()).clamp(0.0, limit - size);
-                (start, size)
-            };
-            let (x, w) = snap(l.x, l.right(), width);
-            let (y, h) = snap(l.y, l.bottom(), height);
+            let (x, w) = snap_span((l.x, l.right()), margin, cell, width);
+            let (y, h) = snap_span((l.y, l.bottom()), margin, cell, height);
             Rect { x, y, width: w, height: h }
         })
         .collect();
     let mut joined: Vec<Rect> = Vec::new();
     for r in grown {
         match joined.iter_mut().find(|j| j.intersection(&r) > 0.0) {
-            Some(j) => *j = snap_union(j, &r, cell, (width, height)),
+            Some(j) => {
+                let (x, w) = snap_span((j.x.min(r.x), j.right().max(r.right())), 0.0, cell, width);
+                let (y, h) = snap_span((j.y.min(r.y), j.bottom().max(r.bottom())), 0.0, cell, height);
+                *j = Rect { x, y, width: w, height: h };
+            }
             None => joined.push(r),
         }
     }
     joined
 }
 
-/// Two regions' union, grown to whole cells inside the frame.
-fn snap_union(a: &Rect, b: &Rect, cell: f32, (width, height): (usize, usize)) -> Rect {
-    let snap = |from: f32, to: f32, limit: usize| {
-        let limit = limit as f32;
-        let size = ((to - from) / cell).ceil() * cell;
-        let size = size.min((limit / cell).floor() * cell).max(cell.min(limit));
-        (from.min(limit - size).max(0.0), size)
-    };
-    let (x, w) = snap(a.x.min(b.x), a.right().max(b.right()), width);
-    let (y, h) = snap(a.y.min(b.y), a.bottom().max(b.bottom()), height);
-    Rect { x, y, width: w, height: h }
+/// The span `from..to` grown by `margin` each way to a whole number of `cell`s (at least one,
+/// at most as many as fit in `limit`), centred on it and moved inside `0..limit`: its start and
+/// size.
+fn snap_span((from, to): (f32, f32), margin: f32, cell: f32, limit: usize) -> (f32, f32) {
+    let limit = limit as f32;
+    let size = ((to - from + 2.0 * margin) / cell).ceil() * cell;
+    let size = size.min((limit / cell).floor() * cell).max(cell.min(limit));
+    let start = ((from + to) / 2.0 - size / 2.0).round().clamp(0.0, limit - size);
+    (start, size)
 }
 
 /// Whether `r` lies inside `outer`.
