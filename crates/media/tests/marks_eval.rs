@@ -322,6 +322,51 @@ fn a_big_stock_photo_gets_no_tile_where_its_mark_is_not() {
     }
 }
 
+/// Drawn stock marks (seeds 7 and 11, every look) laid over 12 MP photos in whole tiles: no tile
+/// the Result lists is left further from the clean photo than it was, and the table of what was
+/// un-blended. About 6 minutes, so not in `make test`:
+/// `cargo nextest run -p iprod-media --test marks_eval --run-ignored only --no-capture`.
+#[test]
+#[ignore = "a 12 MP development run of ~6 minutes"]
+fn drawn_stock_marks_at_twelve_megapixels_get_no_false_tile() {
+    let rt = runtime();
+    let mut made_worse = Vec::new();
+    println!("| case | size | un-blended | tiles | PSNR gain (dB) |\n|---|---|---|---|---|");
+    for seed in [7, 11] {
+        for look in [StockLook::Level, StockLook::Shadowed, StockLook::Turned] {
+            for case in tiled_styles(seed, 6, look) {
+                let (w, h) = case.marked.dimensions();
+                let size = (4240, 4240 * h / w);
+                let scaled = |img: &RgbImage| {
+                    image::imageops::resize(img, size.0, size.1, image::imageops::FilterType::Triangle)
+                };
+                let (marked, clean) = (jpeg_roundtrip(&scaled(&case.marked), 90), scaled(&case.clean));
+                let mut out = marked.clone();
+                let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+                let whole = PixelBox { x: 0, y: 0, width: size.0, height: size.1 };
+                let gain = psnr_in(&out, &clean, whole) - psnr_in(&marked, &clean, whole);
+                let tiles = tiles_of(&result);
+                for t in &tiles {
+                    let tile_gain = psnr_in(&out, &clean, *t) - psnr_in(&marked, &clean, *t);
+                    if tile_gain < -0.5 {
+                        made_worse.push(format!("{} {t:?} {tile_gain:+.1} dB", case.name));
+                    }
+                }
+                println!(
+                    "| {}-{} | {}x{} | {} | {} | {gain:+.1} |",
+                    seed,
+                    case.name,
+                    size.0,
+                    size.1,
+                    result["TiledWatermark"]["Removed"] == true,
+                    tiles.len()
+                );
+            }
+        }
+    }
+    assert!(made_worse.is_empty(), "tiles made worse: {made_worse:?}");
+}
+
 #[test]
 fn a_diagonal_stock_mark_is_unblended_and_its_angle_reported() {
     // GIVEN "PREVIEW" tiled over a photo, falling 25° from level left to right
