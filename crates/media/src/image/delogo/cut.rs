@@ -37,8 +37,9 @@ const CUT_LIKENESS: f32 = 0.6;
 const CUT_LIFT: f32 = 3.0;
 
 /// Puts the mark's tiles on the lattice most of them share ([`repeated::robust_lattice`], fitted
-/// to the tiles clear of the picture's edge, less a false [`lone_witness`]), then finds its cut tiles and puts their top-left
-/// corners (outside the picture on one side or more) in [`Estimate::cut`].
+/// to the tiles clear of the picture's edge, less a false [`lone_witness`]), then finds its cut
+/// tiles and puts their top-left corners (outside the picture on one side or more) in
+/// [`Estimate::cut`].
 pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
     let (w, h) = image.dimensions();
     let (tw, th) = mark.size;
@@ -58,8 +59,8 @@ pub(super) fn find(image: &RgbImage, mark: &mut Estimate) {
     mark.cut = cut_tiles(image, mark, lattice);
 }
 
-/// The one centre that alone makes `lattice` finer than the others' (its cells at most half as
-/// large as theirs, and the centre off their lattice), and the others' lattice. A chance
+/// The one centre that alone makes `lattice` finer than the others' (its cells about half as
+/// large as theirs or smaller, and the centre off their lattice), and the others' lattice. A chance
 /// likeness at the middle of four tiles of a grid (a temple's eaves at 12 MP) puts the grid's
 /// centres on the lattice, and itself with them: inverted there, the mark is painted where the
 /// photo has none (−26 dB in that tile; its lift's likeness 0.24). A staggered mark's rows

@@ -13,9 +13,8 @@
 use image::RgbImage;
 use image::imageops::{FilterType, resize};
 
-use crate::imaging::shrink::shrink_area;
-
 use crate::imaging::geometry::PixelBox;
+use crate::imaging::shrink::shrink_area;
 
 /// Analysis width: periods from 10 px to half the width are searched at this size.
 const WORK_WIDTH: u32 = 256;
