@@ -12,7 +12,7 @@ use iprod_media::image::delogo;
 use iprod_media::imaging::geometry::PixelBox;
 use iprod_media::onnx::OnnxRuntime;
 use marks::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn runtime() -> OnnxRuntime {
     OnnxRuntime::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.iprod/model-pack"), 2)
@@ -49,6 +49,8 @@ fn found(truth: PixelBox, boxes: &[PixelBox]) -> bool {
 /// every kind, real colour logos with a word, and text next to a logo.
 const MUST_CLEAN: &[&str] = &[
     "text-news-tl",
+    "sheer-photo-flower",
+    "sheer-word-tr",
     "text-copyright-br",
     "text-url-bc",
     "text-live-tr",
@@ -81,11 +83,11 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-cut-grid-chelsea",
 ];
 
-/// Floors for the whole set, where it stands today (46 of 50 found, 92 %, and 42 of 50 at least
-/// 6 dB; see the table in docs/functions.md), and no false positive on the controls. They keep
-/// what works from sliding back.
-const MIN_HITS: usize = 46;
-const MIN_GAINS: usize = 43;
+/// Floors for the whole set, where it stands today (49 of 56 found, 88 %, and 45 of 56 at least
+/// 6 dB; see the table in docs/functions.md; three translucent signatures are not found), and no
+/// false positive on the controls. They keep what works from sliding back.
+const MIN_HITS: usize = 49;
+const MIN_GAINS: usize = 45;
 
 struct Outcome {
     marks: usize,
@@ -380,6 +382,27 @@ fn a_diagonal_stock_mark_is_unblended_and_its_angle_reported() {
     let whole = PixelBox { x: 0, y: 0, width: out.width(), height: out.height() };
     let gain = psnr_in(&out, &case.clean, whole) - psnr_in(&case.marked, &case.clean, whole);
     assert!(gain >= 6.0, "{gain:.1} dB");
+}
+
+#[test]
+fn a_translucent_signature_is_unblended_not_filled() {
+    // GIVEN "PHOTO" in bold white at 45 % in a corner of a flower bed
+    let rt = runtime();
+    let mark = Mark { kind: MarkKind::SheerText("PHOTO", 0.14), at: Corner::BottomRight, opacity: 0.45 };
+    let case = marked_case("sheer", "flower.jpg", &[mark]);
+    let mut out = case.marked.clone();
+    // WHEN ImageDelogo cleans it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN the mark is found and inverted with its colour and opacity
+    let truth = case.truth[0];
+    let logos = result["Logos"].as_array().expect("Logos");
+    let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the signature found");
+    assert_eq!(logo["Method"], "unblend", "{result}");
+    assert_eq!(logo["Colour"], "white", "{result}");
+    assert!((logo["Alpha"].as_f64().unwrap_or(0.0) - 0.45).abs() <= 0.05, "{result}");
+    // AND the flowers under it come back better than a fill rebuilds them (a fill: +11.8 dB)
+    let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
+    assert!(gain >= 14.0, "{gain:.1} dB");
 }
 
 #[test]

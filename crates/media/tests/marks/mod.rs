@@ -345,6 +345,8 @@ pub(crate) enum MarkKind {
     Text(&'static str, f32),
     /// Grey text at the opacity, no shadow: a faint studio ident.
     FaintText(&'static str, f32),
+    /// Bold white text without a shadow, at a height fraction: a signature laid at an opacity.
+    SheerText(&'static str, f32),
     /// Icon and URL.
     IconUrl(&'static str, f32),
     /// A white round logo, diameter as a width fraction of the picture.
@@ -365,6 +367,9 @@ pub(crate) fn layer_for(kind: &MarkKind, img: &RgbImage) -> Layer {
         MarkKind::Png(name, frac) => png_layer(name, (w * frac) as u32),
         MarkKind::Text(text, frac) => text_layer(text, FONT_BOLD, h * frac, [250.0, 250.0, 250.0], true),
         MarkKind::FaintText(text, frac) => text_layer(text, FONT, h * frac, [200.0, 200.0, 200.0], false),
+        MarkKind::SheerText(text, frac) => {
+            text_layer(text, FONT_BOLD, h * frac, [255.0, 255.0, 255.0], false)
+        }
         MarkKind::IconUrl(text, frac) => icon_and_text(text, h * frac),
         MarkKind::Disc(frac) => disc_layer((w * frac) as u32, [255.0, 255.0, 255.0], "R"),
     }
@@ -380,7 +385,7 @@ pub(crate) struct Case {
     pub tiled: bool,
 }
 
-fn marked_case(name: &str, photo: &str, marks: &[Mark]) -> Case {
+pub(crate) fn marked_case(name: &str, photo: &str, marks: &[Mark]) -> Case {
     let clean = control(photo);
     let mut img = clean.clone();
     let mut truth = Vec::new();
@@ -732,6 +737,21 @@ pub(crate) fn cases() -> Vec<Case> {
         ),
         marked_case("faint-ident-br", "coffee.png", &one(FaintText("northfilm", 0.045), BottomRight, 0.5)),
         marked_case("faint-ident-tl", "chelsea.png", &one(FaintText("CH 7", 0.06), TopLeft, 0.5)),
+        // Bold translucent signatures, as photographers lay them over their pictures.
+        marked_case(
+            "sheer-signature-bc",
+            "china.jpg",
+            &one(SheerText("Studio North", 0.1), BottomCentre, 0.4),
+        ),
+        marked_case("sheer-photo-flower", "flower.jpg", &one(SheerText("PHOTO", 0.14), BottomRight, 0.45)),
+        marked_case("sheer-tag-grace", "grace_hopper.jpg", &one(SheerText("ARCHIVE", 0.08), TopLeft, 0.5)),
+        marked_case("sheer-name-rocket", "rocket.jpg", &one(SheerText("M. Lee", 0.11), BottomLeft, 0.4)),
+        marked_case("sheer-word-tr", "coffee.png", &one(SheerText("PHOTO", 0.12), TopRight, 0.5)),
+        marked_case(
+            "sheer-word-bl",
+            "motorcycle_left.png",
+            &one(SheerText("© Anna K", 0.09), BottomLeft, 0.35),
+        ),
         // Icon plus URL in a lower third.
         marked_case(
             "icon-url-lower-third",

@@ -40,7 +40,7 @@ pub fn overlay_mask(image: &RgbImage, region: PixelBox) -> GrayImage {
     if bw < iw || bh < ih {
         let (found, diff, seed) = overlay_pixels(image, x0, y0, w, h);
         if count(&found) * 200 >= w * h {
-            let grown = dilate(&found, w, h, (2 + bw.min(bh) / 60) as usize);
+            let grown = dilate(&found, w, h, grown_by(PixelBox::new(x0, y0, bw, bh)));
             if count(&grown) * 100 < w * h * 95 {
                 marked = grown;
             }
@@ -62,6 +62,11 @@ pub fn overlay_mask(image: &RgbImage, region: PixelBox) -> GrayImage {
         }
     }
     out
+}
+
+/// How far [`overlay_mask`] grows a mark's pixels in `region` (antialiasing, outlines, ringing).
+pub fn grown_by(region: PixelBox) -> usize {
+    (2 + region.width.min(region.height) / 60) as usize
 }
 
 fn count(marked: &[bool]) -> usize {

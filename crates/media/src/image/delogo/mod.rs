@@ -15,6 +15,7 @@ pub mod telea;
 #[cfg(test)]
 mod test_marks;
 pub mod tiled;
+pub mod translucent;
 pub mod turned;
 
 use image::RgbImage;
@@ -112,13 +113,22 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // Only the overlay's own pixels are filled, not the whole rectangle around them.
         let mask = overlay_mask(image, region);
         let covered = mask.pixels().filter(|p| p.0[0] > 0).count() as f64 / (f64::from(w) * f64::from(h));
-        let removed = covered <= MAX_FILL_FRACTION;
-        let fill = removed.then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
+        // A translucent mark of one colour is inverted, whatever its size; the rest is filled
+        // where a fill is plausible.
+        let inverted = translucent::unblend(image, &mask, region);
+        let removed = inverted.is_some() || covered <= MAX_FILL_FRACTION;
+        let fill =
+            (removed && inverted.is_none()).then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
         let mut entry = box_json(region, w, h);
         entry["Source"] = json!(if score.is_some() { "detected" } else { "given" });
         entry["Removed"] = json!(removed);
         if let Some(fill) = fill {
             entry["Fill"] = json!(fill.name());
+        }
+        if let Some(blend) = inverted {
+            entry["Method"] = json!("unblend");
+            entry["Alpha"] = json!(round4(f64::from(blend.alpha)));
+            entry["Colour"] = json!(blend.colour_name());
         }
         if !removed {
             entry["Reason"] = json!(format!(
