@@ -103,8 +103,13 @@ pub fn detect(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<TextLine>> 
 
 /// Decodes a probability map into text lines in source pixels (`width` × `height`).
 pub fn lines(map: &TextMap, width: u32, height: u32) -> Vec<TextLine> {
+    lines_above(map, width, height, PIXEL_THRESHOLD)
+}
+
+/// [`lines`] with pixels at or above `threshold` taken as text.
+pub fn lines_above(map: &TextMap, width: u32, height: u32, threshold: f32) -> Vec<TextLine> {
     let (mw, mh) = (map.width, map.height);
-    let on: Vec<bool> = map.probability.iter().map(|p| *p >= PIXEL_THRESHOLD).collect();
+    let on: Vec<bool> = map.probability.iter().map(|p| *p >= threshold).collect();
     let mut seen = vec![false; on.len()];
     let mut stack = Vec::new();
     let mut found = Vec::new();

@@ -19,7 +19,7 @@ use super::detect::{DetectedLogo, LOGO_SCORE_THRESHOLD, detect_logos, graphic_be
 use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
-use crate::vision::overlay_text::{CAPTION_HEIGHT, MAX_TILT, Placement, placement};
+use crate::vision::overlay_text::{CAPTION_HEIGHT, MAX_TILT, Placement, is_overlay_word, placement};
 use crate::vision::saliency::{self, SaliencyMap};
 use crate::vision::text::{self, TextLine};
 
@@ -102,7 +102,7 @@ pub fn combine(
         })
         .collect();
     let wordy = |l: &TextLine| l.rect.width >= WORD_ASPECT * l.rect.height;
-    let overlay: Vec<&TextLine> = overlay
+    let mut overlay: Vec<&TextLine> = overlay
         .iter()
         .copied()
         .filter(|l| {
@@ -110,25 +110,44 @@ pub fn combine(
                 || overlay.iter().any(|o| wordy(o) && touching(to_box(o.rect, w, h), to_box(l.rect, w, h)))
         })
         .collect();
+    // A short word or sign read apart ("M." before "Lee", a "©") is too square to be told alone;
+    // beside an overlay word on its row, at its height, it is part of the same mark.
+    let words: Vec<&TextLine> = lines
+        .iter()
+        .filter(|l| !overlay.contains(l) && !in_family(l) && is_overlay_word(image, l))
+        .filter(|l| overlay.iter().any(|o| wordy(o) && same_line(o, l)))
+        .collect();
+    overlay.extend(words);
     let mut marks: Vec<FoundMark> = text::join_lines(&overlay)
         .into_iter()
         .map(|(rect, score)| FoundMark { region: to_box(rect, w, h), score, evidence: Evidence::Text })
         .collect();
-    // A graphic close beside a line, on the line, is its icon or logo (`graphic_beside`).
+    // A graphic close beside a line, on the line, is its icon or logo (`graphic_beside`), unless
+    // it lines up with graphics away from the text (a lamp beside a word, among the lamps of a
+    // launch pad).
+    let away: Vec<DetectedLogo> = graphics
+        .iter()
+        .copied()
+        .filter(|g| !overlay.iter().any(|l| touching(to_box(l.rect, w, h), g.region)))
+        .collect();
     for line in &overlay {
         let line_box = to_box(line.rect, w, h);
         let Some(icon) = graphic_beside(image, line_box) else { continue };
+        let beside: Vec<DetectedLogo> =
+            away.iter().copied().filter(|g| g.region.intersection(&icon) == 0).collect();
+        if lines_up(&DetectedLogo { region: icon, score: 0.0 }, &beside, w, h) {
+            continue;
+        }
         if let Some(m) = marks.iter_mut().find(|m| m.region.intersection(&line_box) > 0) {
             m.region = m.region.union(&icon);
             m.evidence = Evidence::TextAndGraphic;
         }
     }
     // Graphics touching text belong to it (an icon, a glyph's shadow); the rest must not line up.
+    // (A lamp that a word's box reaches is still one of the row of lamps beside it.)
     let lone: Vec<DetectedLogo> =
         graphics.iter().copied().filter(|g| !marks.iter().any(|m| touching(m.region, g.region))).collect();
-    let rows = in_rows(&lone, w, h);
-    let in_row = |g: &DetectedLogo| lone.iter().zip(&rows).any(|(l, row)| *row && l == g);
-    for g in graphics.iter().filter(|g| !in_row(g)) {
+    for g in graphics.iter().filter(|g| !lines_up(g, &lone, w, h)) {
         let near = marks.iter().position(|m| touching(m.region, g.region));
         match near {
             Some(i) => {
@@ -142,22 +161,19 @@ pub fn combine(
     merge_touching(marks)
 }
 
-/// Which graphic marks stand in a row or column of at least [`ROW`] alike ones: lights along a
-/// launch pad, windows, fence posts. A logo is one element; repeated scene elements line up.
-fn in_rows(graphics: &[DetectedLogo], w: u32, h: u32) -> Vec<bool> {
+/// Whether `g` stands in a row or column of at least [`ROW`] alike graphic marks with `others`
+/// (which may hold `g` itself): lights along a launch pad, windows, fence posts. A logo is one
+/// element; repeated scene elements line up.
+fn lines_up(g: &DetectedLogo, others: &[DetectedLogo], w: u32, h: u32) -> bool {
     let centre = |d: &DetectedLogo| {
         let r = d.region;
         (r.x as f32 + r.width as f32 / 2.0, r.y as f32 + r.height as f32 / 2.0)
     };
-    graphics
-        .iter()
-        .map(|g| {
-            let (gx, gy) = centre(g);
-            let across = graphics.iter().filter(|o| (centre(o).1 - gy).abs() <= ROW_BAND * h as f32).count();
-            let down = graphics.iter().filter(|o| (centre(o).0 - gx).abs() <= ROW_BAND * w as f32).count();
-            across >= ROW || down >= ROW
-        })
-        .collect()
+    let (gx, gy) = centre(g);
+    let others = || others.iter().filter(|o| *o != g);
+    let across = others().filter(|o| (centre(o).1 - gy).abs() <= ROW_BAND * h as f32).count();
+    let down = others().filter(|o| (centre(o).0 - gx).abs() <= ROW_BAND * w as f32).count();
+    across + 1 >= ROW || down + 1 >= ROW
 }
 
 /// `marks` with the opaque plates `blend` found: a plate joins the marks it touches (the logo it
@@ -217,6 +233,16 @@ fn on_subject(subject: &SaliencyMap, r: Rect, w: u32, h: u32) -> bool {
         }
     }
     n > 0 && sum / n as f32 >= ON_SUBJECT
+}
+
+/// Whether `word` continues `line`'s row: overlapping it by half the lower one's height, of about
+/// its height (within 1.5×), at most one line height apart.
+fn same_line(line: &TextLine, word: &TextLine) -> bool {
+    let (a, b) = (line.rect, word.rect);
+    let overlap = a.bottom().min(b.bottom()) - a.y.max(b.y);
+    let gap = (b.x - a.right()).max(a.x - b.right());
+    let (ha, hb) = (a.height, b.height);
+    overlap >= 0.5 * ha.min(hb) && ha.max(hb) <= 1.5 * ha.min(hb) && gap <= ha
 }
 
 /// A text line's (or any) rectangle as a pixel box inside a `w` × `h` picture.

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use crate::imaging::geometry::PixelBox;
 use crate::onnx::OnnxRuntime;
-use crate::vision::text;
+use crate::vision::{overlay_text, text};
 use find::{Evidence, find_marks};
 use mask::overlay_mask;
 
@@ -100,6 +100,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let in_blend = |b: PixelBox| mostly_within(b, blended.iter().map(|m| &m.region));
         let rest: Vec<text::TextLine> =
             rest.into_iter().filter(|l| !in_blend(find::to_box(l.rect, w, h))).collect();
+        // Blocks the detector merged (a word run into a flag's stars) are read again closer.
+        let rest = overlay_text::read_blocks_closer(runtime, image, rest)?;
         find::with_plates(find_marks(runtime, image, &rest)?, &plates)
             .into_iter()
             .filter(|m| !inside(m.region) && !in_blend(m.region))
