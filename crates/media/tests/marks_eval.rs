@@ -84,11 +84,10 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-cut-grid-chelsea",
 ];
 
-/// Floors for the whole set, where it stands today (51 of 56 found, 91 %, and 46 of 56 at least
-/// 6 dB; see the table in docs/functions.md; one translucent signature, a faint ident, a disc,
-/// a badge and a tiled mark are not found), and no false positive on the controls. They keep
-/// what works from sliding back.
-const MIN_HITS: usize = 51;
+/// Floors for the whole set, where it stands today (52 of 56 found, 93 %, and 46 of 56 at least
+/// 6 dB; see the table in docs/functions.md; a faint ident, a disc, a badge and a tiled mark are
+/// not found), and no false positive on the controls. They keep what works from sliding back.
+const MIN_HITS: usize = 52;
 const MIN_GAINS: usize = 46;
 
 struct Outcome {
@@ -430,6 +429,28 @@ fn a_translucent_name_run_into_lamps_is_read_closer_and_the_lamps_are_left() {
     assert_eq!(logos.len(), 1, "{result}");
     let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
     assert!(gain >= 6.0, "{gain:.1} dB");
+}
+
+#[test]
+fn a_white_signature_over_foliage_is_read_in_the_light_view_and_left_rather_than_smeared() {
+    // GIVEN "Studio North" in bold white at 40 % across the foot of a photo of a pagoda among
+    // trees: in colour the text detector gives it no probability at all
+    let rt = runtime();
+    let mark =
+        Mark { kind: MarkKind::SheerText("Studio North", 0.1), at: Corner::BottomCentre, opacity: 0.4 };
+    let case = marked_case("sheer", "china.jpg", &[mark]);
+    let mut out = case.marked.clone();
+    // WHEN ImageDelogo cleans it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN it is found (read where its light strokes stand out)
+    let truth = case.truth[0];
+    let logos = result["Logos"].as_array().expect("Logos");
+    let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the signature found");
+    // AND, since no single blend explains it over the leaves, it is reported and left as it
+    // was, not smeared by a fill
+    assert_eq!(logo["Removed"], false, "{result}");
+    assert!(logo["Reason"].as_str().unwrap_or("").contains("translucent"), "{result}");
+    assert!(psnr_in(&out, &case.marked, truth) > 60.0, "the picture under it changed: {result}");
 }
 
 #[test]

@@ -55,6 +55,18 @@ pub struct TextMap {
     pub scale: (f32, f32),
 }
 
+/// How the detector is shown the picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// As it is.
+    Colour,
+    /// Each pixel's darkest channel, as grey: a white or grey mark laid over the picture lifts
+    /// all three channels, while most of the scene is strong in one or two. A 40 % white
+    /// signature over foliage and a pagoda's roof, which the detector gave no probability in
+    /// colour, stands out there as light letters over dark.
+    Light,
+}
+
 /// Runs the detector on `image` scaled so that its long side is `side` (and each side a multiple
 /// of 32).
 pub fn probability_map(runtime: &OnnxRuntime, image: &RgbImage, side: u32) -> Result<TextMap> {
@@ -63,6 +75,16 @@ pub fn probability_map(runtime: &OnnxRuntime, image: &RgbImage, side: u32) -> Re
 
 /// [`probability_map`] with a given session of the detector (one thread, beside other models).
 pub fn probability_map_in(session: &SharedSession, image: &RgbImage, side: u32) -> Result<TextMap> {
+    probability_map_of(session, image, side, View::Colour)
+}
+
+/// [`probability_map_in`] of `image` seen in `view`.
+pub fn probability_map_of(
+    session: &SharedSession,
+    image: &RgbImage,
+    side: u32,
+    view: View,
+) -> Result<TextMap> {
     let (w, h) = image.dimensions();
     let shrink = side as f32 / w.max(h) as f32;
     let fit = |v: u32| (((v as f32 * shrink / 32.0).round() as u32).max(1)) * 32;
@@ -78,6 +100,10 @@ pub fn probability_map_in(session: &SharedSession, image: &RgbImage, side: u32) 
     const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
     const STD: [f32; 3] = [0.229, 0.224, 0.225];
     for (i, p) in input.pixels().enumerate() {
+        let p = match view {
+            View::Colour => p.0,
+            View::Light => [p.0[0].min(p.0[1]).min(p.0[2]); 3],
+        };
         // The model reads BGR: channel 0 is blue.
         for c in 0..3 {
             tensor[c * plane + i] = (f32::from(p[2 - c]) / 255.0 - MEAN[c]) / STD[c];
@@ -97,7 +123,12 @@ pub fn probability_map_in(session: &SharedSession, image: &RgbImage, side: u32) 
 
 /// Text lines in `image`, in its own pixels, best first.
 pub fn detect(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<TextLine>> {
-    let map = probability_map(runtime, image, ANALYSIS_SIDE)?;
+    detect_in(runtime, image, View::Colour)
+}
+
+/// [`detect`] on `image` seen in `view`.
+pub fn detect_in(runtime: &OnnxRuntime, image: &RgbImage, view: View) -> Result<Vec<TextLine>> {
+    let map = probability_map_of(&runtime.session(&PPOCR_DET)?, image, ANALYSIS_SIDE, view)?;
     Ok(lines(&map, image.width(), image.height()))
 }
 

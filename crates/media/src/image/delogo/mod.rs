@@ -57,6 +57,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     let mut plates: Vec<PixelBox> = Vec::new();
     // A stock mark's rows that could not be un-blended: reported, never filled.
     let mut left_rows: Vec<PixelBox> = Vec::new();
+    // Marks read only in the light view: translucent by how they were found.
+    let mut light_only: Vec<PixelBox> = Vec::new();
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
@@ -100,12 +102,32 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let in_blend = |b: PixelBox| mostly_within(b, blended.iter().map(|m| &m.region));
         let rest: Vec<text::TextLine> =
             rest.into_iter().filter(|l| !in_blend(find::to_box(l.rect, w, h))).collect();
-        // Blocks the detector merged (a word run into a flag's stars) are read again closer.
-        let rest = overlay_text::read_blocks_closer(runtime, image, rest)?;
+        // Blocks the detector merged (a word run into a flag's stars) are read again closer, and
+        // white or grey marks it does not read in colour at all are read in the light view
+        // (where it did, its colour reading is kept: the light one also takes in glare).
+        let mut rest = overlay_text::read_blocks_closer(runtime, image, rest)?;
+        let light: Vec<text::TextLine> = overlay_text::light_lines(runtime, image)?
+            .into_iter()
+            .filter(|l| {
+                let b = find::to_box(l.rect, w, h);
+                let read = rest.iter().any(|r| l.rect.intersection(&r.rect) > 0.0);
+                !read && !inside(b) && !in_blend(b)
+            })
+            .collect();
+        light_only = light.iter().map(|l| find::to_box(l.rect, w, h)).collect();
+        let colour_read = rest.clone();
+        rest.extend(light);
         find::with_plates(find_marks(runtime, image, &rest)?, &plates)
             .into_iter()
             .filter(|m| !inside(m.region) && !in_blend(m.region))
-            .map(|m| (m.region, Some((m.score, m.evidence))))
+            .map(|m| {
+                let seen_in_colour =
+                    colour_read.iter().any(|l| m.region.intersection(&find::to_box(l.rect, w, h)) > 0);
+                if seen_in_colour {
+                    light_only.retain(|b| m.region.intersection(b) == 0);
+                }
+                (m.region, Some((m.score, m.evidence)))
+            })
             .collect()
     } else {
         given.iter().map(|l| (to_pixels(l, w, h), None)).collect()
@@ -118,7 +140,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // A translucent mark of one colour is inverted, whatever its size; the rest is filled
         // where a fill is plausible.
         let inverted = translucent::unblend(image, &mask, region);
-        let removed = inverted.is_some() || covered <= MAX_FILL_FRACTION;
+        // Text read only in the light view is translucent: where no blend explains it (over
+        // foliage its strokes cannot be told from the leaves), a fill would smear the picture
+        // under it, so it is reported and left.
+        let light = inverted.is_none() && light_only.iter().any(|b| region.intersection(b) > 0);
+        let removed = inverted.is_some() || (covered <= MAX_FILL_FRACTION && !light);
         let fill =
             (removed && inverted.is_none()).then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
         let mut entry = box_json(region, w, h);
@@ -132,7 +158,12 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             entry["Alpha"] = json!(round4(f64::from(blend.alpha)));
             entry["Colour"] = json!(blend.colour_name());
         }
-        if !removed {
+        if light {
+            entry["Reason"] = json!(
+                "translucent text over a busy picture that no single blend explains: left as it is, since a \
+                 fill would smear the picture under it"
+            );
+        } else if !removed {
             entry["Reason"] = json!(format!(
                 "the mark covers {:.0} % of the picture (at most {:.0} % can be filled plausibly): left as it is",
                 covered * 100.0,
