@@ -62,10 +62,13 @@ pub fn placement(image: &RgbImage, line: &TextLine) -> Placement {
     if !is_overlay_text(image, line) {
         return Placement::NotOverlay;
     }
+    if from_border(image, line.rect) <= EDGE_BAND { Placement::Edge } else { Placement::Interior }
+}
+
+/// How far `r` lies from the nearest border, as a fraction of the picture's size across it.
+fn from_border(image: &RgbImage, r: Rect) -> f32 {
     let (w, h) = (image.width() as f32, image.height() as f32);
-    let r = line.rect;
-    let edge = r.x.min(w - r.right()) / w <= EDGE_BAND || r.y.min(h - r.bottom()) / h <= EDGE_BAND;
-    if edge { Placement::Edge } else { Placement::Interior }
+    (r.x.min(w - r.right()) / w).min(r.y.min(h - r.bottom()) / h)
 }
 
 /// Horizontal, sharp, large enough, within [`TEXT_BAND`] of a border.
@@ -82,21 +85,18 @@ pub fn is_overlay_word(image: &RgbImage, line: &TextLine) -> bool {
 /// Horizontal, sharp, large enough, within [`TEXT_BAND`] of a border, at least `min_aspect`
 /// times wider than high.
 fn is_rendered_text(image: &RgbImage, line: &TextLine, min_aspect: f32) -> bool {
-    let (w, h) = (image.width() as f32, image.height() as f32);
     let r = line.rect;
-    if line.score < MIN_TEXT_SCORE || line.line_height() < MIN_LINE_HEIGHT || r.height > 0.2 * h {
+    if line.score < MIN_TEXT_SCORE
+        || line.line_height() < MIN_LINE_HEIGHT
+        || r.height > 0.2 * image.height() as f32
+    {
         return false;
     }
     // Vertical text runs on scene objects (signs, spines, rockets); tilted text on surfaces.
     if r.width < min_aspect * r.height || line.tilt.abs() > MAX_TILT {
         return false;
     }
-    let gx = r.x.min(w - r.right()) / w;
-    let gy = r.y.min(h - r.bottom()) / h;
-    if gx.min(gy) > TEXT_BAND {
-        return false;
-    }
-    crispness(image, r) >= MIN_CRISPNESS
+    from_border(image, r) <= TEXT_BAND && crispness(image, r) >= MIN_CRISPNESS
 }
 
 /// Overlay-looking lines ([`placement`]) that the detector reads in the [`View::Light`] view
@@ -111,13 +111,8 @@ pub fn light_lines(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<TextLi
     let strips = if 2 * strip >= h { vec![(0, h)] } else { vec![(0, strip), (h - strip, strip)] };
     let mut lines = Vec::new();
     for (y0, sh) in strips {
-        let crop = image::imageops::crop_imm(image, 0, y0, w, sh).to_image();
-        let side = (w.max(sh) as f32 * scale).round().max(32.0) as u32;
-        let map = text::probability_map_of(&session, &crop, side, View::Light)?;
-        lines.extend(text::lines(&map, w, sh).into_iter().map(|mut l| {
-            l.rect.y += y0 as f32;
-            l
-        }));
+        let side = (w.max(sh) as f32 * scale).round() as u32;
+        lines.extend(text::read_part(&session, image, (0, y0, w, sh), side, View::Light)?);
     }
     Ok(lines.into_iter().filter(|l| placement(image, l) != Placement::NotOverlay).collect())
 }
@@ -132,10 +127,9 @@ pub fn read_blocks_closer(
     mut lines: Vec<TextLine>,
 ) -> Result<Vec<TextLine>> {
     let (w, h) = image.dimensions();
-    let (fw, fh) = (w as f32, h as f32);
     let merged = |l: &TextLine| {
         let r = l.rect;
-        let near = (r.x.min(fw - r.right()) / fw).min(r.y.min(fh - r.bottom()) / fh) <= TEXT_BAND;
+        let near = from_border(image, r) <= TEXT_BAND;
         let shape = l.tilt.abs() > MAX_TILT || r.width < MIN_ASPECT * r.height;
         l.score >= MIN_TEXT_SCORE && l.line_height() >= 2.0 * MIN_LINE_HEIGHT && near && shape
     };
@@ -143,6 +137,7 @@ pub fn read_blocks_closer(
     blocks.sort_by(|&a, &b| lines[b].rect.area().total_cmp(&lines[a].rect.area()));
     blocks.truncate(MAX_CLOSER_READS);
     let scale = ANALYSIS_SIDE as f32 / w.max(h) as f32;
+    let session = runtime.session(&crate::models::PPOCR_DET)?;
     let mut parted: Vec<(usize, Vec<TextLine>)> = Vec::new();
     for i in blocks {
         let r = lines[i].rect;
@@ -150,18 +145,12 @@ pub fn read_blocks_closer(
         let (x0, y0) = ((r.x - grow).max(0.0) as u32, (r.y - grow).max(0.0) as u32);
         let x1 = ((r.right() + grow).ceil() as u32).min(w);
         let y1 = ((r.bottom() + grow).ceil() as u32).min(h);
-        let crop = image::imageops::crop_imm(image, x0, y0, x1 - x0, y1 - y0).to_image();
         let side = ((x1 - x0).max(y1 - y0) as f32 * scale * CLOSER).min(MAX_CLOSER_SIDE).round() as u32;
-        let map = text::probability_map(runtime, &crop, side.max(32))?;
-        let found: Vec<TextLine> = text::lines(&map, crop.width(), crop.height())
-            .into_iter()
-            .map(|mut l| {
-                l.rect.x += x0 as f32;
-                l.rect.y += y0 as f32;
-                l
-            })
-            .filter(|l| is_overlay_word(image, l))
-            .collect();
+        let found: Vec<TextLine> =
+            text::read_part(&session, image, (x0, y0, x1 - x0, y1 - y0), side, View::Colour)?
+                .into_iter()
+                .filter(|l| is_overlay_word(image, l))
+                .collect();
         if !found.is_empty() {
             parted.push((i, found));
         }

@@ -121,26 +121,35 @@ pub fn probability_map_of(
     })
 }
 
-/// Text lines in `image`, in its own pixels, best first.
-pub fn detect(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<TextLine>> {
-    detect_in(runtime, image, View::Colour)
+/// Text lines in the part of `image` at (`x`, `y`), `width` × `height`, read in `view` with its
+/// long side scaled to `side`; in `image`'s pixels.
+pub fn read_part(
+    session: &SharedSession,
+    image: &RgbImage,
+    (x, y, width, height): (u32, u32, u32, u32),
+    side: u32,
+    view: View,
+) -> Result<Vec<TextLine>> {
+    let part = image::imageops::crop_imm(image, x, y, width, height).to_image();
+    let map = probability_map_of(session, &part, side.max(32), view)?;
+    let mut found = lines(&map, width, height);
+    for line in &mut found {
+        line.rect.x += x as f32;
+        line.rect.y += y as f32;
+    }
+    Ok(found)
 }
 
-/// [`detect`] on `image` seen in `view`.
-pub fn detect_in(runtime: &OnnxRuntime, image: &RgbImage, view: View) -> Result<Vec<TextLine>> {
-    let map = probability_map_of(&runtime.session(&PPOCR_DET)?, image, ANALYSIS_SIDE, view)?;
+/// Text lines in `image`, in its own pixels, best first.
+pub fn detect(runtime: &OnnxRuntime, image: &RgbImage) -> Result<Vec<TextLine>> {
+    let map = probability_map(runtime, image, ANALYSIS_SIDE)?;
     Ok(lines(&map, image.width(), image.height()))
 }
 
 /// Decodes a probability map into text lines in source pixels (`width` × `height`).
 pub fn lines(map: &TextMap, width: u32, height: u32) -> Vec<TextLine> {
-    lines_above(map, width, height, PIXEL_THRESHOLD)
-}
-
-/// [`lines`] with pixels at or above `threshold` taken as text.
-pub fn lines_above(map: &TextMap, width: u32, height: u32, threshold: f32) -> Vec<TextLine> {
     let (mw, mh) = (map.width, map.height);
-    let on: Vec<bool> = map.probability.iter().map(|p| *p >= threshold).collect();
+    let on: Vec<bool> = map.probability.iter().map(|p| *p >= PIXEL_THRESHOLD).collect();
     let mut seen = vec![false; on.len()];
     let mut stack = Vec::new();
     let mut found = Vec::new();

@@ -57,7 +57,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     let mut plates: Vec<PixelBox> = Vec::new();
     // A stock mark's rows that could not be un-blended: reported, never filled.
     let mut left_rows: Vec<PixelBox> = Vec::new();
-    // Marks read only in the light view: translucent by how they were found.
+    // The marks read only in the light view: translucent by how they were found.
     let mut light_only: Vec<PixelBox> = Vec::new();
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
         let lines = text::detect(runtime, image)?;
@@ -105,7 +105,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // Blocks the detector merged (a word run into a flag's stars) are read again closer, and
         // white or grey marks it does not read in colour at all are read in the light view
         // (where it did, its colour reading is kept: the light one also takes in glare).
-        let mut rest = overlay_text::read_blocks_closer(runtime, image, rest)?;
+        let rest = overlay_text::read_blocks_closer(runtime, image, rest)?;
         let light: Vec<text::TextLine> = overlay_text::light_lines(runtime, image)?
             .into_iter()
             .filter(|l| {
@@ -114,21 +114,21 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
                 !read && !inside(b) && !in_blend(b)
             })
             .collect();
-        light_only = light.iter().map(|l| find::to_box(l.rect, w, h)).collect();
-        let colour_read = rest.clone();
-        rest.extend(light);
-        find::with_plates(find_marks(runtime, image, &rest)?, &plates)
+        let touches = |m: PixelBox, lines: &[text::TextLine]| {
+            lines.iter().any(|l| m.intersection(&find::to_box(l.rect, w, h)) > 0)
+        };
+        let mut lines = rest.clone();
+        lines.extend(light.iter().copied());
+        let marks: Vec<find::FoundMark> = find::with_plates(find_marks(runtime, image, &lines)?, &plates)
             .into_iter()
             .filter(|m| !inside(m.region) && !in_blend(m.region))
-            .map(|m| {
-                let seen_in_colour =
-                    colour_read.iter().any(|l| m.region.intersection(&find::to_box(l.rect, w, h)) > 0);
-                if seen_in_colour {
-                    light_only.retain(|b| m.region.intersection(b) == 0);
-                }
-                (m.region, Some((m.score, m.evidence)))
-            })
-            .collect()
+            .collect();
+        light_only = marks
+            .iter()
+            .filter(|m| touches(m.region, &light) && !touches(m.region, &rest))
+            .map(|m| m.region)
+            .collect();
+        marks.into_iter().map(|m| (m.region, Some((m.score, m.evidence)))).collect()
     } else {
         given.iter().map(|l| (to_pixels(l, w, h), None)).collect()
     };
@@ -143,7 +143,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // Text read only in the light view is translucent: where no blend explains it (over
         // foliage its strokes cannot be told from the leaves), a fill would smear the picture
         // under it, so it is reported and left.
-        let light = inverted.is_none() && light_only.iter().any(|b| region.intersection(b) > 0);
+        let light = inverted.is_none() && light_only.contains(&region);
         let removed = inverted.is_some() || (covered <= MAX_FILL_FRACTION && !light);
         let fill =
             (removed && inverted.is_none()).then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));

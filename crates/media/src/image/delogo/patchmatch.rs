@@ -552,6 +552,7 @@ fn bbox(mask: &GrayImage) -> Option<PixelBox> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_marks::psnr_in;
     use super::*;
     use image::{Luma, Rgb};
 
@@ -568,17 +569,6 @@ mod tests {
             let grain = ((x * 31 + y * 17) % 7) as u8;
             Rgb([150 + brick as u8 * 8 + grain, 90 + brick as u8 * 5 + grain, 60 + grain])
         })
-    }
-
-    fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
-        let mut se = 0.0f64;
-        for y in r.y..r.y + r.height {
-            for x in r.x..r.x + r.width {
-                let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
-                se += (0..3).map(|c| (f64::from(p[c]) - f64::from(q[c])).powi(2)).sum::<f64>();
-            }
-        }
-        10.0 * (255.0f64.powi(2) / (se / f64::from(3 * r.width * r.height)).max(1e-6)).log10()
     }
 
     /// Mean absolute difference between horizontal neighbours: how much texture a region has.

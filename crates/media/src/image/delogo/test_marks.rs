@@ -1,6 +1,21 @@
-//! A synthetic repeated mark over a synthetic photo, for the repeated-mark tests.
+//! A synthetic repeated mark over a synthetic photo, for the repeated-mark tests, and the PSNR
+//! the removal tests measure.
 
 use image::{Rgb, RgbImage};
+
+use crate::imaging::geometry::PixelBox;
+
+/// PSNR (dB) between `a` and `b` over `r`.
+pub(super) fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
+    let mut se = 0.0f64;
+    for y in r.y..r.y + r.height {
+        for x in r.x..r.x + r.width {
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+            se += (0..3).map(|c| (f64::from(p[c]) - f64::from(q[c])).powi(2)).sum::<f64>();
+        }
+    }
+    10.0 * (255.0f64.powi(2) / (se / f64::from(3 * r.width * r.height)).max(1e-6)).log10()
+}
 
 /// The mark's size.
 pub(super) const MARK: (u32, u32) = (96, 24);

@@ -103,39 +103,24 @@ pub fn unblend(image: &mut RgbImage, mask: &GrayImage, region: PixelBox) -> Opti
     let marked: Vec<bool> =
         (0..w * h).map(|i| mask.get_pixel(x0 + (i % w) as u32, y0 + (i / w) as u32)[0] > 0).collect();
     let inset = grown_by(region) + BODY_INSET;
+    let crop = image::imageops::crop_imm(image, x0, y0, w as u32, h as u32).to_image();
     // A large mark is first measured on a shrunk copy: most marks are no blend, and telling so
     // at full size cost 0.6-0.8 s on a 1,000 x 140 px bar in a 12 MP photo.
-    let shrink = ((w * h) as f64 / PREFIT_PIXELS as f64).sqrt().ceil() as usize;
-    if w * h > PREFIT_ABOVE && shrink >= 2 {
-        let crop = image::imageops::crop_imm(image, x0, y0, w as u32, h as u32).to_image();
-        measure_shrunk(&crop, &marked, inset, shrink)?;
+    let by = ((w * h) as f64 / PREFIT_PIXELS as f64).sqrt().ceil() as usize;
+    if w * h > PREFIT_ABOVE && by >= 2 {
+        let (sw, sh) = (w.div_ceil(by), h.div_ceil(by));
+        let small = shrink_area(&crop, sw as u32, sh as u32);
+        let (sw, sh) = (small.width() as usize, small.height() as usize);
+        // A cell is marked where any of its pixels is.
+        let mut hole = vec![false; sw * sh];
+        for i in (0..w * h).filter(|&i| marked[i]) {
+            hole[(i / w) * sh / h * sw + (i % w) * sw / w] = true;
+        }
+        measure(&small, &hole, inset.div_ceil(by))?;
     }
-    let unmarked: Vec<bool> = marked.iter().map(|m| !m).collect();
-    let body: Vec<bool> = dilate(&unmarked, w, h, inset).iter().map(|near| !near).collect();
-
-    // The picture continued smoothly into the mask.
-    let mut estimate = image::imageops::crop_imm(image, x0, y0, w as u32, h as u32).to_image();
-    let hole = GrayImage::from_fn(w as u32, h as u32, |x, y| {
-        Luma([if marked[y as usize * w + x as usize] { 255 } else { 0 }])
-    });
-    inpaint_telea(&mut estimate, &hole, FILL_RADIUS);
+    let (blend, estimate) = measure(&crop, &marked, inset)?;
 
     let at = |i: usize| (x0 + (i % w) as u32, y0 + (i / w) as u32);
-    // An even sample of the body is enough to measure the blend (a given box over a fifth of a
-    // 12 MP photo has millions of pixels).
-    let step = body.iter().filter(|&&b| b).count().div_ceil(MAX_SAMPLES).max(1);
-    let pairs: Vec<([f32; 3], [f32; 3])> = (0..w * h)
-        .filter(|&i| body[i])
-        .step_by(step)
-        .map(|i| {
-            let (x, y) = at(i);
-            let seen = image.get_pixel(x, y).0.map(f32::from);
-            let under = estimate.get_pixel((i % w) as u32, (i / w) as u32).0.map(f32::from);
-            (seen, under)
-        })
-        .collect();
-    let blend = fit(&pairs)?;
-
     let (a, colour) = (blend.alpha, [blend.level; 3]);
     let mut leftover = GrayImage::new(iw, ih);
     let mut strange = false;
@@ -172,35 +157,29 @@ pub fn unblend(image: &mut RgbImage, mask: &GrayImage, region: PixelBox) -> Opti
     Some(blend)
 }
 
-/// The blend measured on `crop` (its mask `marked`, the body `inset` px in) shrunk `by` times
-/// on each side: a cell is marked where any of its pixels is.
-fn measure_shrunk(crop: &RgbImage, marked: &[bool], inset: usize, by: usize) -> Option<Blend> {
+/// The blend that explains `crop` under `marked` (the body `inset` px in from the mask's edge),
+/// and the picture continued smoothly into the mask (Telea), which estimates what lies under it.
+fn measure(crop: &RgbImage, marked: &[bool], inset: usize) -> Option<(Blend, RgbImage)> {
     let (w, h) = (crop.width() as usize, crop.height() as usize);
-    let (sw, sh) = (w.div_ceil(by), h.div_ceil(by));
-    let small = shrink_area(crop, sw as u32, sh as u32);
-    let (sw, sh) = (small.width() as usize, small.height() as usize);
-    let mut hole = vec![false; sw * sh];
-    for (i, m) in marked.iter().enumerate() {
-        if *m {
-            let (x, y) = ((i % w) * sw / w, (i / w) * sh / h);
-            hole[y * sw + x] = true;
-        }
-    }
-    let open: Vec<bool> = hole.iter().map(|m| !m).collect();
-    let body: Vec<bool> = dilate(&open, sw, sh, inset.div_ceil(by)).iter().map(|near| !near).collect();
-    let mut estimate = small.clone();
-    let hole_image = GrayImage::from_fn(sw as u32, sh as u32, |x, y| {
-        Luma([if hole[y as usize * sw + x as usize] { 255 } else { 0 }])
+    let unmarked: Vec<bool> = marked.iter().map(|m| !m).collect();
+    let body: Vec<bool> = dilate(&unmarked, w, h, inset).iter().map(|near| !near).collect();
+    let mut estimate = crop.clone();
+    let hole = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+        Luma([if marked[y as usize * w + x as usize] { 255 } else { 0 }])
     });
-    inpaint_telea(&mut estimate, &hole_image, FILL_RADIUS);
-    let pairs: Vec<([f32; 3], [f32; 3])> = (0..sw * sh)
+    inpaint_telea(&mut estimate, &hole, FILL_RADIUS);
+    // An even sample of the body is enough to measure the blend (a given box over a fifth of a
+    // 12 MP photo has millions of pixels).
+    let step = body.iter().filter(|&&b| b).count().div_ceil(MAX_SAMPLES).max(1);
+    let pairs: Vec<([f32; 3], [f32; 3])> = (0..w * h)
         .filter(|&i| body[i])
+        .step_by(step)
         .map(|i| {
-            let (x, y) = ((i % sw) as u32, (i / sw) as u32);
-            (small.get_pixel(x, y).0.map(f32::from), estimate.get_pixel(x, y).0.map(f32::from))
+            let (x, y) = ((i % w) as u32, (i / w) as u32);
+            (crop.get_pixel(x, y).0.map(f32::from), estimate.get_pixel(x, y).0.map(f32::from))
         })
         .collect();
-    fit(&pairs)
+    Some((fit(&pairs)?, estimate))
 }
 
 /// The grey (or white, or black) level and opacity that explain the body's pixels: for each
@@ -276,6 +255,7 @@ fn median(values: &mut [f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_marks::psnr_in;
     use super::*;
     use image::Rgb;
 
@@ -323,20 +303,6 @@ mod tests {
             }
         }
         mask
-    }
-
-    fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
-        let mut se = 0.0f64;
-        let mut n = 0.0f64;
-        for y in r.y..r.y + r.height {
-            for x in r.x..r.x + r.width {
-                for c in 0..3 {
-                    se += (f64::from(a.get_pixel(x, y)[c]) - f64::from(b.get_pixel(x, y)[c])).powi(2);
-                    n += 1.0;
-                }
-            }
-        }
-        10.0 * (255.0f64.powi(2) / (se / n).max(1e-6)).log10()
     }
 
     #[test]
