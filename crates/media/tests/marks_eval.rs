@@ -52,6 +52,7 @@ const MUST_CLEAN: &[&str] = &[
     "sheer-photo-flower",
     "sheer-word-tr",
     "sheer-name-rocket",
+    "sheer-word-bl",
     "text-copyright-br",
     "text-url-bc",
     "text-live-tr",
@@ -84,11 +85,11 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-cut-grid-chelsea",
 ];
 
-/// Floors for the whole set, where it stands today (52 of 56 found, 93 %, and 46 of 56 at least
+/// Floors for the whole set, where it stands today (52 of 56 found, 93 %, and 48 of 56 at least
 /// 6 dB; see the table in docs/functions.md; a faint ident, a disc, a badge and a tiled mark are
 /// not found), and no false positive on the controls. They keep what works from sliding back.
 const MIN_HITS: usize = 52;
-const MIN_GAINS: usize = 46;
+const MIN_GAINS: usize = 48;
 
 struct Outcome {
     marks: usize,

@@ -11,6 +11,7 @@ pub mod mask;
 pub mod patchmatch;
 pub mod repeated;
 pub mod rows;
+pub mod strokes;
 pub mod telea;
 #[cfg(test)]
 mod test_marks;
@@ -139,7 +140,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let covered = mask.pixels().filter(|p| p.0[0] > 0).count() as f64 / (f64::from(w) * f64::from(h));
         // A translucent mark of one colour is inverted, whatever its size; the rest is filled
         // where a fill is plausible.
-        let inverted = translucent::unblend(image, &mask, region);
+        let line = matches!(score, Some((_, Evidence::Text)));
+        let inverted = translucent::unblend(image, &mask, region, line);
+        // A line of text un-blended may have taken in glyphs the detector left out of its box.
+        let region = inverted.map_or(region, |(_, grown)| grown);
+        let inverted = inverted.map(|(blend, _)| blend);
         // Text read only in the light view is translucent: where no blend explains it (over
         // foliage its strokes cannot be told from the leaves), a fill would smear the picture
         // under it, so it is reported and left.

@@ -17,6 +17,7 @@
 use image::{GrayImage, Luma, RgbImage};
 
 use super::mask::grown_by;
+use super::strokes::line_glyphs;
 use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::morphology::dilate;
@@ -88,18 +89,16 @@ impl Blend {
 
 /// Un-blends the mark under `mask` (255 over the mark, dilated past its rim) inside `region`,
 /// in place, when one colour at one opacity explains it; `None` (and `image` untouched)
-/// otherwise.
-pub fn unblend(image: &mut RgbImage, mask: &GrayImage, region: PixelBox) -> Option<Blend> {
-    let (iw, ih) = image.dimensions();
-    let pad = FILL_RADIUS + 2;
-    let x0 = region.x.saturating_sub(pad);
-    let y0 = region.y.saturating_sub(pad);
-    let x1 = (region.x + region.width + pad).min(iw);
-    let y1 = (region.y + region.height + pad).min(ih);
-    if x1 <= x0 || y1 <= y0 {
-        return None;
-    }
-    let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
+/// otherwise. The blend, once measured, also tells the mark's strokes that the mask missed, and
+/// for a detected `line` of text the glyphs that continue it past `region` ([`line_glyphs`]):
+/// those are un-blended too, and the box returned takes them in.
+pub fn unblend(
+    image: &mut RgbImage,
+    mask: &GrayImage,
+    region: PixelBox,
+    line: bool,
+) -> Option<(Blend, PixelBox)> {
+    let (x0, y0, w, h) = padded(image, region)?;
     let marked: Vec<bool> =
         (0..w * h).map(|i| mask.get_pixel(x0 + (i % w) as u32, y0 + (i / w) as u32)[0] > 0).collect();
     let inset = grown_by(region) + BODY_INSET;
@@ -118,13 +117,52 @@ pub fn unblend(image: &mut RgbImage, mask: &GrayImage, region: PixelBox) -> Opti
         }
         measure(&small, &hole, inset.div_ceil(by))?;
     }
-    let (blend, estimate) = measure(&crop, &marked, inset)?;
+    let (blend, _) = measure(&crop, &marked, inset)?;
 
+    // The strokes the blend tells, grown over their rim as the mask is, with the mask's own.
+    let (grown, strokes) = line_glyphs(image, region, blend, line);
+    let (gx0, gy0, gw, gh) = padded(image, grown)?;
+    let (sw, sh) = (grown.width as usize, grown.height as usize);
+    let strokes = dilate(&strokes, sw, sh, grown_by(grown));
+    let marked: Vec<bool> = (0..gw * gh)
+        .map(|i| {
+            let (x, y) = (gx0 + (i % gw) as u32, gy0 + (i / gw) as u32);
+            let (sx, sy) = (x.wrapping_sub(grown.x) as usize, y.wrapping_sub(grown.y) as usize);
+            mask.get_pixel(x, y)[0] > 0 || (sx < sw && sy < sh && strokes[sy * sw + sx])
+        })
+        .collect();
+    let crop = image::imageops::crop_imm(image, gx0, gy0, gw as u32, gh as u32).to_image();
+    let estimate = under(&crop, &marked);
+    invert(image, &marked, (gx0, gy0, gw), &estimate, blend);
+    Some((blend, grown.union(&region)))
+}
+
+/// `region` with room for the smooth estimate around it, in the image: (x, y, width, height).
+fn padded(image: &RgbImage, region: PixelBox) -> Option<(u32, u32, usize, usize)> {
+    let (iw, ih) = image.dimensions();
+    let pad = FILL_RADIUS + 2;
+    let x0 = region.x.saturating_sub(pad);
+    let y0 = region.y.saturating_sub(pad);
+    let x1 = (region.x + region.width + pad).min(iw);
+    let y1 = (region.y + region.height + pad).min(ih);
+    (x1 > x0 && y1 > y0).then(|| (x0, y0, (x1 - x0) as usize, (y1 - y0) as usize))
+}
+
+/// Inverts `blend` over the `marked` pixels of the part of `image` at (`x0`, `y0`), `w` wide,
+/// whose picture `estimate` estimates: each pixel at its share of the mark.
+fn invert(
+    image: &mut RgbImage,
+    marked: &[bool],
+    (x0, y0, w): (u32, u32, usize),
+    estimate: &RgbImage,
+    blend: Blend,
+) {
+    let (iw, ih) = image.dimensions();
     let at = |i: usize| (x0 + (i % w) as u32, y0 + (i / w) as u32);
     let (a, colour) = (blend.alpha, [blend.level; 3]);
     let mut leftover = GrayImage::new(iw, ih);
     let mut strange = false;
-    for i in (0..w * h).filter(|&i| marked[i]) {
+    for i in (0..marked.len()).filter(|&i| marked[i]) {
         let (x, y) = at(i);
         let under = estimate.get_pixel((i % w) as u32, (i / w) as u32).0.map(f32::from);
         let p = image.get_pixel_mut(x, y);
@@ -154,7 +192,17 @@ pub fn unblend(image: &mut RgbImage, mask: &GrayImage, region: PixelBox) -> Opti
     if strange {
         inpaint_telea(image, &leftover, FILL_RADIUS);
     }
-    Some(blend)
+}
+
+/// The picture continued smoothly into the `marked` pixels of `crop` (Telea): what lies under.
+fn under(crop: &RgbImage, marked: &[bool]) -> RgbImage {
+    let w = crop.width() as usize;
+    let mut estimate = crop.clone();
+    let hole = GrayImage::from_fn(crop.width(), crop.height(), |x, y| {
+        Luma([if marked[y as usize * w + x as usize] { 255 } else { 0 }])
+    });
+    inpaint_telea(&mut estimate, &hole, FILL_RADIUS);
+    estimate
 }
 
 /// The blend that explains `crop` under `marked` (the body `inset` px in from the mask's edge),
@@ -163,11 +211,7 @@ fn measure(crop: &RgbImage, marked: &[bool], inset: usize) -> Option<(Blend, Rgb
     let (w, h) = (crop.width() as usize, crop.height() as usize);
     let unmarked: Vec<bool> = marked.iter().map(|m| !m).collect();
     let body: Vec<bool> = dilate(&unmarked, w, h, inset).iter().map(|near| !near).collect();
-    let mut estimate = crop.clone();
-    let hole = GrayImage::from_fn(w as u32, h as u32, |x, y| {
-        Luma([if marked[y as usize * w + x as usize] { 255 } else { 0 }])
-    });
-    inpaint_telea(&mut estimate, &hole, FILL_RADIUS);
+    let estimate = under(crop, marked);
     // An even sample of the body is enough to measure the blend (a given box over a fifth of a
     // 12 MP photo has millions of pixels).
     let step = body.iter().filter(|&&b| b).count().div_ceil(MAX_SAMPLES).max(1);
@@ -314,7 +358,7 @@ mod tests {
         let mask = strokes(&mut marked, r, [200.0; 3], 0.45);
         // WHEN they are un-blended
         let mut out = marked.clone();
-        let blend = unblend(&mut out, &mask, PixelBox::new(98, 58, 108, 64)).expect("un-blended");
+        let (blend, _) = unblend(&mut out, &mask, PixelBox::new(98, 58, 108, 64), false).expect("un-blended");
         // THEN the opacity and grey level are measured
         assert!((blend.alpha - 0.45).abs() < 0.06, "{blend:?}");
         assert!((blend.level - 200.0).abs() < 20.0, "{blend:?}");
@@ -337,7 +381,7 @@ mod tests {
         let mask = strokes(&mut marked, r, [255.0; 3], 0.47);
         // WHEN they are un-blended
         let mut out = marked.clone();
-        let blend = unblend(&mut out, &mask, PixelBox::new(98, 58, 108, 64)).expect("un-blended");
+        let (blend, _) = unblend(&mut out, &mask, PixelBox::new(98, 58, 108, 64), false).expect("un-blended");
         // THEN white at its opacity is measured, and the cloth comes back
         assert_eq!(blend.colour_name(), "white", "{blend:?}");
         assert!((blend.alpha - 0.47).abs() < 0.06, "{blend:?}");
@@ -355,7 +399,7 @@ mod tests {
         let mask = strokes(&mut opaque, r, [255.0; 3], 1.0);
         let mut out = opaque.clone();
         // THEN nothing is un-blended and nothing changes
-        assert_eq!(unblend(&mut out, &mask, around), None);
+        assert_eq!(unblend(&mut out, &mask, around, false), None);
         assert_eq!(out, opaque);
         // GIVEN strokes whose colour changes along them (opaque, a gradient logo)
         let mut painted = clean;
@@ -367,7 +411,7 @@ mod tests {
             }
         }
         let mut out = painted.clone();
-        assert_eq!(unblend(&mut out, &mask, around), None);
+        assert_eq!(unblend(&mut out, &mask, around, false), None);
         assert_eq!(out, painted);
     }
 }

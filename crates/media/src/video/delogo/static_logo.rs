@@ -10,7 +10,7 @@ use iprod_core::params::LogoBox;
 
 use super::logo_times::LogoTemplate;
 use crate::imaging::gradients::sobel_grey as sobel;
-use crate::imaging::morphology::dilate;
+use crate::imaging::morphology::{components, dilate};
 
 /// An edge stronger than this (Sobel magnitude / 8, grey levels per pixel) counts.
 const EDGE: f32 = 12.0;
@@ -208,38 +208,6 @@ impl StaticOverlayFinder {
             })
             .collect()
     }
-}
-
-/// Connected components: (x0, y0, x1, y1, pixel count).
-fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize, usize)> {
-    let mut seen = vec![false; w * h];
-    let mut out = Vec::new();
-    for start in 0..w * h {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        let (mut x0, mut y0, mut x1, mut y1, mut n) = (w, h, 0, 0, 0);
-        let mut stack = vec![start];
-        seen[start] = true;
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
-            (x0, y0, x1, y1, n) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y), n + 1);
-            let neighbours = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-            ];
-            for j in neighbours.into_iter().flatten() {
-                if mask[j] && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            }
-        }
-        out.push((x0, y0, x1, y1, n));
-    }
-    out
 }
 
 #[cfg(test)]
