@@ -74,26 +74,48 @@ pub fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize
 }
 
 /// The least (`largest` false) or largest value over a (2r+1)² square around each value, as two
-/// separable passes; the square is cut at the border.
+/// separable passes; the square is cut at the border. Each pass costs the same whatever `r`
+/// (van Herk / Gil-Werman: running extremes within blocks of the window's length).
 pub fn extreme(src: &[f32], w: usize, h: usize, r: usize, largest: bool) -> Vec<f32> {
-    let pick = |a: f32, b: f32| if largest { a.max(b) } else { a.min(b) };
-    let mut tmp = vec![0.0; w * h];
+    let mut rows = vec![0.0; w * h];
+    let mut line = Vec::with_capacity(w.max(h));
+    let mut out_line = vec![0.0; w.max(h)];
     for y in 0..h {
-        for x in 0..w {
-            let row = &src[y * w + x.saturating_sub(r)..y * w + (x + r + 1).min(w)];
-            tmp[y * w + x] = row.iter().copied().reduce(pick).unwrap_or(0.0);
-        }
+        sliding(&src[y * w..(y + 1) * w], r, largest, &mut out_line[..w]);
+        rows[y * w..(y + 1) * w].copy_from_slice(&out_line[..w]);
     }
     let mut out = vec![0.0; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            out[y * w + x] = (y.saturating_sub(r)..(y + r + 1).min(h))
-                .map(|yy| tmp[yy * w + x])
-                .reduce(pick)
-                .unwrap_or(0.0);
+    for x in 0..w {
+        line.clear();
+        line.extend((0..h).map(|y| rows[y * w + x]));
+        sliding(&line, r, largest, &mut out_line[..h]);
+        for y in 0..h {
+            out[y * w + x] = out_line[y];
         }
     }
     out
+}
+
+/// The extreme of `line` over `[i − r, i + r]` (cut at the ends) into `out[i]`.
+fn sliding(line: &[f32], r: usize, largest: bool, out: &mut [f32]) {
+    let pick = |a: f32, b: f32| if largest { a.max(b) } else { a.min(b) };
+    let neutral = if largest { f32::NEG_INFINITY } else { f32::INFINITY };
+    let (n, k) = (line.len(), 2 * r + 1);
+    // The line padded with r neutral values at each end, in blocks of k.
+    let m = n + 2 * r;
+    let at = |j: usize| if j < r || j >= r + n { neutral } else { line[j - r] };
+    let mut from_start = vec![neutral; m];
+    let mut to_end = vec![neutral; m];
+    for j in 0..m {
+        from_start[j] = if j % k == 0 { at(j) } else { pick(from_start[j - 1], at(j)) };
+    }
+    for j in (0..m).rev() {
+        to_end[j] = if j % k == k - 1 || j == m - 1 { at(j) } else { pick(to_end[j + 1], at(j)) };
+    }
+    // The window [i, i + 2r] of the padded line spans the end of one block and the start of the next.
+    for (i, o) in out.iter_mut().enumerate().take(n) {
+        *o = pick(to_end[i], from_start[i + 2 * r]);
+    }
 }
 
 #[cfg(test)]
@@ -113,5 +135,29 @@ mod tests {
         let mut corner = vec![false; w * h];
         corner[0] = true;
         assert_eq!(dilate(&corner, w, h, 2).iter().filter(|&&b| b).count(), 9);
+    }
+
+    #[test]
+    fn the_running_extreme_matches_the_square_it_stands_for() {
+        let (w, h) = (23, 17);
+        let src: Vec<f32> = (0..w * h).map(|i| ((i * 7919) % 101) as f32).collect();
+        for r in [0, 1, 3, 8, 30] {
+            for largest in [false, true] {
+                let fast = extreme(&src, w, h, r, largest);
+                for y in 0..h {
+                    for x in 0..w {
+                        let square = (y.saturating_sub(r)..(y + r + 1).min(h))
+                            .flat_map(|yy| (x.saturating_sub(r)..(x + r + 1).min(w)).map(move |xx| (xx, yy)))
+                            .map(|(xx, yy)| src[yy * w + xx]);
+                        let want = if largest {
+                            square.fold(f32::MIN, f32::max)
+                        } else {
+                            square.fold(f32::MAX, f32::min)
+                        };
+                        assert_eq!(fast[y * w + x], want, "r {r} largest {largest} at ({x}, {y})");
+                    }
+                }
+            }
+        }
     }
 }

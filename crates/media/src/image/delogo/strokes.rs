@@ -42,18 +42,34 @@ enum Seen {
     Other,
 }
 
-/// The glyphs of the line of text in `region`: the region, widened over the glyphs that continue
-/// its line where it may `reach` past it (a detected line, not a client's box), and the mark's
-/// pixels over that box (the glyphs' strokes as the blend tells them, row-major).
-pub fn line_glyphs(image: &RgbImage, region: PixelBox, blend: Blend, reach: bool) -> (PixelBox, Vec<bool>) {
-    let (iw, _) = image.dimensions();
+/// The glyphs of a line of text, as the blend tells them.
+pub struct LineGlyphs {
+    /// The line's box in the picture, widened over the glyphs that continue the line.
+    pub region: PixelBox,
+    /// The glyphs' strokes over `region`, row-major.
+    pub strokes: Vec<bool>,
+    /// The picture's local background over `region`, which the strokes were told against.
+    pub background: Vec<[f32; 3]>,
+}
+
+/// The glyphs of the line of text in `region`, which is widened over the glyphs that continue
+/// its line where it may `reach` past it (a detected line, not a client's box).
+pub fn line_glyphs(image: &RgbImage, region: PixelBox, blend: Blend, reach: bool) -> LineGlyphs {
+    let (iw, ih) = image.dimensions();
     let line = region.height.max(1);
     let reach = if reach { (REACH * line as f32) as u32 } else { 0 };
+    // The rows and columns of the region in the picture, and the reach beside it.
+    let (right, bottom) = (region.right().min(iw), region.bottom().min(ih));
+    if right <= region.x || bottom <= region.y {
+        let region = PixelBox::new(region.x, region.y, 0, 0);
+        return LineGlyphs { region, strokes: Vec::new(), background: Vec::new() };
+    }
+    let region = PixelBox::from_edges(region.x, region.y, right, bottom);
     let x0 = region.x.saturating_sub(reach);
-    let x1 = (region.right() + reach).min(iw);
+    let x1 = (right + reach).min(iw);
     let area = PixelBox::new(x0, region.y, x1 - x0, region.height);
     let (w, h) = (area.width as usize, area.height as usize);
-    let seen = classify(image, area, blend, line);
+    let (seen, background) = classify(image, area, blend, line);
     let blended: Vec<bool> = seen.iter().map(|s| *s == Seen::Blended).collect();
     let glyphs: Vec<(usize, usize, usize, usize, usize)> = components(&blended, w, h)
         .into_iter()
@@ -92,42 +108,44 @@ pub fn line_glyphs(image: &RgbImage, region: PixelBox, blend: Blend, reach: bool
     }
     let grown = PixelBox::new(x0 + left as u32, region.y, (right - left) as u32, region.height);
     let gw = grown.width as usize;
-    let mut mask = vec![false; gw * h];
+    let mut strokes = vec![false; gw * h];
     for &(gx0, gy0, gx1, gy1, _) in &glyphs {
         if gx1 < left || gx0 >= right {
             continue;
         }
         for y in gy0..=gy1 {
             for x in gx0.max(left)..=gx1.min(right - 1) {
-                mask[y * gw + x - left] |= blended[y * w + x];
+                strokes[y * gw + x - left] |= blended[y * w + x];
             }
         }
     }
-    (grown, mask)
+    let background = (0..gw * h).map(|i| background[(i / gw) * w + left + i % gw]).collect();
+    LineGlyphs { region: grown, strokes, background }
 }
 
-/// Each pixel of `area`, against the picture's local background there: an opening for a mark
-/// brighter than the picture, a closing for a darker one.
-fn classify(image: &RgbImage, area: PixelBox, blend: Blend, line: u32) -> Vec<Seen> {
+/// Each pixel of `area`, against the picture's local background there (an opening for a mark
+/// brighter than the picture, a closing for a darker one), and that background.
+fn classify(image: &RgbImage, area: PixelBox, blend: Blend, line: u32) -> (Vec<Seen>, Vec<[f32; 3]>) {
     let (w, h) = (area.width as usize, area.height as usize);
     let at = |i: usize| image.get_pixel(area.x + (i % w) as u32, area.y + (i / w) as u32).0;
     let mean = (0..w * h).map(|i| at(i).iter().map(|&v| f32::from(v)).sum::<f32>() / 3.0).sum::<f32>()
         / (w * h).max(1) as f32;
     let bright = blend.level > mean;
     let r = ((WINDOW * line as f32).ceil() as usize).max(2);
-    let background: Vec<Vec<f32>> = (0..3)
+    let planes: Vec<Vec<f32>> = (0..3)
         .map(|c| {
             let plane: Vec<f32> = (0..w * h).map(|i| f32::from(at(i)[c])).collect();
             let first = extreme(&plane, w, h, r, !bright);
             extreme(&first, w, h, r, bright)
         })
         .collect();
-    (0..w * h)
+    let background: Vec<[f32; 3]> = (0..w * h).map(|i| [planes[0][i], planes[1][i], planes[2][i]]).collect();
+    let seen = (0..w * h)
         .map(|i| {
             let seen = at(i);
             let (mut change, mut miss, mut towards) = (0.0, 0.0, 0.0);
             for c in 0..3 {
-                let under = background[c][i];
+                let under = background[i][c];
                 let step = blend.alpha * (blend.level - under);
                 let moved = f32::from(seen[c]) - under;
                 change += step * step;
@@ -145,7 +163,8 @@ fn classify(image: &RgbImage, area: PixelBox, blend: Blend, line: u32) -> Vec<Se
                 Seen::Other
             }
         })
-        .collect()
+        .collect();
+    (seen, background)
 }
 
 #[cfg(test)]
@@ -180,7 +199,8 @@ mod tests {
     #[test]
     fn a_glyph_the_box_left_out_is_taken_into_the_line_and_an_opaque_lamp_is_not() {
         let (_, marked, region) = marked_line();
-        let (grown, mask) = line_glyphs(&marked, region, Blend { alpha: 0.35, level: 255.0 }, true);
+        let LineGlyphs { region: grown, strokes: mask, .. } =
+            line_glyphs(&marked, region, Blend { alpha: 0.35, level: 255.0 }, true);
         assert!(grown.x <= 147 && grown.right() < 330, "{grown:?}");
         // The ring's pixels are the mark's.
         let ring: Vec<(u32, u32)> = (206..234u32)
@@ -196,8 +216,8 @@ mod tests {
             .count();
         assert!(held * 10 >= ring.len() * 8, "{held} of {} ring pixels", ring.len());
         // Not given the reach (a client's box), the box stays.
-        let (kept, _) = line_glyphs(&marked, region, Blend { alpha: 0.35, level: 255.0 }, false);
-        assert_eq!(kept, region);
+        let kept = line_glyphs(&marked, region, Blend { alpha: 0.35, level: 255.0 }, false);
+        assert_eq!(kept.region, region);
     }
 
     #[test]

@@ -120,21 +120,29 @@ pub fn unblend(
     let (blend, _) = measure(&crop, &marked, inset)?;
 
     // The strokes the blend tells, grown over their rim as the mask is, with the mask's own.
-    let (grown, strokes) = line_glyphs(image, region, blend, line);
+    let glyphs = line_glyphs(image, region, blend, line);
+    let grown = glyphs.region.union(&region);
     let (gx0, gy0, gw, gh) = padded(image, grown)?;
-    let (sw, sh) = (grown.width as usize, grown.height as usize);
-    let strokes = dilate(&strokes, sw, sh, grown_by(grown));
+    let (sw, sh) = (glyphs.region.width as usize, glyphs.region.height as usize);
+    let strokes = dilate(&glyphs.strokes, sw, sh, grown_by(glyphs.region));
+    // Whether a pixel lies in the glyphs' box, and its index there.
+    let in_glyphs = |x: u32, y: u32| {
+        let (sx, sy) = (x.wrapping_sub(glyphs.region.x) as usize, y.wrapping_sub(glyphs.region.y) as usize);
+        (sx < sw && sy < sh).then_some(sy * sw + sx)
+    };
     let marked: Vec<bool> = (0..gw * gh)
         .map(|i| {
             let (x, y) = (gx0 + (i % gw) as u32, gy0 + (i / gw) as u32);
-            let (sx, sy) = (x.wrapping_sub(grown.x) as usize, y.wrapping_sub(grown.y) as usize);
-            mask.get_pixel(x, y)[0] > 0 || (sx < sw && sy < sh && strokes[sy * sw + sx])
+            mask.get_pixel(x, y)[0] > 0 || in_glyphs(x, y).is_some_and(|k| strokes[k])
         })
         .collect();
     let crop = image::imageops::crop_imm(image, gx0, gy0, gw as u32, gh as u32).to_image();
     let estimate = under(&crop, &marked);
-    invert(image, &marked, (gx0, gy0, gw), &estimate, blend);
-    Some((blend, grown.union(&region)))
+    let local: Vec<Option<[f32; 3]>> = (0..gw * gh)
+        .map(|i| in_glyphs(gx0 + (i % gw) as u32, gy0 + (i / gw) as u32).map(|k| glyphs.background[k]))
+        .collect();
+    invert(image, &marked, (gx0, gy0, gw), (&estimate, &local), blend);
+    Some((blend, grown))
 }
 
 /// `region` with room for the smooth estimate around it, in the image: (x, y, width, height).
@@ -149,12 +157,14 @@ fn padded(image: &RgbImage, region: PixelBox) -> Option<(u32, u32, usize, usize)
 }
 
 /// Inverts `blend` over the `marked` pixels of the part of `image` at (`x0`, `y0`), `w` wide,
-/// whose picture `estimate` estimates: each pixel at its share of the mark.
+/// whose picture `estimate` estimates: each pixel at its share of the mark. Where the picture's
+/// `local` background is known too, the smaller of the two shares is taken: a smooth estimate
+/// drawn from darker surroundings made clear sky above a white letter look covered.
 fn invert(
     image: &mut RgbImage,
     marked: &[bool],
     (x0, y0, w): (u32, u32, usize),
-    estimate: &RgbImage,
+    (estimate, local): (&RgbImage, &[Option<[f32; 3]>]),
     blend: Blend,
 ) {
     let (iw, ih) = image.dimensions();
@@ -168,12 +178,15 @@ fn invert(
         let p = image.get_pixel_mut(x, y);
         let seen = p.0.map(f32::from);
         // This pixel's share of the mark, from how far it moved towards the colour.
-        let (mut num, mut den) = (0.0, 0.0);
-        for c in 0..3 {
-            num += (seen[c] - under[c]) * (colour[c] - under[c]);
-            den += (colour[c] - under[c]).powi(2);
-        }
-        let share = if den > 1.0 { num / den / a } else { 1.0 };
+        let share_over = |under: [f32; 3]| {
+            let (mut num, mut den) = (0.0, 0.0);
+            for c in 0..3 {
+                num += (seen[c] - under[c]) * (colour[c] - under[c]);
+                den += (colour[c] - under[c]).powi(2);
+            }
+            if den > 1.0 { num / den / a } else { 1.0 }
+        };
+        let share = local[i].map_or(share_over(under), |local| share_over(under).min(share_over(local)));
         if share < NO_SHARE {
             continue;
         }
