@@ -80,32 +80,13 @@ pub fn line_glyphs(image: &RgbImage, region: PixelBox, blend: Blend, reach: bool
                 .filter(|&i| seen[i] == Seen::Overshoot)
                 .count();
             let boxed = (gx1 - gx0 + 1) * (gy1 - gy0 + 1);
-            tall && n >= 2 * h / 3 && (over as f32) <= MOST_OVERSHOOT * boxed as f32
+            // At least a stroke two pixels wide and two thirds of the line high.
+            let inked = n >= 2 * h / 3;
+            tall && inked && (over as f32) <= MOST_OVERSHOOT * boxed as f32
         })
         .collect();
-    // Followed outwards from the box, glyph by glyph, while they are close enough to be the line.
-    let gap = (GAP * line as f32) as usize;
-    let (mut left, mut right) = ((region.x - x0) as usize, (region.right() - x0) as usize);
-    loop {
-        let further = glyphs
-            .iter()
-            .filter(|g| g.0 <= right + gap && g.2 >= right)
-            .map(|g| g.2 + 1)
-            .max()
-            .filter(|&end| end > right);
-        let Some(end) = further else { break };
-        right = end;
-    }
-    loop {
-        let further = glyphs
-            .iter()
-            .filter(|g| g.2 + gap >= left && g.0 < left)
-            .map(|g| g.0)
-            .min()
-            .filter(|&start| start < left);
-        let Some(start) = further else { break };
-        left = start;
-    }
+    let box_columns = ((region.x - x0) as usize, (region.right() - x0) as usize);
+    let (left, right) = follow(&glyphs, box_columns, (GAP * line as f32) as usize);
     let grown = PixelBox::new(x0 + left as u32, region.y, (right - left) as u32, region.height);
     let gw = grown.width as usize;
     let mut strokes = vec![false; gw * h];
@@ -121,6 +102,30 @@ pub fn line_glyphs(image: &RgbImage, region: PixelBox, blend: Blend, reach: bool
     }
     let background = (0..gw * h).map(|i| background[(i / gw) * w + left + i % gw]).collect();
     LineGlyphs { region: grown, strokes, background }
+}
+
+/// The columns `[left, right)` of the line: the box's, widened glyph by glyph (`(x0, y0, x1, y1,
+/// pixels)`) on either side while the next one starts within `gap` columns.
+fn follow(
+    glyphs: &[(usize, usize, usize, usize, usize)],
+    (mut left, mut right): (usize, usize),
+    gap: usize,
+) -> (usize, usize) {
+    while let Some(end) = glyphs
+        .iter()
+        .filter(|g| g.0 <= right + gap && g.2 >= right)
+        .map(|g| g.2 + 1)
+        .max()
+        .filter(|&e| e > right)
+    {
+        right = end;
+    }
+    while let Some(start) =
+        glyphs.iter().filter(|g| g.2 + gap >= left && g.0 < left).map(|g| g.0).min().filter(|&s| s < left)
+    {
+        left = start;
+    }
+    (left, right)
 }
 
 /// Each pixel of `area`, against the picture's local background there (an opening for a mark
