@@ -752,6 +752,48 @@ pub(crate) fn cases() -> Vec<Case> {
             "motorcycle_left.png",
             &one(SheerText("© Anna K", 0.09), BottomLeft, 0.35),
         ),
+        // Signatures drawn after the blend's strokes were developed on the six above
+        // (2026-12-07), to measure them on cases they were not tuned to.
+        marked_case("sig-jane-coffee-bl", "coffee.png", &one(SheerText("© Jane Doe", 0.08), BottomLeft, 0.4)),
+        marked_case(
+            "sig-lens-chelsea-br",
+            "chelsea.png",
+            &one(SheerText("© 2026 Lens", 0.09), BottomRight, 0.35),
+        ),
+        marked_case(
+            "sig-kim-astronaut-tl",
+            "astronaut.png",
+            &one(SheerText("PHOTO BY KIM", 0.06), TopLeft, 0.45),
+        ),
+        marked_case(
+            "sig-rossi-garage-br",
+            "motorcycle_right.png",
+            &one(SheerText("© M. Rossi", 0.08), BottomRight, 0.5),
+        ),
+        marked_case("sig-wu-china-tr", "china.jpg", &one(SheerText("© Wu Photo", 0.09), TopRight, 0.4)),
+        marked_case(
+            "sig-lima-flower-bc",
+            "flower.jpg",
+            &one(SheerText("© Ana Lima", 0.08), BottomCentre, 0.3),
+        ),
+        marked_case("sig-fan-rocket-tl", "rocket.jpg", &one(SheerText("© NASA fan", 0.08), TopLeft, 0.4)),
+        marked_case(
+            "sig-1960-grace-bc",
+            "grace_hopper.jpg",
+            &one(SheerText("© Archive 1960", 0.05), BottomCentre, 0.45),
+        ),
+        marked_case(
+            "sig-sky-hubble-bl",
+            "hubble_deep_field.jpg",
+            &one(SheerText("© Sky Survey", 0.06), BottomLeft, 0.4),
+        ),
+        marked_case(
+            "sig-studio-moto-tr",
+            "motorcycle_left.png",
+            &one(SheerText("STUDIO K", 0.1), TopRight, 0.35),
+        ),
+        marked_case("sig-bean-coffee-tr", "coffee.png", &one(SheerText("© Bean & Co", 0.07), TopRight, 0.5)),
+        marked_case("sig-cat-chelsea-tl", "chelsea.png", &one(SheerText("© Cat Pics", 0.08), TopLeft, 0.4)),
         // Icon plus URL in a lower third.
         marked_case(
             "icon-url-lower-third",
