@@ -456,6 +456,27 @@ fn a_white_signature_over_foliage_is_read_in_the_light_view_and_left_rather_than
 }
 
 #[test]
+fn a_translucent_word_over_busy_shelves_that_no_blend_explains_is_left_not_smeared() {
+    // GIVEN "STUDIO K" in bold white at 35 % over a garage's shelves and boxes: no single blend
+    // explains it there, and its mask floods its box
+    let rt = runtime();
+    let mark = Mark { kind: MarkKind::SheerText("STUDIO K", 0.1), at: Corner::TopRight, opacity: 0.35 };
+    let case = marked_case("sheer", "motorcycle_left.png", &[mark]);
+    let mut out = case.marked.clone();
+    // WHEN ImageDelogo cleans it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN it is found, and reported as left with the reason
+    let truth = case.truth[0];
+    let logos = result["Logos"].as_array().expect("Logos");
+    let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the word found");
+    assert_eq!(logo["Removed"], false, "{result}");
+    assert!(logo["Reason"].as_str().unwrap_or("").contains("translucent"), "{result}");
+    // AND the picture under it is not made worse (a fill of its box smeared the shelves: −5.3 dB)
+    let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
+    assert!(gain > -0.5, "PSNR in the word's box moved by {gain:+.1} dB: {result}");
+}
+
+#[test]
 fn a_mark_covering_most_of_the_picture_is_reported_not_smeared() {
     // GIVEN a photo with a big translucent plate over most of it, named as the logo box
     let rt = runtime();

@@ -355,17 +355,36 @@ fn psnr_at(a: &RgbImage, b: &RgbImage, pixels: &[(u32, u32)]) -> f64 {
 
 /// How textured the known pixels around the hole's box `b` are: the mean colour step between
 /// horizontal and vertical neighbours (levels summed over the channels) within [`RING`] px.
-fn ring_texture(image: &RgbImage, mask: &GrayImage, b: PixelBox) -> f32 {
+pub(super) fn ring_texture(image: &RgbImage, mask: &GrayImage, b: PixelBox) -> f32 {
     let (w, h) = image.dimensions();
     let x0 = b.x.saturating_sub(RING);
     let y0 = b.y.saturating_sub(RING);
     let x1 = (b.x + b.width + RING).min(w - 1);
     let y1 = (b.y + b.height + RING).min(h - 1);
     let known = |x: u32, y: u32| mask.get_pixel(x, y).0[0] == 0;
+    mean_step(image, (x0, y0, x1, y1), |x, y| known(x, y) && known(x + 1, y) && known(x, y + 1))
+}
+
+/// The same step over every pixel of `b`, mark or not: how much of the picture a mark there
+/// lets through (a translucent word over shelves about as much as around it, a caption bar
+/// little).
+pub(super) fn box_texture(image: &RgbImage, b: PixelBox) -> f32 {
+    let (w, h) = image.dimensions();
+    let (x1, y1) = ((b.x + b.width).min(w - 1), (b.y + b.height).min(h - 1));
+    mean_step(image, (b.x, b.y, x1, y1), |_, _| true)
+}
+
+/// The mean step to the right and downward neighbours of the `counted` pixels in `[x0, x1) ×
+/// [y0, y1)`.
+fn mean_step(
+    image: &RgbImage,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+    counted: impl Fn(u32, u32) -> bool,
+) -> f32 {
     let (mut sum, mut n) = (0.0f32, 0u32);
     for y in y0..y1 {
         for x in x0..x1 {
-            if !(known(x, y) && known(x + 1, y) && known(x, y + 1)) {
+            if !counted(x, y) {
                 continue;
             }
             let p = image.get_pixel(x, y).0;
