@@ -16,6 +16,10 @@ use iprod_media::imaging::geometry::PixelBox;
 
 pub(crate) const FONT_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 pub(crate) const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+pub(crate) const SERIF_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf";
+pub(crate) const CONDENSED_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf";
+pub(crate) const MONO_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf";
+pub(crate) const BOLD_OBLIQUE: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-BoldOblique.ttf";
 
 /// The test photos, laid out by `layers/fetch-test-media.sh` (`make test` runs it).
 pub(crate) fn media_dir() -> PathBuf {
@@ -347,6 +351,9 @@ pub(crate) enum MarkKind {
     FaintText(&'static str, f32),
     /// Bold white text without a shadow, at a height fraction: a signature laid at an opacity.
     SheerText(&'static str, f32),
+    /// A signature in a font of its own at a grey level (255 white), no shadow, at a height
+    /// fraction.
+    Signature(&'static str, f32, &'static str, f32),
     /// Icon and URL.
     IconUrl(&'static str, f32),
     /// A white round logo, diameter as a width fraction of the picture.
@@ -370,6 +377,7 @@ pub(crate) fn layer_for(kind: &MarkKind, img: &RgbImage) -> Layer {
         MarkKind::SheerText(text, frac) => {
             text_layer(text, FONT_BOLD, h * frac, [255.0, 255.0, 255.0], false)
         }
+        MarkKind::Signature(text, frac, font, grey) => text_layer(text, font, h * frac, [*grey; 3], false),
         MarkKind::IconUrl(text, frac) => icon_and_text(text, h * frac),
         MarkKind::Disc(frac) => disc_layer((w * frac) as u32, [255.0, 255.0, 255.0], "R"),
     }
@@ -794,6 +802,69 @@ pub(crate) fn cases() -> Vec<Case> {
         ),
         marked_case("sig-bean-coffee-tr", "coffee.png", &one(SheerText("© Bean & Co", 0.07), TopRight, 0.5)),
         marked_case("sig-cat-chelsea-tl", "chelsea.png", &one(SheerText("© Cat Pics", 0.08), TopLeft, 0.4)),
+        // Signatures in other fonts and greys, drawn after the blend read across the strokes'
+        // edges was developed on the cases above (2026-12-07), to measure it on cases it was not
+        // made on.
+        marked_case(
+            "ho-serif-brick-br",
+            "brick.png",
+            &one(Signature("© Brickworks", 0.07, SERIF_BOLD, 255.0), BottomRight, 0.45),
+        ),
+        marked_case(
+            "ho-cond-gravel-tl",
+            "gravel.png",
+            &one(Signature("GRAVEL & CO", 0.07, CONDENSED_BOLD, 255.0), TopLeft, 0.4),
+        ),
+        marked_case(
+            "ho-mono-grass-bl",
+            "grass.png",
+            &one(Signature("© field.io", 0.06, MONO_BOLD, 255.0), BottomLeft, 0.5),
+        ),
+        marked_case(
+            "ho-oblique-camera-tr",
+            "camera.png",
+            &one(Signature("© Cam Club", 0.07, BOLD_OBLIQUE, 255.0), TopRight, 0.35),
+        ),
+        marked_case(
+            "ho-grey-coins-bc",
+            "coins.png",
+            &one(Signature("© Mint Lab", 0.07, FONT_BOLD, 230.0), BottomCentre, 0.5),
+        ),
+        marked_case(
+            "ho-serif-astronaut-br",
+            "astronaut.png",
+            &one(Signature("© Space Desk", 0.06, SERIF_BOLD, 255.0), BottomRight, 0.4),
+        ),
+        marked_case(
+            "ho-cond-rocket-tc",
+            "rocket.jpg",
+            &one(Signature("LAUNCH PHOTO", 0.06, CONDENSED_BOLD, 255.0), TopCentre, 0.45),
+        ),
+        marked_case(
+            "ho-mono-retina-tl",
+            "retina.jpg",
+            &one(Signature("© EyeLab 2026", 0.05, MONO_BOLD, 255.0), TopLeft, 0.4),
+        ),
+        marked_case(
+            "ho-sans-flower-tl",
+            "flower.jpg",
+            &one(Signature("© Petal Co", 0.08, FONT_BOLD, 255.0), TopLeft, 0.55),
+        ),
+        marked_case(
+            "ho-grey-garage-bl",
+            "motorcycle_right.png",
+            &one(Signature("© Garage Nine", 0.07, FONT_BOLD, 220.0), BottomLeft, 0.45),
+        ),
+        marked_case(
+            "ho-serif-china-bc",
+            "china.jpg",
+            &one(Signature("© Temple View", 0.07, SERIF_BOLD, 255.0), BottomCentre, 0.3),
+        ),
+        marked_case(
+            "ho-oblique-hubble-br",
+            "hubble_deep_field.jpg",
+            &one(Signature("© Deep Field", 0.05, BOLD_OBLIQUE, 255.0), BottomRight, 0.35),
+        ),
         // Icon plus URL in a lower third.
         marked_case(
             "icon-url-lower-third",

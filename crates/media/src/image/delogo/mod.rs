@@ -11,6 +11,7 @@ pub mod mask;
 pub mod patchmatch;
 pub mod repeated;
 pub mod rows;
+mod stroke_edges;
 pub mod strokes;
 pub mod telea;
 #[cfg(test)]

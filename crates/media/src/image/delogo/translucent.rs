@@ -17,6 +17,7 @@
 use image::{GrayImage, Luma, RgbImage};
 
 use super::mask::grown_by;
+use super::stroke_edges;
 use super::strokes::line_glyphs;
 use super::telea::inpaint_telea;
 use crate::imaging::geometry::PixelBox;
@@ -115,9 +116,13 @@ pub fn unblend(
         for i in (0..w * h).filter(|&i| marked[i]) {
             hole[(i / w) * sh / h * sw + (i % w) * sw / w] = true;
         }
-        measure(&small, &hole, inset.div_ceil(by))?;
+        measure(&small, &under(&small, &hole), &hole, inset.div_ceil(by))?;
     }
-    let (blend, _) = measure(&crop, &marked, inset)?;
+    // Across the strokes' edges first (each pair brings its own picture); the body against the
+    // smooth estimate where the edges tell no blend.
+    let estimate = under(&crop, &marked);
+    let blend = stroke_edges::blend_across(&crop, &estimate, &marked, region.height as f32)
+        .or_else(|| measure(&crop, &estimate, &marked, inset))?;
 
     // The strokes the blend tells, grown over their rim as the mask is, with the mask's own.
     let glyphs = line_glyphs(image, region, blend, line);
@@ -208,7 +213,7 @@ fn invert(
 }
 
 /// The picture continued smoothly into the `marked` pixels of `crop` (Telea): what lies under.
-fn under(crop: &RgbImage, marked: &[bool]) -> RgbImage {
+pub(super) fn under(crop: &RgbImage, marked: &[bool]) -> RgbImage {
     let w = crop.width() as usize;
     let mut estimate = crop.clone();
     let hole = GrayImage::from_fn(crop.width(), crop.height(), |x, y| {
@@ -218,13 +223,12 @@ fn under(crop: &RgbImage, marked: &[bool]) -> RgbImage {
     estimate
 }
 
-/// The blend that explains `crop` under `marked` (the body `inset` px in from the mask's edge),
-/// and the picture continued smoothly into the mask (Telea), which estimates what lies under it.
-fn measure(crop: &RgbImage, marked: &[bool], inset: usize) -> Option<(Blend, RgbImage)> {
+/// The blend that explains `crop` under `marked` (the body `inset` px in from the mask's edge)
+/// against `estimate`, the picture continued smoothly into the mask (Telea).
+fn measure(crop: &RgbImage, estimate: &RgbImage, marked: &[bool], inset: usize) -> Option<Blend> {
     let (w, h) = (crop.width() as usize, crop.height() as usize);
     let unmarked: Vec<bool> = marked.iter().map(|m| !m).collect();
     let body: Vec<bool> = dilate(&unmarked, w, h, inset).iter().map(|near| !near).collect();
-    let estimate = under(crop, marked);
     // An even sample of the body is enough to measure the blend (a given box over a fifth of a
     // 12 MP photo has millions of pixels).
     let step = body.iter().filter(|&&b| b).count().div_ceil(MAX_SAMPLES).max(1);
@@ -236,15 +240,16 @@ fn measure(crop: &RgbImage, marked: &[bool], inset: usize) -> Option<(Blend, Rgb
             (crop.get_pixel(x, y).0.map(f32::from), estimate.get_pixel(x, y).0.map(f32::from))
         })
         .collect();
-    Some((fit(&pairs)?, estimate))
+    fit(&pairs)
 }
 
-/// The grey (or white, or black) level and opacity that explain the body's pixels: for each
-/// candidate level, every pixel gives the opacity that moves its estimated picture to what is
-/// seen; the level at which those opacities agree best is the mark's. (A fit of a line through
-/// the pixels would be biased: the smooth estimate misses the picture's texture, which flattens
-/// the slope and overstates the opacity. The opacities' median is not.)
-fn fit(pairs: &[([f32; 3], [f32; 3])]) -> Option<Blend> {
+/// The grey (or white, or black) level and opacity that explain the pairs `(seen, under)` (a
+/// colour seen through the mark and the picture under it): for each candidate level, every
+/// pair gives the opacity that moves its picture to what is seen; the level at which those
+/// opacities agree best is the mark's. (A fit of a line through the pixels
+/// would be biased: a smooth estimate of the picture misses its texture, which flattens the
+/// slope and overstates the opacity. The opacities' median is not.)
+pub(super) fn fit(pairs: &[([f32; 3], [f32; 3])]) -> Option<Blend> {
     if pairs.len() < MIN_BODY {
         return None;
     }
@@ -287,7 +292,7 @@ fn fit(pairs: &[([f32; 3], [f32; 3])]) -> Option<Blend> {
 /// where `under` is too close to the level to tell, or where the change from `under` to `seen`
 /// does not point towards the level (an opaque orange letter over grey changes the picture
 /// towards orange, which no grey blend does).
-fn opacity(seen: [f32; 3], under: [f32; 3], level: f32) -> Option<f32> {
+pub(super) fn opacity(seen: [f32; 3], under: [f32; 3], level: f32) -> Option<f32> {
     let (mut num, mut den) = (0.0, 0.0);
     for c in 0..3 {
         num += (seen[c] - under[c]) * (level - under[c]);
