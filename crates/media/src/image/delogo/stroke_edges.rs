@@ -35,8 +35,8 @@ const STROKE: f32 = 0.3;
 /// Where the picture under the pairs varies this much (luma standard deviation) or more, it
 /// must be seen to show through: what is seen follows it at the slope the blend gives,
 /// `1 − a`, within [`SLOPE_TOLERANCE`]. An opaque mark's colour does not follow it (a dark
-/// blue word over the sky, whose white disc's rim fits a 73 % white blend, measured 0.33 against
-/// the 0.27 that blend predicts but, read the right way round, 1.30 against 0.39). Over a
+/// blue word over the sky, read as a 61 % black blend, measured a slope of 1.30 against the
+/// 0.39 that blend predicts). Over a
 /// flatter picture the slope says nothing (a 45 % white over plain grey measured 0.21 against
 /// 0.55: the noise flattens it), and any blend explains the pairs about as well: the fit's
 /// preference for white and black decides there.

@@ -11,6 +11,10 @@
 //! would have to invent. The antialiased rim, where the mark covers part of a pixel, is inverted
 //! at the share the estimate gives it.
 //!
+//! A light mark's blend is first read across its strokes' edges (`stroke_edges`), where each
+//! pair of colours brings its own picture; the body against the smooth estimate decides where
+//! that reads none.
+//!
 //! Opaque marks (an opacity past the range), marks of several colours or of a colour that is
 //! not grey (no level on which the body agrees) are left to the fill.
 
@@ -246,9 +250,9 @@ fn measure(crop: &RgbImage, estimate: &RgbImage, marked: &[bool], inset: usize) 
 /// The grey (or white, or black) level and opacity that explain the pairs `(seen, under)` (a
 /// colour seen through the mark and the picture under it): for each candidate level, every
 /// pair gives the opacity that moves its picture to what is seen; the level at which those
-/// opacities agree best is the mark's. (A fit of a line through the pixels
-/// would be biased: a smooth estimate of the picture misses its texture, which flattens the
-/// slope and overstates the opacity. The opacities' median is not.)
+/// opacities agree best is the mark's. (A fit of a line through the pixels would be biased: a
+/// smooth estimate of the picture misses its texture, which flattens the slope and overstates
+/// the opacity. The opacities' median is not.)
 pub(super) fn fit(pairs: &[([f32; 3], [f32; 3])]) -> Option<Blend> {
     if pairs.len() < MIN_BODY {
         return None;
