@@ -146,8 +146,10 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let covered = mask.pixels().filter(|p| p.0[0] > 0).count() as f64 / (f64::from(w) * f64::from(h));
         // A translucent mark of one colour is inverted, whatever its size; the rest is filled
         // where a fill is plausible.
-        let line = matches!(score, Some((_, Evidence::Text)));
-        let inverted = translucent::unblend(image, &mask, region, line);
+        // Detected text, with or without its icon or "©", is followed past its box by the
+        // blend's strokes ("© Ana Lima" was boxed to "© Ana L").
+        let text = matches!(score, Some((_, Evidence::Text | Evidence::TextAndGraphic)));
+        let inverted = translucent::unblend(image, &mask, region, text);
         // A line of text un-blended may have taken in glyphs the detector left out of its box.
         let region = inverted.map_or(region, |(_, grown)| grown);
         let inverted = inverted.map(|(blend, _)| blend);
@@ -155,8 +157,10 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // foliage its strokes cannot be told from the leaves), a fill would smear the picture
         // under it, so it is reported and left. So is a line that shows the picture through it
         // as busy as around it while its mask floods its box (`seen_through`).
+        // (A faint ident with a graphic beside it is filled as before: "northfilm" +2.5 dB.)
+        let line_alone = matches!(score, Some((_, Evidence::Text)));
         let left_translucent = inverted.is_none()
-            && (light_only.contains(&region) || (line && seen_through(image, &mask, region)));
+            && (light_only.contains(&region) || (line_alone && seen_through(image, &mask, region)));
         let removed = inverted.is_some() || (covered <= MAX_FILL_FRACTION && !left_translucent);
         let fill =
             (removed && inverted.is_none()).then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
