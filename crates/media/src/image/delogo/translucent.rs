@@ -61,7 +61,8 @@ const MAX_DISAGREEMENT: f32 = 0.3;
 const PREFER_WHITE_OR_BLACK: f32 = 1.3;
 const PREFER_WHITE_OR_BLACK_BY: f32 = 0.03;
 /// A pixel's share of the mark from which it is taken as wholly covered (and un-blended as
-/// such, keeping its detail), and under which it is left as it is.
+/// such, keeping its detail) where its four neighbours' shares reach it too, and under which it
+/// is left as it is.
 const BODY_SHARE: f32 = 0.7;
 const NO_SHARE: f32 = 0.12;
 /// Un-blended values this far outside 0–255 are not explained by the blend: filled instead.
