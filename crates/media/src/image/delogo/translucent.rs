@@ -140,14 +140,19 @@ pub fn unblend(
         let (sx, sy) = (x.wrapping_sub(glyphs.region.x) as usize, y.wrapping_sub(glyphs.region.y) as usize);
         (sx < sw && sy < sh).then_some(sy * sw + sx)
     };
-    let marked: Vec<bool> = (0..gw * gh)
+    let told: Vec<bool> = (0..gw * gh)
         .map(|i| {
             let (x, y) = (gx0 + (i % gw) as u32, gy0 + (i / gw) as u32);
             mask.get_pixel(x, y)[0] > 0 || in_glyphs(x, y).is_some_and(|k| strokes[k])
         })
         .collect();
-    let crop = image::imageops::crop_imm(image, gx0, gy0, gw as u32, gh as u32).to_image();
-    let estimate = under(&crop, &marked);
+    // The picture under them, estimated again only where the strokes changed what is marked.
+    let estimate = if (gx0, gy0, gw, gh) == (x0, y0, w, h) && told == marked {
+        estimate
+    } else {
+        under(&image::imageops::crop_imm(image, gx0, gy0, gw as u32, gh as u32).to_image(), &told)
+    };
+    let marked = told;
     let local: Vec<Option<[f32; 3]>> = (0..gw * gh)
         .map(|i| in_glyphs(gx0 + (i % gw) as u32, gy0 + (i / gw) as u32).map(|k| glyphs.background[k]))
         .collect();
