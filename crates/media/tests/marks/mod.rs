@@ -323,6 +323,8 @@ pub(crate) enum Corner {
     TopCentre,
     /// Lower third: left-aligned, 80 % down.
     LowerThird,
+    /// The middle of the picture, as a stock preview's one mark.
+    Centre,
 }
 
 pub(crate) fn position(img: &RgbImage, layer: &Layer, at: Corner, margin: f32) -> (u32, u32) {
@@ -337,6 +339,7 @@ pub(crate) fn position(img: &RgbImage, layer: &Layer, at: Corner, margin: f32) -
         Corner::BottomCentre => ((w - layer.width) / 2, bottom),
         Corner::TopCentre => ((w - layer.width) / 2, m),
         Corner::LowerThird => (m * 2, (h as f32 * 0.8) as u32 - layer.height / 2),
+        Corner::Centre => ((w - layer.width) / 2, (h - layer.height) / 2),
     }
 }
 
@@ -864,6 +867,21 @@ pub(crate) fn cases() -> Vec<Case> {
             "ho-oblique-hubble-br",
             "hubble_deep_field.jpg",
             &one(Signature("© Deep Field", 0.05, BOLD_OBLIQUE, 255.0), BottomRight, 0.35),
+        ),
+        // A stock preview's one translucent word across the middle (drawn 2026-12-07 to measure
+        // a gap: away from the borders, text is only taken as a tiled mark's).
+        marked_case("centre-istock-coffee", "coffee.png", &one(SheerText("iStock", 0.16), Centre, 0.45)),
+        marked_case("centre-preview-china", "china.jpg", &one(SheerText("PREVIEW", 0.12), Centre, 0.4)),
+        marked_case("centre-alamy-astronaut", "astronaut.png", &one(SheerText("alamy", 0.14), Centre, 0.5)),
+        marked_case(
+            "centre-dreamstime-1600",
+            "flower.jpg@1600",
+            &one(SheerText("dreamstime", 0.08), Centre, 0.45),
+        ),
+        marked_case(
+            "centre-sample-moto",
+            "motorcycle_left.png",
+            &one(SheerText("SAMPLE", 0.15), Centre, 0.35),
         ),
         // Icon plus URL in a lower third.
         marked_case(
