@@ -65,6 +65,14 @@ const PREFER_WHITE_OR_BLACK_BY: f32 = 0.03;
 /// is left as it is.
 const BODY_SHARE: f32 = 0.7;
 const NO_SHARE: f32 = 0.12;
+/// Where the share over a pixel's local background (the picture with what is as narrow as a
+/// stroke taken out, `line_glyphs`) exceeds the share over the smooth estimate by this much, the
+/// estimate is misjudged and the local share is taken: a letter over a dark floor, estimated
+/// from the light floor beside it, looked uncovered ("© M. Rossi": its covered pixels measured a
+/// median share of 0.88 and a lower quartile of 0.44 over the estimate, 1.02 and 0.98 over the
+/// local background; +4.8 → +13.4 dB). The local background runs a little dark over texture
+/// (around the strokes, shares 0.05-0.1 higher than the estimate's), so it is not taken always.
+const MISJUDGED: f32 = 0.3;
 /// Un-blended values this far outside 0–255 are not explained by the blend: filled instead.
 const OUT_OF_RANGE: f32 = 24.0;
 /// Masks over this many pixels (with their padding) are first measured on a copy shrunk to
@@ -173,8 +181,9 @@ fn padded(image: &RgbImage, region: PixelBox) -> Option<(u32, u32, usize, usize)
 
 /// Inverts `blend` over the `marked` pixels of the part of `image` at (`x0`, `y0`), `w` wide,
 /// whose picture `estimate` estimates: each pixel at its share of the mark. Where the picture's
-/// `local` background is known too, the smaller of the two shares is taken: a smooth estimate
-/// drawn from darker surroundings made clear sky above a white letter look covered.
+/// `local` background is known too, the smaller of the two shares is taken (a smooth estimate
+/// drawn from darker surroundings made clear sky above a white letter look covered), unless the
+/// local one is larger by more than [`MISJUDGED`].
 fn invert(
     image: &mut RgbImage,
     marked: &[bool],
@@ -202,7 +211,11 @@ fn invert(
                 if den > 1.0 { num / den / a } else { 1.0 }
             };
             let under = estimate.get_pixel((i % w) as u32, (i / w) as u32).0.map(f32::from);
-            local[i].map_or(share_over(under), |local| share_over(under).min(share_over(local)))
+            let smooth = share_over(under);
+            local[i].map_or(smooth, |local| {
+                let local = share_over(local);
+                if local - smooth > MISJUDGED { local } else { smooth.min(local) }
+            })
         })
         .collect();
     // A pixel is wholly covered (inverted at the blend's opacity, its detail kept) where it and
@@ -468,6 +481,28 @@ mod tests {
         );
         // THEN the rim comes back to the picture, as the inside does (taken as wholly covered,
         // a share of 0.75 came out 26 levels dark)
+        for x in 8..20 {
+            let v = f32::from(image.get_pixel(x, 6)[0]);
+            assert!((v - picture).abs() <= 2.0, "column {x}: {v}");
+        }
+    }
+
+    #[test]
+    fn a_letter_the_smooth_estimate_misjudges_is_inverted_at_its_local_backgrounds_share() {
+        // GIVEN a white stroke at 50 % over a dark floor at 60, which the smooth estimate
+        // continues from a light floor at 200 beside it, while the local background is right
+        let picture: f32 = 60.0;
+        let covered = |x: u32| (10..18).contains(&x);
+        let mut image = RgbImage::from_fn(28, 12, |x, _| {
+            let a = if covered(x) { 0.5 } else { 0.0 };
+            Rgb([(picture * (1.0 - a) + 255.0 * a).round() as u8; 3])
+        });
+        let marked: Vec<bool> = (0..28 * 12).map(|i| (8..20).contains(&(i % 28))).collect();
+        let estimate = RgbImage::from_pixel(28, 12, Rgb([200; 3]));
+        let local: Vec<Option<[f32; 3]>> = marked.iter().map(|&m| m.then_some([picture; 3])).collect();
+        // WHEN the blend is inverted
+        invert(&mut image, &marked, (0, 0, 28), (&estimate, &local), Blend { alpha: 0.5, level: 255.0 });
+        // THEN the floor comes back under the stroke (the estimate's share alone left it at 158)
         for x in 8..20 {
             let v = f32::from(image.get_pixel(x, 6)[0]);
             assert!((v - picture).abs() <= 2.0, "column {x}: {v}");
