@@ -168,8 +168,8 @@ pub fn unblend(
     let local: Vec<Option<[f32; 3]>> =
         (0..gw * gh).map(|i| glyph_at(i).map(|k| glyphs.background[k])).collect();
     let stroke: Vec<bool> = (0..gw * gh).map(|i| glyph_at(i).is_some_and(|k| strokes[k])).collect();
-    let under = Under { smooth: &estimate, local: &local, stroke: &stroke };
-    invert(image, &marked, (gx0, gy0, gw), under, blend);
+    let estimates = Estimates { smooth: &estimate, local: &local, stroke: &stroke };
+    invert(image, &marked, (gx0, gy0, gw), estimates, blend);
     Some((blend, grown))
 }
 
@@ -186,7 +186,7 @@ fn padded(image: &RgbImage, region: PixelBox) -> Option<(u32, u32, usize, usize)
 
 /// What the picture under each pixel of the part inverted is estimated from.
 #[derive(Clone, Copy)]
-struct Under<'a> {
+struct Estimates<'a> {
     /// The picture continued smoothly into the mask (Telea).
     smooth: &'a RgbImage,
     /// The local background where the line's glyphs were told (`line_glyphs`), if they were.
@@ -196,11 +196,17 @@ struct Under<'a> {
 }
 
 /// Inverts `blend` over the `marked` pixels of the part of `image` at (`x0`, `y0`), `w` wide,
-/// each pixel at its share of the mark, measured over the picture `under` it. Where the local
-/// background is known too, the smaller of the two shares is taken (a smooth estimate drawn from
-/// darker surroundings made clear sky above a white letter look covered); on the glyphs'
-/// strokes, the local one where it is larger by more than [`MISJUDGED`].
-fn invert(image: &mut RgbImage, marked: &[bool], (x0, y0, w): (u32, u32, usize), under: Under, blend: Blend) {
+/// each pixel at its share of the mark, measured over the `estimates` of the picture under it.
+/// Where the local background is known too, the smaller of the two shares is taken (a smooth
+/// estimate drawn from darker surroundings made clear sky above a white letter look covered); on
+/// the glyphs' strokes, the local one where it is larger by more than [`MISJUDGED`].
+fn invert(
+    image: &mut RgbImage,
+    marked: &[bool],
+    (x0, y0, w): (u32, u32, usize),
+    estimates: Estimates,
+    blend: Blend,
+) {
     let (iw, ih) = image.dimensions();
     let at = |i: usize| (x0 + (i % w) as u32, y0 + (i / w) as u32);
     let (a, colour) = (blend.alpha, [blend.level; 3]);
@@ -220,10 +226,11 @@ fn invert(image: &mut RgbImage, marked: &[bool], (x0, y0, w): (u32, u32, usize),
                 }
                 if den > 1.0 { num / den / a } else { 1.0 }
             };
-            let smooth = share_over(under.smooth.get_pixel((i % w) as u32, (i / w) as u32).0.map(f32::from));
-            under.local[i].map_or(smooth, |local| {
+            let smooth =
+                share_over(estimates.smooth.get_pixel((i % w) as u32, (i / w) as u32).0.map(f32::from));
+            estimates.local[i].map_or(smooth, |local| {
                 let local = share_over(local);
-                if under.stroke[i] && local - smooth > MISJUDGED { local } else { smooth.min(local) }
+                if estimates.stroke[i] && local - smooth > MISJUDGED { local } else { smooth.min(local) }
             })
         })
         .collect();
@@ -481,8 +488,8 @@ mod tests {
         let marked: Vec<bool> = (0..28 * 12).map(|i| (8..20).contains(&(i % 28))).collect();
         let estimate = RgbImage::from_pixel(28, 12, Rgb([picture as u8; 3]));
         // WHEN the blend is inverted
-        let under = Under { smooth: &estimate, local: &[None; 28 * 12], stroke: &[false; 28 * 12] };
-        invert(&mut image, &marked, (0, 0, 28), under, Blend { alpha: 0.4, level: 255.0 });
+        let estimates = Estimates { smooth: &estimate, local: &[None; 28 * 12], stroke: &[false; 28 * 12] };
+        invert(&mut image, &marked, (0, 0, 28), estimates, Blend { alpha: 0.4, level: 255.0 });
         // THEN the rim comes back to the picture, as the inside does (taken as wholly covered,
         // a share of 0.75 came out 26 levels dark)
         for x in 8..20 {
@@ -506,8 +513,8 @@ mod tests {
         let estimate = RgbImage::from_pixel(28, 12, Rgb([200; 3]));
         let local: Vec<Option<[f32; 3]>> = marked.iter().map(|&m| m.then_some([picture; 3])).collect();
         // WHEN the blend is inverted
-        let under = Under { smooth: &estimate, local: &local, stroke: &marked };
-        invert(&mut image, &marked, (0, 0, 28), under, Blend { alpha: 0.5, level: 255.0 });
+        let estimates = Estimates { smooth: &estimate, local: &local, stroke: &marked };
+        invert(&mut image, &marked, (0, 0, 28), estimates, Blend { alpha: 0.5, level: 255.0 });
         // THEN the floor comes back under the stroke (the estimate's share alone left it at 158)
         for x in 8..20 {
             let v = f32::from(image.get_pixel(x, 6)[0]);
