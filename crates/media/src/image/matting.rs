@@ -6,15 +6,15 @@
 //! resolution with a guided filter on the image, only on the pixels the upscaled mask is unsure
 //! about, so edges follow the photo instead of the blur of a 320² mask blown up 5-15×.
 //!
-//! Memory: inference runs at the model's 320², and the refinement works on bands of rows (with
-//! the halo the filter's two box passes need), so a 40 MP photo never holds more than the image,
-//! its mask and the cut-out at full size, instead of a dozen float planes (2.8 GB).
+//! Memory: inference runs at the model's 320², and the refinement fits its model on block means
+//! (the fast guided filter), so a 40 MP photo never holds more than the image, its mask and the
+//! cut-out at full size, instead of a dozen float planes (2.8 GB).
 
-use image::imageops::{FilterType, resize};
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 use iprod_core::{Error, Result};
 
-use crate::imaging::guided_filter::guided_filter;
+use crate::imaging::guided_filter::coefficients;
+use crate::imaging::resample::lanczos_gray;
 use crate::models::OnnxModel;
 use crate::onnx::{OnnxRuntime, run_f32};
 use crate::vision::u2net::{SIDE, u2net_input};
@@ -25,7 +25,7 @@ pub fn prediction_to_mask(prediction: &[f32], width: u32, height: u32) -> GrayIm
     let range = (max - min).max(1e-12);
     let bytes: Vec<u8> = prediction.iter().map(|v| (((v - min) / range) * 255.0) as u8).collect();
     let small = GrayImage::from_raw(SIDE, SIDE, bytes).unwrap_or_else(|| GrayImage::new(SIDE, SIDE));
-    resize(&small, width, height, FilterType::Lanczos3)
+    lanczos_gray(&small, width, height)
 }
 
 /// The bare U²-Net mask at the image's size (what rembg produces with the same model).
@@ -50,11 +50,14 @@ pub fn refine_edges(image: &RgbImage, mask: &GrayImage) -> GrayImage {
     refine_edges_with(image, mask, radius, 1e-3)
 }
 
-/// Rows refined at a time: a few dozen MB of float planes whatever the image's height.
-const BAND_ROWS: usize = 256;
-
 pub fn refine_edges_with(image: &RgbImage, mask: &GrayImage, radius: usize, eps: f32) -> GrayImage {
-    refine_in_bands(image, mask, radius, eps, BAND_ROWS)
+    refine_subsampled(image, mask, radius, eps, subsampling(radius))
+}
+
+/// The fast guided filter's subsampling: He and Sun (2015) measure no visible loss up to r/4.
+/// Below a radius of 8 (photos under ~850 px) it is the exact filter.
+fn subsampling(radius: usize) -> usize {
+    (radius / 4).max(1)
 }
 
 /// Only the uncertain pixels change: where the upscaled mask is confidently in or out, the
@@ -63,42 +66,70 @@ fn uncertain(alpha: f32) -> bool {
     alpha > 0.02 && alpha < 0.98
 }
 
-/// The guided filter band by band. Each output row depends on the first box means within `r`
-/// rows and on those rows' inputs within `r` more, so a band computed with `2r` rows of halo on
-/// each side is exactly the whole-image filter there. Bands the mask is sure about are skipped.
-fn refine_in_bands(
-    image: &RgbImage,
-    mask: &GrayImage,
-    radius: usize,
-    eps: f32,
-    band_rows: usize,
-) -> GrayImage {
+fn alpha_of(v: u8) -> f32 {
+    f32::from(v) / 255.0
+}
+
+/// The guide: the photo's luma, 0..1.
+fn luma(p: &[u8]) -> f32 {
+    (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])) / 255.0
+}
+
+/// The fast guided filter (He and Sun 2015): the linear model `a · luma + b` is fitted on
+/// `step`×`step` block means of the guide and the mask with the radius scaled down alike, then
+/// upsampled bilinearly and applied to the full-resolution luma, so edges still follow the
+/// photo's own pixels. On a 12 MP photo (radius 40, step 10) the exact filter took ~0.9 s;
+/// this holds planes of a hundredth of the image's size.
+fn refine_subsampled(image: &RgbImage, mask: &GrayImage, radius: usize, eps: f32, step: usize) -> GrayImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let mut out = mask.clone();
-    let halo = 2 * radius;
-    let alpha_of = |v: u8| f32::from(v) / 255.0;
-    for top in (0..h).step_by(band_rows.max(1)) {
-        let bottom = (top + band_rows).min(h);
-        if !mask.as_raw()[top * w..bottom * w].iter().any(|v| uncertain(alpha_of(*v))) {
-            continue;
+    if !mask.as_raw().iter().any(|v| uncertain(alpha_of(*v))) {
+        return out;
+    }
+    let step = step.max(1);
+    let (lw, lh) = (w.div_ceil(step), h.div_ceil(step));
+    let (mut guide, mut alpha) = (vec![0f32; lw * lh], vec![0f32; lw * lh]);
+    for y in 0..h {
+        let row = (y / step) * lw;
+        let pixels = image.as_raw()[y * w * 3..(y + 1) * w * 3].chunks(step * 3);
+        let alphas = mask.as_raw()[y * w..(y + 1) * w].chunks(step);
+        for (k, (block, values)) in pixels.zip(alphas).enumerate() {
+            guide[row + k] += block.chunks_exact(3).map(luma).sum::<f32>();
+            alpha[row + k] += values.iter().map(|v| alpha_of(*v)).sum::<f32>();
         }
-        if crate::blocking::stopped() {
-            // The job was dropped: what is returned is never used.
-            break;
+    }
+    for ly in 0..lh {
+        let rows = ((ly + 1) * step).min(h) - ly * step;
+        for lx in 0..lw {
+            let n = (rows * (((lx + 1) * step).min(w) - lx * step)) as f32;
+            guide[ly * lw + lx] /= n;
+            alpha[ly * lw + lx] /= n;
         }
-        let (y0, y1) = (top.saturating_sub(halo), (bottom + halo).min(h));
-        let guide: Vec<f32> = image.as_raw()[y0 * w * 3..y1 * w * 3]
-            .chunks_exact(3)
-            .map(|p| (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])) / 255.0)
-            .collect();
-        let alpha: Vec<f32> = mask.as_raw()[y0 * w..y1 * w].iter().map(|v| alpha_of(*v)).collect();
-        let refined = guided_filter(&guide, &alpha, w, y1 - y0, radius, eps);
-        let start = (top - y0) * w;
-        let rows = &mut out.as_mut()[top * w..bottom * w];
-        for (k, value) in rows.iter_mut().enumerate() {
-            if uncertain(alpha[start + k]) {
-                *value = (refined[start + k] * 255.0).round().clamp(0.0, 255.0) as u8;
+    }
+    let small_radius = ((radius as f32 / step as f32).round() as usize).max(1);
+    let (mean_a, mean_b) = coefficients(&guide, &alpha, lw, lh, small_radius, eps);
+    // A full-resolution pixel's position on the small grid, its neighbours and their weight.
+    let on_grid = |v: usize, len: usize| {
+        let f = ((v as f32 + 0.5) / step as f32 - 0.5).clamp(0.0, (len - 1) as f32);
+        let lo = f.floor() as usize;
+        (lo, (lo + 1).min(len - 1), f - lo as f32)
+    };
+    let columns: Vec<(usize, usize, f32)> = (0..w).map(|x| on_grid(x, lw)).collect();
+    for y in 0..h {
+        let (y0, y1, fy) = on_grid(y, lh);
+        let row = &image.as_raw()[y * w * 3..(y + 1) * w * 3];
+        for (x, value) in out.as_mut()[y * w..(y + 1) * w].iter_mut().enumerate() {
+            if !uncertain(alpha_of(*value)) {
+                continue;
             }
+            let (x0, x1, fx) = columns[x];
+            let at = |plane: &[f32]| {
+                let top = plane[y0 * lw + x0] * (1.0 - fx) + plane[y0 * lw + x1] * fx;
+                let bottom = plane[y1 * lw + x0] * (1.0 - fx) + plane[y1 * lw + x1] * fx;
+                top * (1.0 - fy) + bottom * fy
+            };
+            let refined = at(&mean_a) * luma(&row[x * 3..x * 3 + 3]) + at(&mean_b);
+            *value = (refined.clamp(0.0, 1.0) * 255.0).round() as u8;
         }
     }
     out
@@ -153,10 +184,8 @@ mod tests {
         assert_eq!(mask.get_pixel(630, 50)[0], 255);
     }
 
-    #[test]
-    fn bands_give_exactly_the_whole_image_filter() {
-        // A picture and a soft mask with uncertain pixels in every band, and one sure band.
-        let (w, h) = (48u32, 300u32);
+    /// A picture with edges at every scale and a soft mask with uncertain pixels across it.
+    fn scene(w: u32, h: u32) -> (RgbImage, GrayImage) {
         let image = RgbImage::from_fn(w, h, |x, y| {
             let v = ((x * 37 + y * 91) % 251) as u8;
             image::Rgb([v, v.wrapping_mul(3), 255 - v])
@@ -168,9 +197,47 @@ mod tests {
                 image::Luma([((x * 5 + y) % 256) as u8])
             }
         });
-        let whole = refine_in_bands(&image, &mask, 6, 1e-3, h as usize);
-        for band in [1, 7, 64, 100] {
-            assert_eq!(refine_in_bands(&image, &mask, 6, 1e-3, band), whole, "bands of {band} rows");
+        (image, mask)
+    }
+
+    #[test]
+    fn without_subsampling_it_is_the_guided_filter_itself() {
+        let (image, mask) = scene(48, 300);
+        let guide: Vec<f32> = image.as_raw().chunks_exact(3).map(luma).collect();
+        let input: Vec<f32> = mask.as_raw().iter().map(|v| alpha_of(*v)).collect();
+        let exact = crate::imaging::guided_filter::guided_filter(&guide, &input, 48, 300, 6, 1e-3);
+        let ours = refine_subsampled(&image, &mask, 6, 1e-3, 1);
+        for (k, (value, before)) in ours.as_raw().iter().zip(mask.as_raw()).enumerate() {
+            let expected =
+                if uncertain(alpha_of(*before)) { (exact[k] * 255.0).round() as u8 } else { *before };
+            assert!(value.abs_diff(expected) <= 1, "pixel {k}: {value} against {expected}");
         }
+    }
+
+    #[test]
+    fn subsampling_snaps_a_blurred_edge_like_the_exact_filter() {
+        // A photo with a sharp diagonal edge and the 8x-blurred mask a 320² model would give.
+        let (w, h) = (640u32, 480u32);
+        let image = RgbImage::from_fn(w, h, |x, y| {
+            let grain = ((x * 7 + y * 13) % 9) as u8;
+            if x + y / 2 < 400 {
+                image::Rgb([40 + grain, 50, 60])
+            } else {
+                image::Rgb([210 + grain, 200, 190])
+            }
+        });
+        let mask = GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([((x as f32 + y as f32 / 2.0 - 392.0) / 16.0 * 255.0).clamp(0.0, 255.0) as u8])
+        });
+        let truth = |x: u32, y: u32| if x + y / 2 < 400 { 0u8 } else { 255 };
+        let error = |m: &GrayImage| {
+            m.enumerate_pixels().map(|(x, y, v)| f64::from(v[0].abs_diff(truth(x, y)))).sum::<f64>()
+        };
+        let exact = refine_subsampled(&image, &mask, 24, 1e-3, 1);
+        let fast = refine_subsampled(&image, &mask, 24, 1e-3, 6);
+        println!("error: mask {}, exact {}, subsampled {}", error(&mask), error(&exact), error(&fast));
+        assert!(error(&exact) < error(&mask) * 0.5);
+        assert!(error(&fast) < error(&mask) * 0.5);
+        assert!(error(&fast) <= error(&exact) * 1.5 + 255.0 * 50.0);
     }
 }

@@ -27,6 +27,21 @@ pub fn guided_filter(
     r: usize,
     eps: f32,
 ) -> Vec<f32> {
+    let (mean_a, mean_b) = coefficients(guide, input, width, height, r, eps);
+    guide.iter().zip(mean_a.iter().zip(&mean_b)).map(|(i, (a, b))| (a * i + b).clamp(0.0, 1.0)).collect()
+}
+
+/// The filter's linear model per pixel, averaged over the windows that cover it: the output is
+/// `a · guide + b`. The fast guided filter computes these on a subsampled guide and input and
+/// applies them, upsampled, to the full-resolution guide.
+pub fn coefficients(
+    guide: &[f32],
+    input: &[f32],
+    width: usize,
+    height: usize,
+    r: usize,
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>) {
     let mean_i = box_mean(guide, width, height, r);
     let mean_p = box_mean(input, width, height, r);
     let ii: Vec<f32> = guide.iter().map(|v| v * v).collect();
@@ -41,9 +56,7 @@ pub fn guided_filter(
         a[k] = cov_ip / (var_i + eps);
         b[k] = mean_p[k] - a[k] * mean_i[k];
     }
-    let mean_a = box_mean(&a, width, height, r);
-    let mean_b = box_mean(&b, width, height, r);
-    guide.iter().zip(mean_a.iter().zip(&mean_b)).map(|(i, (a, b))| (a * i + b).clamp(0.0, 1.0)).collect()
+    (box_mean(&a, width, height, r), box_mean(&b, width, height, r))
 }
 
 #[cfg(test)]

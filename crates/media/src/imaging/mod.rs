@@ -9,6 +9,7 @@ pub mod integral;
 pub mod morphology;
 pub mod motion;
 pub mod parallel;
+pub mod resample;
 pub mod rotate;
 pub mod sample;
 pub mod shrink;

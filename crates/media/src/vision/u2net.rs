@@ -3,7 +3,8 @@
 //! video saliency at other sizes (`u2net_input_sized`).
 
 use image::RgbImage;
-use image::imageops::{FilterType, resize};
+
+use crate::imaging::resample::lanczos_rgb;
 
 const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const STD: [f32; 3] = [0.229, 0.224, 0.225];
@@ -17,11 +18,8 @@ pub fn u2net_input(image: &RgbImage) -> Vec<f32> {
 
 /// The same normalisation at `width`×`height` (multiples of 32 for the model).
 pub fn u2net_input_sized(image: &RgbImage, width: u32, height: u32) -> Vec<f32> {
-    let small = if image.dimensions() == (width, height) {
-        image.clone()
-    } else {
-        resize(image, width, height, FilterType::Lanczos3)
-    };
+    let small =
+        if image.dimensions() == (width, height) { image.clone() } else { lanczos_rgb(image, width, height) };
     let max = f32::from(small.as_raw().iter().copied().max().unwrap_or(0)).max(1e-6);
     let plane = (width * height) as usize;
     let mut tensor = vec![0f32; 3 * plane];
