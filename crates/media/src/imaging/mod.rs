@@ -2,6 +2,7 @@
 //! the guided filter, gradients, morphology, the camera's motion and the box type. `vision` and
 //! the functions build on this layer; it depends on nothing of theirs.
 
+pub mod decimated;
 pub mod geometry;
 pub mod gradients;
 pub mod guided_filter;

