@@ -5,7 +5,7 @@
 //! - ImageH2V and ImageDelogo vs a plain ffmpeg centre crop / delogo of the same images.
 //!
 //! `make bench` (or: bench/rembg/setup.sh && cargo bench -p iprod-media --bench images).
-//! BENCH_ROUNDS sets the rounds per image (default 10).
+//! BENCH_ROUNDS sets the rounds per image (default 10); BENCH_ONLY=12mp runs the 12 MP rows alone.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
@@ -85,6 +85,11 @@ fn main() {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     let runtime = OnnxRuntime::new(repo().join(".iprod/model-pack"), 2);
     println!("image functions, {rounds} rounds over {IMAGES:?}, 2 inference threads, one process");
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| only == "12mp") {
+        twelve_megapixels(&runtime, rounds.div_ceil(4));
+        tiled_twelve_megapixels(&runtime, rounds.div_ceil(4));
+        return;
+    }
     println!("{:<44} {:>10} {:>12}", "", "images/s", "ms/image");
     let row = |name: &str, secs: f64| println!("{name:<44} {:>10.2} {:>12.1}", 1.0 / secs, secs * 1000.0);
 

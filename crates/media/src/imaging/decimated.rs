@@ -20,6 +20,9 @@ pub struct Decimated {
 struct Phase {
     width: usize,
     values: Vec<f32>,
+    /// Summed-area table of the values' squares, (width + 1) wide, with a zero first row and
+    /// column (f64: a window's energy is a difference of large sums).
+    squares: Vec<f64>,
 }
 
 impl Decimated {
@@ -37,8 +40,16 @@ impl Decimated {
                             .step_by(step)
                             .copied()
                     })
-                    .collect();
-                Phase { width: columns, values }
+                    .collect::<Vec<f32>>();
+                let mut squares = vec![0.0f64; (columns + 1) * (values.len() / columns.max(1) + 1)];
+                for (r, row) in values.chunks_exact(columns.max(1)).enumerate() {
+                    let mut sum = 0.0f64;
+                    for (c, v) in row.iter().enumerate() {
+                        sum += f64::from(*v).powi(2);
+                        squares[(r + 1) * (columns + 1) + c + 1] = squares[r * (columns + 1) + c + 1] + sum;
+                    }
+                }
+                Phase { width: columns, values, squares }
             })
             .collect();
         Self { step, phases }
@@ -52,6 +63,17 @@ impl Decimated {
         let end = (start + n.min(phase.width.saturating_sub(column))).min(phase.values.len());
         &phase.values[start..end]
     }
+
+    /// Σ of the squares of the values at (x + k·step, y + j·step), k in 0..n, j in 0..rows, cut
+    /// short at the plane's edges: a window's energy in four reads.
+    pub fn energy(&self, x: usize, y: usize, n: usize, rows: usize) -> f32 {
+        let phase = &self.phases[(y % self.step) * self.step + x % self.step];
+        let height = phase.squares.len() / (phase.width + 1) - 1;
+        let (c0, r0) = ((x / self.step).min(phase.width), (y / self.step).min(height));
+        let (c1, r1) = ((c0 + n).min(phase.width), (r0 + rows).min(height));
+        let at = |r: usize, c: usize| phase.squares[r * (phase.width + 1) + c];
+        (at(r1, c1) - at(r0, c1) - at(r1, c0) + at(r0, c0)).max(0.0) as f32
+    }
 }
 
 /// Σab, Σaa and Σbb over the pairs of `a` and `b` (the shorter one's length).
@@ -63,8 +85,10 @@ pub fn correlation_sums(a: &[f32], b: &[f32]) -> [f32; 3] {
     [dot(a, b), dot(a, a), dot(b, b)]
 }
 
-/// Σab over equally long `a` and `b`, in [`LANES`] independent sums.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// Σab over `a` and `b` (the shorter one's length), in [`LANES`] independent sums.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
     let mut lanes = [0.0f32; LANES];
     let ((xs, x_tail), (ys, y_tail)) = (a.as_chunks::<LANES>(), b.as_chunks::<LANES>());
     for (x, y) in xs.iter().zip(ys) {
@@ -96,6 +120,23 @@ mod tests {
                         (x..w).step_by(step).take(3).map(|c| values[y * w + c]).collect();
                     assert_eq!(d.row(x, y, 3), &expected[..], "step {step} at ({x}, {y})");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_s_energy_is_the_sum_of_its_samples_squares() {
+        let (w, h) = (13, 9);
+        let values: Vec<f32> = (0..w * h).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        for step in 1..=3 {
+            let d = Decimated::new(&values, (w, h), step);
+            for (x, y, n, rows) in [(0, 0, 4, 3), (2, 1, 3, 2), (5, 4, 9, 9), (12, 8, 1, 1)] {
+                let expected: f32 = (y..h)
+                    .step_by(step)
+                    .take(rows)
+                    .flat_map(|r| d.row(x, r, n).iter().map(|v| v * v).collect::<Vec<_>>())
+                    .sum();
+                assert!((d.energy(x, y, n, rows) - expected).abs() < 1e-3, "step {step} at ({x}, {y})");
             }
         }
     }

@@ -14,7 +14,7 @@ use image::{GrayImage, Luma, RgbImage};
 
 use super::mask::smooth_background;
 use super::telea::inpaint_telea;
-use crate::imaging::decimated::{self, Decimated, correlation_sums};
+use crate::imaging::decimated::{self, Decimated, dot};
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::parallel;
 use crate::vision::Rect;
@@ -1194,15 +1194,19 @@ fn best_alignment(
     let area = PixelBox { x: rx0, y: ry0, width: rx1 - rx0, height: ry1 - ry0 };
     let high = patch(image, area, (area.width, area.height));
     let high = Decimated::new(&high, (area.width as usize, area.height as usize), step);
+    // The template's energy once, each window's from the phases' summed squares: one sum a
+    // shift, over the samples, where there were three.
+    let energy = sampled.iter().map(|v| v * v).sum::<f32>();
+    let rows = sampled.len() / columns.max(1);
     let score = |dx: i32, dy: i32| {
         let b = place(dx, dy);
         let (x, y) = ((b.x - rx0) as usize, (b.y - ry0) as usize);
-        let mut sums = [0.0f32; 3];
-        for (j, template) in sampled.chunks_exact(columns).enumerate() {
-            let row = correlation_sums(template, high.row(x, y + j * step, columns));
-            sums.iter_mut().zip(row).for_each(|(s, r)| *s += r);
-        }
-        decimated::correlation(sums)
+        let ab: f32 = sampled
+            .chunks_exact(columns)
+            .enumerate()
+            .map(|(j, template)| dot(template, high.row(x, y + j * step, columns)))
+            .sum();
+        decimated::correlation([ab, energy, high.energy(x, y, columns, rows)])
     };
     let mut best = (f32::MIN, candidate);
     for dy in -reach..=reach {
