@@ -1,6 +1,7 @@
 //! A plane of values split into its `step` × `step` decimated phases, so that every `step`-th
-//! value of a row, from any column on, is one contiguous slice; and the sums a normalised
-//! correlation needs, over such slices, in independent lanes the compiler turns into SIMD.
+//! value of a row, from any column on, is one contiguous slice, with a summed-area table of its
+//! squares (a window's energy in four reads); and the sums a normalised correlation needs, over
+//! such slices, in independent lanes the compiler turns into SIMD.
 //!
 //! The delogo's tile alignments compare a template's samples (every `step`-th row and column)
 //! with hundreds of shifted windows of a high-pass. Gathering each window's strided samples one
