@@ -77,6 +77,16 @@ impl Decimated {
     }
 }
 
+/// The values of `plane` (rows `stride` long) at every `step`-th row and column of its top-left
+/// `width` × `height`, row by row: a template sampled as the windows [`Decimated::row`] gives.
+pub fn every_step(plane: &[f32], stride: usize, (width, height): (usize, usize), step: usize) -> Vec<f32> {
+    let step = step.max(1);
+    (0..height)
+        .step_by(step)
+        .flat_map(|y| plane[y * stride..y * stride + width].iter().step_by(step).copied())
+        .collect()
+}
+
 /// Σab, Σaa and Σbb over the pairs of `a` and `b` (the shorter one's length).
 pub fn correlation_sums(a: &[f32], b: &[f32]) -> [f32; 3] {
     let n = a.len().min(b.len());
@@ -140,6 +150,13 @@ mod tests {
                 assert!((d.energy(x, y, n, rows) - expected).abs() < 1e-3, "step {step} at ({x}, {y})");
             }
         }
+    }
+
+    #[test]
+    fn a_template_is_sampled_at_every_step_th_row_and_column() {
+        let plane: Vec<f32> = (0..30).map(|i| i as f32).collect(); // 6 wide, 5 high
+        assert_eq!(every_step(&plane, 6, (5, 4), 2), vec![0.0, 2.0, 4.0, 12.0, 14.0, 16.0]);
+        assert_eq!(every_step(&plane, 6, (2, 2), 1), vec![0.0, 1.0, 6.0, 7.0]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use image::RgbImage;
 use super::repeated::{
     self, ALIGN, ALIGN_MAX, ALIGN_PER_HEIGHT, ALIGN_ROWS, BLUR_ROOM, Estimate, Lattice, alpha_template, patch,
 };
-use crate::imaging::decimated::{self, Decimated, correlation_sums};
+use crate::imaging::decimated::{self, Decimated, correlation_sums, every_step};
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::parallel;
 
@@ -208,10 +208,7 @@ fn align(image: &RgbImage, template: &[f32], (tw, th): (u32, u32), corner: (i32,
     let step = (th / ALIGN_ROWS).max(1) as usize;
     let high = Decimated::new(&high, (aw as usize, ah as usize), step);
     let columns = (tw as usize).div_ceil(step);
-    let sampled: Vec<f32> = (0..th as usize)
-        .step_by(step)
-        .flat_map(|y| (0..tw as usize).step_by(step).map(move |x| template[y * tw as usize + x]))
-        .collect();
+    let sampled = every_step(template, tw as usize, (tw as usize, th as usize), step);
     // The sampled indices k with `from + k·step` in `lo..hi`.
     let inside = |from: i32, lo: i32, hi: i32, n: usize| {
         let first = ((lo - from).max(0) as usize).div_ceil(step);

@@ -14,7 +14,7 @@ use image::{GrayImage, Luma, RgbImage};
 
 use super::mask::smooth_background;
 use super::telea::inpaint_telea;
-use crate::imaging::decimated::{self, Decimated, dot};
+use crate::imaging::decimated::{self, Decimated, dot, every_step};
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::parallel;
 use crate::vision::Rect;
@@ -1173,10 +1173,7 @@ fn best_alignment(
     let (w, h) = image.dimensions();
     let (sw, sh) = (seed.width.min(w), seed.height.min(h));
     let columns = (sw as usize).div_ceil(step);
-    let sampled: Vec<f32> = (0..sh as usize)
-        .step_by(step)
-        .flat_map(|y| (0..sw as usize).step_by(step).map(move |x| reference[y * seed.width as usize + x]))
-        .collect();
+    let sampled = every_step(reference, seed.width as usize, (sw as usize, sh as usize), step);
     let place = |dx: i32, dy: i32| {
         let cx = candidate.x as i32 + candidate.width as i32 / 2 + dx;
         let cy = candidate.y as i32 + candidate.height as i32 / 2 + dy;
