@@ -43,18 +43,29 @@ pub fn dilate(src: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
 
 /// Connected components (4-connected): (x0, y0, x1, y1 inclusive, pixel count).
 pub fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize, usize)> {
-    let mut seen = vec![false; w * h];
-    let mut out = Vec::new();
+    let (label, count) = labels(mask, w, h);
+    let mut out = vec![(w, h, 0, 0, 0); count];
+    for (i, &l) in label.iter().enumerate().filter(|(_, l)| **l != usize::MAX) {
+        let (x, y) = (i % w, i / w);
+        let (x0, y0, x1, y1, n) = out[l];
+        out[l] = (x0.min(x), y0.min(y), x1.max(x), y1.max(y), n + 1);
+    }
+    out
+}
+
+/// Each pixel's connected component of `mask` (4-connected), numbered in the order their first
+/// pixels come, `usize::MAX` off the mask; and how many there are.
+pub fn labels(mask: &[bool], w: usize, h: usize) -> (Vec<usize>, usize) {
+    let mut label = vec![usize::MAX; w * h];
+    let mut count = 0;
     for start in 0..w * h {
-        if !mask[start] || seen[start] {
+        if !mask[start] || label[start] != usize::MAX {
             continue;
         }
-        let (mut x0, mut y0, mut x1, mut y1, mut n) = (w, h, 0, 0, 0);
+        label[start] = count;
         let mut stack = vec![start];
-        seen[start] = true;
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
-            (x0, y0, x1, y1, n) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y), n + 1);
             let neighbours = [
                 (x > 0).then(|| i - 1),
                 (x + 1 < w).then(|| i + 1),
@@ -62,15 +73,15 @@ pub fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize
                 (y + 1 < h).then(|| i + w),
             ];
             for j in neighbours.into_iter().flatten() {
-                if mask[j] && !seen[j] {
-                    seen[j] = true;
+                if mask[j] && label[j] == usize::MAX {
+                    label[j] = count;
                     stack.push(j);
                 }
             }
         }
-        out.push((x0, y0, x1, y1, n));
+        count += 1;
     }
-    out
+    (label, count)
 }
 
 /// The least (`largest` false) or largest value over a (2r+1)² square around each value, as two

@@ -48,7 +48,7 @@ const WORK_SIDE: u32 = 640;
 /// Edge pixels have a luma gradient of at least this (levels per pixel, Sobel / 8).
 const EDGE_MIN: f32 = 6.0;
 /// Colours are read this far (work px) either side of an edge pixel, past its antialiasing.
-const REACH: f32 = 2.0;
+pub(super) const REACH: f32 = 2.0;
 /// A channel fits the blend when it is predicted within this many levels.
 const FIT: f32 = 8.0;
 /// A channel must have at least this much room towards the mark's colour to say anything.
@@ -127,7 +127,7 @@ pub enum Tint {
 }
 
 impl Tint {
-    fn level(self) -> f32 {
+    pub(super) fn level(self) -> f32 {
         match self {
             Tint::White => 255.0,
             Tint::Black => 0.0,
@@ -154,50 +154,64 @@ pub struct BlendMark {
 
 /// An edge pixel that fits a blend.
 #[derive(Clone, Copy)]
-struct Fit {
-    x: u32,
-    y: u32,
-    alpha: f32,
+pub(super) struct Fit {
+    pub(super) x: u32,
+    pub(super) y: u32,
+    pub(super) alpha: f32,
     /// Unit vector towards the blended side.
-    inward: (f32, f32),
+    pub(super) inward: (f32, f32),
     /// Luma of the plain side.
-    plain: f32,
+    pub(super) plain: f32,
     /// The plain side's colourfulness (largest minus smallest channel).
-    chroma: f32,
+    pub(super) chroma: f32,
+}
+
+/// A picture's copy at most [`WORK_SIDE`] px on its long side and the blends its edges fit:
+/// read once for the marks found from them (`find_in`, `centred`).
+pub struct EdgeFits {
+    /// The picture's size.
+    pub(super) size: (u32, u32),
+    pub(super) work: RgbImage,
+    /// Picture pixels per work pixel.
+    pub(super) scale: f32,
+    /// Towards white, towards black.
+    pub(super) fits: [Vec<Fit>; 2],
+}
+
+impl EdgeFits {
+    pub fn of(image: &RgbImage) -> Self {
+        let (work, scale) = work_copy(image);
+        let fits = edge_fits(&work);
+        EdgeFits { size: image.dimensions(), work, scale, fits }
+    }
 }
 
 /// The blended marks of `image`, largest first.
 pub fn find(image: &RgbImage) -> Vec<BlendMark> {
-    let (w, h) = image.dimensions();
+    find_in(&EdgeFits::of(image))
+}
+
+/// The blended marks of the picture `edges` were read from, largest first.
+pub fn find_in(edges: &EdgeFits) -> Vec<BlendMark> {
+    let (w, h) = edges.size;
     if w < 32 || h < 32 {
         return Vec::new();
     }
-    let scale = (w.max(h) as f32 / WORK_SIDE as f32).max(1.0);
-    let work = if scale > 1.0 {
-        let (ww, wh) =
-            (((w as f32 / scale).round() as u32).max(1), ((h as f32 / scale).round() as u32).max(1));
-        if scale > 2.0 {
-            crate::imaging::shrink::shrink_area(image, ww, wh)
-        } else {
-            imageops::resize(image, ww, wh, FilterType::Triangle)
-        }
-    } else {
-        image.clone()
-    };
+    let (work, scale) = (&edges.work, edges.scale);
     let mut marks = Vec::new();
-    for (tint, fits) in [Tint::White, Tint::Black].into_iter().zip(edge_fits(&work)) {
+    for (tint, fits) in [Tint::White, Tint::Black].into_iter().zip(&edges.fits) {
         // Arcs joined across short gaps, and across long ones (an outline the background
         // interrupts for long stretches): one can hold a shape the other merges away.
         for share in ARC_GAP_SHARES {
-            for outline in outlines(&work, &fits, share) {
-                if let Some(mark) = judge(&work, &fits, &outline, tint) {
+            for outline in outlines(work, fits, share) {
+                if let Some(mark) = judge(work, fits, &outline, tint) {
                     marks.push(mark.to_full(w, h, scale));
                 }
             }
         }
         // Round marks whose outline the background breaks into arcs too far apart to join.
-        for outline in circles(&work, &fits) {
-            if let Some(mark) = judge(&work, &fits, &outline, tint) {
+        for outline in circles(work, fits) {
+            if let Some(mark) = judge(work, fits, &outline, tint) {
                 marks.push(mark.to_full(w, h, scale));
             }
         }
@@ -213,9 +227,25 @@ pub fn find(image: &RgbImage) -> Vec<BlendMark> {
     kept
 }
 
+/// `image` at most [`WORK_SIDE`] px on its long side, and the picture pixels per copy pixel.
+fn work_copy(image: &RgbImage) -> (RgbImage, f32) {
+    let (w, h) = image.dimensions();
+    let scale = (w.max(h) as f32 / WORK_SIDE as f32).max(1.0);
+    if scale <= 1.0 {
+        return (image.clone(), 1.0);
+    }
+    let (ww, wh) = (((w as f32 / scale).round() as u32).max(1), ((h as f32 / scale).round() as u32).max(1));
+    let work = if scale > 2.0 {
+        crate::imaging::shrink::shrink_area(image, ww, wh)
+    } else {
+        imageops::resize(image, ww, wh, FilterType::Triangle)
+    };
+    (work, scale)
+}
+
 /// Per edge pixel of `work`, the blend it fits, if any: towards white, and towards black (the
 /// edges are found and read once for both).
-fn edge_fits(work: &RgbImage) -> [Vec<Fit>; 2] {
+pub(super) fn edge_fits(work: &RgbImage) -> [Vec<Fit>; 2] {
     let (w, h) = work.dimensions();
     let (wu, hu) = (w as usize, h as usize);
     let luma: Vec<f32> = work

@@ -1,8 +1,10 @@
 //! ImageDelogo: logos, watermarks and burnt-in text found (or given) and removed — un-blended
-//! where they let the picture show through (repeated stock marks, translucent shapes), filled
-//! otherwise (Telea or an exemplar fill, whichever measures better around the mark).
+//! where they let the picture show through (repeated stock marks, a stock mark's one word across
+//! the middle, translucent shapes), filled otherwise (Telea or an exemplar fill, whichever
+//! measures better around the mark).
 
 pub mod blend;
+pub mod centred;
 pub mod cut;
 pub mod detect;
 pub mod find;
@@ -66,6 +68,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     let mut left_rows: Vec<PixelBox> = Vec::new();
     // The marks read only in the light view: translucent by how they were found.
     let mut light_only: Vec<PixelBox> = Vec::new();
+    // A stock mark's one translucent word across the middle, un-blended: its box and blend.
+    let mut centred_mark: Option<(PixelBox, translucent::Blend)> = None;
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
@@ -87,14 +91,27 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         if unblended.is_none() {
             left_rows = rows::stock_rows(&lines, (w, h));
         }
-        // What is done with already: the un-blended tiles, or the rows left.
-        let tiles: &[PixelBox] = unblended.as_ref().map_or(&left_rows, |m: &repeated::RepeatedMark| &m.tiles);
-        let inside = |b: PixelBox| mostly_within(b, tiles.iter());
+        // The blends the picture's edges fit, read once for the marks found from them.
+        let mut edges = blend::EdgeFits::of(image);
+        // A stock preview's one word across the middle, where there is no repeated mark.
+        if unblended.is_none()
+            && left_rows.is_empty()
+            && let Some(mark) = centred::find(image, &edges)
+        {
+            centred_mark = translucent::unblend_known(image, &mark.letters, mark.region, mark.blend)
+                .map(|r| (r, mark.blend));
+            edges = blend::EdgeFits::of(image);
+        }
+        // What is done with already: the un-blended tiles or centred word, or the rows left.
+        let mut done: Vec<PixelBox> =
+            unblended.as_ref().map_or(left_rows.clone(), |m: &repeated::RepeatedMark| m.tiles.clone());
+        done.extend(centred_mark.map(|(r, _)| r));
+        let inside = |b: PixelBox| mostly_within(b, done.iter());
         let rest: Vec<text::TextLine> =
             lines.into_iter().filter(|l| !inside(find::to_box(l.rect, w, h))).collect();
         // Marks blended as one shape (translucent discs, plates) are inverted where they can be;
         // what they hold (a letter, a logo on the plate) is then no longer a separate mark.
-        for mark in blend::find(image) {
+        for mark in blend::find_in(&edges) {
             if inside(mark.region) {
                 continue;
             }
@@ -193,19 +210,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         }
         logos.push(entry);
     }
+    if let Some((region, blend)) = centred_mark {
+        logos.push(unblended_entry(region, blend.alpha, blend.colour_name(), w, h));
+    }
     for mark in &blended {
-        let mut entry = box_json(mark.region, w, h);
-        for (key, value) in [
-            ("Source", json!("detected")),
-            ("Removed", json!(true)),
-            ("Evidence", json!("Translucent")),
-            ("Alpha", json!(round4(f64::from(mark.alpha)))),
-            ("Colour", json!(mark.tint.name())),
-            ("Method", json!("unblend")),
-        ] {
-            entry[key] = value;
-        }
-        logos.push(entry);
+        logos.push(unblended_entry(mark.region, mark.alpha, mark.tint.name(), w, h));
     }
     let mut result = json!({"Logos": logos, "Width": w, "Height": h});
     if let Some(mark) = unblended {
@@ -266,6 +275,22 @@ fn box_json(r: PixelBox, w: u32, h: u32) -> Value {
             round4(f64::from(r.width) / f64::from(w)), round4(f64::from(r.height) / f64::from(h))
         ],
     })
+}
+
+/// A translucent mark found and un-blended, as the Result lists it.
+fn unblended_entry(region: PixelBox, alpha: f32, colour: &str, w: u32, h: u32) -> Value {
+    let mut entry = box_json(region, w, h);
+    for (key, value) in [
+        ("Source", json!("detected")),
+        ("Removed", json!(true)),
+        ("Evidence", json!("Translucent")),
+        ("Alpha", json!(round4(f64::from(alpha)))),
+        ("Colour", json!(colour)),
+        ("Method", json!("unblend")),
+    ] {
+        entry[key] = value;
+    }
+    entry
 }
 
 /// Tile boxes as the Result lists them.

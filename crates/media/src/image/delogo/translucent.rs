@@ -140,6 +140,36 @@ pub fn unblend(
     let blend = stroke_edges::blend_across(&crop, &estimate, &marked, region.height as f32)
         .or_else(|| measure(&crop, &estimate, &marked, inset))?;
 
+    let grown = apply(image, mask, region, blend, line, Some(((x0, y0, w, h), marked, estimate)))?;
+    Some((blend, grown))
+}
+
+/// Un-blends a line of text whose `blend` is known (measured on its edges, `centred`), in
+/// place: the `letters` its edges enclose (255), and the strokes the blend tells in `region` and
+/// along its line past it. Returns the box that was un-blended.
+pub fn unblend_known(
+    image: &mut RgbImage,
+    letters: &GrayImage,
+    region: PixelBox,
+    blend: Blend,
+) -> Option<PixelBox> {
+    apply(image, letters, region, blend, true, None)
+}
+
+/// The part of `image` an estimate was made over, what was marked there, and the estimate.
+type Measured = ((u32, u32, usize, usize), Vec<bool>, RgbImage);
+
+/// Inverts `blend` over the strokes it tells in `region` and `mask`'s pixels (255); `measured`,
+/// where the blend was measured, is the estimate made then (reused where the strokes add
+/// nothing).
+fn apply(
+    image: &mut RgbImage,
+    mask: &GrayImage,
+    region: PixelBox,
+    blend: Blend,
+    line: bool,
+    measured: Option<Measured>,
+) -> Option<PixelBox> {
     // The strokes the blend tells, grown over their rim as the mask is, with the mask's own.
     let glyphs = line_glyphs(image, region, blend, line);
     let grown = glyphs.region.union(&region);
@@ -158,10 +188,9 @@ pub fn unblend(
         })
         .collect();
     // The picture under them, estimated again only where the strokes changed what is marked.
-    let estimate = if (gx0, gy0, gw, gh) == (x0, y0, w, h) && told == marked {
-        estimate
-    } else {
-        under(&image::imageops::crop_imm(image, gx0, gy0, gw as u32, gh as u32).to_image(), &told)
+    let estimate = match measured {
+        Some((part, marked, estimate)) if part == (gx0, gy0, gw, gh) && told == marked => estimate,
+        _ => under(&image::imageops::crop_imm(image, gx0, gy0, gw as u32, gh as u32).to_image(), &told),
     };
     let marked = told;
     let glyph_at = |i: usize| in_glyphs(gx0 + (i % gw) as u32, gy0 + (i / gw) as u32);
@@ -170,7 +199,7 @@ pub fn unblend(
     let stroke: Vec<bool> = (0..gw * gh).map(|i| glyph_at(i).is_some_and(|k| strokes[k])).collect();
     let estimates = Estimates { smooth: &estimate, local: &local, stroke: &stroke };
     invert(image, &marked, (gx0, gy0, gw), estimates, blend);
-    Some((blend, grown))
+    Some(grown)
 }
 
 /// `region` with room for the smooth estimate around it, in the image: (x, y, width, height).
