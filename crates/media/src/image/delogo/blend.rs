@@ -167,7 +167,7 @@ pub(super) struct Fit {
 }
 
 /// A picture's copy at most [`WORK_SIDE`] px on its long side and the blends its edges fit:
-/// read once for the marks found from them (`find_in`, `centred`).
+/// read once for the marks found from them (`find_in`, `blended_line`).
 pub struct EdgeFits {
     /// The picture's size.
     pub(super) size: (u32, u32),

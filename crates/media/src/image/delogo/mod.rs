@@ -4,7 +4,7 @@
 //! measures better around the mark).
 
 pub mod blend;
-pub mod centred;
+pub mod blended_line;
 pub mod cut;
 pub mod detect;
 pub mod find;
@@ -96,7 +96,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // A stock preview's one word across the middle, where there is no repeated mark.
         if unblended.is_none()
             && left_rows.is_empty()
-            && let Some(mark) = centred::find(image, &edges)
+            && let Some(mark) = blended_line::find(image, &edges)
         {
             centred_mark = translucent::unblend_known(image, &mark.letters, mark.region, mark.blend)
                 .map(|r| (r, mark.blend));
@@ -209,6 +209,15 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             entry["Evidence"] = json!(evidence);
         }
         logos.push(entry);
+    }
+    // A translucent signature the text detector did not read, looked for once what it read is
+    // removed (so that nothing is un-blended twice).
+    if given.is_empty()
+        && let Some(mark) =
+            blended_line::find_at(image, &blend::EdgeFits::of(image), blended_line::Place::Border)
+        && let Some(region) = translucent::unblend_known(image, &mark.letters, mark.region, mark.blend)
+    {
+        logos.push(unblended_entry(region, mark.blend.alpha, mark.blend.colour_name(), w, h));
     }
     if let Some((region, blend)) = centred_mark {
         logos.push(unblended_entry(region, blend.alpha, blend.colour_name(), w, h));

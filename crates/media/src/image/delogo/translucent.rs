@@ -144,7 +144,7 @@ pub fn unblend(
     Some((blend, grown))
 }
 
-/// Un-blends a line of text whose `blend` is known (measured on its edges, `centred`), in
+/// Un-blends a line of text whose `blend` is known (measured on its edges, `blended_line`), in
 /// place: the `letters` its edges enclose (255), and the strokes the blend tells in `region` and
 /// along its line past it. Returns the box that was un-blended.
 pub fn unblend_known(
