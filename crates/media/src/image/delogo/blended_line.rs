@@ -34,6 +34,7 @@ use super::blend::{EdgeFits, Fit, Tint, edge_fits};
 use super::translucent::Blend;
 use crate::imaging::geometry::PixelBox;
 use crate::imaging::morphology::{dilate, labels};
+use crate::imaging::parallel;
 
 /// Opacities looked for, in steps of [`ALPHA_STEP`], each taking fits within [`ALPHA_WINDOW`].
 const ALPHAS: std::ops::RangeInclusive<f32> = 0.25..=0.75;
@@ -114,20 +115,31 @@ pub fn find_at(image: &RgbImage, edges: &EdgeFits, place: Place) -> Option<Blend
             || (f.x as f32 / ww as f32 - 0.5).abs() <= ZONE_X
                 && (f.y as f32 / wh as f32 - 0.5).abs() <= ZONE_Y
     };
-    // The mark: the line with the most fits of those that pass, with its tint.
-    let mut best: Option<(Tint, Vec<Fit>)> = None;
-    for (tint, fits) in [Tint::White, Tint::Black].into_iter().zip(&edges.fits) {
-        let fits: Vec<Fit> = fits.iter().copied().filter(zone).collect();
-        let steps = ((ALPHAS.end() - ALPHAS.start()) / ALPHA_STEP).round() as usize;
-        for a in (0..=steps).map(|k| ALPHAS.start() + k as f32 * ALPHA_STEP) {
-            let near: Vec<Fit> =
-                fits.iter().copied().filter(|f| (f.alpha - a).abs() <= ALPHA_WINDOW).collect();
-            for line in lines(groups(&near, (ww, wh))) {
-                let more = best.as_ref().is_none_or(|(_, b)| line.len() > b.len());
-                if more && is_mark(&line, &fits, a, (ww, wh), place) {
-                    best = Some((tint, line));
-                }
+    // The mark: the line with the most fits of those that pass, with its tint (the first of
+    // equals). Each tint and opacity is searched on its own, on every core.
+    let zoned: Vec<Vec<Fit>> = edges.fits.iter().map(|f| f.iter().copied().filter(zone).collect()).collect();
+    let steps = ((ALPHAS.end() - ALPHAS.start()) / ALPHA_STEP).round() as usize;
+    let searches: Vec<(usize, f32)> =
+        (0..2).flat_map(|t| (0..=steps).map(move |k| (t, ALPHAS.start() + k as f32 * ALPHA_STEP))).collect();
+    let found = parallel::map(&searches, |&(t, a)| {
+        let fits = &zoned[t];
+        let near: Vec<Fit> = fits.iter().copied().filter(|f| (f.alpha - a).abs() <= ALPHA_WINDOW).collect();
+        if near.len() < MIN_FITS {
+            return None;
+        }
+        let mut best: Option<Vec<Fit>> = None;
+        for line in lines(groups(&near, (ww, wh))) {
+            let more = best.as_ref().is_none_or(|b| line.len() > b.len());
+            if more && is_mark(&line, fits, a, (ww, wh), place) {
+                best = Some(line);
             }
+        }
+        best.map(|line| (if t == 0 { Tint::White } else { Tint::Black }, line))
+    });
+    let mut best: Option<(Tint, Vec<Fit>)> = None;
+    for (tint, line) in found.into_iter().flatten() {
+        if best.as_ref().is_none_or(|(_, b)| line.len() > b.len()) {
+            best = Some((tint, line));
         }
     }
     let (tint, line) = best?;
