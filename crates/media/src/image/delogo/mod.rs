@@ -157,6 +157,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         given.iter().map(|l| (to_pixels(l, w, h), None)).collect()
     };
     let mut logos = Vec::new();
+    // What was found and left as it is on purpose (a stock mark's rows, translucent text no blend
+    // explains, a mark too large to fill): not to be un-blended by a later look.
+    let mut left: Vec<PixelBox> = left_rows.clone();
     for (region, score) in regions {
         // Only the overlay's own pixels are filled, not the whole rectangle around them.
         let mask = overlay_mask(image, region);
@@ -179,6 +182,9 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let left_translucent = inverted.is_none()
             && (light_only.contains(&region) || (line_alone && seen_through(image, &mask, region)));
         let removed = inverted.is_some() || (covered <= MAX_FILL_FRACTION && !left_translucent);
+        if !removed {
+            left.push(region);
+        }
         let fill =
             (removed && inverted.is_none()).then(|| patchmatch::fill_best(image, &mask, INPAINT_RADIUS));
         let mut entry = box_json(region, w, h);
@@ -211,10 +217,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         logos.push(entry);
     }
     // A translucent signature the text detector did not read, looked for once what it read is
-    // removed (so that nothing is un-blended twice).
+    // removed (so that nothing is un-blended twice), away from what was left on purpose.
     if given.is_empty()
         && let Some(mark) =
             blended_line::find_at(image, &blend::EdgeFits::of(image), blended_line::Place::Border)
+        && !left.iter().any(|b| b.overlaps(&mark.region))
         && let Some(region) = translucent::unblend_known(image, &mark.letters, mark.region, mark.blend)
     {
         logos.push(unblended_entry(region, mark.blend.alpha, mark.blend.colour_name(), w, h));
