@@ -48,7 +48,7 @@ const WORK_SIDE: u32 = 640;
 /// Edge pixels have a luma gradient of at least this (levels per pixel, Sobel / 8).
 const EDGE_MIN: f32 = 6.0;
 /// Colours are read this far (work px) either side of an edge pixel, past its antialiasing.
-pub(super) const REACH: f32 = 2.0;
+const REACH: f32 = 2.0;
 /// A channel fits the blend when it is predicted within this many levels.
 const FIT: f32 = 8.0;
 /// A channel must have at least this much room towards the mark's colour to say anything.

@@ -70,6 +70,8 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     let mut light_only: Vec<PixelBox> = Vec::new();
     // A stock mark's one translucent word across the middle, un-blended: its box and blend.
     let mut centred_mark: Option<(PixelBox, translucent::Blend)> = None;
+    // The blends the picture's edges fit, as last read (read again only where it changed since).
+    let mut edges: Option<blend::EdgeFits> = None;
     let regions: Vec<(PixelBox, Option<(f32, Evidence)>)> = if given.is_empty() {
         let lines = text::detect(runtime, image)?;
         // A stock mark repeated over the picture is un-blended first; its tiles are then no
@@ -92,16 +94,17 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             left_rows = rows::stock_rows(&lines, (w, h));
         }
         // The blends the picture's edges fit, read once for the marks found from them.
-        let mut edges = blend::EdgeFits::of(image);
+        let mut read = blend::EdgeFits::of(image);
         // A stock preview's one word across the middle, where there is no repeated mark.
         if unblended.is_none()
             && left_rows.is_empty()
-            && let Some(mark) = blended_line::find(image, &edges)
+            && let Some(mark) = blended_line::find(image, &read)
         {
             centred_mark = translucent::unblend_known(image, &mark.letters, mark.region, mark.blend)
                 .map(|r| (r, mark.blend));
-            edges = blend::EdgeFits::of(image);
+            read = blend::EdgeFits::of(image);
         }
+        let edges = edges.insert(read);
         // What is done with already: the un-blended tiles or centred word, or the rows left.
         let mut done: Vec<PixelBox> =
             unblended.as_ref().map_or(left_rows.clone(), |m: &repeated::RepeatedMark| m.tiles.clone());
@@ -111,7 +114,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
             lines.into_iter().filter(|l| !inside(find::to_box(l.rect, w, h))).collect();
         // Marks blended as one shape (translucent discs, plates) are inverted where they can be;
         // what they hold (a letter, a logo on the plate) is then no longer a separate mark.
-        for mark in blend::find_in(&edges) {
+        for mark in blend::find_in(edges) {
             if inside(mark.region) {
                 continue;
             }
@@ -182,7 +185,10 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         let left_translucent = inverted.is_none()
             && (light_only.contains(&region) || (line_alone && seen_through(image, &mask, region)));
         let removed = inverted.is_some() || (covered <= MAX_FILL_FRACTION && !left_translucent);
-        if !removed {
+        if removed {
+            // The picture changed: its edges are read again for the look below.
+            edges = None;
+        } else {
             left.push(region);
         }
         let fill =
@@ -218,9 +224,16 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     }
     // A translucent signature the text detector did not read, looked for once what it read is
     // removed (so that nothing is un-blended twice), away from what was left on purpose.
+    // (The translucent shapes un-blended before the loop changed the picture too.)
+    if !blended.is_empty() {
+        edges = None;
+    }
     if given.is_empty()
-        && let Some(mark) =
-            blended_line::find_at(image, &blend::EdgeFits::of(image), blended_line::Place::Border)
+        && let Some(mark) = blended_line::find_at(
+            image,
+            edges.get_or_insert_with(|| blend::EdgeFits::of(image)),
+            blended_line::Place::Border,
+        )
         && !left.iter().any(|b| b.overlaps(&mark.region))
         && let Some(region) = translucent::unblend_known(image, &mark.letters, mark.region, mark.blend)
     {
