@@ -115,7 +115,7 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // Marks blended as one shape (translucent discs, plates) are inverted where they can be;
         // what they hold (a letter, a logo on the plate) is then no longer a separate mark.
         for mark in blend::find_in(edges) {
-            if inside(mark.region) {
+            if inside(mark.region) || of_left_rows(mark.region, &left_rows) {
                 continue;
             }
             if mark.opaque() {
@@ -287,6 +287,15 @@ fn seen_through(image: &RgbImage, mask: &image::GrayImage, region: PixelBox) -> 
     let flooded = marked as f32 >= FLOODED * region.area() as f32;
     let around = patchmatch::ring_texture(image, mask, region);
     flooded && around >= BUSY && patchmatch::box_texture(image, region) >= SEEN_THROUGH * around
+}
+
+/// Whether a blended shape is about as high as the rows of a stock mark left as it is (half to
+/// one and a half times their median height): a piece of that mark (the "©" before each
+/// "dreamstime", a white ring of one opacity), left with it rather than removed alone.
+fn of_left_rows(b: PixelBox, rows: &[PixelBox]) -> bool {
+    let mut heights: Vec<u32> = rows.iter().map(|r| r.height).collect();
+    heights.sort_unstable();
+    heights.get(heights.len() / 2).is_some_and(|&m| (m / 2..=m + m / 2).contains(&b.height))
 }
 
 /// Whether at least half of `b` lies in `boxes` (which do not overlap one another): the
