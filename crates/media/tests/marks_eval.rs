@@ -479,6 +479,33 @@ fn a_translucent_word_over_busy_shelves_that_no_blend_explains_is_left_not_smear
 }
 
 #[test]
+fn a_screenshot_is_left_as_it_is_with_the_reason_and_a_given_box_is_still_removed() {
+    // GIVEN a screenshot of a code listing: its lines alike enough to pass for a repeated stock
+    // mark's, its icons as crisp as a logo (before the check, its lines were "un-blended" as a
+    // tiled mark and a column of its letters filled)
+    let rt = runtime();
+    let shot = screenshot();
+    let mut out = shot.clone();
+    // WHEN ImageDelogo looks for marks on it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN nothing is reported or changed, and the Result says why and what to give instead
+    assert!(out == shot, "the screenshot was changed: {result}");
+    assert_eq!(result["Logos"].as_array().map(Vec::len), Some(0), "{result}");
+    assert!(result.get("TiledWatermark").is_none(), "{result}");
+    let reason = result["Reason"].as_str().unwrap_or("");
+    assert!(reason.contains("flat graphic") && reason.contains("JobParams.Logo"), "{result}");
+    // AND the icons' box given as Logo is removed as asked
+    let (w, h) = (f64::from(shot.width()), f64::from(shot.height()));
+    let icons = iprod_core::params::LogoBox { x: 6.0 / w, y: 5.0 / h, width: 60.0 / w, height: 18.0 / h };
+    let mut given = shot;
+    let result = delogo::clean(&rt, &mut given, &[icons]).expect("ImageDelogo");
+    assert_eq!(result["Logos"][0]["Removed"], true, "{result}");
+    let blue =
+        given.enumerate_pixels().filter(|(x, y, p)| *x < 70 && *y < 28 && p.0 == [60, 90, 200]).count();
+    assert_eq!(blue, 0, "the blue icon is still there: {result}");
+}
+
+#[test]
 fn a_mark_covering_most_of_the_picture_is_reported_not_smeared() {
     // GIVEN a photo with a big translucent plate over most of it, named as the logo box
     let rt = runtime();

@@ -991,3 +991,53 @@ pub(crate) fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
     let mse = se / (3.0 * f64::from(r.width * r.height));
     10.0 * (255.0f64 * 255.0 / mse.max(1e-6)).log10()
 }
+
+/// A screenshot of a code listing, as documentation pages carry them: a white page with a grey
+/// title bar and three small coloured icons, 36 lines of monospace code in blue and green, a grey
+/// highlight across one line, and a red box drawn around a block of lines. Drawn, not
+/// photographed: most of its pixels equal their neighbours.
+pub(crate) fn screenshot() -> RgbImage {
+    let (w, h) = (1300u32, 760u32);
+    let mut img = RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
+    for y in 0..28 {
+        for x in 0..w {
+            img.put_pixel(x, y, image::Rgb([200, 225, 228]));
+        }
+    }
+    for (k, colour) in [[40u8, 160, 60], [60, 90, 200], [220, 170, 30]].into_iter().enumerate() {
+        for y in 7..21 {
+            for x in 8 + 20 * k as u32..22 + 20 * k as u32 {
+                img.put_pixel(x, y, image::Rgb(colour));
+            }
+        }
+    }
+    for y in 330..348 {
+        for x in 0..w {
+            img.put_pixel(x, y, image::Rgb([232, 232, 232]));
+        }
+    }
+    let words = ["mov", "sub", "lea", "call", "push", "add"];
+    for row in 0..36u32 {
+        let word = words[row as usize % words.len()];
+        let text = format!(
+            "{word:<8}[rsp+{:x}h+var_{:x}], rbx   ; {}",
+            0x4058 - row * 8,
+            0x1008 + row * 16,
+            row * 7
+        );
+        let colour = if row % 3 == 0 { [0.0, 120.0, 0.0] } else { [0.0, 0.0, 160.0] };
+        let layer = text_layer(&text, MONO_BOLD, 15.0, colour, false);
+        paste(&mut img, &layer, 30, 60 + row * 18, 1.0);
+    }
+    for x in 28..400 {
+        for y in [310u32, 311, 420, 421] {
+            img.put_pixel(x, y, image::Rgb([220, 0, 0]));
+        }
+    }
+    for y in 310..422 {
+        for x in [28u32, 29, 398, 399] {
+            img.put_pixel(x, y, image::Rgb([220, 0, 0]));
+        }
+    }
+    img
+}

@@ -25,6 +25,10 @@ use crate::vision::overlay_text::{CAPTION_HEIGHT, MAX_TILT, Placement, is_overla
 use crate::vision::saliency::{self, SaliencyMap};
 use crate::vision::text::{self, TextLine};
 
+/// A graphic mark found by its edges alone is at least this many pixels across either way:
+/// smaller, no one could read it as a logo (a 128 px gift-box icon's ribbon and highlights were
+/// taken for four marks of 6-14 px).
+const MIN_GRAPHIC_SIDE: u32 = 12;
 /// Mean saliency around a line above which it is on the subject.
 const ON_SUBJECT: f32 = 0.4;
 /// …and an overlay holds at least one line this much wider than high: overlay text carries words
@@ -78,8 +82,9 @@ pub fn find_marks(runtime: &OnnxRuntime, image: &RgbImage, lines: &[TextLine]) -
     let small = |l: &TextLine| l.line_height() < CAPTION_HEIGHT * image.height() as f32;
     let interior = lines.iter().any(|l| small(l) && placement(image, l) == Placement::Interior);
     let subject = if interior { Some(saliency::saliency(runtime, image)?) } else { None };
+    let readable = |d: &DetectedLogo| d.region.width.min(d.region.height) >= MIN_GRAPHIC_SIDE;
     let graphics: Vec<DetectedLogo> =
-        detect_logos(image).into_iter().filter(|d| d.score >= LOGO_SCORE_THRESHOLD).collect();
+        detect_logos(image).into_iter().filter(|d| d.score >= LOGO_SCORE_THRESHOLD && readable(d)).collect();
     Ok(combine(image, lines, &graphics, subject.as_ref()))
 }
 

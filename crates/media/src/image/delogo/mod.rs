@@ -8,6 +8,7 @@ pub mod blended_line;
 pub mod cut;
 pub mod detect;
 pub mod find;
+pub mod flat_graphic;
 pub mod likeness;
 pub mod mask;
 pub mod patchmatch;
@@ -60,6 +61,20 @@ pub fn to_pixels(logo: &LogoBox, width: u32, height: u32) -> PixelBox {
 /// `Reason` when it was too large to fill).
 pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> Result<Value> {
     let (w, h) = image.dimensions();
+    // A screenshot, a document or a chart is all crisp text and sharp graphics: found
+    // automatically, its own content would be taken for marks and erased.
+    let flat = if given.is_empty() { flat_graphic::flat_share(image) } else { 0.0 };
+    if flat >= flat_graphic::MIN_FLAT_SHARE {
+        return Ok(json!({
+            "Logos": [], "Width": w, "Height": h,
+            "Reason": format!(
+                "a flat graphic (a screenshot, a document, a chart: {:.0} % of its pixels equal their \
+                 neighbours, where a photo's hardly do): its text and graphics are its content, so nothing is \
+                 looked for; give the mark's box as JobParams.Logo to remove it",
+                flat * 100.0
+            )
+        }));
+    }
     let mut unblended = None;
     let mut tilt: Option<f32> = None;
     let mut blended: Vec<blend::BlendMark> = Vec::new();
