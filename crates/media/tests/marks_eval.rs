@@ -506,6 +506,22 @@ fn a_screenshot_is_left_as_it_is_with_the_reason_and_a_given_box_is_still_remove
 }
 
 #[test]
+fn a_circuit_boards_labels_are_the_scene_and_left_alone() {
+    // GIVEN a photo carrying a circuit board's text: rows of pin labels along its top and bottom
+    // edges and 48 small component labels, white and opaque, printed on it
+    let rt = runtime();
+    let board = labelled_board("motorcycle_right.png");
+    let mut out = board.clone();
+    // WHEN ImageDelogo looks for marks on it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN none of it is taken for a mark: not the rows (a stock mark's, at a glance), not the
+    // labels near the edges, and the picture comes back as it was
+    assert_eq!(result["Logos"].as_array().map(Vec::len), Some(0), "{result}");
+    assert!(result.get("TiledWatermark").is_none(), "{result}");
+    assert!(out == board, "the board was changed: {result}");
+}
+
+#[test]
 fn a_mark_covering_most_of_the_picture_is_reported_not_smeared() {
     // GIVEN a photo with a big translucent plate over most of it, named as the logo box
     let rt = runtime();

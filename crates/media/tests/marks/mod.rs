@@ -1041,3 +1041,26 @@ pub(crate) fn screenshot() -> RgbImage {
     }
     img
 }
+
+/// A photo of a printed circuit board, as far as text goes: a row of pin labels along the top
+/// and bottom edges, and 48 component labels ("R15", "C7", "GND") over the rest, white and
+/// opaque as silkscreen is, 2-3 % of the picture high, over `photo`. All of it is the scene's.
+pub(crate) fn labelled_board(photo: &str) -> RgbImage {
+    let mut img = load(photo);
+    let (w, h) = img.dimensions();
+    let px = (h as f32 * 0.03).max(11.0);
+    let pins: Vec<String> = (0..16).map(|i| format!("P{}{}", ["A", "B", "C", "D"][i % 4], i)).collect();
+    let row = pins.join(" ");
+    for y in [(h as f32 * 0.04) as u32, (h as f32 * 0.9) as u32] {
+        paste(&mut img, &text_layer(&row, FONT, px, [245.0; 3], false), w / 20, y, 1.0);
+    }
+    let names = ["R15", "C7", "GND", "U4", "D5", "R3", "C21", "SW1", "L2", "Q8", "JP2", "5V"];
+    for k in 0..48u32 {
+        let (col, line) = (k % 8, k / 8);
+        let x = w / 16 + col * (w / 9) + (k * 37) % 23;
+        let y = h / 7 + line * (h / 9) + (k * 53) % 17;
+        let label = text_layer(names[k as usize % names.len()], FONT, px * 0.8, [240.0; 3], false);
+        paste(&mut img, &label, x, y, 1.0);
+    }
+    jpeg_roundtrip(&img, 90)
+}

@@ -95,8 +95,10 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         // The detector may read only one tile whole (a dark mark over clutter): its likeness
         // over the picture finds the rest.
         let least = likeness::least_seed((w, h));
-        unblended =
-            likeness::mark_tiles(image, &lines, least).and_then(|tiles| repeated::remove_all(image, &tiles));
+        // (Tiles among a crowd of other text of their size are labels repeated in the scene.)
+        unblended = likeness::mark_tiles(image, &lines, least)
+            .filter(|tiles| !among_scene_text(&lines, tiles, (w, h)))
+            .and_then(|tiles| repeated::remove_all(image, &tiles));
         // A mark running diagonally is read and un-blended on the picture turned level.
         if unblended.is_none()
             && let Some(mark) = turned::remove(runtime, image, &lines)?
@@ -106,7 +108,11 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
         }
         // Rows of a stock mark that none of that could take are left, not filled line by line.
         if unblended.is_none() {
-            left_rows = rows::stock_rows(&lines, (w, h));
+            // Rows among a crowd of other text of their size are the scene's (a circuit board's
+            // rows of pin labels among its component labels), not a stock mark's.
+            left_rows = Some(rows::stock_rows(&lines, (w, h)))
+                .filter(|rows| !among_scene_text(&lines, rows, (w, h)))
+                .unwrap_or_default();
         }
         // The blends the picture's edges fit, read once for the marks found from them.
         let mut read = blend::EdgeFits::of(image);
@@ -302,6 +308,16 @@ fn seen_through(image: &RgbImage, mask: &image::GrayImage, region: PixelBox) -> 
     let flooded = marked as f32 >= FLOODED * region.area() as f32;
     let around = patchmatch::ring_texture(image, mask, region);
     flooded && around >= BUSY && patchmatch::box_texture(image, region) >= SEEN_THROUGH * around
+}
+
+/// Whether `lines` other than those in `boxes` (a repeated mark's tiles, a stock mark's rows)
+/// crowd the picture at the boxes' size ([`find::crowded`]): the boxes are then the scene's own
+/// lettering repeated (a circuit board's labels), not a mark laid over it. A stock mark is
+/// mostly alone with its own lines on a photo.
+fn among_scene_text(lines: &[text::TextLine], boxes: &[PixelBox], (w, h): (u32, u32)) -> bool {
+    let Some(first) = boxes.first() else { return false };
+    let other = |l: &text::TextLine| !mostly_within(find::to_box(l.rect, w, h), boxes.iter());
+    find::crowded(lines, first.height as f32, other)
 }
 
 /// Whether a blended shape is about as high as the rows of a stock mark left as it is (half to
