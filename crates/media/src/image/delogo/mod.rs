@@ -63,15 +63,15 @@ pub fn clean(runtime: &OnnxRuntime, image: &mut RgbImage, given: &[LogoBox]) -> 
     let (w, h) = image.dimensions();
     // A screenshot, a document or a chart is all crisp text and sharp graphics: found
     // automatically, its own content would be taken for marks and erased.
-    let flat = if given.is_empty() { flat_graphic::flat_share(image) } else { 0.0 };
-    if flat >= flat_graphic::MIN_FLAT_SHARE {
+    let flat = given.is_empty().then(|| flat_graphic::flatness(image)).filter(|f| f.is_graphic());
+    if let Some(flat) = flat {
         return Ok(json!({
             "Logos": [], "Width": w, "Height": h,
             "Reason": format!(
                 "a flat graphic (a screenshot, a document, a chart: {:.0} % of its pixels equal their \
                  neighbours, where a photo's hardly do): its text and graphics are its content, so nothing is \
                  looked for; give the mark's box as JobParams.Logo to remove it",
-                flat * 100.0
+                flat.flat * 100.0
             )
         }));
     }
