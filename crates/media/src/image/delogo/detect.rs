@@ -443,19 +443,9 @@ fn moved(r: PixelBox, side: usize, grow: bool, step: usize) -> Option<PixelBox> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_marks::noisy_gradient;
     use super::*;
     use image::Rgb;
-
-    fn noise_image(w: u32, h: u32) -> RgbImage {
-        // A smooth gradient with mild deterministic noise.
-        let mut state = 12345u32;
-        RgbImage::from_fn(w, h, |x, y| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let n = ((state >> 16) % 9) as i32 - 4;
-            let v = |base: i32| (base + n).clamp(0, 255) as u8;
-            Rgb([v((x * 120 / w) as i32 + 60), v((y * 100 / h) as i32 + 70), v(110)])
-        })
-    }
 
     fn paste_block_text(img: &mut RgbImage, b: PixelBox) {
         // Vertical white bars with black gaps: a crude "text" block.
@@ -495,7 +485,7 @@ mod tests {
         // same three times larger (searched on a smaller copy).
         for k in [1, 3] {
             let line = PixelBox::new(160 * k, 300 * k, 200 * k, 20 * k);
-            let mut img = noise_image(640 * k, 427 * k);
+            let mut img = noisy_gradient(640 * k, 427 * k);
             paste_block_text(&mut img, line);
             let bare = img.clone();
             paste_icon(&mut img, 132 * k, 300 * k, 20 * k);
@@ -511,7 +501,7 @@ mod tests {
 
     #[test]
     fn finds_a_corner_block_and_ignores_the_centre() {
-        let mut img = noise_image(400, 300);
+        let mut img = noisy_gradient(400, 300);
         let corner = PixelBox { x: 340, y: 12, width: 48, height: 20 };
         paste_block_text(&mut img, corner);
         paste_block_text(&mut img, PixelBox { x: 180, y: 140, width: 48, height: 20 });
@@ -525,7 +515,7 @@ mod tests {
 
     #[test]
     fn maps_boxes_back_from_the_working_copy() {
-        let mut img = noise_image(1280, 720);
+        let mut img = noisy_gradient(1280, 720);
         let b = PixelBox { x: 1120, y: 640, width: 120, height: 48 };
         paste_block_text(&mut img, b);
         let d = detect_logos(&img);
@@ -537,12 +527,12 @@ mod tests {
     fn flat_and_tiny_images_give_nothing() {
         assert!(detect_logos(&RgbImage::from_pixel(300, 200, Rgb([90, 120, 200]))).is_empty());
         assert!(detect_logos(&RgbImage::new(8, 8)).is_empty());
-        assert!(detect_logos(&noise_image(300, 200)).is_empty());
+        assert!(detect_logos(&noisy_gradient(300, 200)).is_empty());
     }
 
     #[test]
     fn results_are_sorted_and_disjoint() {
-        let mut img = noise_image(500, 400);
+        let mut img = noisy_gradient(500, 400);
         paste_block_text(&mut img, PixelBox { x: 10, y: 10, width: 60, height: 24 });
         paste_block_text(&mut img, PixelBox { x: 420, y: 360, width: 60, height: 24 });
         let d = detect_logos(&img);

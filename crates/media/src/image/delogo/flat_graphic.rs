@@ -67,19 +67,9 @@ pub fn flatness(image: &RgbImage) -> Flatness {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_marks::noisy_gradient;
     use super::*;
     use image::Rgb;
-
-    /// A photo-like picture: a colour gradient with sensor noise.
-    fn noisy_photo(w: u32, h: u32) -> RgbImage {
-        let mut state = 7u32;
-        RgbImage::from_fn(w, h, |x, y| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let noise = ((state >> 16) % 5) as f32 - 2.0;
-            let v = (60.0 + 0.3 * x as f32 + 0.2 * y as f32 + noise).clamp(0.0, 255.0) as u8;
-            Rgb([v, v / 2 + 40, 200 - v / 3])
-        })
-    }
 
     #[test]
     fn a_screenshot_is_a_graphic_and_photos_are_not_even_on_white() {
@@ -94,9 +84,9 @@ mod tests {
                 Rgb([255, 255, 255])
             }
         });
-        let photo = noisy_photo(400, 300);
+        let photo = noisy_gradient(400, 300);
         let mut product = RgbImage::from_pixel(400, 300, Rgb([255, 255, 255]));
-        image::imageops::replace(&mut product, &noisy_photo(200, 180), 100, 60);
+        image::imageops::replace(&mut product, &noisy_gradient(200, 180), 100, 60);
         // THEN the page is a flat graphic; the photo is not, nor is the product on white
         assert!(flatness(&page).is_graphic(), "{:?}", flatness(&page));
         assert!(!flatness(&photo).is_graphic(), "{:?}", flatness(&photo));

@@ -5,6 +5,18 @@ use image::{Rgb, RgbImage};
 
 use crate::imaging::geometry::PixelBox;
 
+/// A photo-like picture: a smooth colour gradient with mild deterministic noise (±4 levels), so
+/// that hardly a pixel equals its neighbours.
+pub(super) fn noisy_gradient(w: u32, h: u32) -> RgbImage {
+    let mut state = 12345u32;
+    RgbImage::from_fn(w, h, |x, y| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let n = ((state >> 16) % 9) as i32 - 4;
+        let v = |base: i32| (base + n).clamp(0, 255) as u8;
+        Rgb([v((x * 120 / w) as i32 + 60), v((y * 100 / h) as i32 + 70), v(110)])
+    })
+}
+
 /// PSNR (dB) between `a` and `b` over `r`.
 pub(super) fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
     let mut se = 0.0f64;
