@@ -8,7 +8,7 @@
 //! 20 others: frames of a video, documentation screenshots, logos; JPEG and PNG, 128 px to
 //! 3840 px): at most 28 % of a photo's pixels equal their four neighbours (a rocket launch's
 //! clear sky at 1920 px; most photos under 10 %). Five screenshots and a drawn logo: 83–97 %;
-//! two drawn logos and a 128 px icon in between (37–45 %) are searched as photos. A product
+//! a drawn logo and a 128 px icon in between (37 % and 45 %) are searched as photos. A product
 //! photographed on white is flat too (65–78 % with the product a quarter to a third of the
 //! picture), but its photographed part differs from all four neighbours almost everywhere:
 //! 13–32 % of such a picture's pixels do, against 0.5–5.4 % of the screenshots' and logos'.
