@@ -999,23 +999,19 @@ pub(crate) fn psnr_in(a: &RgbImage, b: &RgbImage, r: PixelBox) -> f64 {
 pub(crate) fn screenshot() -> RgbImage {
     let (w, h) = (1300u32, 760u32);
     let mut img = RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
-    for y in 0..28 {
-        for x in 0..w {
-            img.put_pixel(x, y, image::Rgb([200, 225, 228]));
-        }
-    }
-    for (k, colour) in [[40u8, 160, 60], [60, 90, 200], [220, 170, 30]].into_iter().enumerate() {
-        for y in 7..21 {
-            for x in 8 + 20 * k as u32..22 + 20 * k as u32 {
+    let fill = |img: &mut RgbImage, (x0, y0, x1, y1): (u32, u32, u32, u32), colour: [u8; 3]| {
+        for y in y0..y1 {
+            for x in x0..x1 {
                 img.put_pixel(x, y, image::Rgb(colour));
             }
         }
+    };
+    fill(&mut img, (0, 0, w, 28), [200, 225, 228]);
+    for (k, colour) in [[40u8, 160, 60], [60, 90, 200], [220, 170, 30]].into_iter().enumerate() {
+        let x = 8 + 20 * k as u32;
+        fill(&mut img, (x, 7, x + 14, 21), colour);
     }
-    for y in 330..348 {
-        for x in 0..w {
-            img.put_pixel(x, y, image::Rgb([232, 232, 232]));
-        }
-    }
+    fill(&mut img, (0, 330, w, 348), [232, 232, 232]);
     let words = ["mov", "sub", "lea", "call", "push", "add"];
     for row in 0..36u32 {
         let word = words[row as usize % words.len()];
@@ -1029,16 +1025,12 @@ pub(crate) fn screenshot() -> RgbImage {
         let layer = text_layer(&text, MONO_BOLD, 15.0, colour, false);
         paste(&mut img, &layer, 30, 60 + row * 18, 1.0);
     }
-    for x in 28..400 {
-        for y in [310u32, 311, 420, 421] {
-            img.put_pixel(x, y, image::Rgb([220, 0, 0]));
-        }
-    }
-    for y in 310..422 {
-        for x in [28u32, 29, 398, 399] {
-            img.put_pixel(x, y, image::Rgb([220, 0, 0]));
-        }
-    }
+    // The red box, 2 px wide.
+    let red = [220, 0, 0];
+    fill(&mut img, (28, 310, 400, 312), red);
+    fill(&mut img, (28, 420, 400, 422), red);
+    fill(&mut img, (28, 310, 30, 422), red);
+    fill(&mut img, (398, 310, 400, 422), red);
     img
 }
 

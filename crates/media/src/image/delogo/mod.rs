@@ -315,18 +315,23 @@ fn seen_through(image: &RgbImage, mask: &image::GrayImage, region: PixelBox) -> 
 /// lettering repeated (a circuit board's labels), not a mark laid over it. A stock mark is
 /// mostly alone with its own lines on a photo.
 fn among_scene_text(lines: &[text::TextLine], boxes: &[PixelBox], (w, h): (u32, u32)) -> bool {
-    let Some(first) = boxes.first() else { return false };
+    let Some(height) = median_height(boxes) else { return false };
     let other = |l: &text::TextLine| !mostly_within(find::to_box(l.rect, w, h), boxes.iter());
-    find::crowded(lines, first.height as f32, other)
+    find::crowded(lines, height as f32, other)
 }
 
 /// Whether a blended shape is about as high as the rows of a stock mark left as it is (half to
 /// one and a half times their median height): a piece of that mark (the "©" before each
 /// "dreamstime", a white ring of one opacity), left with it rather than removed alone.
 fn of_left_rows(b: PixelBox, rows: &[PixelBox]) -> bool {
-    let mut heights: Vec<u32> = rows.iter().map(|r| r.height).collect();
+    median_height(rows).is_some_and(|m| (m / 2..=m + m / 2).contains(&b.height))
+}
+
+/// The median height of `boxes` (a row read in part is lower than the rest); none if empty.
+fn median_height(boxes: &[PixelBox]) -> Option<u32> {
+    let mut heights: Vec<u32> = boxes.iter().map(|b| b.height).collect();
     heights.sort_unstable();
-    heights.get(heights.len() / 2).is_some_and(|&m| (m / 2..=m + m / 2).contains(&b.height))
+    heights.get(heights.len() / 2).copied()
 }
 
 /// Whether at least half of `b` lies in `boxes` (which do not overlap one another): the
