@@ -85,14 +85,14 @@ const MUST_CLEAN: &[&str] = &[
     "tiled-cut-grid-chelsea",
 ];
 
-/// Floors for the whole set, where it stands today (77 of 85 found, 90.6 %, and 67 of 85 at
-/// least 6 dB; see the table in docs/functions.md; a faint ident, a badge, a tiled mark, one of
+/// Floors for the whole set, where it stands today (77 of 85 found, 90.6 %, and 69 of 85 at
+/// least 6 dB, since translucent marks' coverage is cut as a whole (`coverage`); see the table in docs/functions.md; a faint ident, a badge, a tiled mark, one of
 /// the signatures drawn on 2026-12-07 and four of the twelve held out later that day are not
 /// found; the five centred stock marks drawn after them are, since `blended_line`, and the white
 /// disc over a grey wall, since `blend` judges colourless rims), and no false positive on the
 /// controls. They keep what works from sliding back.
 const MIN_HITS: usize = 77;
-const MIN_GAINS: usize = 67;
+const MIN_GAINS: usize = 69;
 
 struct Outcome {
     marks: usize,

@@ -7,6 +7,7 @@ pub mod geometry;
 pub mod gradients;
 pub mod guided_filter;
 pub mod integral;
+pub mod min_cut;
 pub mod morphology;
 pub mod motion;
 pub mod parallel;

@@ -5,6 +5,7 @@
 
 pub mod blend;
 pub mod blended_line;
+mod coverage;
 pub mod cut;
 pub mod detect;
 pub mod find;

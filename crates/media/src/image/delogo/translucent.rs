@@ -20,6 +20,7 @@
 
 use image::{GrayImage, Luma, RgbImage};
 
+use super::coverage;
 use super::mask::grown_by;
 use super::stroke_edges;
 use super::strokes::line_glyphs;
@@ -224,11 +225,12 @@ struct Estimates<'a> {
     stroke: &'a [bool],
 }
 
-/// Inverts `blend` over the `marked` pixels of the part of `image` at (`x0`, `y0`), `w` wide,
-/// each pixel at its share of the mark, measured over the `estimates` of the picture under it.
-/// Where the local background is known too, the smaller of the two shares is taken (a smooth
+/// Inverts `blend` over the part of `image` at (`x0`, `y0`), `w` wide, where the mark covers it.
+/// Each `marked` pixel's share of the mark is measured over the `estimates` of the picture under
+/// it. Where the local background is known too, the smaller of the two shares is taken (a smooth
 /// estimate drawn from darker surroundings made clear sky above a white letter look covered); on
-/// the glyphs' strokes, the local one where it is larger by more than [`MISJUDGED`].
+/// the glyphs' strokes, the local one where it is larger by more than [`MISJUDGED`]. The shares
+/// are the evidence from which `coverage` decides what the mark covers.
 fn invert(
     image: &mut RgbImage,
     marked: &[bool],
@@ -263,29 +265,24 @@ fn invert(
             })
         })
         .collect();
-    // A pixel is wholly covered (inverted at the blend's opacity, its detail kept) where it and
-    // its four neighbours look covered; one at the strokes' edge is inverted at its own share,
-    // however much it looks covered: the antialiased rim of "PHOTO BY KIM" came out 11-15 levels
-    // darker than the wall where shares of 0.75 were taken for whole.
+    // Which pixels the mark covers, decided for the whole part at once with the shares as
+    // evidence (`coverage`); a part too large for that takes the shares alone.
     let h = marked.len() / w;
-    let body = |i: usize| shares[i] >= BODY_SHARE;
-    let inside = |i: usize| {
-        let (x, y) = (i % w, i / w);
-        body(i)
-            && x > 0
-            && y > 0
-            && x + 1 < w
-            && y + 1 < h
-            && [i - 1, i + 1, i - w, i + w].into_iter().all(body)
+    let part = image::imageops::crop_imm(image, x0, y0, w as u32, h as u32).to_image();
+    let covers = match coverage::covered(&part, &shares, blend) {
+        Some(covered) => {
+            let measured: Vec<Option<f32>> =
+                (0..shares.len()).map(|i| marked[i].then_some(shares[i])).collect();
+            coverage::covers(&part, &covered, &measured, blend)
+        }
+        None => by_share(&shares, w, a),
     };
     let mut leftover = GrayImage::new(iw, ih);
     let mut strange = false;
-    for i in (0..marked.len()).filter(|&i| marked[i]) {
-        let share = shares[i];
-        if share < NO_SHARE {
+    for (i, &cover) in covers.iter().enumerate() {
+        if cover < a * NO_SHARE {
             continue;
         }
-        let cover = if inside(i) { a } else { a * share.min(1.0) };
         let (x, y) = at(i);
         let p = image.get_pixel_mut(x, y);
         let seen = p.0.map(f32::from);
@@ -303,6 +300,36 @@ fn invert(
     if strange {
         inpaint_telea(image, &leftover, FILL_RADIUS);
     }
+}
+
+/// The share to invert at each pixel from its measured share alone (0 where unmarked): a pixel is
+/// wholly covered (inverted at the blend's opacity `a`, its detail kept) where it and its four
+/// neighbours look covered; one at the strokes' edge is inverted at its own share, however much
+/// it looks covered: the antialiased rim of "PHOTO BY KIM" came out 11-15 levels darker than the
+/// wall where shares of 0.75 were taken for whole.
+fn by_share(shares: &[f32], w: usize, a: f32) -> Vec<f32> {
+    let h = shares.len() / w;
+    let body = |i: usize| shares[i] >= BODY_SHARE;
+    let inside = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        body(i)
+            && x > 0
+            && y > 0
+            && x + 1 < w
+            && y + 1 < h
+            && [i - 1, i + 1, i - w, i + w].into_iter().all(body)
+    };
+    (0..shares.len())
+        .map(|i| {
+            if inside(i) {
+                a
+            } else if shares[i] < NO_SHARE {
+                0.0
+            } else {
+                a * shares[i].min(1.0)
+            }
+        })
+        .collect()
 }
 
 /// The picture continued smoothly into the `marked` pixels of `crop` (Telea): what lies under.
