@@ -270,10 +270,10 @@ fn invert(
     let h = marked.len() / w;
     let part = image::imageops::crop_imm(image, x0, y0, w as u32, h as u32).to_image();
     let covers = match coverage::covered(&part, &shares, blend) {
-        Some(covered) => {
+        Some((covered, rim)) => {
             let measured: Vec<Option<f32>> =
                 (0..shares.len()).map(|i| marked[i].then_some(shares[i])).collect();
-            coverage::covers(&part, &covered, &measured, blend)
+            coverage::covers(&part, (&covered, rim), &measured, blend)
         }
         None => by_share(&shares, w, a),
     };
