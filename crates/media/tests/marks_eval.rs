@@ -411,6 +411,27 @@ fn a_translucent_signature_is_unblended_not_filled() {
 }
 
 #[test]
+fn a_translucent_signature_in_a_large_photo_is_unblended_not_filled() {
+    // GIVEN "© M. Rossi" in bold white at 50 % in the corner of a garage photo 3,000 px wide (the
+    // development set's case at four times its size): its part is measured first on a shrunk
+    // copy, where the body alone saw no blend and the signature was filled (−0.6 dB)
+    let rt = runtime();
+    let mark = Mark { kind: MarkKind::SheerText("© M. Rossi", 0.08), at: Corner::BottomRight, opacity: 0.5 };
+    let case = marked_case("large", "motorcycle_right.png@3000", &[mark]);
+    let mut out = case.marked.clone();
+    // WHEN ImageDelogo cleans it
+    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
+    // THEN it is un-blended in white, and the floor under it comes back (+20.8 dB on 2026-12-07)
+    let truth = case.truth[0];
+    let logos = result["Logos"].as_array().expect("Logos");
+    let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the signature found");
+    assert_eq!(logo["Method"], "unblend", "{result}");
+    assert_eq!(logo["Colour"], "white", "{result}");
+    let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
+    assert!(gain >= 12.0, "{gain:.1} dB");
+}
+
+#[test]
 fn a_translucent_name_run_into_lamps_is_read_closer_and_the_lamps_are_left() {
     // GIVEN "M. Lee" in bold white at 40 % over a launch pad at dusk, its letters running into
     // the glare of a row of lamps (the detector reads word and lamps as one tilted block)
