@@ -389,24 +389,30 @@ fn a_diagonal_stock_mark_is_unblended_and_its_angle_reported() {
     assert!(gain >= 6.0, "{gain:.1} dB");
 }
 
-#[test]
-fn a_translucent_signature_is_unblended_not_filled() {
-    // GIVEN "PHOTO" in bold white at 45 % in a corner of a flower bed
+/// ImageDelogo on `case`'s one signature: it is found and un-blended in white; its reported
+/// opacity and the PSNR gain in its box.
+fn unblended_in_white(case: &marks::Case) -> (f64, f64) {
     let rt = runtime();
-    let mark = Mark { kind: MarkKind::SheerText("PHOTO", 0.14), at: Corner::BottomRight, opacity: 0.45 };
-    let case = marked_case("sheer", "flower.jpg", &[mark]);
     let mut out = case.marked.clone();
-    // WHEN ImageDelogo cleans it
     let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
-    // THEN the mark is found and inverted with its colour and opacity
     let truth = case.truth[0];
     let logos = result["Logos"].as_array().expect("Logos");
     let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the signature found");
     assert_eq!(logo["Method"], "unblend", "{result}");
     assert_eq!(logo["Colour"], "white", "{result}");
-    assert!((logo["Alpha"].as_f64().unwrap_or(0.0) - 0.45).abs() <= 0.05, "{result}");
-    // AND the flowers under it come back better than a fill rebuilds them (a fill: +11.8 dB)
     let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
+    (logo["Alpha"].as_f64().unwrap_or(0.0), gain)
+}
+
+#[test]
+fn a_translucent_signature_is_unblended_not_filled() {
+    // GIVEN "PHOTO" in bold white at 45 % in a corner of a flower bed
+    let mark = Mark { kind: MarkKind::SheerText("PHOTO", 0.14), at: Corner::BottomRight, opacity: 0.45 };
+    let case = marked_case("sheer", "flower.jpg", &[mark]);
+    // WHEN ImageDelogo cleans it, THEN the mark is found and inverted with its colour and opacity
+    let (alpha, gain) = unblended_in_white(&case);
+    assert!((alpha - 0.45).abs() <= 0.05, "{alpha}");
+    // AND the flowers under it come back better than a fill rebuilds them (a fill: +11.8 dB)
     assert!(gain >= 14.0, "{gain:.1} dB");
 }
 
@@ -415,19 +421,11 @@ fn a_translucent_signature_in_a_large_photo_is_unblended_not_filled() {
     // GIVEN "© M. Rossi" in bold white at 50 % in the corner of a garage photo 3,000 px wide (the
     // development set's case at four times its size): its part is measured first on a shrunk
     // copy, where the body alone saw no blend and the signature was filled (−0.6 dB)
-    let rt = runtime();
     let mark = Mark { kind: MarkKind::SheerText("© M. Rossi", 0.08), at: Corner::BottomRight, opacity: 0.5 };
     let case = marked_case("large", "motorcycle_right.png@3000", &[mark]);
-    let mut out = case.marked.clone();
-    // WHEN ImageDelogo cleans it
-    let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
-    // THEN it is un-blended in white, and the floor under it comes back (+20.8 dB on 2026-12-07)
-    let truth = case.truth[0];
-    let logos = result["Logos"].as_array().expect("Logos");
-    let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the signature found");
-    assert_eq!(logo["Method"], "unblend", "{result}");
-    assert_eq!(logo["Colour"], "white", "{result}");
-    let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
+    // WHEN ImageDelogo cleans it, THEN it is un-blended in white, and the floor under it comes
+    // back (+20.8 dB on 2026-12-07)
+    let (_, gain) = unblended_in_white(&case);
     assert!(gain >= 12.0, "{gain:.1} dB");
 }
 

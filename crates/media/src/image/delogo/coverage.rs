@@ -216,26 +216,41 @@ mod tests {
         lx < 16 && ly < 24 && (lx < 5 || ly < 5 || (10..15).contains(&ly) || ly >= 19)
     }
 
-    /// A textured picture: darker stripes every few pixels over a noisy gradient.
-    fn textured() -> RgbImage {
-        let base = noisy_gradient(60, 40);
-        RgbImage::from_fn(60, 40, |x, y| {
-            let p = base.get_pixel(x, y).0;
-            let stripe = if (x * 3 + y * 5) % 11 < 4 { 30 } else { 0 };
-            Rgb(p.map(|v| v.saturating_sub(stripe)))
+    /// A textured picture: darker stripes, `stripe` px wide units, over a noisy gradient.
+    fn textured(w: u32, h: u32, stripe: u32) -> RgbImage {
+        let base = noisy_gradient(w, h);
+        RgbImage::from_fn(w, h, |x, y| {
+            let dark = if (x / stripe * 3 + y / stripe * 5) % 11 < 4 { 30 } else { 0 };
+            Rgb(base.get_pixel(x, y).0.map(|v| v.saturating_sub(dark)))
         })
+    }
+
+    const WHITE_40: Blend = Blend { alpha: 0.4, level: 255.0 };
+
+    /// `clean` with white at 40 % where `on` says.
+    fn marked_with(clean: &RgbImage, on: impl Fn(u32, u32) -> bool) -> RgbImage {
+        let mut marked = clean.clone();
+        for (x, y, p) in marked.enumerate_pixels_mut() {
+            if on(x, y) {
+                p.0 = p.0.map(|v| (0.6 * f32::from(v) + 0.4 * 255.0).round() as u8);
+            }
+        }
+        marked
+    }
+
+    /// `marked` with the blend inverted at each pixel's share (`covers`).
+    fn inverted(marked: &RgbImage, shares: &[f32]) -> RgbImage {
+        let mut out = marked.clone();
+        for (p, a) in out.pixels_mut().zip(shares) {
+            p.0 = p.0.map(|v| ((f32::from(v) - a * 255.0) / (1.0 - a)).round().clamp(0.0, 255.0) as u8);
+        }
+        out
     }
 
     #[test]
     fn a_white_letter_over_texture_is_covered_whole_from_scant_evidence() {
-        let clean = textured();
-        let blend = Blend { alpha: 0.4, level: 255.0 };
-        let mut marked = clean.clone();
-        for (x, y, p) in marked.enumerate_pixels_mut() {
-            if on_letter(x, y) {
-                p.0 = p.0.map(|v| (0.6 * f32::from(v) + 0.4 * 255.0).round() as u8);
-            }
-        }
+        let clean = textured(60, 40, 1);
+        let marked = marked_with(&clean, on_letter);
         // Evidence on every third letter pixel only, and some on the picture beside it.
         let shares: Vec<f32> = (0..60 * 40)
             .map(|i| {
@@ -243,18 +258,13 @@ mod tests {
                 if on_letter(x, y) && i % 3 == 0 || !on_letter(x, y) && i % 23 == 0 { 0.9 } else { 0.0 }
             })
             .collect();
-        let (covered, rim) = covered(&marked, &shares, blend).expect("small enough");
+        let (covered, rim) = covered(&marked, &shares, WHITE_40).expect("small enough");
         assert_eq!(rim, 1);
         let wrong =
             (0..60 * 40).filter(|&i| covered[i] != on_letter((i % 60) as u32, (i / 60) as u32)).count();
         assert!(wrong <= 12, "{wrong} pixels labelled wrong of {} on the letter", 16 * 24);
         // Inverted at those covers, the letter is gone.
-        let shares = covers(&marked, (&covered, rim), &[None; 60 * 40], blend);
-        let mut out = marked.clone();
-        for (i, p) in out.pixels_mut().enumerate() {
-            let a = shares[i];
-            p.0 = p.0.map(|v| ((f32::from(v) - a * 255.0) / (1.0 - a)).round().clamp(0.0, 255.0) as u8);
-        }
+        let out = inverted(&marked, &covers(&marked, (&covered, rim), &[None; 60 * 40], WHITE_40));
         let letter = PixelBox::new(18, 6, 20, 28);
         let gain = psnr_in(&out, &clean, letter) - psnr_in(&marked, &clean, letter);
         assert!(gain >= 15.0, "gain {gain:.1} dB");
@@ -266,31 +276,16 @@ mod tests {
         // 12 MP photo), with evidence on every third of its pixels
         let (w, h) = (400u32, 250u32);
         let on = |x: u32, y: u32| on_letter(x / 4, y / 4);
-        let base = noisy_gradient(w, h);
-        let clean = RgbImage::from_fn(w, h, |x, y| {
-            let stripe = if (x / 2 * 3 + y / 2 * 5) % 11 < 4 { 30 } else { 0 };
-            Rgb(base.get_pixel(x, y).0.map(|v| v.saturating_sub(stripe)))
-        });
-        let blend = Blend { alpha: 0.4, level: 255.0 };
-        let mut marked = clean.clone();
-        for (x, y, p) in marked.enumerate_pixels_mut() {
-            if on(x, y) {
-                p.0 = p.0.map(|v| (0.6 * f32::from(v) + 0.4 * 255.0).round() as u8);
-            }
-        }
+        let clean = textured(w, h, 2);
+        let marked = marked_with(&clean, on);
         let n = (w * h) as usize;
         let shares: Vec<f32> =
             (0..n).map(|i| if on(i as u32 % w, i as u32 / w) && i % 3 == 0 { 0.9 } else { 0.0 }).collect();
         // WHEN its coverage is cut
-        let (covered, rim) = covered(&marked, &shares, blend).expect("cut shrunk");
-        // THEN it was cut at half size, and inverted at those covers the letter is gone
+        let (covered, rim) = covered(&marked, &shares, WHITE_40).expect("cut shrunk");
+        // THEN it was cut at half size, and inverted at those covers the letter is gone (20.7 dB)
         assert_eq!(rim, 2);
-        let shares = covers(&marked, (&covered, rim), &vec![None; n], blend);
-        let mut out = marked.clone();
-        for (i, p) in out.pixels_mut().enumerate() {
-            let a = shares[i];
-            p.0 = p.0.map(|v| ((f32::from(v) - a * 255.0) / (1.0 - a)).round().clamp(0.0, 255.0) as u8);
-        }
+        let out = inverted(&marked, &covers(&marked, (&covered, rim), &vec![None; n], WHITE_40));
         let letter = PixelBox::new(72, 24, 80, 112);
         let gain = psnr_in(&out, &clean, letter) - psnr_in(&marked, &clean, letter);
         assert!(gain >= 12.0, "gain {gain:.1} dB");
@@ -306,8 +301,7 @@ mod tests {
                 40,
                 |_, y| if (15..25).contains(&y) { Rgb([240; 3]) } else { Rgb([60; 3]) },
             );
-        let (covered, _) =
-            covered(&picture, &[0.0; 60 * 40], Blend { alpha: 0.4, level: 255.0 }).expect("small");
+        let (covered, _) = covered(&picture, &[0.0; 60 * 40], WHITE_40).expect("small");
         assert!(covered.iter().all(|c| !c));
     }
 }
