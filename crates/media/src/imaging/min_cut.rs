@@ -44,7 +44,7 @@ impl MinCut {
     pub fn sink_side(self) -> Vec<bool> {
         let n = self.nodes + 2;
         let (source, sink) = (self.nodes, self.nodes + 1);
-        // Arcs in pairs (2k forward, 2k + 1 its reverse), grouped by tail.
+        // Each arc and its reverse (`twin`), grouped by tail (`start`: each node's first).
         let mut start = vec![0usize; n + 1];
         for &(a, b, _) in &self.arcs {
             start[a as usize + 1] += 1;

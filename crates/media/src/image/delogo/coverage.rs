@@ -12,12 +12,13 @@
 //! their difference by the blend alone). Each pixel's measured share is its evidence, and the
 //! labelling of least total cost is a minimum cut ([`MinCut`]).
 //!
-//! The rim of what is covered is then inverted at the share its pixels show against the picture
-//! just outside it.
+//! The rim of what is covered is then inverted at its pixels' measured shares, or, where a pixel
+//! has none (the cut took it in beyond the measured mask), at the share it shows against the
+//! uncovered picture just outside.
 
 use image::RgbImage;
 
-use super::translucent::Blend;
+use super::translucent::{Blend, share};
 use crate::imaging::min_cut::MinCut;
 use crate::imaging::morphology::dilate;
 use crate::imaging::shrink::shrink_area;
@@ -162,7 +163,6 @@ pub(super) fn covers(
     };
     let clear: Vec<bool> = dilate(covered, w, h, rim + RIM_CLEARANCE - 1).iter().map(|n| !n).collect();
     let window = RIM_WINDOW + rim - 1;
-    let level = blend.level;
     (0..w * h)
         .map(|i| {
             let (x, y) = (i % w, i / w);
@@ -191,13 +191,7 @@ pub(super) fn covers(
                 return whole;
             }
             let seen = part.get_pixel(x as u32, y as u32).0.map(f32::from);
-            let (mut num, mut den) = (0.0, 0.0);
-            for c in 0..3 {
-                let under = sum[c] / n;
-                num += (seen[c] - under) * (level - under);
-                den += (level - under).powi(2);
-            }
-            if den <= 1.0 { whole } else { blend.alpha * (num / den / blend.alpha).clamp(0.0, 1.0) }
+            share(seen, sum.map(|v| v / n), blend).map_or(whole, |s| blend.alpha * s.clamp(0.0, 1.0))
         })
         .collect()
 }

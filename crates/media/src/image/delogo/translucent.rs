@@ -254,14 +254,7 @@ fn invert(
             }
             let (x, y) = at(i);
             let seen = image.get_pixel(x, y).0.map(f32::from);
-            let share_over = |under: [f32; 3]| {
-                let (mut num, mut den) = (0.0, 0.0);
-                for c in 0..3 {
-                    num += (seen[c] - under[c]) * (colour[c] - under[c]);
-                    den += (colour[c] - under[c]).powi(2);
-                }
-                if den > 1.0 { num / den / a } else { 1.0 }
-            };
+            let share_over = |under: [f32; 3]| share(seen, under, blend).unwrap_or(1.0);
             let smooth =
                 share_over(estimates.smooth.get_pixel((i % w) as u32, (i / w) as u32).0.map(f32::from));
             estimates.local[i].map_or(smooth, |local| {
@@ -305,6 +298,18 @@ fn invert(
     if strange {
         inpaint_telea(image, &leftover, FILL_RADIUS);
     }
+}
+
+/// The share of the mark a pixel `seen` shows over the picture `under` it: how far it moved
+/// towards the blend's colour, as a fraction of the blend's own step. `None` where the picture is
+/// the colour already (nothing to measure).
+pub(super) fn share(seen: [f32; 3], under: [f32; 3], blend: Blend) -> Option<f32> {
+    let (mut num, mut den) = (0.0, 0.0);
+    for c in 0..3 {
+        num += (seen[c] - under[c]) * (blend.level - under[c]);
+        den += (blend.level - under[c]).powi(2);
+    }
+    (den > 1.0).then(|| num / den / blend.alpha)
 }
 
 /// The share to invert at each pixel from its measured share alone (0 where unmarked): a pixel is
