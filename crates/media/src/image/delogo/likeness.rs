@@ -55,7 +55,7 @@ pub fn find(image: &RgbImage, lines: &[TextLine], least: f32) -> Option<Vec<Pixe
     seeds.sort_by(|a, b| edge(a).cmp(&edge(b)).then(b.score.total_cmp(&a.score)));
     seeds.iter().take(SEEDS).find_map(|l| {
         let seed = repeated::line_box(l.rect, (w, h));
-        let tiles = repeated::extend(image, &[seed]);
+        let tiles = repeated::extend(image, &[seed])?;
         let centres: Vec<(f32, f32)> = tiles.iter().map(PixelBox::centre).collect();
         let tiled = (MIN_SEEDED_TILES..=MAX_TILES).contains(&tiles.len())
             && repeated::lattice(&centres, (seed.width as f32, seed.height as f32)).is_some();
@@ -72,15 +72,17 @@ pub fn least_seed((w, h): (u32, u32)) -> f32 {
 /// The tiles of a repeated mark over `image`, from its text lines: a group of lines read alike,
 /// grown ([`grown`]), or else one line's likeness ([`find`], seeds at least `least` high).
 pub fn mark_tiles(image: &RgbImage, lines: &[TextLine], least: f32) -> Option<Vec<PixelBox>> {
-    repeated::find(image, lines).map(|tiles| grown(image, tiles)).or_else(|| find(image, lines, least))
+    repeated::find(image, lines).and_then(|tiles| grown(image, tiles)).or_else(|| find(image, lines, least))
 }
 
 /// The tiles of a group of lines read alike ([`repeated::find`], one size), grown to the whole
 /// mark as [`find`] grows a seed's: the detector may read every tile in part (the "PREVI" of a
 /// faint "PREVIEW" over a busy photo), and un-blending that part leaves the rest of each word.
-/// The tiles as they are when they cannot be grown.
-pub fn grown(image: &RgbImage, tiles: Vec<PixelBox>) -> Vec<PixelBox> {
-    grow(image, &repeated::extend(image, &tiles)).unwrap_or(tiles)
+/// The tiles as they are when they cannot be grown; `None` when their likeness is the picture's
+/// own texture ([`repeated::extend`]).
+pub fn grown(image: &RgbImage, tiles: Vec<PixelBox>) -> Option<Vec<PixelBox>> {
+    let extended = repeated::extend(image, &tiles)?;
+    Some(grow(image, &extended).unwrap_or(tiles))
 }
 
 /// The tiles (one size) grown to the whole mark: strip by strip to each side, as long as the
@@ -239,7 +241,7 @@ mod tests {
         // GIVEN the same mark at four scattered places, as a word repeated on a poster might be
         let img = marked(&[(40, 30), (300, 52), (130, 230), (470, 300)]);
         // THEN all four look alike, but no repeated mark is made of them
-        assert_eq!(repeated::extend(&img, &[PixelBox::new(40, 30, 96, 24)]).len(), 4);
+        assert_eq!(repeated::extend(&img, &[PixelBox::new(40, 30, 96, 24)]).map(|t| t.len()), Some(4));
         assert_eq!(find(&img, &[line(40, 30, 96)], least_seed(img.dimensions())), None);
     }
 

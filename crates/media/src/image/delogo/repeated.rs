@@ -42,8 +42,18 @@ const SEARCH_WIDTH: u32 = 48;
 /// high) at 48 px wide is 8 px high, where its strokes blur into one bar.
 const SEARCH_HEIGHT: u32 = 14;
 const SEARCH_SIDE: u32 = 640;
+/// More places than this matching the found tiles are the picture's own texture, not a mark's
+/// repetitions: the development sets' stock marks have at most 55 tiles, while a wood grain at
+/// 3,000 px matched four 19×13 px boxes 5,967 times (and fitting a lattice to those took 25 s).
+const MAX_EXTENDED: usize = 240;
 /// A lattice is fitted to at least this many tiles…
 const LATTICE_TILES: usize = 4;
+/// …from steps between the first this many centres and the rest…
+const LATTICE_STEP_FROM: usize = 64;
+/// …tried from at most this many of them as the lattice's point, where it needs to explain only
+/// three in five of the centres (16 tries all miss it with odds of (2/5)^16, under one in a
+/// million)…
+const LATTICE_ORIGINS: usize = 16;
 /// …every centre within this many pixels of a lattice place…
 const LATTICE_FIT: f32 = 6.0;
 /// …or a tile's height over this, if more: the detector's boxes wander with the text's size (a
@@ -229,9 +239,10 @@ pub(super) fn against_edge(r: Rect, (w, h): (u32, u32)) -> bool {
 /// The tiles the text detector missed (faint ones, over busy photo): wherever the picture's
 /// high-pass matches the mean of the found tiles' (normalised correlation ≥ [`MATCH`], searched
 /// on a smaller copy), not overlapping a found tile.
-/// Returns the found tiles and the new ones, all of the first tile's size.
-pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
-    let Some(first) = found.first() else { return Vec::new() };
+/// Returns the found tiles and the new ones, all of the first tile's size; `None` when more than
+/// [`MAX_EXTENDED`] places match (the likeness is the picture's texture).
+pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Option<Vec<PixelBox>> {
+    let Some(first) = found.first() else { return Some(Vec::new()) };
     let (w, h) = image.dimensions();
     // The copy is at most SEARCH_SIDE wide too: small tiles on a big photo stay cheap to search.
     let fine = (first.width as f32 / SEARCH_WIDTH as f32).min(first.height as f32 / SEARCH_HEIGHT as f32);
@@ -239,7 +250,7 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
     let (sw, sh) = (((w as f32 / s) as u32).max(1), ((h as f32 / s) as u32).max(1));
     let (tw, th) = (((first.width as f32 / s) as u32).max(4), ((first.height as f32 / s) as u32).max(4));
     if tw >= sw || th >= sh {
-        return found.to_vec();
+        return Some(found.to_vec());
     }
     // Much smaller: a sampled average (a Triangle filter over a 12 MP photo took 0.3 s).
     let small = if s > SAMPLED_SHRINK_FROM {
@@ -274,9 +285,12 @@ pub fn extend(image: &RgbImage, found: &[PixelBox]) -> Vec<PixelBox> {
         };
         if !tiles.iter().any(|t| t.intersection(&b) > 0) {
             tiles.push(b);
+            if tiles.len() > MAX_EXTENDED {
+                return None;
+            }
         }
     }
-    tiles
+    Some(tiles)
 }
 
 /// `image` shrunk to `sw` × `sh`, each pixel the mean of a grid of at most
@@ -392,7 +406,7 @@ pub(super) fn lattice(centres: &[(f32, f32)], size: (f32, f32)) -> Option<((f32,
 /// pulled off their place (over a wheel's spokes) do not hide the lattice of the others.
 pub(super) fn lattice_fit(centres: &[(f32, f32)], (tw, th): (f32, f32), least: usize) -> Option<Lattice> {
     let mut steps: Vec<(f32, f32)> = Vec::new();
-    for (i, a) in centres.iter().enumerate() {
+    for (i, a) in centres.iter().enumerate().take(LATTICE_STEP_FROM) {
         for b in &centres[i + 1..] {
             let d = (b.0 - a.0, b.1 - a.1);
             // Tiles do not overlap: a step is at least a tile across one way.
@@ -401,11 +415,25 @@ pub(super) fn lattice_fit(centres: &[(f32, f32)], (tw, th): (f32, f32), least: u
             }
         }
     }
-    steps.sort_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)));
     let all = least >= centres.len();
-    // Off-place tiles add steps of their own among the shortest.
-    steps.truncate(if all { 12 } else { 24 });
-    let origins = if all { &centres[..centres.len().min(1)] } else { centres };
+    // Off-place tiles add steps of their own among the shortest: the shortest few different
+    // ones are kept, in order of length and, among equal ones, of finding (a step repeated
+    // between many pairs of tiles would otherwise take every place).
+    let keep = if all { 12 } else { 24 };
+    let mut by_length: Vec<(f32, usize)> =
+        steps.iter().enumerate().map(|(i, d)| (d.0.hypot(d.1), i)).collect();
+    by_length.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut shortest: Vec<(f32, f32)> = Vec::with_capacity(keep);
+    for (_, i) in by_length {
+        if shortest.len() == keep {
+            break;
+        }
+        if !shortest.contains(&steps[i]) {
+            shortest.push(steps[i]);
+        }
+    }
+    let steps = shortest;
+    let origins = &centres[..centres.len().min(if all { 1 } else { LATTICE_ORIGINS })];
     let tolerance = lattice_tolerance(th);
     for origin in origins {
         for (i, u) in steps.iter().enumerate() {
@@ -537,7 +565,7 @@ pub(super) fn estimate_all(image: &RgbImage, found: &[PixelBox]) -> Option<Estim
     let mut mark = if tallest * 4 > WORK_ROWS * 5 {
         estimate_scaled(image, found, tallest)?
     } else {
-        let tiles = on_lattice(extend(image, found));
+        let tiles = on_lattice(extend(image, found)?);
         let predicted = complete_lattice(image, &tiles);
         estimate(image, &tiles, &predicted)?
     };
@@ -597,7 +625,7 @@ fn estimate_scaled(image: &RgbImage, found: &[PixelBox], tallest: u32) -> Option
     let small = Shrunk::new(image, tallest as f32 / WORK_ROWS as f32);
     let (sx, sy) = small.scale;
     let found: Vec<PixelBox> = found.iter().map(|b| small.shrink(b)).collect();
-    let tiles = on_lattice(extend(&small.image, &found));
+    let tiles = on_lattice(extend(&small.image, &found)?);
     let predicted = complete_lattice(&small.image, &tiles);
     let mark = estimate(&small.image, &tiles, &predicted)?;
     let size = (
@@ -1345,7 +1373,7 @@ mod tests {
         // The text detector read only three of the five.
         let lines: Vec<TextLine> = spots[..3].iter().map(|(x, y)| line(*x, *y)).collect();
         let found = find(&img, &lines).expect("a repeated mark");
-        let all = extend(&img, &found);
+        let all = extend(&img, &found).expect("a mark, not texture");
         assert_eq!(all.len(), 5, "{all:?}");
         for (x, y) in &spots[3..] {
             assert!(all.iter().any(|t| t.x.abs_diff(*x) <= 3 && t.y.abs_diff(*y) <= 3), "{all:?}");
@@ -1461,5 +1489,38 @@ mod tests {
         let (_, img) = marked(0.35, &[(20, 20), (200, 40), (60, 150)]);
         // A third line of the same size over plain photo does not look like the others.
         assert!(find(&img, &[line(20, 20), line(200, 40), line(300, 250)]).is_none());
+    }
+
+    #[test]
+    fn a_texture_that_matches_everywhere_is_no_repeated_mark() {
+        // A grain repeating every 24 × 16 px over a large picture: boxes cut from it match it
+        // at every period, thousands of places, which no stock mark has.
+        let img = RgbImage::from_fn(1600, 1200, |x, y| {
+            let v = if (x % 24) < 6 || (y % 16) < 3 { 170 } else { 90 + ((x * 5 + y * 3) % 7) as u8 };
+            Rgb([v, v - 20, v - 40])
+        });
+        let found = [
+            PixelBox::new(240, 160, 19, 13),
+            PixelBox::new(720, 480, 19, 13),
+            PixelBox::new(1200, 800, 19, 13),
+        ];
+        assert_eq!(extend(&img, &found), None);
+    }
+
+    #[test]
+    fn a_lattice_is_fitted_to_thousands_of_centres_with_some_off_their_places() {
+        // 60 × 50 places 50 px and 40 px apart, every fifth pulled 15 px off its place.
+        let centres: Vec<(f32, f32)> = (0..3000)
+            .map(|i| {
+                let (m, n) = ((i % 60) as f32, (i / 60) as f32);
+                let off = if i % 5 == 3 { 15.0 } else { 0.0 };
+                (10.0 + 50.0 * m + off, 12.0 + 40.0 * n + off)
+            })
+            .collect();
+        let (origin, u, v) = lattice_fit(&centres, (30.0, 20.0), centres.len() * 3 / 5).expect("a lattice");
+        assert_eq!(origin, (10.0, 12.0));
+        let mut steps = [u, v];
+        steps.sort_by(|a, b| b.0.total_cmp(&a.0));
+        assert_eq!(steps, [(50.0, 0.0), (0.0, 40.0)]);
     }
 }
