@@ -155,23 +155,7 @@ fn marks_are_found_and_removed_and_controls_stay_untouched() {
         gained += o.gains.iter().filter(|g| **g >= 6.0).count();
         n_cases += 1;
     }
-    let mut false_positives = Vec::new();
-    for name in CONTROLS {
-        let clean: RgbImage = control(name);
-        let mut out = clean.clone();
-        let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
-        let n = result["Logos"].as_array().map_or(0, Vec::len)
-            + usize::from(result.get("TiledWatermark").is_some());
-        println!(
-            "| control {name:24} | {}x{} | {n} reported | {} |",
-            clean.width(),
-            clean.height(),
-            result["Logos"]
-        );
-        if n > 0 || out != clean {
-            false_positives.push(name);
-        }
-    }
+    let false_positives = touched_controls(&rt, CONTROLS);
     let recall = hits as f64 / marks as f64;
     println!(
         "{n_cases} cases, {marks} marks: recall {:.0} % ({hits}/{marks}), PSNR gain >= 6 dB on {gained}/{marks}; \
@@ -184,6 +168,58 @@ fn marks_are_found_and_removed_and_controls_stay_untouched() {
     assert!(must_failures.is_empty(), "not found or not cleaned by 6 dB: {must_failures:?}");
     assert!(hits >= MIN_HITS, "recall fell to {hits}/{marks}");
     assert!(gained >= MIN_GAINS, "PSNR gain >= 6 dB fell to {gained}/{marks}");
+    assert!(false_positives.is_empty(), "false positives: {false_positives:?}");
+}
+
+/// The controls (by [`control`] name) that ImageDelogo reported a mark on or changed, with a row
+/// of the table for each control.
+fn touched_controls<'a>(rt: &OnnxRuntime, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut touched = Vec::new();
+    for name in names {
+        let clean: RgbImage = control(name);
+        let mut out = clean.clone();
+        let result = delogo::clean(rt, &mut out, &[]).expect("ImageDelogo");
+        let n = result["Logos"].as_array().map_or(0, Vec::len)
+            + usize::from(result.get("TiledWatermark").is_some());
+        println!(
+            "| control {name:24} | {}x{} | {n} reported | {} |",
+            clean.width(),
+            clean.height(),
+            result["Logos"]
+        );
+        if n > 0 || out != clean {
+            touched.push(name);
+        }
+    }
+    touched
+}
+
+/// Floors for the large photos, where they stand today (2026-12-08): 18 of 19 marks found, 16
+/// cleaned by at least 6 dB (a centred "iStock" over a cup's rim, "© Jane Doe" over the wood and
+/// the matplotlib logo over foliage are not; "© Jane Doe" is not found).
+const MIN_LARGE_HITS: usize = 18;
+const MIN_LARGE_GAINS: usize = 16;
+
+#[test]
+fn marks_on_large_photos_are_found_and_removed_and_large_controls_stay_untouched() {
+    let rt = runtime();
+    println!("| case | size | found | PSNR gain in box (dB) | reported |\n|---|---|---|---|---|");
+    let (mut hits, mut gained) = (0, 0);
+    for case in large_cases() {
+        let o = evaluate(&rt, &case);
+        hits += o.hits;
+        gained += o.gains.iter().filter(|g| **g >= 6.0).count();
+    }
+    let controls = large_controls();
+    let false_positives = touched_controls(&rt, controls.iter().map(String::as_str));
+    println!(
+        "large photos: found {hits}, PSNR gain >= 6 dB on {gained}; false positives on {}/{} controls: \
+         {false_positives:?}",
+        false_positives.len(),
+        controls.len()
+    );
+    assert!(hits >= MIN_LARGE_HITS, "found fell to {hits}");
+    assert!(gained >= MIN_LARGE_GAINS, "PSNR gain >= 6 dB fell to {gained}");
     assert!(false_positives.is_empty(), "false positives: {false_positives:?}");
 }
 
@@ -433,22 +469,38 @@ fn a_translucent_signature_in_a_large_photo_is_unblended_not_filled() {
 fn a_translucent_name_run_into_lamps_is_read_closer_and_the_lamps_are_left() {
     // GIVEN "M. Lee" in bold white at 40 % over a launch pad at dusk, its letters running into
     // the glare of a row of lamps (the detector reads word and lamps as one tilted block)
+    name_run_into_lamps_is_found_whole("rocket.jpg");
+}
+
+#[test]
+fn a_translucent_name_parted_into_its_words_in_a_large_photo_is_found_whole() {
+    // GIVEN the same at 3,200 px, where the closer reading parts the name into "M." and "Lee",
+    // neither wide enough to be a line of words alone (2.17 times wider than high; it was left
+    // but for a 380 px piece, +1.9 dB)
+    name_run_into_lamps_is_found_whole("rocket.jpg@3200");
+}
+
+/// "M. Lee" over the launch pad in `photo`: found with its "M.", un-blended in white, the lamps
+/// beside it left, and cleaned by at least 6 dB.
+fn name_run_into_lamps_is_found_whole(photo: &str) {
     let rt = runtime();
     let mark = Mark { kind: MarkKind::SheerText("M. Lee", 0.11), at: Corner::BottomLeft, opacity: 0.4 };
-    let case = marked_case("sheer", "rocket.jpg", &[mark]);
+    let case = marked_case("sheer", photo, &[mark]);
     let mut out = case.marked.clone();
     // WHEN ImageDelogo cleans it
     let result = delogo::clean(&rt, &mut out, &[]).expect("ImageDelogo");
     // THEN the name is found, the "M." with it, and un-blended in white
     let truth = case.truth[0];
+    // (A fifth of the name's height: 6 px at 640 px.)
+    let slack = u64::from(truth.height / 5);
     let logos = result["Logos"].as_array().expect("Logos");
     let logo = logos.iter().find(|l| found(truth, &boxes_in(&json!([l])))).expect("the name found");
-    assert!(logo["X"].as_u64().unwrap_or(999) <= u64::from(truth.x) + 2, "the M. is left: {result}");
+    assert!(logo["X"].as_u64().unwrap_or(999) <= u64::from(truth.x) + slack / 3, "the M. is left: {result}");
     assert_eq!(logo["Method"], "unblend", "{result}");
     assert_eq!(logo["Colour"], "white", "{result}");
     // AND the lamp beside the last letter is not taken for the name's icon (it would be smeared)
     let right = logo["X"].as_u64().unwrap_or(0) + logo["Width"].as_u64().unwrap_or(0);
-    assert!(right <= u64::from(truth.x + truth.width) + 6, "{result}");
+    assert!(right <= u64::from(truth.x + truth.width) + slack, "{result}");
     assert_eq!(logos.len(), 1, "{result}");
     let gain = psnr_in(&out, &case.clean, truth) - psnr_in(&case.marked, &case.clean, truth);
     assert!(gain >= 6.0, "{gain:.1} dB");

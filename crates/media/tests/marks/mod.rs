@@ -969,6 +969,58 @@ pub(crate) fn cases() -> Vec<Case> {
     out
 }
 
+/// Marks on photos of 2,400–4,000 px, as users bring them: the development set's kinds of mark
+/// (signatures, centred stock words, text, translucent discs and logos, icon and URL) at the
+/// sizes a watermarking tool scales them to, over the same photos upscaled. Drawn on 2026-12-07
+/// and 2026-12-08 after four of them had failed where their small cases passed.
+pub(crate) fn large_cases() -> Vec<Case> {
+    use Corner::*;
+    use MarkKind::*;
+    let one = |kind: MarkKind, at: Corner, opacity: f32| vec![Mark { kind, at, opacity }];
+    let signature = |text, size| Signature(text, size, SERIF_BOLD, 255.0);
+    vec![
+        marked_case("big-alamy", "astronaut.png@2400", &one(SheerText("alamy", 0.14), Centre, 0.5)),
+        marked_case("big-istock", "coffee.png@3000", &one(SheerText("iStock", 0.16), Centre, 0.45)),
+        marked_case("big-preview", "china.jpg@3200", &one(SheerText("PREVIEW", 0.12), Centre, 0.4)),
+        marked_case("big-kim", "astronaut.png@2400", &one(SheerText("PHOTO BY KIM", 0.06), TopLeft, 0.45)),
+        marked_case(
+            "big-rossi",
+            "motorcycle_right.png@3000",
+            &one(SheerText("© M. Rossi", 0.08), BottomRight, 0.5),
+        ),
+        marked_case("big-lee", "rocket.jpg@3200", &one(SheerText("M. Lee", 0.11), BottomLeft, 0.4)),
+        marked_case(
+            "big-sky",
+            "hubble_deep_field.jpg@3000",
+            &one(SheerText("© Sky Survey", 0.06), BottomLeft, 0.4),
+        ),
+        marked_case("big-brick", "brick.png@2400", &one(signature("© Brickworks", 0.07), BottomRight, 0.45)),
+        marked_case("big-news", "china.jpg@4000", &one(Text("NEWS 24", 0.06), TopLeft, 1.0)),
+        marked_case("big-copy", "flower.jpg@4000", &one(Text("© 2026 Studio North", 0.04), BottomRight, 1.0)),
+        marked_case("big-disc", "china.jpg@4000", &one(Disc(0.22), BottomLeft, 0.5)),
+        marked_case("big-sklogo", "flower.jpg@4000", &one(Png("logo.png", 0.18), BottomLeft, 0.5)),
+        marked_case("big-ch7", "chelsea.png@3000", &one(FaintText("CH 7", 0.06), TopLeft, 0.5)),
+        marked_case("big-jane", "coffee.png@3000", &one(SheerText("© Jane Doe", 0.08), BottomLeft, 0.4)),
+        marked_case("big-lens", "chelsea.png@3000", &one(SheerText("© 2026 Lens", 0.09), BottomRight, 0.35)),
+        marked_case("big-photo", "flower.jpg@4000", &one(SheerText("PHOTO", 0.14), BottomRight, 0.45)),
+        marked_case("big-mpl", "china.jpg@4000", &one(Png("logo2.png", 0.25), BottomRight, 1.0)),
+        marked_case("big-url", "flower.jpg@4000", &one(IconUrl("watch.example.tv", 0.04), BottomLeft, 1.0)),
+        marked_case("big-bean", "coffee.png@3000", &one(SheerText("© Bean & Co", 0.07), TopRight, 0.5)),
+    ]
+}
+
+/// The controls at 2,000, 3,000 and 4,000 px in turn (the one already upscaled left out):
+/// textures and scene text at the sizes of [`large_cases`].
+pub(crate) fn large_controls() -> Vec<String> {
+    let widths = [2000, 3000, 4000];
+    CONTROLS
+        .iter()
+        .filter(|name| !name.contains('@'))
+        .enumerate()
+        .map(|(i, name)| format!("{name}@{}", widths[i % widths.len()]))
+        .collect()
+}
+
 pub(crate) fn iou(a: PixelBox, b: PixelBox) -> f32 {
     let inter = intersection(a, b) as f32;
     let uni = (a.width * a.height + b.width * b.height) as f32 - inter;
