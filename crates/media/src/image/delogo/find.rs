@@ -274,13 +274,17 @@ fn on_subject(subject: &SaliencyMap, r: Rect, w: u32, h: u32) -> bool {
 }
 
 /// Whether `word` continues `line`'s row: overlapping it by half the lower one's height, of about
-/// its height (within 1.5×), at most one line height apart.
+/// its height (within 1.5×, or within 2× where the lower one lies inside the other's row: a word
+/// read only in part, as "Jan" of a faint "Jane" over light wood beside its "Doe"), at most one
+/// line height apart.
 fn same_line(line: &TextLine, word: &TextLine) -> bool {
     let (a, b) = (line.rect, word.rect);
     let overlap = a.bottom().min(b.bottom()) - a.y.max(b.y);
     let gap = (b.x - a.right()).max(a.x - b.right());
     let (ha, hb) = (a.height, b.height);
-    overlap >= 0.5 * ha.min(hb) && ha.max(hb) <= 1.5 * ha.min(hb) && gap <= ha
+    let (low, high) = (ha.min(hb), ha.max(hb));
+    let inside = overlap >= low - 1.0;
+    overlap >= 0.5 * low && (high <= 1.5 * low || (inside && high <= 2.0 * low)) && gap <= ha
 }
 
 /// The rectangle spanning `a` and `b`.
@@ -302,4 +306,23 @@ pub(super) fn to_box(r: Rect, w: u32, h: u32) -> PixelBox {
 fn touching(a: PixelBox, b: PixelBox) -> bool {
     let m = (a.width.min(a.height).min(b.width.min(b.height)) / 10).max(2);
     a.x < b.x + b.width + m && b.x < a.x + a.width + m && a.y < b.y + b.height + m && b.y < a.y + a.height + m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(x: f32, y: f32, width: f32, height: f32) -> TextLine {
+        TextLine { rect: Rect { x, y, width, height }, score: 0.9, tilt: 0.0 }
+    }
+
+    #[test]
+    fn a_word_read_in_part_continues_the_row_of_the_word_beside_it() {
+        // "Doe" read whole and "Jan" of "Jane" read only in its lower letters, at 3,000 px.
+        let (doe, jan) = (line(663.0, 1745.0, 298.0, 136.0), line(381.0, 1784.0, 192.0, 82.0));
+        assert!(same_line(&doe, &jan));
+        // A line as low, half out of the row, or twice as high beside it, is not.
+        assert!(!same_line(&doe, &line(381.0, 1840.0, 192.0, 82.0)));
+        assert!(!same_line(&jan, &line(600.0, 1700.0, 300.0, 200.0)));
+    }
 }
