@@ -223,6 +223,31 @@ fn marks_on_large_photos_are_found_and_removed_and_large_controls_stay_untouched
     assert!(false_positives.is_empty(), "false positives: {false_positives:?}");
 }
 
+/// Floors for the development set's marks on photos enlarged 4× after marking (2026-12-08):
+/// 42 of 64 found, 22 cleaned by at least 6 dB. (With crispness judged shrunk by the whole
+/// factor rounded down, 2 at 2,560 px, 27 and 13: ramps of 2 px are not rendered-looking.) Logos
+/// and badges found by their edges, and marks drawn by hand, are mostly not found at this blur.
+const MIN_ENLARGED_HITS: usize = 42;
+const MIN_ENLARGED_GAINS: usize = 22;
+
+#[test]
+fn marks_on_photos_enlarged_after_marking_are_still_found() {
+    let rt = runtime();
+    println!("| case | size | found | PSNR gain in box (dB) | reported |\n|---|---|---|---|---|");
+    let (mut hits, mut gained, mut marks) = (0, 0, 0);
+    // The single marks on photos up to 1,000 px (4,000 px enlarged); tiled marks have tables of
+    // their own at 12 MP.
+    for case in cases().iter().filter(|c| !c.tiled && c.marked.width() <= 1000) {
+        let o = evaluate(&rt, &scaled_up(case, 4));
+        marks += o.marks;
+        hits += o.hits;
+        gained += o.gains.iter().filter(|g| **g >= 6.0).count();
+    }
+    println!("enlarged 4x: found {hits}/{marks}, PSNR gain >= 6 dB on {gained}/{marks}");
+    assert!(hits >= MIN_ENLARGED_HITS, "found fell to {hits}/{marks}");
+    assert!(gained >= MIN_ENLARGED_GAINS, "PSNR gain >= 6 dB fell to {gained}/{marks}");
+}
+
 /// What a set of stock marks in drawn styles must reach: how many are un-blended, how many by
 /// 6 dB or more, and how many at most are made worse.
 #[derive(Clone, Copy)]

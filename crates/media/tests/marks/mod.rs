@@ -1009,6 +1009,28 @@ pub(crate) fn large_cases() -> Vec<Case> {
     ]
 }
 
+/// `case` scaled up `k` times (Catmull-Rom), mark and all: a marked photo enlarged after the
+/// mark was laid on it, whose mark's edges are then `k` px ramps.
+pub(crate) fn scaled_up(case: &Case, k: u32) -> Case {
+    let up = |img: &RgbImage| {
+        image::imageops::resize(
+            img,
+            img.width() * k,
+            img.height() * k,
+            image::imageops::FilterType::CatmullRom,
+        )
+    };
+    let truth =
+        case.truth.iter().map(|t| PixelBox::new(t.x * k, t.y * k, t.width * k, t.height * k)).collect();
+    Case {
+        name: format!("{}-x{k}", case.name),
+        clean: up(&case.clean),
+        marked: up(&case.marked),
+        truth,
+        tiled: case.tiled,
+    }
+}
+
 /// The controls at 2,000, 3,000 and 4,000 px in turn (the one already upscaled left out):
 /// textures and scene text at the sizes of [`large_cases`].
 pub(crate) fn large_controls() -> Vec<String> {
