@@ -289,12 +289,13 @@ fn stock_marks_in_many_styles_are_unblended() {
 }
 
 /// 12 white marks with a dark drop shadow. The shadow was made for on the development set's two
-/// shadowed cases; this set was drawn after. Under 6 dB today: a faint (22 %) mark over
-/// flower.jpg (+1.0), "© dreamstime" down camera.png (+4.1). The faint one over camera.png
-/// reached +6.1 once cut tiles were held to the mark's shape.
+/// shadowed cases; this set was drawn after. Under 6 dB today: "© dreamstime" down camera.png
+/// (+4.1). The faint one over camera.png reached +6.1 once cut tiles were held to the mark's
+/// shape; the faint (22 %) one over flower.jpg +6.3 (2026-12-08, from +5.0, filled line by line)
+/// once the lattice was fitted from distinct steps, and it is un-blended as a whole.
 #[test]
 fn shadowed_stock_marks_in_many_styles_are_unblended() {
-    drawn_styles_hold(StockLook::Shadowed, 12, Floors { found: 12, gains: 9, worse: 0 });
+    drawn_styles_hold(StockLook::Shadowed, 12, Floors { found: 12, gains: 11, worse: 0 });
 }
 
 /// 12 marks turned 15–45° either way. Missed today: two faint ones (22 %) over the garage,
