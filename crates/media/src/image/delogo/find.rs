@@ -310,11 +310,8 @@ fn touching(a: PixelBox, b: PixelBox) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_marks::level_line as line;
     use super::*;
-
-    fn line(x: f32, y: f32, width: f32, height: f32) -> TextLine {
-        TextLine { rect: Rect { x, y, width, height }, score: 0.9, tilt: 0.0 }
-    }
 
     #[test]
     fn a_word_read_in_part_continues_the_row_of_the_word_beside_it() {

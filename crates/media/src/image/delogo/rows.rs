@@ -88,12 +88,8 @@ fn evenly_spaced_rows(lines: &[&TextLine], size: f32) -> Option<(f32, f32)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_marks::level_line as line;
     use super::*;
-    use crate::vision::Rect;
-
-    fn line(x: f32, y: f32, width: f32, height: f32) -> TextLine {
-        TextLine { rect: Rect { x, y, width, height }, score: 0.95, tilt: 0.0 }
-    }
 
     #[test]
     fn a_column_of_one_word_evenly_spaced_is_a_stock_mark() {

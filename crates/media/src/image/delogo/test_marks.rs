@@ -1,9 +1,16 @@
-//! A synthetic repeated mark over a synthetic photo, for the repeated-mark tests, and the PSNR
-//! the removal tests measure.
+//! A synthetic repeated mark over a synthetic photo, for the repeated-mark tests, the PSNR the
+//! removal tests measure, and text lines as the detector reads them.
 
 use image::{Rgb, RgbImage};
 
 use crate::imaging::geometry::PixelBox;
+use crate::vision::Rect;
+use crate::vision::text::TextLine;
+
+/// A level text line read at (`x`, `y`), `width` × `height`, surely (0.95).
+pub(super) fn level_line(x: f32, y: f32, width: f32, height: f32) -> TextLine {
+    TextLine { rect: Rect { x, y, width, height }, score: 0.95, tilt: 0.0 }
+}
 
 /// A photo-like picture: a smooth colour gradient with mild deterministic noise (±4 levels), so
 /// that hardly a pixel equals its neighbours.
