@@ -318,7 +318,7 @@ mod tests {
         // "Doe" read whole and "Jan" of "Jane" read only in its lower letters, at 3,000 px.
         let (doe, jan) = (line(663.0, 1745.0, 298.0, 136.0), line(381.0, 1784.0, 192.0, 82.0));
         assert!(same_line(&doe, &jan));
-        // A line as low, half out of the row, or twice as high beside it, is not.
+        // A line as low but half out of the row, or one over twice as high beside it, is not.
         assert!(!same_line(&doe, &line(381.0, 1840.0, 192.0, 82.0)));
         assert!(!same_line(&jan, &line(600.0, 1700.0, 300.0, 200.0)));
     }
