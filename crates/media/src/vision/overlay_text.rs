@@ -7,6 +7,7 @@ use image::RgbImage;
 use iprod_core::Result;
 
 use crate::imaging::gradients::sobel;
+use crate::imaging::shrink::shrink_area;
 use crate::onnx::OnnxRuntime;
 use crate::vision::Rect;
 use crate::vision::text::{self, ANALYSIS_SIDE, TextLine, View};
@@ -186,23 +187,14 @@ pub fn crispness(image: &RgbImage, r: Rect) -> f32 {
     if x1 <= x0 || y1 <= y0 {
         return 0.0;
     }
-    // The luma of the box and a pixel around it, at the judging scale.
+    // The box and a pixel around it, at the judging scale.
     let (gw, gh) = (x1 - x0 + 2, y1 - y0 + 2);
-    let mut grid = vec![0f32; (gw * gh) as usize];
-    for gy in 0..gh {
-        for gx in 0..gw {
-            let (bx, by) = ((x0 - 1 + gx) * f, (y0 - 1 + gy) * f);
-            let mut sum = 0.0;
-            for y in by..by + f {
-                for x in bx..bx + f {
-                    let p = image.get_pixel(x, y).0;
-                    sum += 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
-                }
-            }
-            grid[(gy * gw + gx) as usize] = sum / (f * f) as f32;
-        }
-    }
-    let luma = |x: u32, y: u32| grid[(y * gw + x) as usize];
+    let part = image::imageops::crop_imm(image, (x0 - 1) * f, (y0 - 1) * f, gw * f, gh * f).to_image();
+    let grid = if f > 1 { shrink_area(&part, gw, gh) } else { part };
+    let luma = |x: u32, y: u32| {
+        let p = grid.get_pixel(x, y).0;
+        0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+    };
     let (mut sum, mut weight) = (0.0f32, 0.0f32);
     for y in 1..gh - 1 {
         for x in 1..gw - 1 {
